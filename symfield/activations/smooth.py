@@ -1,0 +1,31 @@
+"""Smooth activations: one entry each."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.special as sc
+import sympy as sp
+
+from .base import Activation, x
+
+ERF = Activation(
+    name="erf",
+    phi=sp.erf(x),
+    description="error function erf(x) (Williams 1997)",
+    numpy=sc.erf,
+)
+
+TANH = Activation(
+    name="tanh",
+    phi=sp.tanh(x),
+    description="hyperbolic tangent (Poole et al. 2016)",
+    numpy=np.tanh,
+)
+
+LINEAR = Activation(
+    name="linear",
+    phi=x,
+    description="identity phi(x) = x (deep linear network)",
+    numpy=lambda a: np.array(a, dtype=float, copy=True),
+)
+
+ENTRIES = (ERF, TANH, LINEAR)

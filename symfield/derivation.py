@@ -1,0 +1,50 @@
+"""Derivation records: each rule the calculus applies leaves a readable ``Step``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+
+@dataclass(frozen=True)
+class Step:
+    """One equality ``before = after``, obtained by ``rule`` for the stated reason."""
+
+    before: sp.Expr
+    after: sp.Expr
+    rule: str
+    justification: str = ""
+
+    def __str__(self) -> str:
+        why = f"  [{self.rule}: {self.justification}]" if self.justification else f"  [{self.rule}]"
+        return f"{sp.sstr(self.before)} = {sp.sstr(self.after)}{why}"
+
+
+@dataclass
+class Derivation:
+    """An ordered list of steps from a definition to a result."""
+
+    steps: list[Step] = field(default_factory=list)
+
+    def add(self, before: sp.Expr, after: sp.Expr, rule: str, justification: str = "") -> None:
+        self.steps.append(Step(before, after, rule, justification))
+
+    def extend(self, steps: "list[Step] | Derivation") -> None:
+        self.steps.extend(steps.steps if isinstance(steps, Derivation) else steps)
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __getitem__(self, i: int) -> Step:
+        return self.steps[i]
+
+    @property
+    def rules(self) -> list[str]:
+        """The names of the rules used, in order."""
+        return [s.rule for s in self.steps]
+
+    def __str__(self) -> str:
+        return "\n".join(str(s) for s in self.steps)

@@ -1,0 +1,128 @@
+"""The exact, unevaluated Gaussian expectation as a SymPy expression.
+
+``Expectation(f, (x,), (s,))`` is E[f(x)] for x ~ N(0, s); ``Expectation(f, (u1, u2),
+(q1, rho, q2))`` is E[f(u1, u2)] for a centred pair with variances q1, q2 and covariance rho.
+It composes with other SymPy expressions (``sigma_w**2 * E[...] + sigma_b**2``), substitutes
+into its variances, prints in text and LaTeX, and evaluates numerically (``evalf``) through the
+certified quadrature of :mod:`symfield.gaussian.numerics`.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+#: The bound variables of one- and two-dimensional expectations.
+u1 = sp.Symbol("u1", real=True)
+u2 = sp.Symbol("u2", real=True)
+
+
+class Expectation(sp.Expr):
+    """E[integrand] over a Gaussian vector with the given covariance (and mean, default 0)."""
+
+    is_commutative = True
+
+    def __new__(cls, integrand, variables, covariance, mean=None):
+        integrand = sp.sympify(integrand)
+        variables = sp.Tuple(*variables)
+        covariance = sp.Tuple(*[sp.sympify(c) for c in covariance])
+        if len(variables) not in (1, 2):
+            raise ValueError("expectations over one or two Gaussian variables are supported")
+        if len(covariance) != (1 if len(variables) == 1 else 3):
+            raise ValueError("covariance is (var,) in 1-D and (q1, rho, q2) in 2-D")
+        mean = sp.Tuple(*([sp.S.Zero] * len(variables) if mean is None else mean))
+        return sp.Expr.__new__(cls, integrand, variables, covariance, mean)
+
+    # -- structure ------------------------------------------------------------------------
+    @property
+    def integrand(self) -> sp.Expr:
+        return self.args[0]
+
+    @property
+    def variables(self) -> tuple[sp.Symbol, ...]:
+        return tuple(self.args[1])
+
+    @property
+    def covariance(self) -> tuple[sp.Expr, ...]:
+        return tuple(self.args[2])
+
+    @property
+    def mean(self) -> tuple[sp.Expr, ...]:
+        return tuple(self.args[3])
+
+    @property
+    def dimension(self) -> int:
+        return len(self.variables)
+
+    @property
+    def centred(self) -> bool:
+        return all(m == 0 for m in self.mean)
+
+    @property
+    def free_symbols(self) -> set:
+        inner = self.integrand.free_symbols - set(self.variables)
+        for part in self.covariance + self.mean:
+            inner |= part.free_symbols
+        return inner
+
+    @property
+    def bound_symbols(self) -> list:
+        return list(self.variables)
+
+    def _eval_subs(self, old, new):
+        if old in self.variables:
+            return self
+        return None
+
+    def _eval_is_extended_real(self):
+        return self.integrand.is_extended_real
+
+    def _eval_derivative(self, s):
+        # Differentiation under the integral sign in a parameter of the integrand only;
+        # variances depending on s need the heat equation / Price's theorem (the engine's job).
+        if any(part.has(s) for part in self.covariance + self.mean):
+            return sp.Derivative(self, s)
+        return Expectation(sp.diff(self.integrand, s), self.variables, self.covariance, self.mean)
+
+    # -- numerics -------------------------------------------------------------------------
+    def _eval_evalf(self, prec):
+        if self.free_symbols:
+            return None
+        from .numerics.evaluate import expectation_value
+
+        dps = max(15, int(prec * 0.30103) + 1)
+        return sp.Float(expectation_value(self, dps), dps)
+
+    # -- printing -------------------------------------------------------------------------
+    def _measure_str(self, printer) -> str:
+        if self.dimension == 1:
+            (s,), (m,), (v,) = self.covariance, self.mean, self.variables
+            return f"{printer._print(v)} ~ N({printer._print(m)}, {printer._print(s)})"
+        a, b, c = self.covariance
+        vs = ", ".join(printer._print(v) for v in self.variables)
+        return f"({vs}) ~ N(0, [[{printer._print(a)}, {printer._print(b)}], " \
+               f"[{printer._print(b)}, {printer._print(c)}]])"
+
+    def _sympystr(self, printer) -> str:
+        return f"E[{printer._print(self.integrand)}; {self._measure_str(printer)}]"
+
+    def _latex(self, printer: LatexPrinter) -> str:
+        body = printer._print(self.integrand)
+        if self.dimension == 1:
+            (s,), (m,), (v,) = self.covariance, self.mean, self.variables
+            sub = rf"{printer._print(v)}\sim\mathcal{{N}}({printer._print(m)},\,{printer._print(s)})"
+        else:
+            a, b, c = (printer._print(e) for e in self.covariance)
+            vs = ",".join(printer._print(v) for v in self.variables)
+            sub = (rf"({vs})\sim\mathcal{{N}}\left(0,\,\left(\begin{{smallmatrix}}{a} & {b}"
+                   rf"\\ {b} & {c}\end{{smallmatrix}}\right)\right)")
+        return rf"\mathbb{{E}}_{{{sub}}}\left[{body}\right]"
+
+
+def expectation(integrand: sp.Expr, variable: sp.Symbol, variance: sp.Expr) -> Expectation:
+    """E[integrand] for ``variable`` ~ N(0, variance)."""
+    return Expectation(integrand, (variable,), (variance,))
+
+
+def bivariate_expectation(integrand: sp.Expr, q1: sp.Expr, rho: sp.Expr, q2: sp.Expr) -> Expectation:
+    """E[integrand(u1, u2)] for (u1, u2) centred with variances q1, q2 and covariance rho."""
+    return Expectation(integrand, (u1, u2), (q1, rho, q2))

@@ -1,0 +1,34 @@
+"""The heat equation in the variance: differentiation under the integral in q.
+
+For x ~ N(0, q), d/dq E[F(x)] = (1/2) E[F''(x)] (the Gaussian density solves the heat
+equation). So E_q[F] = F(0) + (1/2) int_0^q E_s[F''] ds whenever E[F''] has a closed form:
+this is how E[erf(x)^2] is reached when no other rule applies.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..normal_form import NotTractable
+from .base import Measure
+
+
+class HeatEquationRule:
+    """Integrand-level fallback: evaluate E[F''] and integrate back in the variance."""
+
+    name = "heat equation in the variance"
+
+    def applies(self, integrand: sp.Expr, m: Measure) -> bool:
+        return (m.mean == 0 and isinstance(m.var, sp.Symbol) and not integrand.has(m.var)
+                and not integrand.has(sp.Heaviside, sp.DiracDelta))
+
+    def apply(self, integrand, m, engine):
+        s = sp.Dummy("s", positive=True)
+        second = sp.diff(integrand, m.x, 2)
+        inner = engine.expect_integrand(second, Measure(m.x, sp.S.Zero, s))
+        at_zero = integrand.subs(m.x, 0)
+        if at_zero.has(sp.nan, sp.zoo):
+            raise NotTractable("the integrand has no finite value at x = 0")
+        value = at_zero + engine.integrate(inner / 2, s, 0, m.var)
+        engine.record(m.expectation(integrand), value, self.name,
+                      "d/dq E[F] = E[F'']/2; integrate back from q = 0 where E[F] = F(0)")
+        return value
