@@ -43,3 +43,7 @@ def get_activation(activation: str | Activation) -> Activation:
 
 
 __all__ = ["Activation", "activations", "get_activation", "register", "x"]
+
+from .._callable_module import make_callable  # noqa: E402
+
+make_callable(__name__, "activations")

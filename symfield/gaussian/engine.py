@@ -126,7 +126,7 @@ class GaussianCalculus:
     def _by_terms(self, pairs: list, m: Measure, expensive: bool) -> sp.Expr:
         total = sp.S.Zero
         for coeff, dep in pairs:
-            total += coeff * self._term(dep, m, expensive)
+            total += _scaled(coeff, self._term(dep, m, expensive))
         if total is sp.nan:
             raise Divergent("divergent terms of opposite signs: the expectation is ill-defined")
         if len(pairs) > 1:
@@ -169,6 +169,14 @@ class GaussianCalculus:
     def _relabel(steps: list[Step], variance: sp.Expr) -> list[Step]:
         return [Step(s.before.subs(_VAR, variance), s.after.subs(_VAR, variance), s.rule,
                      s.justification) for s in steps]
+
+
+def _scaled(coeff: sp.Expr, value: sp.Expr) -> sp.Expr:
+    """coeff * value, keeping 0 * oo = 0 when a symbolic coefficient may vanish."""
+    if not value.is_infinite or coeff.is_zero is False or coeff.is_number:
+        return coeff * value
+    sign = 1 if coeff.is_nonnegative else (-1 if coeff.is_nonpositive else sp.sign(coeff))
+    return sp.Piecewise((sp.S.Zero, sp.Eq(coeff, 0)), (sign * value, True))
 
 
 def tidy(expr: sp.Expr) -> sp.Expr:

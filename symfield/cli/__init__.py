@@ -1,0 +1,1 @@
+"""Command-line interface: argument parsing, printing and exit codes only (no mathematics)."""

@@ -1,0 +1,46 @@
+"""Entry point of the ``symfield`` command."""
+from __future__ import annotations
+
+import os
+import sys
+
+from ..errors import SymfieldError
+from . import derive
+from .common import EXIT_FAILURE, EXIT_USAGE, OneLineParser, fail
+
+#: Modules that add subcommands (each has ``add_parsers(subparsers)``).
+COMMANDS = [derive]
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(
+        prog="symfield",
+        description="Symbolic mean-field theory of random deep networks: derive laws, "
+                    "evaluate them at any precision, check hand calculations.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for module in COMMANDS:
+        module.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except SymfieldError as e:
+        return fail(str(e).splitlines()[0] if str(e) else type(e).__name__, EXIT_USAGE)
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
+    except Exception as e:  # noqa: BLE001 - last resort: one line, traceback on request
+        if os.environ.get("SYMFIELD_DEBUG"):
+            raise
+        return fail(f"internal error: {type(e).__name__}: {e} (set SYMFIELD_DEBUG=1 for a "
+                    f"traceback)", EXIT_FAILURE)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

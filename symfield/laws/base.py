@@ -1,0 +1,242 @@
+"""Laws: a definition in Gaussian expectations, and the derived result.
+
+A :class:`LawDefinition` says *what* to compute (an expression holding ``Expectation`` objects,
+built from the activation); :func:`symfield.laws.derive` lets the Gaussian calculus decide *how*
+and returns a :class:`Law`: the SymPy result, whether it is a closed form, the derivation
+steps, and certified numerics (mpmath at 15-100 digits, vectorised float64).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import math
+from fractions import Fraction
+from typing import Callable, Mapping
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from ..activations import Activation
+from ..derivation import Derivation
+from ..errors import InvalidValueError, SymfieldError, UnknownNameError
+from ..gaussian.expectation import Expectation
+from ..gaussian.numerics.evaluate import compiled, evaluate_expr
+from ..symbols import NON_NEGATIVE, STRICTLY_POSITIVE
+
+MIN_DPS, MAX_DPS = 15, 100
+
+
+@dataclass(frozen=True)
+class LawDefinition:
+    """What a law is: its variables and its value as an expression in expectations."""
+
+    name: str
+    title: str
+    latex_name: str
+    variables: tuple[sp.Symbol, ...]
+    #: define(phi) -> expression in expectations; phi(arg, order) is the activation's
+    #: derivative of that order at arg (a generic varphi for display, or the real one).
+    define: Callable[[Callable[..., sp.Expr]], sp.Expr]
+    convention: str = ""
+    check_domain: Callable[[Mapping[str, object]], None] | None = None
+    #: Laws this one is a special case of, for documentation.
+    notes: str = ""
+
+
+@dataclass
+class Law:
+    """A derived law for one activation."""
+
+    name: str
+    activation: Activation
+    definition: sp.Expr
+    expr: sp.Expr
+    variables: tuple[sp.Symbol, ...]
+    derivation: Derivation
+    title: str = ""
+    latex_name: str = ""
+    convention: str = ""
+    divergence: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    _spec: LawDefinition | None = None
+
+    # -- what kind of result --------------------------------------------------------------
+    @property
+    def closed_form(self) -> bool:
+        """True when ``expr`` holds no unevaluated expectation (a closed form or +-oo)."""
+        return not self.expr.has(Expectation)
+
+    @property
+    def form(self) -> str:
+        """'closed' or 'integral' (an exact unevaluated Gaussian expectation)."""
+        return "closed" if self.closed_form else "integral"
+
+    @property
+    def divergent(self) -> bool:
+        return self.divergence is not None
+
+    # -- numerics -------------------------------------------------------------------------
+    def _check(self, values: Mapping[str, object]) -> dict[sp.Symbol, object]:
+        names = {s.name: s for s in self.variables}
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise UnknownNameError(
+                f"{self.name} for {self.activation.name} has no variable {unknown[0]!r}; "
+                f"its variables are: {', '.join(names)}")
+        missing = [n for n in names if n not in values and n not in self._defaults()]
+        if missing:
+            raise InvalidValueError(
+                f"{self.name} needs a value for {', '.join(missing)} "
+                f"(variables: {', '.join(names)})")
+        point: dict[sp.Symbol, object] = {}
+        merged = {**{k: v for k, v in self._defaults().items()}, **values}
+        for name, raw in merged.items():
+            if name not in names:
+                continue
+            value = to_exact(raw, name)
+            if name in STRICTLY_POSITIVE and not value > 0:
+                raise InvalidValueError(f"{name} must be > 0 (got {raw})")
+            if name in NON_NEGATIVE and value < 0:
+                raise InvalidValueError(f"{name} must be >= 0 (got {raw})")
+            point[names[name]] = value
+        if self._spec is not None and self._spec.check_domain is not None:
+            self._spec.check_domain({s.name: v for s, v in point.items()})
+        return point
+
+    def _defaults(self) -> dict[str, object]:
+        return {name: default for name, (sym, default) in self.activation.parameters.items()
+                if sym in self.variables}
+
+    def evaluate(self, dps: int = 30, **values: object) -> mpmath.mpf:
+        """The law's value at ``values`` (keyed by symbol name), correct to ``dps`` digits.
+
+        Every digit is certified by evaluating at two working precisions. Divergent laws
+        return +-inf. Raises ValueError for unknown or missing variables, values outside
+        the domain, non-finite values, or dps outside 15..100.
+        """
+        check_dps(dps)
+        point = self._check(values)
+        if self.expr.is_infinite:
+            return mpmath.inf if self.expr.is_extended_positive else -mpmath.inf
+        value = evaluate_expr(self.expr, point, dps)
+        if isinstance(value, mpmath.mpc):
+            if abs(value.imag) > abs(value.real) * mpmath.mpf(10) ** (-dps):
+                raise InvalidValueError(f"{self.name} is not real at these values")
+            value = value.real
+        if mpmath.isnan(value):
+            raise InvalidValueError(f"{self.name} is undefined at these values")
+        return value
+
+    def to_numpy(self) -> Callable[..., np.ndarray]:
+        """A vectorised float64 function taking the same keywords as ``evaluate``."""
+        order = tuple(self.variables)
+        fn = compiled(self.expr, order)
+        defaults = self._defaults()
+        names = [s.name for s in order]
+        law_name = self.name
+
+        def law_numpy(**arrays: object) -> np.ndarray:
+            unknown = sorted(set(arrays) - set(names))
+            if unknown:
+                raise UnknownNameError(f"{law_name} has no variable {unknown[0]!r}; "
+                                       f"its variables are: {', '.join(names)}")
+            args = []
+            for n in names:
+                if n in arrays:
+                    args.append(np.asarray(arrays[n], dtype=float))
+                elif n in defaults:
+                    args.append(np.asarray(float(sp.S(defaults[n])), dtype=float))
+                else:
+                    raise InvalidValueError(f"{law_name} needs a value for {n}")
+            return fn.np(*args)
+
+        law_numpy.__name__ = f"{self.name}_{self.activation.name}"
+        law_numpy.__doc__ = f"float64 {self.name} for {self.activation.name}: {sp.sstr(self.expr)}"
+        return law_numpy
+
+    # -- display --------------------------------------------------------------------------
+    def equation(self) -> sp.Eq:
+        args = ", ".join(s.name for s in self.variables)
+        return sp.Eq(sp.Symbol(f"{self.name}({args})"), self.expr, evaluate=False)
+
+    def latex(self, document: bool = False) -> str:
+        """LaTeX of the result (or a standalone document with the derivation)."""
+        from ..output.latex import law_document, law_equation
+
+        return law_document(self) if document else law_equation(self)
+
+    def _repr_latex_(self) -> str:
+        return f"${self.latex()}$"
+
+    def __str__(self) -> str:
+        args = ", ".join(s.name for s in self.variables)
+        kind = "divergent" if self.divergent else ("closed form" if self.closed_form
+                                                    else "exact Gaussian expectation")
+        lines = [f"{self.name}[{self.activation.name}]({args}) = {sp.sstr(self.expr)}   ({kind})"]
+        if self.divergence:
+            lines.append(f"  diverges: {self.divergence}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def check_dps(dps: object) -> None:
+    if not isinstance(dps, int) or isinstance(dps, bool) or not MIN_DPS <= dps <= MAX_DPS:
+        raise InvalidValueError(f"dps must be an integer from {MIN_DPS} to {MAX_DPS} (got {dps!r})")
+
+
+def to_exact(raw: object, name: str = "value") -> Fraction | mpmath.mpf | sp.Basic:
+    """A finite real number, kept exact until the working precision is known.
+
+    Decimal strings and floats become Fractions (so "1.4" is 7/5, not the nearest float),
+    "p/q" strings are fractions, SymPy numbers stay symbolic, mpmath numbers pass through.
+    No text is ever evaluated as code.
+    """
+    try:
+        if isinstance(raw, bool):
+            raise TypeError
+        if isinstance(raw, (int, np.integer)):
+            value: object = Fraction(int(raw))
+        elif isinstance(raw, (float, np.floating)):
+            if not math.isfinite(float(raw)):
+                raise OverflowError
+            value = Fraction(float(raw))
+        elif isinstance(raw, Fraction):
+            value = raw
+        elif isinstance(raw, mpmath.mpf):
+            if not mpmath.isfinite(raw):
+                raise OverflowError
+            value = raw
+        elif isinstance(raw, sp.Basic):
+            if not raw.is_number or raw.is_real is False or not raw.is_finite:
+                raise TypeError
+            value = Fraction(int(raw.p), int(raw.q)) if raw.is_Rational else raw
+        elif isinstance(raw, str):
+            text = raw.strip()
+            if len(text) > 200:
+                raise TypeError
+            if "/" in text:
+                num, den = text.split("/", 1)
+                value = Fraction(num.strip()) / Fraction(den.strip())
+            else:
+                value = Fraction(text)
+        else:
+            raise TypeError
+    except OverflowError:
+        raise InvalidValueError(f"{name} must be finite (got {raw!r})") from None
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise InvalidValueError(f"{name} must be a finite real number (got {raw!r})") from None
+    return value
+
+
+def to_mpf(raw: object, name: str = "value") -> mpmath.mpf:
+    """``to_exact`` converted at the current mpmath precision."""
+    value = to_exact(raw, name)
+    if isinstance(value, Fraction):
+        return mpmath.mpf(value.numerator) / value.denominator
+    if isinstance(value, sp.Basic):
+        return mpmath.mpf(sp.N(value, mpmath.mp.dps + 5))
+    return value
+
+
+__all__ = ["Law", "LawDefinition", "check_dps", "to_exact", "to_mpf", "SymfieldError"]

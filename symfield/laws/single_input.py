@@ -1,0 +1,72 @@
+"""Single-input laws (theory.md sections 2.3, 4): chi0, chi1, chi2 and the length maps.
+
+Each law is data: its variables and its definition in Gaussian expectations. The argument of
+the chi's is the pre-activation variance q; chi1 and chi2 include sigma_w^2 (project
+convention). ``activity_map`` is Amari's post-activation form A -> chi0(sigma_w^2 A + sigma_b^2).
+"""
+from __future__ import annotations
+
+from ..activations import x
+from ..gaussian.expectation import expectation
+from ..network import mean_field_step
+from ..symbols import A, q, sigma_b, sigma_w
+from .base import LawDefinition
+
+#: The pre-activation variance one layer above activity A (derived from the microdynamics).
+NEXT_VARIANCE, MEAN_FIELD_STEPS = mean_field_step()
+
+CHI0 = LawDefinition(
+    name="chi0",
+    title="chi0: mean squared activity E[phi(sqrt(q) z)^2]",
+    latex_name=r"\chi_0",
+    variables=(q,),
+    define=lambda phi: expectation(phi(x) ** 2, x, q),
+    convention="argument q = pre-activation variance; no sigma_w^2 factor",
+)
+
+CHI1 = LawDefinition(
+    name="chi1",
+    title="chi1: slope of the correlation map at c = 1 (metric stretch factor)",
+    latex_name=r"\chi_1",
+    variables=(q, sigma_w),
+    define=lambda phi: sigma_w**2 * expectation(phi(x, 1) ** 2, x, q),
+    convention="chi1 = sigma_w^2 E[phi'(u)^2], u ~ N(0, q) (includes sigma_w^2; Poole et al.)",
+)
+
+CHI2 = LawDefinition(
+    name="chi2",
+    title="chi2: curvature creation coefficient",
+    latex_name=r"\chi_2",
+    variables=(q, sigma_w),
+    define=lambda phi: sigma_w**2 * expectation(phi(x, 2) ** 2, x, q),
+    convention="chi2 = sigma_w^2 E[phi''(u)^2], u ~ N(0, q) (includes sigma_w^2; Poole et al.)",
+)
+
+LENGTH_MAP = LawDefinition(
+    name="length_map",
+    title="length map V(q): pre-activation variance of the next layer (Poole et al.)",
+    latex_name=r"\mathcal{V}",
+    variables=(q, sigma_w, sigma_b),
+    define=lambda phi: NEXT_VARIANCE.subs(A, expectation(phi(x) ** 2, x, q)),
+    convention="q^{l} = sigma_w^2 E[phi(u)^2] + sigma_b^2, u ~ N(0, q^{l-1})",
+)
+
+ACTIVITY_MAP = LawDefinition(
+    name="activity_map",
+    title="activity map F(A): post-activation activity of the next layer (Amari)",
+    latex_name="F",
+    variables=(A, sigma_w, sigma_b),
+    define=lambda phi: expectation(phi(x) ** 2, x, NEXT_VARIANCE),
+    convention="A^{l+1} = chi0(sigma_w^2 A^l + sigma_b^2) (post-activation, Amari)",
+)
+
+LENGTH_MAP_SLOPE = LawDefinition(
+    name="length_map_slope",
+    title="slope of the length map V'(q) (stability of q*)",
+    latex_name=r"\mathcal{V}'",
+    variables=(q, sigma_w),
+    define=lambda phi: sigma_w**2 * expectation(phi(x, 1) ** 2 + phi(x) * phi(x, 2), x, q),
+    convention="V'(q) = sigma_w^2 E[phi'(u)^2 + phi(u) phi''(u)] (heat equation)",
+)
+
+ENTRIES = (CHI0, CHI1, CHI2, LENGTH_MAP, ACTIVITY_MAP, LENGTH_MAP_SLOPE)

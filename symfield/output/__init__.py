@@ -1,0 +1,1 @@
+"""Output: LaTeX documents and plots."""
