@@ -29,10 +29,12 @@ D = sp.Symbol("D", nonnegative=True)
 # Depth and geometry.
 L = sp.Symbol("L", integer=True, positive=True)
 kappa2 = sp.Symbol("kappa2", nonnegative=True)
+#: The NTK of the previous layer, in the NTK recursion.
+Theta = sp.Symbol("Theta", real=True)
 
 #: Every canonical symbol, by name (the names users type and the keywords ``evaluate`` takes).
 CANONICAL: dict[str, sp.Symbol] = {
-    s.name: s for s in (q, q1, q2, rho, c, sigma_w, sigma_b, A, C, D, L, kappa2)
+    s.name: s for s in (q, q1, q2, rho, c, sigma_w, sigma_b, A, C, D, L, kappa2, Theta)
 }
 
 #: Symbols that must be strictly positive when given a value (variances and scales).
@@ -54,6 +56,7 @@ LATEX_NAMES: dict[str, str] = {
     "D": "D",
     "L": "L",
     "kappa2": r"\bar\kappa^2",
+    "Theta": r"\Theta",
 }
 
 

@@ -13,8 +13,10 @@ import sympy as sp
 from ..derivation import Step
 from .expectation import Expectation
 from .integrate import check_exact, definite_integral
-from .normal_form import Divergent, NotTractable, parse_term, prepare
+from .normal_form import (Divergent, NotTractable, collect_terms, parse_term, prepare,
+                          split_terms)
 from .rules.base import Measure
+from .rules.bivariate import ConditioningRule, DiagonalLiftRule, PairMeasure, PriceRule, separate
 from .rules.delta import DeltaRule
 from .rules.erf import ErfLinearRule, SlopeDerivativeRule, SteinRule
 from .rules.gaussian import DeterminantRule, MomentRule
@@ -24,6 +26,10 @@ from .rules.piecewise import TruncationRule
 
 #: The variance symbol derivations run in (substituted by the actual variance at the end).
 _VAR = sp.Dummy("s", positive=True)
+#: ... and the pair covariance (q1, rho, q2) and variables of bivariate derivations.
+_Q1, _Q2 = sp.Dummy("q1", positive=True), sp.Dummy("q2", positive=True)
+_RHO = sp.Dummy("rho", real=True)
+_U1, _U2 = sp.Dummy("u1", real=True), sp.Dummy("u2", real=True)
 
 
 @dataclass
@@ -50,13 +56,16 @@ class GaussianCalculus:
         SlopeDerivativeRule(),
         MomentRule(),
     )
-    integrand_rules = (HeatEquationRule(),)
+    integrand_rules = (DiagonalLiftRule(), HeatEquationRule())
+    conditioning = ConditioningRule()
+    price = PriceRule()
 
     def __init__(self) -> None:
         self._frames: list[list[Step]] = [[]]
         self._divergences: list[str] = []
         self._cache: dict = {}
-        self._fallback_depth = 0
+        self._fallback_depth = 0  # > 0: no integrand-level rules (no recursion through them)
+        self._cheap_only = 0      # > 0: no expensive term rules
 
     # -- trace ----------------------------------------------------------------------------
     def record(self, before: sp.Expr, after: sp.Expr, rule: str, justification: str = "") -> None:
@@ -65,7 +74,7 @@ class GaussianCalculus:
     def note_divergence(self, reason: str) -> None:
         self._divergences.append(reason)
 
-    def _attempt(self, fn, *args):
+    def attempt(self, fn, *args):
         """Run fn in a fresh trace frame; keep its steps only if it succeeds."""
         self._frames.append([])
         try:
@@ -105,7 +114,7 @@ class GaussianCalculus:
         if all(dep == 1 for _c, dep in pairs):
             return sp.Add(*[c for c, _d in pairs])
         try:
-            return self._attempt(self._by_terms, pairs, m, False)
+            return self.attempt(self._by_terms, pairs, m, False)
         except NotTractable as no_terms:
             failure = no_terms
         if self._fallback_depth == 0:
@@ -113,13 +122,15 @@ class GaussianCalculus:
                 if rule.applies(integrand, m):
                     self._fallback_depth += 1
                     try:
-                        return check_exact(self._attempt(rule.apply, integrand, m, self), (x,))
+                        return check_exact(self.attempt(rule.apply, integrand, m, self), (x,))
                     except NotTractable as e:
                         failure = e
                     finally:
                         self._fallback_depth -= 1
+        if self._cheap_only:
+            raise failure
         try:
-            return self._attempt(self._by_terms, pairs, m, True)
+            return self.attempt(self._by_terms, pairs, m, True)
         except NotTractable:
             raise failure from None
 
@@ -145,30 +156,85 @@ class GaussianCalculus:
             raise NotTractable(f"no rule of the calculus integrates {names} against a Gaussian")
         raise NotTractable(f"no rule applies to {sp.sstr(expr)}")
 
+    # -- Gaussian pairs -------------------------------------------------------------------
+    def pair_integrand(self, integrand: sp.Expr, m: PairMeasure, direct_only: bool = False) -> sp.Expr:
+        """E[integrand(u1, u2)] for the pair m, in closed form (or raise NotTractable)."""
+        key = ("pair", integrand, m, direct_only)
+        hit = self._cache.get(key)
+        if hit is not None:
+            value, steps = hit
+            self._frames[-1].extend(steps)
+            return value
+        self._frames.append([])
+        self._fallback_depth += 1
+        self._cheap_only += 1
+        try:
+            # Keep f(u1) g(u2) whole when the integrand factorises: Price's theorem then acts
+            # on the whole activation (|x| is one derivation, not four ReLU pieces).
+            terms = [(sp.S.One, integrand)] if separate(integrand, m.u1, m.u2) else \
+                collect_terms(split_terms(integrand, m.u1, m.u2))
+            total = sp.S.Zero
+            for coeff, dep in terms:
+                total += _scaled(coeff, self._pair_term(dep, m, direct_only))
+            value = check_exact(total, (m.u1, m.u2))
+        finally:
+            self._fallback_depth -= 1
+            self._cheap_only -= 1
+            steps = self._frames.pop()
+        self._frames[-1].extend(steps)
+        self._cache[key] = (value, steps)
+        return value
+
+    def _pair_term(self, dep: sp.Expr, m: PairMeasure, direct_only: bool) -> sp.Expr:
+        parts = separate(dep, m.u1, m.u2)
+        if parts is None:
+            raise NotTractable(f"{sp.sstr(dep)} couples u1 and u2 in a way no rule handles")
+        c, f, g = parts
+        if g == 1:
+            return c * self.expect_integrand(f, Measure(m.u1, sp.S.Zero, m.q1))
+        if f == 1:
+            return c * self.expect_integrand(g, Measure(m.u2, sp.S.Zero, m.q2))
+        failure: Exception = NotTractable("no rule applies")
+        for on_first in (True, False):
+            try:
+                return c * self.attempt(self.conditioning.apply, f, g, m, self, on_first)
+            except NotTractable as e:
+                failure = e
+        if direct_only:
+            raise failure
+        return c * self.attempt(self.price.apply, f, g, m, self)
+
     # -- public ---------------------------------------------------------------------------
     def expect(self, e: Expectation) -> Outcome:
         """Take the expectation e: closed form, divergence, or e itself (with the reason)."""
-        if e.dimension != 1 or not e.centred:
-            return Outcome(e, False, [], None, "no bivariate rules in this version")
-        (variance,) = e.covariance
-        (x,) = e.variables
+        if not e.centred:
+            return Outcome(e, False, [], None, "only centred Gaussians are supported")
         self._divergences = []
         self._frames = [[]]
+        if e.dimension == 1:
+            (x,) = e.variables
+            back = {_VAR: e.covariance[0]}
+            run = lambda: self.expect_integrand(e.integrand, Measure(x, sp.S.Zero, _VAR))  # noqa: E731
+        else:
+            v1, v2 = e.variables
+            integrand = e.integrand.xreplace({v1: _U1, v2: _U2})
+            back = dict(zip((_Q1, _RHO, _Q2), e.covariance))
+            run = lambda: self.pair_integrand(integrand, PairMeasure(_U1, _U2, _Q1, _RHO, _Q2))  # noqa: E731
         try:
-            value = self.expect_integrand(e.integrand, Measure(x, sp.S.Zero, _VAR))
+            value = run()
         except Divergent as d:
-            return Outcome(sp.nan, False, self._relabel(self._frames[0], variance), str(d), None)
+            return Outcome(sp.nan, False, self._relabel(self._frames[0], back), str(d), None)
         except NotTractable as n:
             return Outcome(e, False, [], None, str(n))
-        value = tidy(value.subs(_VAR, variance))
-        steps = self._relabel(self._frames[0], variance)
+        value = tidy(value.subs(back, simultaneous=True))
+        steps = self._relabel(self._frames[0], back)
         divergence = "; ".join(dict.fromkeys(self._divergences)) or None
         return Outcome(value, True, steps, divergence, None)
 
     @staticmethod
-    def _relabel(steps: list[Step], variance: sp.Expr) -> list[Step]:
-        return [Step(s.before.subs(_VAR, variance), s.after.subs(_VAR, variance), s.rule,
-                     s.justification) for s in steps]
+    def _relabel(steps: list[Step], back: dict) -> list[Step]:
+        return [Step(s.before.subs(back, simultaneous=True), s.after.subs(back, simultaneous=True),
+                     s.rule, s.justification) for s in steps]
 
 
 def _scaled(coeff: sp.Expr, value: sp.Expr) -> sp.Expr:
@@ -179,13 +245,4 @@ def _scaled(coeff: sp.Expr, value: sp.Expr) -> sp.Expr:
     return sp.Piecewise((sp.S.Zero, sp.Eq(coeff, 0)), (sign * value, True))
 
 
-def tidy(expr: sp.Expr) -> sp.Expr:
-    """Cheap simplification for presentation (no full ``simplify``: it is slow and erratic).
-
-    Tries a few inexpensive normal forms and keeps the shortest."""
-    if expr.is_infinite or not expr.free_symbols or expr.has(sp.oo, -sp.oo):
-        return expr
-    candidates = [expr, sp.powsimp(sp.factor_terms(sp.together(expr)))]
-    if not expr.has(sp.Function):
-        candidates.append(sp.factor(sp.expand(expr)))
-    return min(candidates, key=sp.count_ops)
+from .simplify import tidy  # noqa: E402  (re-exported for callers of the engine)

@@ -77,11 +77,27 @@ class Expectation(sp.Expr):
         return self.integrand.is_extended_real
 
     def _eval_derivative(self, s):
-        # Differentiation under the integral sign in a parameter of the integrand only;
-        # variances depending on s need the heat equation / Price's theorem (the engine's job).
-        if any(part.has(s) for part in self.covariance + self.mean):
+        """d/ds under the integral sign. Parameters of the integrand are differentiated
+        directly; a dependence of the covariance on s goes through the heat equation
+        (d/dq E[F] = E[F_uu]/2) and Price's theorem (d/drho E[F] = E[F_u1u2])."""
+        if any(m.has(s) for m in self.mean):
             return sp.Derivative(self, s)
-        return Expectation(sp.diff(self.integrand, s), self.variables, self.covariance, self.mean)
+        v = self.variables
+        out = Expectation(sp.diff(self.integrand, s), v, self.covariance, self.mean) \
+            if self.integrand.has(s) else sp.S.Zero
+        if self.dimension == 1:
+            dvar = sp.diff(self.covariance[0], s)
+            if dvar != 0:
+                out += dvar / 2 * Expectation(sp.diff(self.integrand, v[0], 2), v,
+                                              self.covariance, self.mean)
+            return out
+        q1, rho, q2 = self.covariance
+        for dparam, second in ((sp.diff(q1, s), sp.diff(self.integrand, v[0], 2) / 2),
+                               (sp.diff(q2, s), sp.diff(self.integrand, v[1], 2) / 2),
+                               (sp.diff(rho, s), sp.diff(self.integrand, v[0], v[1]))):
+            if dparam != 0:
+                out += dparam * Expectation(second, v, self.covariance, self.mean)
+        return out
 
     # -- numerics -------------------------------------------------------------------------
     def _eval_evalf(self, prec):

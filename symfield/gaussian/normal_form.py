@@ -130,35 +130,41 @@ def parse_term(expr: sp.Expr, x: sp.Symbol) -> Term:
     return term
 
 
-def _split(expr: sp.Expr, x: sp.Symbol) -> list[tuple[sp.Expr, sp.Expr]]:
-    """expr as a list of (x-free coefficient, x-dependent product) pairs.
+def split_terms(expr: sp.Expr, *xs: sp.Symbol) -> list[tuple[sp.Expr, sp.Expr]]:
+    """expr as a list of (coefficient free of xs, product depending on xs) pairs.
 
     SymPy's ``expand`` is avoided on purpose: it moves exp(-x**2) factors into common
     denominators (``s/(s*exp(x**2) + exp(x**2))``), which hides the Gaussian structure.
     """
-    if not expr.has(x):
+    if not expr.has(*xs):
         return [(expr, sp.S.One)]
     if isinstance(expr, sp.Add):
-        return [pair for arg in expr.args for pair in _split(arg, x)]
+        return [pair for arg in expr.args for pair in split_terms(arg, *xs)]
     if isinstance(expr, sp.Mul):
         pairs = [(sp.S.One, sp.S.One)]
         for factor in expr.args:
-            pairs = [(c1 * c2, d1 * d2) for c1, d1 in pairs for c2, d2 in _split(factor, x)]
+            pairs = [(c1 * c2, d1 * d2) for c1, d1 in pairs for c2, d2 in split_terms(factor, *xs)]
         return pairs
-    if isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp > 1 and isinstance(expr.base, (sp.Add, sp.Mul)):
+    if (isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp > 1
+            and isinstance(expr.base, (sp.Add, sp.Mul))):
         pairs = [(sp.S.One, sp.S.One)]
-        base = _split(expr.base, x)
+        base = split_terms(expr.base, *xs)
         for _ in range(int(expr.exp)):
             pairs = [(c1 * c2, d1 * d2) for c1, d1 in pairs for c2, d2 in base]
         return pairs
     return [(sp.S.One, expr)]
 
 
+def collect_terms(pairs: list[tuple[sp.Expr, sp.Expr]]) -> list[tuple[sp.Expr, sp.Expr]]:
+    """Collect like terms; factor each coefficient (so that its sign can be read off)."""
+    grouped: dict[sp.Expr, sp.Expr] = {}
+    for coeff, dep in pairs:
+        grouped[dep] = grouped.get(dep, sp.S.Zero) + coeff
+    return [(sp.factor(c), d) for d, c in grouped.items() if c != 0]
+
+
 def prepare(integrand: sp.Expr, x: sp.Symbol) -> list[tuple[sp.Expr, sp.Expr]]:
     """Step form (a.e.), expanded into (coefficient, x-dependent product) pairs, like terms
     collected and each coefficient factored (so that its sign can be read off)."""
     stepped = canonical_steps(heaviside_form(integrand), x)
-    grouped: dict[sp.Expr, sp.Expr] = {}
-    for coeff, dep in _split(stepped, x):
-        grouped[dep] = grouped.get(dep, sp.S.Zero) + coeff
-    return [(sp.factor(c), d) for d, c in grouped.items() if c != 0]
+    return collect_terms(split_terms(stepped, x))

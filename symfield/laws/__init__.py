@@ -9,8 +9,9 @@ from ..activations import Activation, get_activation, x
 from ..derivation import Derivation
 from ..errors import UnknownNameError
 from ..gaussian.engine import GaussianCalculus
+from ..gaussian.simplify import tidy
 from ..gaussian.expectation import Expectation
-from . import single_input
+from . import single_input, two_input
 from .base import Law, LawDefinition
 
 _REGISTRY: dict[str, LawDefinition] = {}
@@ -28,7 +29,7 @@ def register(law: LawDefinition) -> LawDefinition:
     return law
 
 
-for _module in (single_input,):
+for _module in (single_input, two_input):
     for _entry in _module.ENTRIES:
         register(_entry)
 
@@ -68,10 +69,10 @@ def _derive(spec: LawDefinition, act: Activation) -> Law:
     derivation = Derivation()
     lhs = sp.Symbol(spec.name)
     derivation.add(lhs, generic, "definition", spec.convention)
-    if spec.variables and any(v.name == "A" for v in spec.variables):
-        from .single_input import MEAN_FIELD_STEPS
-
-        derivation.extend(MEAN_FIELD_STEPS)
+    if any(v.name == "C" for v in spec.variables) or spec.name == "covariance_map":
+        derivation.extend(two_input.PAIR_MEAN_FIELD_STEPS)
+    elif any(v.name == "A" for v in spec.variables):
+        derivation.extend(single_input.MEAN_FIELD_STEPS)
     derivation.add(lhs, definition, "activation", f"phi(x) = {sp.sstr(act.phi)}")
     value = definition
     divergences, reasons = [], []
@@ -87,6 +88,8 @@ def _derive(spec: LawDefinition, act: Activation) -> Law:
                 value = sp.nan
                 continue
         value = value.xreplace({e: outcome.value})
+    if not value.has(Expectation) and not value.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
+        value = tidy(value)
     derivation.add(lhs, value, "result",
                    "closed form" if not value.has(Expectation) else
                    "exact unevaluated Gaussian expectation (" + "; ".join(reasons) + ")")

@@ -15,7 +15,8 @@ import sympy as sp
 
 from ...symbolic import heaviside_form, parity
 from ..expectation import Expectation
-from .quadrature import expect_mp, expect_mp_split, expect_np
+from ..rules.bivariate import separate
+from .quadrature import expect2_mp, expect2_np, expect_mp, expect_mp_split, expect_np
 
 
 def _mp_heaviside(a, h0=0.5):
@@ -48,21 +49,49 @@ def kinks(integrand: sp.Expr, var: sp.Symbol) -> list[sp.Expr]:
     return out
 
 
+def jointly_even(integrand: sp.Expr, v1: sp.Symbol, v2: sp.Symbol) -> bool:
+    """F(-u1, -u2) == F(u1, u2), decided symbolically (False when unsure)."""
+    flipped = integrand.subs({v1: -v1, v2: -v2}, simultaneous=True)
+    return sp.expand(heaviside_form(flipped) - heaviside_form(integrand)) == 0
+
+
 class _CompiledExpectation:
     def __init__(self, e: Expectation, symbols: Sequence[sp.Symbol]):
-        if e.dimension != 1:
-            raise NotImplementedError("numerical bivariate expectations come with the two-input laws")
-        (x,) = e.variables
+        self.dimension = e.dimension
         self.integrand = e.integrand
-        self.even = parity(e.integrand, x) == "even"
-        self.breaks = kinks(e.integrand, x)
-        args = [x, *symbols]
-        self.f_mp = sp.lambdify(args, e.integrand, modules=MP_MODULES)
-        self.var_mp = sp.lambdify(list(symbols), e.covariance[0], modules=MP_MODULES)
-        self.break_mp = [sp.lambdify(list(symbols), b, modules=MP_MODULES) for b in self.breaks]
+        self.variables = e.variables
+        self._symbols = list(symbols)
+        cov = [sp.lambdify(list(symbols), c, modules=MP_MODULES) for c in e.covariance]
+        self.cov_mp = cov
+        if e.dimension == 1:
+            (x,) = e.variables
+            self.even = parity(e.integrand, x) == "even"
+            self.breaks = kinks(e.integrand, x)
+            self.f_mp = sp.lambdify([x, *symbols], e.integrand, modules=MP_MODULES)
+            self.break_mp = [sp.lambdify(list(symbols), b, modules=MP_MODULES) for b in self.breaks]
+        else:
+            v1, v2 = e.variables
+            self.even = jointly_even(e.integrand, v1, v2)
+            self.F_mp = sp.lambdify([v1, v2, *symbols], e.integrand, modules=MP_MODULES)
+            parts = separate(e.integrand, v1, v2)
+            self.parts_mp = None
+            if parts is not None:
+                c, f, g = parts
+                self.parts_mp = (sp.lambdify([v1, *symbols], c * f, modules=MP_MODULES),
+                                 sp.lambdify([v2, *symbols], g, modules=MP_MODULES))
 
     def mp(self, values: Sequence, dps: int):
-        var = self.var_mp(*values)
+        cov = [c(*values) for c in self.cov_mp]
+        if self.dimension == 2:
+            q1, rho, q2 = cov
+            separable = None
+            if self.parts_mp is not None:
+                fc, gc = self.parts_mp
+                separable = (lambda a: fc(a, *values), lambda b: gc(b, *values))
+            value, _err = expect2_mp(lambda a, b: self.F_mp(a, b, *values), q1, rho, q2, dps,
+                                     jointly_even=self.even, separable=separable)
+            return value
+        (var,) = cov
         f = lambda xv: self.f_mp(xv, *values)  # noqa: E731
         if self.breaks:
             pts = [b(*values) for b in self.break_mp]
@@ -104,16 +133,18 @@ class CompiledExpr:
                                          modules=NP_MODULES)
             self._inner_np = []
             for e, ce in zip(self.expectations, self._inner):
-                (x,) = e.variables
-                f = sp.lambdify([x, *self.symbols], e.integrand, modules=NP_MODULES)
-                var = sp.lambdify(self.symbols, e.covariance[0], modules=NP_MODULES)
-                self._inner_np.append((f, var, ce.even))
+                F = sp.lambdify([*e.variables, *self.symbols], e.integrand, modules=NP_MODULES)
+                cov = [sp.lambdify(self.symbols, c, modules=NP_MODULES) for c in e.covariance]
+                self._inner_np.append((F, cov, ce.even, e.dimension))
         arrays = [np.asarray(a, dtype=float) for a in arrays]
         shape = np.broadcast_shapes(*[a.shape for a in arrays]) if arrays else ()
         inner = []
-        for f, var, even in self._inner_np:
-            v = np.broadcast_to(np.asarray(var(*arrays), dtype=float), shape)
-            inner.append(expect_np(lambda xs, *ps: f(xs, *ps), v, even, tuple(arrays)))
+        for F, cov, even, dim in self._inner_np:
+            cv = [np.broadcast_to(np.asarray(c(*arrays), dtype=float), shape) for c in cov]
+            if dim == 1:
+                inner.append(expect_np(F, cv[0], even, tuple(arrays)))
+            else:
+                inner.append(expect2_np(F, cv[0], cv[1], cv[2], even, tuple(arrays)))
         out = np.asarray(self._outer_np(*arrays, *inner), dtype=float)
         if out.shape != shape:  # a law constant in some variables: broadcast it
             out = np.broadcast_to(out, shape).copy()

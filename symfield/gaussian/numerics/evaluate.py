@@ -17,7 +17,7 @@ from ...errors import PrecisionError
 from .compile import CompiledExpr
 
 #: Extra digits of the two working precisions, tried in turn.
-_GUARDS = ((8, 16), (20, 40), (60, 100))
+_GUARDS = ((6, 12), (20, 40), (60, 100))
 
 
 def certified(compute: Callable[[int], object], dps: int):

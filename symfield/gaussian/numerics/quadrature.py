@@ -39,76 +39,118 @@ def gaussian_cutoff(digits: float) -> float:
 # ------------------------------------------------------------------------------------------
 # mpmath (any precision)
 # ------------------------------------------------------------------------------------------
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _t_grid(h: float, count: int, dps: int) -> tuple:
     """(sinh t_j, cosh t_j) for t_j = j*h, j = 1..count, at working precision dps (cached)."""
     with mpmath.workdps(dps):
         step = mpmath.mpf(h)  # the float's exact binary value, as used in the weights
+        return tuple((mpmath.sinh(j * step), mpmath.cosh(j * step)) for j in range(1, count + 1))
+
+
+class _Levels:
+    """Nodes and weights of the nested trapezoid levels for N(0, var) at one precision.
+
+    Level 0 has step h0 (predicted for the precision); level k adds the odd multiples of
+    h0/2^k. ``nodes(k)`` lists (x, weight) pairs with the density and normalisation folded
+    into the weights, so that a level's sum is sum(w * f(x)) times its step.
+    """
+
+    def __init__(self, var, dps: int, even: bool):
+        self.dps, self.even = dps, even
+        with mpmath.workdps(dps):
+            self.var = var = mpmath.mpf(var)
+            sd = mpmath.sqrt(var)
+            self.beta = sd if var < 1 else mpmath.mpf(1)
+            self.norm = self.beta / (sd * mpmath.sqrt(2 * mpmath.pi))
+            self.inv2var = 1 / (2 * var)
+            t_max = float(mpmath.asinh(sd * gaussian_cutoff(dps) / self.beta))
+            h = predicted_step(dps)
+            self.count0 = max(4, math.ceil(t_max / h))
+            self.h0 = t_max / self.count0
+        self._levels: dict[int, list] = {}
+
+    def step(self, level: int) -> float:
+        return self.h0 / 2**level
+
+    def nodes(self, level: int) -> list:
+        """(x, w) for the nodes new at this level (level 0: all nodes with t > 0)."""
+        cached = self._levels.get(level)
+        if cached is not None:
+            return cached
+        h, count = self.step(level), self.count0 * 2**level
         out = []
-        for j in range(1, count + 1):
-            t = j * step
-            out.append((mpmath.sinh(t), mpmath.cosh(t)))
-        return tuple(out)
+        with mpmath.workdps(self.dps):
+            for j, (sh, ch) in enumerate(_t_grid(h, count, self.dps), start=1):
+                if level and j % 2 == 0:
+                    continue
+                x = self.beta * sh
+                w = ch * mpmath.exp(-x * x * self.inv2var) * self.norm
+                out.append((x, w))
+        self._levels[level] = out
+        return out
+
+    def level_sum(self, f: Callable, level: int, shift=0, need_abs: bool = True):
+        """(sum of w f over this level's new nodes, sum of |w f| or None), both sides
+        unless even."""
+        nodes = self.nodes(level)
+        ws = [w for _x, w in nodes]
+        if self.even:
+            values = [f(x) for x, _w in nodes]
+            absolute = [abs(v) for v in values] if need_abs else None
+        else:
+            plus = [f(shift + x) for x, _w in nodes]
+            minus = [f(shift - x) for x, _w in nodes]
+            values = [a + b for a, b in zip(plus, minus)]
+            absolute = [abs(a) + abs(b) for a, b in zip(plus, minus)] if need_abs else None
+        factor = 2 if self.even else 1
+        total = factor * mpmath.fdot(ws, values)
+        if not need_abs:
+            return total, None
+        return total, factor * mpmath.fdot(ws, absolute)
 
 
-def expect_mp(f: Callable, var, dps: int, even: bool = False, max_levels: int = 8):
-    """E[f(x)], x ~ N(0, var), at working precision ``dps``; returns (value, error estimate).
+@lru_cache(maxsize=128)
+def _levels(var, dps: int, even: bool) -> _Levels:
+    return _Levels(var, dps, even)
 
-    ``f`` takes an mpmath number. ``even`` halves the work for even integrands. The value is
+
+def expect_mp(f: Callable, var, dps: int, even: bool = False, max_levels: int = 8,
+              refine: bool = True, shift=0, strict: bool = True):
+    """E[f(x)], x ~ N(shift, var), at working precision ``dps``; returns (value, error estimate).
+
+    ``f`` takes an mpmath number. ``even`` (centred, even f) halves the work. The value is
     accepted when two nested trapezoid levels agree to about ``dps - 3`` digits; the returned
     error estimate is that difference. Raises PrecisionError if no agreement is reached.
+    With ``refine=False`` only the predicted step is used (error estimate None): for inner
+    integrals whose accuracy the caller certifies by other means; with ``strict=False`` the
+    best estimate is returned instead of raising when the levels do not agree (inner integrals
+    whose values are negligible at the outer level need no relative accuracy of their own).
     """
     with mpmath.workdps(dps):
-        var = mpmath.mpf(var)
-        sd = mpmath.sqrt(var)
-        beta = sd if var < 1 else mpmath.mpf(1)
-        norm = beta / (sd * mpmath.sqrt(2 * mpmath.pi))
-        inv2var = 1 / (2 * var)
-        x_max = sd * gaussian_cutoff(dps)
-        t_max = float(mpmath.asinh(x_max / beta))
-        h = predicted_step(dps)
-        # Choose h so that t_max is a whole number of steps at the finest level we may reach.
-        count = max(4, math.ceil(t_max / h))
-        h = t_max / count
-        tol = mpmath.mpf(10) ** (-(dps - 3))
-
-        def g(sinh_t, cosh_t, sign):
-            xv = sign * beta * sinh_t
-            return f(xv) * cosh_t * mpmath.exp(-xv * xv * inv2var)
-
-        centre = f(mpmath.mpf(0))
-        sides = (1,) if even else (1, -1)
-        factor = 2 if even else 1
-
-        def level_sum(hh: float, cnt: int, odd_only: bool):
-            grid = _t_grid(hh, cnt, dps)
-            total = mpmath.mpf(0)
-            absum = mpmath.mpf(0)
-            for j, (sh, ch) in enumerate(grid, start=1):
-                if odd_only and j % 2 == 0:
-                    continue
-                for s in sides:
-                    v = g(sh, ch, s)
-                    total += v
-                    absum += abs(v)
-            return total * factor, absum * factor
-
-        body, absum = level_sum(h, count, False)
+        rule = _levels(mpmath.mpf(var), dps, even)
+        centre = rule.norm * f(mpmath.mpf(shift))
+        body, absum = rule.level_sum(f, 0, shift, need_abs=refine)
+        h = rule.step(0)
         estimate = (centre + body) * h
+        if not refine:
+            return estimate, None
         scale = (abs(centre) + absum) * h
-        for _level in range(max_levels):
-            h /= 2
-            count *= 2
-            new, new_abs = level_sum(h, count, True)
+        tol = mpmath.mpf(10) ** (-(dps - 3))
+        error = None
+        for level in range(1, max_levels + 1):
+            h = rule.step(level)
+            new, new_abs = rule.level_sum(f, level, shift)
             refined = estimate / 2 + new * h
             scale = scale / 2 + new_abs * h
             error = abs(refined - estimate)
             estimate = refined
             if error <= tol * max(abs(estimate), scale * mpmath.mpf(10) ** -6):
-                return estimate * norm, error * norm
+                return estimate, error
+        if not strict:
+            return estimate, error
         raise PrecisionError(
             f"Gaussian quadrature did not converge to {dps - 3} digits "
-            f"(last two levels differ by {mpmath.nstr(error * norm, 3)})")
+            f"(last two levels differ by {mpmath.nstr(error, 3)})")
 
 
 def expect_mp_split(f: Callable, var, dps: int, breakpoints=()):
@@ -161,4 +203,107 @@ def expect_np(f: Callable[[np.ndarray], np.ndarray], var: np.ndarray, even: bool
         w = weights_t * cosh_t * np.exp(-0.5 * (xs / sd) ** 2) * (beta / (sd * math.sqrt(2 * math.pi)))
         vals = f(xs, *[p[sl, None] for p in params_flat])
         out[sl] = np.sum(vals * w, axis=1)
+    return out.reshape(shape)
+
+
+# ------------------------------------------------------------------------------------------
+# Gaussian pairs: nested one-dimensional rules (condition on u1)
+# ------------------------------------------------------------------------------------------
+def expect2_mp(F: Callable, q1, rho, q2, dps: int, jointly_even: bool = False,
+               separable: tuple[Callable, Callable] | None = None):
+    """E[F(u1, u2)] for the centred pair (q1, rho, q2) at working precision ``dps``.
+
+    u2 | u1 ~ N(rho u1/q1, q2 - rho^2/q1): the inner expectation is a refined 1-D rule centred
+    at the conditional mean (the activation's features sit off-centre there, so the predicted
+    step is not trusted); the outer one, centred like the activation, uses the predicted step.
+    Callers certify the digits by repeating at a second precision (different grids). With
+    ``separable=(f, g)``, F = f(u1) g(u2) and f is kept out of the inner loop. At
+    |rho| = sqrt(q1 q2) the pair is degenerate (u2 = rho u1/q1): a 1-D expectation.
+    """
+    with mpmath.workdps(dps):
+        q1, rho, q2 = mpmath.mpf(q1), mpmath.mpf(rho), mpmath.mpf(q2)
+        slope = rho / q1
+        cond_var = q2 - rho * slope
+        if cond_var <= q2 * mpmath.mpf(10) ** (-dps):
+            return expect_mp(lambda a: F(a, slope * a), q1, dps, even=jointly_even)
+
+        if separable is not None:
+            f, g = separable
+
+            def inner(a):
+                value, _ = expect_mp(g, cond_var, dps, shift=slope * a, max_levels=4,
+                                     strict=False)
+                return f(a) * value
+        else:
+            def inner(a):
+                value, _ = expect_mp(lambda y: F(a, y), cond_var, dps, shift=slope * a,
+                                     max_levels=4, strict=False)
+                return value
+
+        # One level outside too: the caller's second evaluation at another precision (hence
+        # on other grids) is what certifies the digits.
+        return expect_mp(inner, q1, dps, even=jointly_even, refine=False)
+
+
+def _inner_step(sd: np.ndarray) -> np.ndarray:
+    """Uniform inner step: resolve unit-scale features of the activation (poles at distance
+    >= pi/2 from the real axis: exp(-pi^2/h) < 1e-16 for h <= 0.25) and the Gaussian of
+    width sd (exp(-2 pi^2 sd^2/h^2) < 1e-16 for h <= 0.6 sd)."""
+    return np.minimum(0.25, 0.6 * sd)
+
+
+def expect2_np(F: Callable, q1: np.ndarray, rho: np.ndarray, q2: np.ndarray,
+               jointly_even: bool = False, params: tuple = ()) -> np.ndarray:
+    """float64 E[F(u1, u2, *params)] for arrays of pair covariances.
+
+    Outer: the sinh-mapped rule over u1 (centred like the activation's features). Inner:
+    u2 | u1 ~ N(rho u1/q1, q2 - rho^2/q1), whose centre moves away from the activation's
+    features, so a *uniform* trapezoid is used there (a sinh map would squeeze the strip of
+    analyticity off-centre). Points are grouped by inner node count to vectorise.
+    """
+    q1, rho, q2 = (np.asarray(a, dtype=float) for a in (q1, rho, q2))
+    shape = np.broadcast_shapes(q1.shape, rho.shape, q2.shape, *[np.shape(p) for p in params])
+    q1f, rhof, q2f = (np.broadcast_to(a, shape).ravel() for a in (q1, rho, q2))
+    pflat = [np.broadcast_to(np.asarray(p, dtype=float), shape).ravel() for p in params]
+    out = np.empty(q1f.size)
+    slope = rhof / q1f
+    sd2 = np.sqrt(np.maximum(q2f - rhof * slope, 0.0))
+    half_width = _FP_CUTOFF * sd2
+    counts = np.where(sd2 > 0, np.ceil(half_width / np.where(sd2 > 0, _inner_step(sd2), 1.0)), 0)
+    # group by inner node count (powers of two) so each group shares one array shape
+    groups = np.where(counts > 0, np.ceil(np.log2(np.maximum(counts, 1))), -1).astype(int)
+    norm = 1.0 / math.sqrt(2 * math.pi)
+    for g in np.unique(groups):
+        idx = np.nonzero(groups == g)[0]
+        n_inner = 0 if g < 0 else 2**g
+        sd1 = np.sqrt(q1f[idx])
+        beta1 = np.minimum(sd1, 1.0)
+        t_max = float(np.max(np.arcsinh(sd1 * _FP_CUTOFF / beta1)))
+        c1 = int(math.ceil(t_max / _FP_STEP))
+        t1 = np.arange(0 if jointly_even else -c1, c1 + 1) * _FP_STEP
+        w1t = np.full(t1.size, _FP_STEP)
+        if jointly_even:
+            w1t[1:] *= 2.0
+        sh1, ch1 = np.sinh(t1), np.cosh(t1)
+        k = np.arange(-n_inner, n_inner + 1)
+        per_point = t1.size * k.size
+        chunk = max(1, _FP_CHUNK_ELEMENTS // per_point)
+        for start in range(0, idx.size, chunk):
+            sel = idx[start:start + chunk]
+            s1, b1 = np.sqrt(q1f[sel])[:, None], np.minimum(np.sqrt(q1f[sel]), 1.0)[:, None]
+            a = b1 * sh1                                        # (P, N1)
+            w1 = w1t * ch1 * np.exp(-0.5 * (a / s1) ** 2) * (b1 / s1) * norm
+            u1 = a[:, :, None]
+            ps = [p[sel, None, None] for p in pflat]
+            if n_inner == 0:                                    # degenerate pair
+                vals = F(u1, slope[sel, None, None] * u1, *ps)[:, :, 0]
+                out[sel] = np.sum(vals * w1, axis=1)
+                continue
+            s2 = sd2[sel][:, None, None]
+            h = (half_width[sel] / n_inner)[:, None, None]
+            y = h * k                                           # (P, 1, N2)
+            w2 = h * np.exp(-0.5 * (y / s2) ** 2) / s2 * norm
+            u2 = slope[sel, None, None] * u1 + y
+            inner = np.sum(F(u1, u2, *ps) * w2, axis=2)
+            out[sel] = np.sum(inner * w1, axis=1)
     return out.reshape(shape)

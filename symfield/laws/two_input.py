@@ -1,0 +1,132 @@
+"""Two-input laws (theory.md sections 3, 5, 9): kernels, covariance/correlation/overlap maps
+and Amari's distance map.
+
+The pair (u1, u2) is centred Gaussian with variances q1, q2 and covariance rho. Each law is a
+definition in Gaussian expectations; the calculus derives the closed forms (Price's theorem,
+conditioning) where they exist.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import mpmath
+import sympy as sp
+
+from ..activations import x
+from ..errors import InvalidValueError
+from ..gaussian.expectation import bivariate_expectation, expectation, u1, u2
+from ..network import mean_field_step
+from ..symbols import A, C, D, c, q, q1, q2, rho, sigma_b, sigma_w
+from .base import LawDefinition, to_mpf
+
+#: The covariance of the next layer's pre-activations given the overlap C (microdynamics).
+NEXT_COVARIANCE, PAIR_MEAN_FIELD_STEPS = mean_field_step(two_inputs=True)
+NEXT_VARIANCE, _ = mean_field_step(two_inputs=False)
+
+
+def _values(point: Mapping[str, object], *names: str) -> list[mpmath.mpf]:
+    with mpmath.workdps(60):
+        return [to_mpf(point[n], n) for n in names]
+
+
+def check_pair(point: Mapping[str, object]) -> None:
+    """|rho| <= sqrt(q1 q2): a covariance matrix must be positive semi-definite."""
+    a, r, b = _values(point, "q1", "rho", "q2")
+    if r * r > a * b:
+        raise InvalidValueError(
+            f"|rho| must be <= sqrt(q1*q2) (got rho={point['rho']}, q1={point['q1']}, "
+            f"q2={point['q2']}): not a covariance matrix")
+
+
+def check_correlation(point: Mapping[str, object]) -> None:
+    (value,) = _values(point, "c")
+    if abs(value) > 1:
+        raise InvalidValueError(f"the correlation c must lie in [-1, 1] (got c={point['c']})")
+
+
+def check_overlap(point: Mapping[str, object]) -> None:
+    overlap, activity = _values(point, "C", "A")
+    if abs(overlap) > activity:
+        raise InvalidValueError(f"the overlap must satisfy |C| <= A (got C={point['C']}, A={point['A']})")
+
+
+def check_distance(point: Mapping[str, object]) -> None:
+    distance, activity = _values(point, "D", "A")
+    if distance > 4 * activity:
+        raise InvalidValueError(
+            f"the distance must satisfy 0 <= D <= 4A (got D={point['D']}, A={point['A']}): "
+            "D = A + A - 2C with |C| <= A")
+
+
+def _pair(phi, order: int, a, r, b):
+    return bivariate_expectation(phi(u1, order) * phi(u2, order), a, r, b)
+
+
+KERNEL = LawDefinition(
+    name="kernel",
+    title="kernel E[phi(u1) phi(u2)] of a centred Gaussian pair (NNGP / dual activation)",
+    latex_name="K",
+    variables=(q1, q2, rho),
+    define=lambda phi: _pair(phi, 0, q1, rho, q2),
+    convention="(u1, u2) ~ N(0, [[q1, rho], [rho, q2]]); no sigma_w^2 factor",
+    check_domain=check_pair,
+)
+
+DERIVATIVE_KERNEL = LawDefinition(
+    name="derivative_kernel",
+    title="derivative kernel E[phi'(u1) phi'(u2)] (the NTK 'dot' kernel without sigma_w^2)",
+    latex_name=r"\dot K",
+    variables=(q1, q2, rho),
+    define=lambda phi: _pair(phi, 1, q1, rho, q2),
+    convention="(u1, u2) ~ N(0, [[q1, rho], [rho, q2]]); no sigma_w^2 factor",
+    check_domain=check_pair,
+)
+
+COVARIANCE_MAP = LawDefinition(
+    name="covariance_map",
+    title="covariance map rho -> sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2 (Poole's C-map)",
+    latex_name=r"\mathcal{C}",
+    variables=(q1, q2, rho, sigma_w, sigma_b),
+    define=lambda phi: NEXT_COVARIANCE.subs(C, _pair(phi, 0, q1, rho, q2)),
+    convention="q12^{l} = sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2 with the layer l-1 covariance",
+    check_domain=check_pair,
+)
+
+CORRELATION_MAP = LawDefinition(
+    name="correlation_map",
+    title="correlation map c -> c' at equal variances q (Poole's c-map)",
+    latex_name="f",
+    variables=(c, q, sigma_w, sigma_b),
+    define=lambda phi: NEXT_COVARIANCE.subs(C, _pair(phi, 0, q, q * c, q))
+    / NEXT_VARIANCE.subs(A, expectation(phi(x) ** 2, x, q)),
+    convention="c' = (sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2) / q', u1, u2 ~ N(0, q) with "
+               "correlation c, q' = sigma_w^2 chi0(q) + sigma_b^2 (q' = q at the fixed point)",
+    check_domain=check_correlation,
+)
+
+OVERLAP_MAP = LawDefinition(
+    name="overlap_map",
+    title="overlap map C -> C' of post-activations at equal activity A (Amari)",
+    latex_name=r"\mathcal{O}",
+    variables=(C, A, sigma_w, sigma_b),
+    define=lambda phi: _pair(phi, 0, NEXT_VARIANCE, NEXT_COVARIANCE, NEXT_VARIANCE),
+    convention="C^{l+1} = E[phi(u) phi(u')], Var u = Var u' = sigma_w^2 A + sigma_b^2, "
+               "Cov = sigma_w^2 C + sigma_b^2 (post-activation, Amari)",
+    check_domain=check_overlap,
+)
+
+DISTANCE_MAP = LawDefinition(
+    name="distance_map",
+    title="distance map D -> K(D) at equal activity A (Amari), K(0) = 0",
+    latex_name=r"\mathcal{K}",
+    variables=(D, A, sigma_w, sigma_b),
+    define=lambda phi: 2 * (expectation(phi(x) ** 2, x, NEXT_VARIANCE)
+                            - _pair(phi, 0, NEXT_VARIANCE,
+                                    NEXT_COVARIANCE.subs(C, A - D / 2), NEXT_VARIANCE)),
+    convention="D' = A' + A' - 2C' with C = A - D/2 (post-activation distance, Amari)",
+    check_domain=check_distance,
+)
+
+ENTRIES = (KERNEL, DERIVATIVE_KERNEL, COVARIANCE_MAP, CORRELATION_MAP, OVERLAP_MAP, DISTANCE_MAP)
+
+__all__ = ["ENTRIES", "check_pair", "q"]
