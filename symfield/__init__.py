@@ -17,9 +17,40 @@ from .activations import Activation
 from .errors import InvalidValueError, PrecisionError, SymfieldError, UnknownNameError
 from .gaussian import Expectation, GaussianCalculus
 from .laws import Law, LawDefinition, derive
+from .laws.recursion import nngp_ntk
 from .network import NetworkSpec
 
 __version__ = "0.1.0"
+
+
+# Entry points of the later parts, imported on first use (the sampling laboratory, the
+# dynamics and plotting pull in more than a derivation needs).
+def sample_network(*args, **kwargs):
+    """A finite random network (see :func:`symfield.sampling.sample_network`)."""
+    from .sampling import sample_network as impl
+
+    return impl(*args, **kwargs)
+
+
+def check_law(*args, **kwargs):
+    """Check a law against sampled finite networks (see :mod:`symfield.sampling.checks`)."""
+    from .sampling.checks import check_law as impl
+
+    return impl(*args, **kwargs)
+
+
+def fixed_point(*args, **kwargs):
+    """Fixed points, stability, phase and depth scales (see :mod:`symfield.dynamics`)."""
+    from .dynamics import fixed_point as impl
+
+    return impl(*args, **kwargs)
+
+
+def critical_sigma_w(*args, **kwargs):
+    """sigma_w on the edge of chaos for a given sigma_b (see :mod:`symfield.dynamics`)."""
+    from .dynamics import critical_sigma_w as impl
+
+    return impl(*args, **kwargs)
 
 # ``activations`` and ``laws`` are callable modules: symfield.activations() lists the
 # registered activations, symfield.laws() the laws (see _callable_module.py).
@@ -28,5 +59,15 @@ __version__ = "0.1.0"
 __all__ = [
     "Activation", "Expectation", "GaussianCalculus", "InvalidValueError", "Law",
     "LawDefinition", "NetworkSpec", "PrecisionError", "SymfieldError", "UnknownNameError",
-    "activations", "derive", "laws", "symbols", "__version__",
+    "activations", "check_law", "critical_sigma_w", "derive", "fixed_point", "laws",
+    "nngp_ntk", "sample_network", "symbols", "__version__",
 ]
+
+
+def __getattr__(name: str):
+    # symfield.plot is the plotting module (matplotlib is imported only when asked for).
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module(".output.plots", __name__)
+    raise AttributeError(f"module 'symfield' has no attribute {name!r}")

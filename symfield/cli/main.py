@@ -4,12 +4,23 @@ from __future__ import annotations
 import os
 import sys
 
+import importlib
+
 from ..errors import SymfieldError
-from . import derive
 from .common import EXIT_FAILURE, EXIT_USAGE, OneLineParser, fail
 
-#: Modules that add subcommands (each has ``add_parsers(subparsers)``).
-COMMANDS = [derive]
+#: Modules of symfield.cli that add subcommands (each has ``add_parsers(subparsers)``), in
+#: the order ``--help`` lists them. A module that does not exist yet is skipped.
+COMMAND_MODULES = ("derive", "kernel", "check", "derivations", "simulate", "dynamics", "plot")
+
+
+def _command_modules():
+    for name in COMMAND_MODULES:
+        try:
+            yield importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__package__}.{name}":
+                raise
 
 
 def build_parser() -> OneLineParser:
@@ -18,7 +29,7 @@ def build_parser() -> OneLineParser:
         description="Symbolic mean-field theory of random deep networks: derive laws, "
                     "evaluate them at any precision, check hand calculations.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for module in COMMANDS:
+    for module in _command_modules():
         module.add_parsers(sub)
     return parser
 

@@ -11,7 +11,7 @@ from ..errors import UnknownNameError
 from ..gaussian.engine import GaussianCalculus
 from ..gaussian.simplify import tidy
 from ..gaussian.expectation import Expectation
-from . import single_input, two_input
+from . import recursion, single_input, two_input
 from .base import Law, LawDefinition
 
 _REGISTRY: dict[str, LawDefinition] = {}
@@ -29,7 +29,7 @@ def register(law: LawDefinition) -> LawDefinition:
     return law
 
 
-for _module in (single_input, two_input):
+for _module in (single_input, two_input, recursion):
     for _entry in _module.ENTRIES:
         register(_entry)
 
@@ -69,7 +69,7 @@ def _derive(spec: LawDefinition, act: Activation) -> Law:
     derivation = Derivation()
     lhs = sp.Symbol(spec.name)
     derivation.add(lhs, generic, "definition", spec.convention)
-    if any(v.name == "C" for v in spec.variables) or spec.name == "covariance_map":
+    if any(v.name == "C" for v in spec.variables) or spec.name in ("covariance_map", "nngp", "ntk"):
         derivation.extend(two_input.PAIR_MEAN_FIELD_STEPS)
     elif any(v.name == "A" for v in spec.variables):
         derivation.extend(single_input.MEAN_FIELD_STEPS)
@@ -94,7 +94,7 @@ def _derive(spec: LawDefinition, act: Activation) -> Law:
                    "closed form" if not value.has(Expectation) else
                    "exact unevaluated Gaussian expectation (" + "; ".join(reasons) + ")")
     params = [sym for sym, _d in act.parameters.values() if value.has(sym) or definition.has(sym)]
-    return Law(
+    return (spec.law_class or Law)(
         name=spec.name, activation=act, definition=definition, expr=value,
         variables=tuple(spec.variables) + tuple(params), derivation=derivation,
         title=spec.title, latex_name=spec.latex_name, convention=spec.convention,

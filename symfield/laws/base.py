@@ -41,6 +41,8 @@ class LawDefinition:
     check_domain: Callable[[Mapping[str, object]], None] | None = None
     #: Laws this one is a special case of, for documentation.
     notes: str = ""
+    #: The class of the derived law (recursions over depth override the numerics).
+    law_class: type | None = None
 
 
 @dataclass

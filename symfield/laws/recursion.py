@@ -127,3 +127,158 @@ def _round(M, dps: int):
             for j in range(M.cols):
                 out[i, j] = +M[i, j]
         return out
+
+
+# ------------------------------------------------------------------------------------------
+# The recursions as laws: the layer map is the expression; depth is a variable
+# ------------------------------------------------------------------------------------------
+class RecursionLaw(Law):
+    """A law iterated over depth L from the layer-1 covariance [[q1, rho], [rho, q2]].
+
+    ``expr`` is the layer map (layer l covariance -> layer l+1); for ``ntk`` it also holds
+    Theta, the layer-l NTK entry. ``at_depth(L)`` composes the map symbolically; ``evaluate``
+    and ``to_numpy`` iterate numerically (Theta^1 = Sigma^1).
+    """
+
+    @property
+    def is_ntk(self) -> bool:
+        return self.name == "ntk"
+
+    def _step_maps(self):
+        from . import derive
+
+        kernel = derive("kernel", self.activation).expr
+        dkernel = derive("derivative_kernel", self.activation).expr
+        return kernel, dkernel
+
+    def at_depth(self, depth: int) -> sp.Expr:
+        """Sigma^depth_12 (nngp) or Theta^depth_12 (ntk) as an explicit SymPy expression."""
+        depth = _check_depth(depth)
+        if depth > MAX_SYMBOLIC_DEPTH:
+            raise InvalidValueError(f"symbolic depth is limited to {MAX_SYMBOLIC_DEPTH} "
+                                    f"(expressions grow quickly); evaluate numerically instead")
+        kernel, dkernel = self._step_maps()
+        a, b, r, t = q1, q2, rho, rho
+        for _ in range(depth - 1):
+            def K(x1, x2, x12, expr=kernel):
+                return expr.subs({q1: x1, q2: x2, rho: x12}, simultaneous=True)
+            new_a = sigma_w**2 * K(a, a, a) + sigma_b**2
+            new_b = sigma_w**2 * K(b, b, b) + sigma_b**2
+            new_r = sigma_w**2 * K(a, b, r) + sigma_b**2
+            dot = sigma_w**2 * dkernel.subs({q1: a, q2: b, rho: r}, simultaneous=True)
+            t = new_r + dot * t
+            a, b, r = new_a, new_b, new_r
+        return t if self.is_ntk else r
+
+    def _point(self, values) -> dict:
+        values = dict(values)
+        if "L" not in values:
+            raise InvalidValueError(f"{self.name} needs the depth L (an integer >= 1)")
+        depth = _check_depth(values.pop("L"))
+        if "Theta" in values:
+            raise InvalidValueError("Theta^1 = Sigma^1 in the NTK recursion; do not pass Theta")
+        names = ("q1", "q2", "rho", "sigma_w", "sigma_b")
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise InvalidValueError(f"{self.name} has no variable {unknown[0]!r}; its variables "
+                                    f"are: {', '.join(names)}, L")
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise InvalidValueError(f"{self.name} needs a value for {', '.join(missing)}")
+        from .two_input import check_pair
+
+        check_pair(values)
+        _check_scales(values["sigma_w"], values["sigma_b"])
+        for n in ("q1", "q2"):
+            if not to_exact(values[n], n) > 0:
+                raise InvalidValueError(f"{n} must be > 0 (got {values[n]})")
+        return {"depth": depth, **values}
+
+    def evaluate(self, dps: int = 30, **values: object) -> mpmath.mpf:
+        check_dps(dps)
+        point = self._point(values)
+        from . import derive
+
+        kernel = derive("kernel", self.activation)
+        dkernel = derive("derivative_kernel", self.activation)
+        work = min(dps + 10, 100)
+        with mpmath.workdps(work + 10):
+            a, b, r = (to_mpf(point[n]) for n in ("q1", "q2", "rho"))
+            w, s = to_mpf(point["sigma_w"]), to_mpf(point["sigma_b"])
+            t = r
+            for _ in range(point["depth"] - 1):
+                pa = w**2 * kernel.evaluate(dps=work, q1=a, q2=a, rho=a) + s**2
+                pb = w**2 * kernel.evaluate(dps=work, q1=b, q2=b, rho=b) + s**2
+                pr = w**2 * kernel.evaluate(dps=work, q1=a, q2=b, rho=r) + s**2
+                dot = w**2 * dkernel.evaluate(dps=work, q1=a, q2=b, rho=r)
+                t = pr + dot * t
+                a, b, r = pa, pb, pr
+        with mpmath.workdps(dps):
+            return +(t if self.is_ntk else r)
+
+    def to_numpy(self):
+        from . import derive
+
+        K = derive("kernel", self.activation).to_numpy()
+        Kd = derive("derivative_kernel", self.activation).to_numpy()
+        is_ntk = self.is_ntk
+
+        def recursion_numpy(*, L: int, q1, q2, rho, sigma_w, sigma_b) -> np.ndarray:
+            depth = _check_depth(L)
+            a, b, r = (np.asarray(v, dtype=float) for v in (q1, q2, rho))
+            w, s = np.asarray(sigma_w, dtype=float), np.asarray(sigma_b, dtype=float)
+            a, b, r, w, s = np.broadcast_arrays(a, b, r, w, s)
+            t = r.copy()
+            for _ in range(depth - 1):
+                bound = np.sqrt(a * b)
+                rc = np.clip(r, -bound, bound)
+                pa = w**2 * K(q1=a, q2=a, rho=a) + s**2
+                pb = w**2 * K(q1=b, q2=b, rho=b) + s**2
+                pr = w**2 * K(q1=a, q2=b, rho=rc) + s**2
+                t = pr + w**2 * Kd(q1=a, q2=b, rho=rc) * t
+                a, b, r = pa, pb, pr
+            return t if is_ntk else r
+
+        recursion_numpy.__name__ = f"{self.name}_{self.activation.name}"
+        return recursion_numpy
+
+
+def _nngp_step(phi):
+    from .two_input import COVARIANCE_MAP
+
+    return COVARIANCE_MAP.define(phi)
+
+
+def _ntk_step(phi):
+    from .two_input import DERIVATIVE_KERNEL
+
+    return _nngp_step(phi) + sigma_w**2 * DERIVATIVE_KERNEL.define(phi) * Theta
+
+
+def _make_definitions():
+    from .base import LawDefinition
+
+    nngp = LawDefinition(
+        name="nngp",
+        title="NNGP recursion: Sigma^{l+1} = sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2 over depth L",
+        latex_name=r"\Sigma^{l+1}",
+        variables=(q1, q2, rho, sigma_w, sigma_b, L),
+        define=_nngp_step,
+        convention="Sigma^1 = [[q1, rho], [rho, q2]] (= sigma_w^2 x.x'/n0 + sigma_b^2); the "
+                   "expression is the layer map from Sigma^l = [[q1, rho], [rho, q2]]",
+        law_class=RecursionLaw,
+    )
+    ntk = LawDefinition(
+        name="ntk",
+        title="NTK recursion: Theta^{l+1} = Sigma^{l+1} + sigma_w^2 E[phi'(u1) phi'(u2)] Theta^l",
+        latex_name=r"\Theta^{l+1}",
+        variables=(q1, q2, rho, sigma_w, sigma_b, L),
+        define=_ntk_step,
+        convention="NTK parameterisation, Theta^1 = Sigma^1; the expression is the layer map "
+                   "with Theta = Theta^l_12 (Jacot et al. 2018 with sigma_w^2 in dSigma)",
+        law_class=RecursionLaw,
+    )
+    return nngp, ntk
+
+
+ENTRIES = _make_definitions()

@@ -4,7 +4,28 @@ from __future__ import annotations
 import sympy as sp
 
 from ..normal_form import Divergent, NotTractable
+from ..simplify import tidy
 from .base import Measure, TermRule
+
+
+def _density_derivative(m: Measure, j: int, at: sp.Expr) -> sp.Expr:
+    """p^(j)(at) = (-1)^j s^(-j/2) He_j((at - mu)/sqrt(s)) p(at) for the Gaussian density p."""
+    z = (at - m.mean) / sp.sqrt(m.var)
+    return (-1) ** j * m.var ** sp.Rational(-j, 2) * sp.hermite_prob(j, z) * m.density(at)
+
+
+def _derivative_of_weighted_density(g: sp.Expr, m: Measure, order: int, at: sp.Expr) -> sp.Expr:
+    """(g p)^(order) at a point by Leibniz' rule, with p's derivatives in Hermite form (direct
+    differentiation of the Gaussian k times is slow and bloated for large k)."""
+    total = sp.S.Zero
+    g_derivative = g
+    for i in range(order + 1):  # i derivatives on g, order - i on p
+        if i:
+            g_derivative = sp.diff(g_derivative, m.x)
+        if g_derivative == 0:
+            break
+        total += sp.binomial(order, i) * g_derivative.subs(m.x, at) * _density_derivative(m, order - i, at)
+    return total
 
 
 class DeltaRule(TermRule):
@@ -56,10 +77,8 @@ class DeltaRule(TermRule):
         if others:  # distinct points: the product is zero
             value = sp.S.Zero
         else:
-            weighted = rest * m.density(x)
-            if order:
-                weighted = (-1) ** order * sp.diff(weighted, x, order) / gamma**order
-            value = sp.simplify(weighted.subs(x, root) / sp.Abs(gamma))
+            at_root = _derivative_of_weighted_density(rest, m, order, root)
+            value = tidy((-1) ** order * at_root / gamma**order / sp.Abs(gamma))
         engine.record(m.expectation(term.rebuild(x)), value, self.name,
                       f"evaluate the rest times the density at x = {sp.sstr(root)}")
         return value
