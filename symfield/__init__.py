@@ -33,8 +33,8 @@ def sample_network(*args, **kwargs):
 
 
 def check_law(*args, **kwargs):
-    """Check a law against sampled finite networks (see :mod:`symfield.sampling.checks`)."""
-    from .sampling.checks import check_law as impl
+    """Check a law against sampled finite networks (see :mod:`symfield.simulation`)."""
+    from .simulation import check_law as impl
 
     return impl(*args, **kwargs)
 

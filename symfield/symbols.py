@@ -31,10 +31,13 @@ L = sp.Symbol("L", integer=True, positive=True)
 kappa2 = sp.Symbol("kappa2", nonnegative=True)
 #: The NTK of the previous layer, in the NTK recursion.
 Theta = sp.Symbol("Theta", real=True)
+#: A component of the pulled-back metric, and the Kronecker delta of two input directions.
+g = sp.Symbol("g", real=True)
+delta_ab = sp.Symbol("delta_ab", integer=True, nonnegative=True)
 
 #: Every canonical symbol, by name (the names users type and the keywords ``evaluate`` takes).
 CANONICAL: dict[str, sp.Symbol] = {
-    s.name: s for s in (q, q1, q2, rho, c, sigma_w, sigma_b, A, C, D, L, kappa2, Theta)
+    s.name: s for s in (q, q1, q2, rho, c, sigma_w, sigma_b, A, C, D, L, kappa2, Theta, g, delta_ab)
 }
 
 #: Symbols that must be strictly positive when given a value (variances and scales).
@@ -57,6 +60,8 @@ LATEX_NAMES: dict[str, str] = {
     "L": "L",
     "kappa2": r"\bar\kappa^2",
     "Theta": r"\Theta",
+    "g": "g",
+    "delta_ab": r"\delta_{ab}",
 }
 
 

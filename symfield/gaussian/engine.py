@@ -228,7 +228,10 @@ class GaussianCalculus:
             return Outcome(e, False, [], None, str(n))
         value = tidy(value.subs(back, simultaneous=True))
         steps = self._relabel(self._frames[0], back)
-        divergence = "; ".join(dict.fromkeys(self._divergences)) or None
+        # Divergences are read off the steps (cached sub-results replay their steps too).
+        reasons = [st.justification for st in self._frames[0]
+                   if st.rule == DeltaRule.name and st.after.has(sp.oo, -sp.oo)]
+        divergence = "; ".join(dict.fromkeys(reasons + self._divergences)) or None
         return Outcome(value, True, steps, divergence, None)
 
     @staticmethod

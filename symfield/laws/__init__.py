@@ -11,7 +11,7 @@ from ..errors import UnknownNameError
 from ..gaussian.engine import GaussianCalculus
 from ..gaussian.simplify import tidy
 from ..gaussian.expectation import Expectation
-from . import recursion, single_input, two_input
+from . import geometry, recursion, single_input, two_input
 from .base import Law, LawDefinition
 
 _REGISTRY: dict[str, LawDefinition] = {}
@@ -29,7 +29,7 @@ def register(law: LawDefinition) -> LawDefinition:
     return law
 
 
-for _module in (single_input, two_input, recursion):
+for _module in (single_input, two_input, recursion, geometry):
     for _entry in _module.ENTRIES:
         register(_entry)
 
