@@ -12,7 +12,7 @@ Quick use::
 """
 from __future__ import annotations
 
-from . import activations, laws, symbols
+from . import activations, laws, symbols, verify
 from .activations import Activation
 from .errors import InvalidValueError, PrecisionError, SymfieldError, UnknownNameError
 from .gaussian import Expectation, GaussianCalculus
@@ -60,7 +60,7 @@ __all__ = [
     "Activation", "Expectation", "GaussianCalculus", "InvalidValueError", "Law",
     "LawDefinition", "NetworkSpec", "PrecisionError", "SymfieldError", "UnknownNameError",
     "activations", "check_law", "critical_sigma_w", "derive", "fixed_point", "laws",
-    "nngp_ntk", "sample_network", "symbols", "__version__",
+    "nngp_ntk", "sample_network", "symbols", "verify", "__version__",
 ]
 
 

@@ -9,6 +9,7 @@
 User text is never evaluated (no eval/exec/sympify/parse_expr): see :mod:`.parser`.
 """
 from .bind import substitute_activation
+from .checking import verify
 from .claims import Claim, ClaimStep, detect_syntax
 from .domains import Interval
 from .equivalence import Counterexample, Verdict, compare
@@ -19,5 +20,10 @@ from .parser import parse_claim, parse_expression
 __all__ = [
     "Claim", "ClaimStep", "Counterexample", "FUNCTION_NAMES", "INTEGRATION_VARIABLES",
     "Interval", "ParseError", "SYMBOLS", "Verdict", "compare", "detect_syntax",
-    "parse_claim", "parse_expression", "phi", "substitute_activation",
+    "parse_claim", "parse_expression", "phi", "substitute_activation", "verify",
 ]
+
+from .._callable_module import make_callable  # noqa: E402
+
+# symfield.verify(claim, ...) is the checking function; symfield.verify.compare etc. the parts.
+make_callable(__name__, "verify")

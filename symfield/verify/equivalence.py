@@ -64,6 +64,9 @@ class Verdict:
     skipped: int = 0
     counterexample: Counterexample | None = None
     notes: tuple[str, ...] = field(default=())
+    #: For a chain of steps: the 1-based index of the first step that does not follow from
+    #: the previous one (None when every step follows, or for a single comparison).
+    failed_step: int | None = None
 
     @property
     def equal(self) -> bool:
