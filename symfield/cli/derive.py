@@ -32,6 +32,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--document", action="store_true",
                    help="with --latex: a standalone document with the derivation")
     p.add_argument("--steps", action="store_true", help="print the derivation steps")
+    p.add_argument("--pdf", metavar="OUT.pdf",
+                   help="compile the derivation to a PDF with pdflatex (one law only)")
     p.set_defaults(run=run_derive)
 
 
@@ -80,6 +82,13 @@ def run_derive(args: argparse.Namespace) -> int:
             value = law.evaluate(dps=args.dps, **relevant)
             record.update(value=_value_text(value, args.dps), dps=args.dps, at=relevant)
         records.append((law, record))
+    if args.pdf:
+        if len(records) != 1:
+            raise UsageError("--pdf needs one law and one activation")
+        from ..output.pdf import compile_pdf
+
+        print(compile_pdf(records[0][0].latex(document=True), args.pdf))
+        return EXIT_OK
     if args.json:
         payload = [r for _l, r in records]
         print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))

@@ -218,7 +218,7 @@ class GaussianCalculus:
         else:
             v1, v2 = e.variables
             integrand = e.integrand.xreplace({v1: _U1, v2: _U2})
-            back = dict(zip((_Q1, _RHO, _Q2), e.covariance))
+            back = {**dict(zip((_Q1, _RHO, _Q2), e.covariance)), _U1: v1, _U2: v2}
             run = lambda: self.pair_integrand(integrand, PairMeasure(_U1, _U2, _Q1, _RHO, _Q2))  # noqa: E731
         try:
             value = run()
@@ -226,7 +226,8 @@ class GaussianCalculus:
             return Outcome(sp.nan, False, self._relabel(self._frames[0], back), str(d), None)
         except NotTractable as n:
             return Outcome(e, False, [], None, str(n))
-        value = tidy(value.subs(back, simultaneous=True))
+        value = tidy(value.xreplace({k: v for k, v in back.items() if v.is_Symbol})
+                     .subs({k: v for k, v in back.items() if not v.is_Symbol}, simultaneous=True))
         steps = self._relabel(self._frames[0], back)
         # Divergences are read off the steps (cached sub-results replay their steps too).
         reasons = [st.justification for st in self._frames[0]
@@ -236,8 +237,17 @@ class GaussianCalculus:
 
     @staticmethod
     def _relabel(steps: list[Step], back: dict) -> list[Step]:
-        return [Step(s.before.subs(back, simultaneous=True), s.after.subs(back, simultaneous=True),
-                     s.rule, s.justification) for s in steps]
+        # Variables (bound symbols included) are renamed with xreplace, which subs refuses for
+        # bound variables; parameters are substituted with subs, which turns a derivative in
+        # a parameter that becomes an expression into a proper Subs(...).
+        names = {k: v for k, v in back.items() if v.is_Symbol}
+        values = {k: v for k, v in back.items() if not v.is_Symbol}
+
+        def relabel(e):
+            e = e.xreplace(names)
+            return e.subs(values, simultaneous=True) if values else e
+
+        return [Step(relabel(s.before), relabel(s.after), s.rule, s.justification) for s in steps]
 
 
 def _scaled(coeff: sp.Expr, value: sp.Expr) -> sp.Expr:

@@ -1,21 +1,69 @@
-"""LaTeX rendering of laws and their derivations (standalone documents compile with amsmath)."""
+"""LaTeX rendering of laws and their derivations (documents compile with amsmath only).
+
+Notation: arcsin (not asin), the operator names erf/sech, sigma_w as \\sigma_w, Heaviside as
+\\Theta, kbar^2 for Poole's normalised curvature. Long right-hand sides are broken across
+lines at their top-level sums.
+"""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 
-from ..symbols import LATEX_NAMES
+from ..symbols import CANONICAL, LATEX_NAMES
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..laws.base import Law
 
-_SYMBOL_NAMES = {sp.Symbol(name, **assumptions): tex for name, tex, assumptions in ()}
+#: Width (in LaTeX source characters) above which a sum is broken across lines.
+BREAK_AT = 150
 
 
-def tex(expr: sp.Expr) -> str:
-    """SymPy LaTeX with the project's notation (arcsin, not asin; sigma_w as \\sigma_w)."""
-    return sp.latex(expr, inv_trig_style="full", ln_notation=True)
+class SymfieldLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with the project's notation."""
+
+    def __init__(self, settings=None):
+        base = {"inv_trig_style": "full", "ln_notation": True,
+                "symbol_names": {CANONICAL[n]: t for n, t in LATEX_NAMES.items()}}
+        base.update(settings or {})
+        super().__init__(base)
+
+    def _print_Heaviside(self, expr, exp=None):
+        tex = r"\Theta\left(%s\right)" % self._print(expr.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _print_Dummy(self, expr):
+        return self._print(sp.Symbol(expr.name))
+
+    def _print_sech(self, expr, exp=None):
+        arg = self._print(expr.args[0])
+        base = r"\operatorname{sech}" + (f"^{{{exp}}}" if exp else "")
+        return rf"{base}{{\left({arg} \right)}}"
+
+
+def tex(expr: sp.Basic) -> str:
+    """LaTeX of an expression in the project's notation."""
+    return SymfieldLatexPrinter().doprint(expr)
+
+
+def tex_lines(expr: sp.Basic, width: int = BREAK_AT) -> list[str]:
+    """LaTeX of ``expr`` split into lines at top-level + signs when it is long."""
+    whole = tex(expr)
+    if len(whole) <= width or not isinstance(expr, sp.Add):
+        return [whole]
+    lines, current = [], ""
+    for term in sp.Add.make_args(expr):
+        piece = tex(term)
+        sign = "" if piece.startswith("-") else "+ "
+        candidate = (current + " " + sign + piece) if current else piece
+        if current and len(candidate) > width:
+            lines.append(current)
+            current = sign + piece
+        else:
+            current = candidate
+    lines.append(current)
+    return lines
 
 
 def law_lhs(law: "Law") -> str:
@@ -28,39 +76,62 @@ def law_equation(law: "Law") -> str:
     return f"{law_lhs(law)} = {tex(law.expr)}"
 
 
-def _escape(text: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("^", r"\^{}"), ("&", r"\&"),
-                 ("%", r"\%"), ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}"),
-                 ("~", r"\~{}")):
-        text = text.replace(a, b)
-    return text
+def escape_text(text: str) -> str:
+    """Plain text for LaTeX text mode."""
+    out = []
+    specials = {"\\": r"\textbackslash{}", "_": r"\_", "^": r"\^{}", "&": r"\&", "%": r"\%",
+                "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\~{}"}
+    for ch in text:
+        out.append(specials.get(ch, ch))
+    return "".join(out)
+
+
+def align_equation(lhs: str, rhs_lines: list[str]) -> str:
+    """One equation of an align* environment, continuation lines indented."""
+    first = f"{lhs} &= {rhs_lines[0]}"
+    rest = [rf"&\quad {line}" for line in rhs_lines[1:]]
+    return " \\\\\n".join([first, *rest])
 
 
 def derivation_body(law: "Law") -> str:
-    """The derivation as an ``align*`` environment, one step per line."""
-    lines = []
+    """The derivation as an align* environment: each step with its rule as a text line."""
+    rows = []
+    name = sp.Symbol(law.name)
     for step in law.derivation:
-        left = tex(step.before)
-        right = tex(step.after)
-        why = _escape(step.rule + (": " + step.justification if step.justification else ""))
-        lines.append(f"{left} &= {right} && \\text{{{why}}}")
-    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+        why = step.rule + (": " + step.justification if step.justification else "")
+        lhs = law_lhs(law) if step.before == name else tex(step.before)
+        rows.append(rf"\intertext{{\small\textit{{{escape_text(why)}}}}}")
+        rows.append(align_equation(lhs, tex_lines(step.after)) + r" \\")
+    return "\\begin{align*}\n" + "\n".join(rows) + "\n\\end{align*}"
+
+
+PREAMBLE = r"""\documentclass[10pt]{article}
+\usepackage[T1]{fontenc}
+\usepackage{amsmath,amssymb}
+\usepackage[margin=1.6cm]{geometry}
+\allowdisplaybreaks
+\setlength{\parindent}{0pt}
+"""
+
+
+def law_section(law: "Law", level: str = "section") -> str:
+    """A section with the law's result and its derivation."""
+    kind = ("diverges: " + law.divergence) if law.divergent else (
+        "closed form" if law.closed_form else "exact unevaluated Gaussian expectation")
+    return "\n".join([
+        rf"\{level}*{{{escape_text(law.title)}}}",
+        rf"\textbf{{Convention.}} {escape_text(law.convention)}\par",
+        rf"\textbf{{Result}} ({escape_text(kind)}):",
+        r"\begin{align*}",
+        align_equation(law_lhs(law), tex_lines(law.expr)),
+        r"\end{align*}",
+        r"\textbf{Derivation.}",
+        derivation_body(law),
+    ])
 
 
 def law_document(law: "Law") -> str:
     """A standalone LaTeX document: the result and its derivation."""
-    title = _escape(f"{law.name} for {law.activation.name}")
-    return "\n".join([
-        r"\documentclass[11pt]{article}",
-        r"\usepackage{amsmath,amssymb}",
-        r"\usepackage[margin=2cm,landscape]{geometry}",
-        r"\allowdisplaybreaks",
-        r"\begin{document}",
-        f"\\section*{{{title}}}",
-        _escape(law.title) + r"\par",
-        r"\[" + law_equation(law) + r"\]",
-        r"\subsection*{Derivation}",
-        derivation_body(law),
-        r"\end{document}",
-        "",
-    ])
+    title = escape_text(f"symfield: {law.name} for {law.activation.name}")
+    return "\n".join([PREAMBLE, r"\begin{document}", rf"{{\Large {title}}}\par\medskip",
+                      law_section(law), r"\end{document}", ""])

@@ -68,12 +68,17 @@ class ConditioningRule:
             swapped = PairMeasure(m.u2, m.u1, m.q2, m.rho, m.q1)
             return self.apply(g, f, swapped, engine, True)
         cond_var = sp.Dummy("v", positive=True)  # stands for q2 - rho^2/q1 > 0
-        inner = engine.expect_integrand(g, Measure(m.u2, m.rho * m.u1 / m.q1, cond_var))
-        outer = engine.expect_integrand(f * inner, Measure(m.u1, sp.S.Zero, m.q1))
+        inner_measure = Measure(m.u2, m.rho * m.u1 / m.q1, cond_var)
+        outer_measure = Measure(m.u1, sp.S.Zero, m.q1)
+        engine.record(m.expectation(f * g),
+                      outer_measure.expectation(f * inner_measure.expectation(g)), self.name,
+                      f"condition on {sp.sstr(m.u1)}: the other variable is N(rho {sp.sstr(m.u1)}/q1, "
+                      f"v) with v = q2 - rho^2/q1")
+        inner = engine.expect_integrand(g, inner_measure)
+        outer = engine.expect_integrand(f * inner, outer_measure)
         value = tidy(outer.subs(cond_var, m.q2 - m.rho**2 / m.q1))
-        engine.record(m.expectation(f * g), value, self.name,
-                      f"{sp.sstr(m.u2)} | {sp.sstr(m.u1)} ~ N(rho {sp.sstr(m.u1)}/q1, q2 - rho^2/q1); "
-                      "take the inner expectation, then the outer one")
+        engine.record(m.expectation(f * g), value, "conditioning result",
+                      "insert v = q2 - rho^2/q1")
         return value
 
 
@@ -89,18 +94,20 @@ class PriceRule:
             fk = sp.diff(derivatives[-1][0], m.u1)
             gk = sp.diff(derivatives[-1][1], m.u2)
             derivatives.append((fk, gk))
-            if fk == 0 or gk == 0:
-                top = sp.S.Zero
-            else:
-                try:
-                    top = engine.attempt(engine.pair_integrand, fk * gk, m, True)
-                except NotTractable as e:
-                    failure = e
-                    continue
-            engine.record(sp.Derivative(m.expectation(f * g), (m.rho, k)), m.expectation(fk * gk),
-                          self.name, f"d^{k}/drho^{k} E[f(u1) g(u2)] = E[f^({k})(u1) g^({k})(u2)]")
+            try:
+                top = engine.attempt(self._derivative, f, g, fk, gk, k, m, engine)
+            except NotTractable as e:
+                failure = e
+                continue
             return self._integrate_back(top, derivatives, k, m, engine)
         raise failure
+
+    def _derivative(self, f, g, fk, gk, k, m: PairMeasure, engine) -> sp.Expr:
+        engine.record(sp.Derivative(m.expectation(f * g), (m.rho, k)), m.expectation(fk * gk),
+                      self.name, f"d^{k}/drho^{k} E[f(u1) g(u2)] = E[f^({k})(u1) g^({k})(u2)]")
+        if fk == 0 or gk == 0:
+            return sp.S.Zero
+        return engine.pair_integrand(fk * gk, m, True)
 
     def _integrate_back(self, top, derivatives, k, m: PairMeasure, engine) -> sp.Expr:
         r = sp.Dummy("r", real=True)
@@ -143,10 +150,14 @@ class DiagonalLiftRule:
         q1, q2 = sp.Dummy("q1", positive=True), sp.Dummy("q2", positive=True)
         rho = sp.Dummy("rho", real=True)
         pair = PairMeasure(u1, u2, q1, rho, q2)
-        general = engine.pair_integrand(f.subs(m.x, u1) * g.subs(m.x, u2), pair)
+        lifted = f.subs(m.x, u1) * g.subs(m.x, u2)
+        engine.record(m.expectation(integrand),
+                      sp.Subs(pair.expectation(lifted), (q1, q2, rho), (m.var, m.var, m.var)),
+                      self.name, "E[f(x) g(x)] = E[f(u1) g(u2)] at q1 = q2 = rho = q (u1 = u2 = x)")
+        general = engine.pair_integrand(lifted, pair)
         value = tidy(general.subs({q1: m.var, q2: m.var}).subs(rho, m.var))
         if value.has(sp.nan, sp.zoo) or value.is_infinite:
             raise NotTractable("the pair expectation is singular on the diagonal")
-        engine.record(m.expectation(integrand), value, self.name,
-                      "E[f(x) g(x)] = E[f(u1) g(u2)] at q1 = q2 = rho = q (u1 = u2 = x)")
+        engine.record(m.expectation(integrand), value, "on the diagonal",
+                      "set q1 = q2 = rho = q in the pair result")
         return value

@@ -24,11 +24,15 @@ class HeatEquationRule:
     def apply(self, integrand, m, engine):
         s = sp.Dummy("s", positive=True)
         second = sp.diff(integrand, m.x, 2)
-        inner = engine.expect_integrand(second, Measure(m.x, sp.S.Zero, s))
         at_zero = integrand.subs(m.x, 0)
         if at_zero.has(sp.nan, sp.zoo):
             raise NotTractable("the integrand has no finite value at x = 0")
+        inner_measure = Measure(m.x, sp.S.Zero, s)
+        engine.record(m.expectation(integrand),
+                      at_zero + sp.Integral(inner_measure.expectation(second) / 2, (s, 0, m.var)),
+                      self.name, "d/dq E[F] = E[F'']/2; integrate back from q = 0, where E[F] = F(0)")
+        inner = engine.expect_integrand(second, inner_measure)
         value = at_zero + engine.integrate(inner / 2, s, 0, m.var)
-        engine.record(m.expectation(integrand), value, self.name,
-                      "d/dq E[F] = E[F'']/2; integrate back from q = 0 where E[F] = F(0)")
+        engine.record(m.expectation(integrand), value, "integrate in the variance",
+                      f"int_0^q of {sp.sstr(inner / 2)} ds")
         return value

@@ -1,0 +1,98 @@
+"""The documents in ``derivations/``: one per activation (every law) and an overview.
+
+Generated deterministically from the engine, so a test can demand that the committed files
+equal what the engine produces now (they never go stale).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..activations import Activation, activations
+from ..laws import derive, laws
+from .latex import PREAMBLE, escape_text, law_lhs, law_section, tex
+
+CONVENTIONS = r"""\section*{Conventions}
+\begin{tabular}{ll}
+$q, q_1, q_2$ & pre-activation variances (the argument of every $\chi$)\\
+$\rho$, $c = \rho/\sqrt{q_1 q_2}$ & pre-activation covariance and correlation\\
+$\sigma_w, \sigma_b$ & $W_{ij}\sim\mathcal N(0,\sigma_w^2/n)$, $b_i\sim\mathcal N(0,\sigma_b^2)$\\
+$A, C, D$ & Amari's post-activation activity, overlap, distance; $q=\sigma_w^2A+\sigma_b^2$\\
+$\chi_0(q)$ & $\mathbb E[\varphi(\sqrt q z)^2]$ (no $\sigma_w^2$)\\
+$\chi_1(q), \chi_2(q)$ & $\sigma_w^2\mathbb E[\varphi'(\sqrt q z)^2]$, $\sigma_w^2\mathbb E[\varphi''(\sqrt q z)^2]$ (with $\sigma_w^2$)\\
+$\bar\kappa^2$ & Poole's normalised curvature $N\kappa^2$ (pre-activation unless stated)\\
+$\Theta(x)$ & the Heaviside step; derivatives are distributional ($\mathrm{ReLU}''=\delta$)\\
+\end{tabular}
+"""
+
+
+def activation_document(act: Activation) -> str:
+    """Every law for one activation, with derivations."""
+    title = escape_text(f"symfield derivations: {act.name}")
+    parts = [PREAMBLE, r"\begin{document}", rf"{{\Large {title}}}\par\medskip",
+             escape_text(f"phi(x) = {act.phi}  ({act.description})") + r"\par", CONVENTIONS]
+    for name in laws():
+        parts.append(law_section(derive(name, act)))
+    parts += [r"\end{document}", ""]
+    return "\n".join(parts)
+
+
+def overview_document() -> str:
+    """All activations side by side, law by law, with the conventions."""
+    parts = [PREAMBLE, r"\begin{document}",
+             r"{\Large symfield: the laws for every activation}\par\medskip",
+             "Each result below was derived by the engine's Gaussian calculus; the per-activation "
+             "documents hold the derivations.\\par", CONVENTIONS]
+    acts = list(activations().values())
+    for name, spec in laws().items():
+        parts.append(rf"\section*{{{escape_text(spec.title)}}}")
+        parts.append(rf"\textit{{{escape_text(spec.convention)}}}")
+        rows = []
+        for act in acts:
+            law = derive(name, act)
+            body = tex(law.expr) if not law.divergent else r"+\infty\ \text{(divergent)}"
+            rows.append(rf"\text{{{escape_text(act.name)}:}}\quad {law_lhs(law)} &= {body}")
+        parts.append("\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}")
+    parts += [r"\end{document}", ""]
+    return "\n".join(parts)
+
+
+def generated_documents() -> dict[str, str]:
+    """File name -> content for every document in derivations/."""
+    docs = {"overview.tex": overview_document()}
+    for name, act in activations().items():
+        docs[f"{name}.tex"] = activation_document(act)
+    return docs
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so readers never see a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp creates files readable by the owner only
+    os.replace(tmp, path)
+
+
+def build(directory: str | Path) -> list[Path]:
+    """Regenerate every document in ``directory``; returns the paths written."""
+    directory = Path(directory)
+    written = []
+    for name, text in generated_documents().items():
+        path = directory / name
+        write_atomically(path, text)
+        written.append(path)
+    return written
+
+
+def stale(directory: str | Path) -> list[str]:
+    """Names of documents in ``directory`` that differ from what the engine produces now."""
+    directory = Path(directory)
+    out = []
+    for name, text in generated_documents().items():
+        path = directory / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            out.append(name)
+    return out
