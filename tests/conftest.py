@@ -1,0 +1,42 @@
+"""Shared test configuration: Hypothesis profiles (engineering notes section 4).
+
+Profiles
+--------
+``dev``      quick local runs (the default outside CI);
+``ci``       reproducible: derandomized, no example database, failing blob printed;
+``nightly``  many examples, for scheduled runs.
+
+``HYPOTHESIS_PROFILE`` selects a profile explicitly; otherwise ``ci`` is used when the ``CI``
+environment variable is set (any non-empty value), else ``dev``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from hypothesis import HealthCheck, settings
+
+# The shared references (tests/oracles.py) import as ``oracles`` whatever pytest's import mode.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    max_examples=30,
+)
+settings.register_profile(
+    "nightly",
+    max_examples=500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+_profile = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+settings.load_profile(_profile)

@@ -1,0 +1,313 @@
+"""Numerics of the derived laws: certified digits at 15-100 dps, exact inputs, float64.
+
+References are computed here with mpmath directly (``oracles.py``), never with symfield's
+quadrature; where a law is checked against itself (dps = d against dps = d + 20) that is
+said so, and at least one point per family is anchored to an independent reference.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import mpmath as mp
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, note
+from hypothesis import strategies as st
+
+import symfield
+
+from oracles import activation_oracle, gauss_expect, reference_law, relerr, single_input_laws
+
+LAWS = single_input_laws()
+ACTIVATIONS = list(symfield.activations())
+PAIRS = [(n, a) for n in LAWS for a in ACTIVATIONS]
+
+#: A point inside every law's domain (extra names are dropped per law).
+POINT = {"q": "7/10", "A": "9/10", "sigma_w": "13/10", "sigma_b": "2/5", "alpha": "1/10"}
+
+
+def law_of(name, act):
+    return symfield.derive(name, act)
+
+
+def values_for(law, point=POINT):
+    names = {s.name for s in law.variables}
+    return {k: v for k, v in point.items() if k in names}
+
+
+def finite_pairs():
+    return [(n, a) for n, a in PAIRS if not law_of(n, a).divergent]
+
+
+# ------------------------------------------------------------------------------------------
+# tanh to 48 digits at dps = 50 (the hardest law family: quadrature only)
+# ------------------------------------------------------------------------------------------
+
+
+def tanh_reference_70(law: str, qv: str):
+    """E[...] for tanh at 70 digits, the range split at 0, +-1/(2 sqrt q), +-1/sqrt q and
+    +-4/sqrt q (where tanh(sqrt(q) z) turns over and its poles come closest), sigma_w = 1."""
+    integrands = {
+        "chi0": lambda x: mp.tanh(x) ** 2,
+        "chi1": lambda x: mp.sech(x) ** 4,
+        "chi2": lambda x: (2 * mp.tanh(x) * mp.sech(x) ** 2) ** 2,
+        "length_map_slope": lambda x: mp.sech(x) ** 4 - 2 * mp.tanh(x) ** 2 * mp.sech(x) ** 2,
+    }
+    g = integrands[law]
+    with mp.workdps(70):
+        s = mp.sqrt(mp.mpf(Fraction(qv).numerator) / Fraction(qv).denominator)
+        cuts = sorted({mp.mpf(0)} | {c / s for c in (mp.mpf(1) / 2, 1, 4) if c / s < 30})
+        f = lambda z: g(s * z) * mp.exp(-z * z / 2)  # noqa: E731 (even integrand)
+        value, err = mp.quad(f, cuts + [mp.inf], error=True)
+        value = 2 * value / mp.sqrt(2 * mp.pi)
+        assert err < mp.mpf(10) ** -60 * max(abs(value), 1)
+        return value
+
+
+@pytest.mark.parametrize("qv", ["1e-3", "1", "10", "1e3"])
+@pytest.mark.parametrize("law", ["chi0", "chi1", "chi2", "length_map_slope"])
+def test_tanh_dps50_is_correct_to_48_digits(law, qv):
+    values = {"q": qv} if law == "chi0" else {"q": qv, "sigma_w": 1}
+    got = law_of(law, "tanh").evaluate(dps=50, **values)
+    ref = tanh_reference_70(law, qv)
+    with mp.workdps(70):
+        err = relerr(got, ref)
+        assert err <= mp.mpf(10) ** -48, f"{law}[tanh] q={qv}: rel. error {mp.nstr(err, 3)}"
+
+
+# ------------------------------------------------------------------------------------------
+# Any precision from 15 to 100 digits, and the digits are right
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name,act", finite_pairs())
+def test_every_law_digits_are_right_from_15_to_80_dps(name, act):
+    """dps = d agrees with dps = d + 20 to d - 1 digits (a self-consistency check of the
+    certification; the absolute anchors are the quadrature tests)."""
+    law = law_of(name, act)
+    values = values_for(law)
+    for d in (15, 40, 80):
+        low = law.evaluate(dps=d, **values)
+        high = law.evaluate(dps=d + 20, **values)
+        with mp.workdps(d + 30):
+            err = relerr(low, high)
+            # (at d >= 40 this also shows the number is not a float64 in disguise)
+            assert err <= mp.mpf(10) ** (1 - d), f"dps={d}: relative error {mp.nstr(err, 3)}"
+
+
+# evaluate returns an mpmath.mpf (the issue's API), also for laws that are exact constants.
+KNOWN_NON_MPF: dict = {}
+
+
+@pytest.mark.parametrize("name,act", [
+    pytest.param(n, a, marks=pytest.mark.xfail(strict=True, reason=KNOWN_NON_MPF[(n, a)]))
+    if (n, a) in KNOWN_NON_MPF else (n, a)
+    for n, a in PAIRS])
+def test_evaluate_returns_mpf(name, act):
+    law = law_of(name, act)
+    for d in (15, 60):
+        value = law.evaluate(dps=d, **values_for(law))
+        assert isinstance(value, mp.mpf), f"{name}[{act}] returned {type(value).__name__}"
+
+
+def test_dps_15_and_100_against_independent_references():
+    """The two ends of the range, on cheap laws, against references at 120+ digits."""
+    with mp.workdps(130):
+        q = mp.mpf(7) / 10
+        erf_chi0 = 2 / mp.pi * mp.asin(2 * q / (1 + 2 * q))  # Williams, by hand
+        relu_chi1 = mp.mpf("1.69") / 2                         # sigma_w^2 / 2 at sigma_w = 1.3
+        linear_lm = q * mp.mpf("1.69") + mp.mpf("0.16")
+    tanh_chi0 = gauss_expect(lambda x: mp.tanh(x) ** 2, q, activation_oracle("tanh"), dps=120)
+    checks = [
+        (law_of("chi0", "erf"), {"q": "0.7"}, erf_chi0),
+        (law_of("chi1", "relu"), {"q": "0.7", "sigma_w": "1.3"}, relu_chi1),
+        (law_of("length_map", "linear"), {"q": "0.7", "sigma_w": "1.3", "sigma_b": "0.4"}, linear_lm),
+        (law_of("chi0", "tanh"), {"q": "0.7"}, tanh_chi0),
+    ]
+    for law, values, ref in checks:
+        for d in (15, 100):
+            got = law.evaluate(dps=d, **values)
+            with mp.workdps(130):
+                err = relerr(got, ref)
+                assert err <= mp.mpf(10) ** (1 - d), f"{law.name}[{law.activation.name}] dps={d}: {mp.nstr(err, 3)}"
+
+
+@given(d=st.integers(15, 80), e=st.floats(-6, 3))
+def test_random_dps_digits_are_right(d, e):
+    """Hypothesis over the precision itself (erf closed form and tanh quadrature)."""
+    qv = 10.0**e
+    for act in ("erf", "tanh"):
+        law = law_of("chi0", act)
+        low = law.evaluate(dps=d, q=qv)
+        high = law.evaluate(dps=d + 20, q=qv)
+        with mp.workdps(d + 30):
+            note(f"{act}: dps={d} q={qv!r}: {mp.nstr(low, d)} vs {mp.nstr(high, d + 5)}")
+            assert relerr(low, high) <= mp.mpf(10) ** (1 - d)
+
+
+def test_dps_ladder_would_catch_a_wrong_digit():
+    """Power check of the digit test: a change in the 14th digit of a dps=15 value fails."""
+    law = law_of("chi0", "erf")
+    low = law.evaluate(dps=15, q=1)
+    high = law.evaluate(dps=35, q=1)
+    with mp.workdps(45):
+        assert relerr(low * (1 + mp.mpf(10) ** -13), high) > mp.mpf(10) ** (1 - 15)
+
+
+# ------------------------------------------------------------------------------------------
+# Exact input strings
+# ------------------------------------------------------------------------------------------
+
+
+def test_fraction_string_is_exact():
+    got = law_of("chi0", "tanh").evaluate(dps=40, q="1/3")
+    with mp.workdps(50):
+        ref = reference_law("chi0", activation_oracle("tanh"), {"q": Fraction(1, 3)}, dps=50)
+        assert relerr(got, ref) <= mp.mpf(10) ** -39
+
+
+def test_decimal_strings_are_exact_not_floats():
+    law = law_of("chi0", "erf")
+    exact = law.evaluate(dps=40, q="1e-6")
+    with mp.workdps(60):
+        q = mp.mpf(1) / 10**6
+        ref = 2 / mp.pi * mp.asin(2 * q / (1 + 2 * q))
+        assert relerr(exact, ref) <= mp.mpf(10) ** -39
+    # "0.1" is 1/10, which differs from the float 0.1 by ~5.5e-18 relative: visible at 40 dps.
+    tenth = law.evaluate(dps=40, q="0.1")
+    tenth_float = law.evaluate(dps=40, q=0.1)
+    with mp.workdps(60):
+        q = mp.mpf(1) / 10
+        ref = 2 / mp.pi * mp.asin(2 * q / (1 + 2 * q))
+        assert relerr(tenth, ref) <= mp.mpf(10) ** -39
+        assert relerr(tenth_float, ref) > mp.mpf(10) ** -20
+
+
+def test_numeric_input_types_agree():
+    """int, float, Fraction, SymPy Rational, mpf and strings for the same number 1/2."""
+    law = law_of("chi1", "tanh")
+    base = law.evaluate(dps=30, q="1/2", sigma_w="3/2")
+    for qv in (0.5, Fraction(1, 2), sp.Rational(1, 2), mp.mpf("0.5"), "0.5", " 1/2 ", "5e-1"):
+        for sw in (1.5, Fraction(3, 2), sp.Rational(3, 2), "1.5"):
+            assert law.evaluate(dps=30, q=qv, sigma_w=sw) == base, (qv, sw)
+    assert law_of("chi0", "relu").evaluate(q=3) == mp.mpf(3) / 2
+
+
+# ------------------------------------------------------------------------------------------
+# float64: to_numpy
+# ------------------------------------------------------------------------------------------
+
+RNG_SEED = 20240601
+Q_SAMPLE = np.concatenate([[1e-6, 1e3, 1.0],
+                           10.0 ** np.random.default_rng(RNG_SEED).uniform(-6, 3, 9)])
+
+
+def _scalar_arguments(law, i):
+    """Per-element values matching the arrays built in ``_array_arguments``."""
+    return {k: (v[i] if isinstance(v, np.ndarray) else v)
+            for k, v in _array_arguments(law).items()}
+
+
+def _array_arguments(law):
+    n = Q_SAMPLE.size
+    out = {}
+    for s in law.variables:
+        if s.name in ("q", "A"):
+            out[s.name] = Q_SAMPLE
+        elif s.name == "sigma_w":
+            out[s.name] = 1.7  # a Python scalar broadcast against arrays
+        elif s.name == "sigma_b":
+            out[s.name] = np.linspace(0.0, 1.5, n)
+        elif s.name == "alpha":
+            out[s.name] = 0.2
+        else:
+            pytest.fail(f"no float64 test value for variable {s.name!r}")
+    return out
+
+
+@pytest.mark.parametrize("name,act", finite_pairs())
+def test_to_numpy_agrees_with_evaluate(name, act):
+    law = law_of(name, act)
+    fn = law.to_numpy()
+    args = _array_arguments(law)
+    out = fn(**args)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64
+    assert out.shape == Q_SAMPLE.shape
+    # Closed forms: ~1e-13 (a few float64 ulps). Integral forms are float64 quadrature: the
+    # issue's bound is 1e-12 (tanh's length_map_slope cancels ~3 digits at q = 1e3).
+    rel = 1e-13 if law.closed_form else 1e-12
+    for i in range(Q_SAMPLE.size):
+        scalar = _scalar_arguments(law, i)
+        ref = float(law.evaluate(dps=20, **scalar))
+        tol = rel * abs(ref) if ref != 0 else 1e-300
+        assert abs(out[i] - ref) <= tol, (name, act, scalar, out[i], ref)
+
+
+@pytest.mark.parametrize("name,act", finite_pairs())
+def test_to_numpy_broadcasts(name, act):
+    """Shapes broadcast like numpy; constant laws (ReLU chi1, linear chi2) still give arrays."""
+    law = law_of(name, act)
+    fn = law.to_numpy()
+    names = [s.name for s in law.variables]
+    shapes = {"q": (3, 1), "A": (3, 1), "sigma_w": (4,), "sigma_b": (1, 4), "alpha": ()}
+    values = {"q": 0.8, "A": 0.8, "sigma_w": 1.2, "sigma_b": 0.3, "alpha": 0.2}
+    args = {n: np.full(shapes[n], values[n]) for n in names}
+    expected = np.broadcast_shapes(*[np.shape(a) for a in args.values()])
+    out = fn(**args)
+    assert isinstance(out, np.ndarray) and out.shape == expected, (out, expected)
+    assert np.all(out == out.flat[0])  # the same point everywhere
+    ref = float(law.evaluate(dps=20, **{n: values[n] for n in names}))
+    assert abs(out.flat[0] - ref) <= 1e-12 * abs(ref) + 1e-300
+    # All-scalar input gives a 0-d result; a 1-element list gives shape (1,).
+    scalar = fn(**{n: values[n] for n in names})
+    assert np.shape(scalar) == ()
+    one = fn(**{n: [values[n]] for n in names})
+    assert np.shape(one) == (1,)
+
+
+@pytest.mark.parametrize("name", ["chi1", "length_map_slope"])
+def test_constant_relu_laws_return_arrays(name):
+    fn = law_of(name, "relu").to_numpy()
+    out = fn(q=np.array([0.1, 1.0, 10.0]), sigma_w=2.0)
+    assert isinstance(out, np.ndarray) and out.shape == (3,)
+    np.testing.assert_array_equal(out, 2.0)
+    out2 = fn(q=np.ones((2, 5)), sigma_w=np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert out2.shape == (2, 5)
+    np.testing.assert_allclose(out2[1], np.array([1.0, 2.0, 3.0, 4.0, 5.0]) ** 2 / 2, rtol=1e-15)
+
+
+def _tanh_float64_check(law: str, qs: np.ndarray, tol: float):
+    orc = activation_oracle("tanh")
+    kwargs = {"q": qs} if law == "chi0" else {"q": qs, "sigma_w": 1.0}
+    out = law_of(law, "tanh").to_numpy()(**kwargs)
+    worst = 0.0
+    for i, qv in enumerate(qs):
+        vals = {"q": float(qv)} if law == "chi0" else {"q": float(qv), "sigma_w": 1}
+        ref = float(reference_law(law, orc, vals, dps=20))
+        worst = max(worst, abs(out[i] / ref - 1))
+    assert worst <= tol, f"{law}[tanh] float64 worst relative error {worst:.3g}"
+
+
+@pytest.mark.parametrize("law", ["chi0", "chi1", "chi2", "length_map_slope"])
+def test_tanh_float64_on_log_uniform_q(law):
+    """float64 tanh laws vs own mpmath quadrature at 20 digits: relative error <= 1e-12."""
+    rng = np.random.default_rng(RNG_SEED + 1)
+    qs = np.concatenate([[1e-6, 1e3], 10.0 ** rng.uniform(-6, 3, 38)])
+    _tanh_float64_check(law, qs, 1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("law", ["chi0", "length_map_slope"])
+def test_tanh_float64_on_many_q(law):
+    rng = np.random.default_rng(RNG_SEED + 2)
+    _tanh_float64_check(law, 10.0 ** rng.uniform(-6, 3, 300), 1e-12)
+
+
+def test_to_numpy_power_check():
+    """The float64 comparison would catch an error of 1e-12 relative."""
+    law = law_of("chi0", "tanh")
+    out = law.to_numpy()(q=np.array([1.0]))[0]
+    ref = float(law.evaluate(dps=20, q=1))
+    assert abs(out - ref) <= 1e-13 * ref
+    assert not abs(out * (1 + 1e-12) - ref) <= 1e-13 * ref
