@@ -76,11 +76,15 @@ def run_derive(args: argparse.Namespace) -> int:
             "latex": law.latex(), "closed_form": law.closed_form, "form": law.form,
             "divergence": law.divergence, "convention": law.convention,
         }
+        several = args.law is None
         if values:
             relevant = {k: v for k, v in values.items() if k in record["variables"]} \
-                if len(_targets(args)) > 1 else values
-            value = law.evaluate(dps=args.dps, **relevant)
-            record.update(value=_value_text(value, args.dps), dps=args.dps, at=relevant)
+                if several else values
+            needed = [v for v in record["variables"] if v not in law._defaults()]
+            # With every law at once, a law is evaluated only if all its variables were given.
+            if not several or all(v in relevant for v in needed):
+                value = law.evaluate(dps=args.dps, **relevant)
+                record.update(value=_value_text(value, args.dps), dps=args.dps, at=relevant)
         records.append((law, record))
     if args.pdf:
         if len(records) != 1:

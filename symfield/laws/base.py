@@ -38,7 +38,8 @@ class LawDefinition:
     #: derivative of that order at arg (a generic varphi for display, or the real one).
     define: Callable[[Callable[..., sp.Expr]], sp.Expr]
     convention: str = ""
-    check_domain: Callable[[Mapping[str, object]], None] | None = None
+    #: check_domain(values by name, activation) raises InvalidValueError outside the domain.
+    check_domain: Callable[[Mapping[str, object], Activation], None] | None = None
     #: Laws this one is a special case of, for documentation.
     notes: str = ""
     #: The class of the derived law (recursions over depth override the numerics).
@@ -65,13 +66,29 @@ class Law:
     # -- what kind of result --------------------------------------------------------------
     @property
     def closed_form(self) -> bool:
-        """True when ``expr`` holds no unevaluated expectation (a closed form or +-oo)."""
-        return not self.expr.has(Expectation)
+        """True when ``expr`` is a closed form (or +-oo): no expectation, no series."""
+        return not self.expr.has(Expectation, sp.Sum)
 
     @property
     def form(self) -> str:
-        """'closed' or 'integral' (an exact unevaluated Gaussian expectation)."""
-        return "closed" if self.closed_form else "integral"
+        """Which exact representation ``expr`` is: 'closed', 'series' (a convergent
+        Faddeeva pole series) or 'integral' (an unevaluated Gaussian expectation)."""
+        if self.expr.has(Expectation):
+            return "integral"
+        return "series" if self.expr.has(sp.Sum) else "closed"
+
+    #: Numerical routes: 'series' evaluates ``expr``; 'quadrature' the ``definition`` (its
+    #: Gaussian expectations by certified quadrature). 'auto' takes the faster route,
+    #: quadrature for the pole series (benchmarks/bench_tanh_series.py measures both).
+    METHODS = ("auto", "series", "quadrature")
+
+    def _numeric_expr(self, method: str) -> sp.Expr:
+        if method not in self.METHODS:
+            raise InvalidValueError(f"method must be one of {', '.join(self.METHODS)} "
+                                    f"(got {method!r})")
+        if self.form != "series":
+            return self.expr
+        return self.expr if method == "series" else self.definition
 
     @property
     def divergent(self) -> bool:
@@ -100,27 +117,33 @@ class Law:
                 raise InvalidValueError(f"{name} must be > 0 (got {raw})")
             if name in NON_NEGATIVE and value < 0:
                 raise InvalidValueError(f"{name} must be >= 0 (got {raw})")
+            if name in self.activation.parameters and names[name].is_positive and not value > 0:
+                raise InvalidValueError(f"{name} must be > 0 (got {raw})")
             point[names[name]] = value
         if self._spec is not None and self._spec.check_domain is not None:
-            self._spec.check_domain({s.name: v for s, v in point.items()})
+            self._spec.check_domain({s.name: v for s, v in point.items()}, self.activation)
         return point
 
     def _defaults(self) -> dict[str, object]:
         return {name: default for name, (sym, default) in self.activation.parameters.items()
                 if sym in self.variables}
 
-    def evaluate(self, dps: int = 30, **values: object) -> mpmath.mpf:
+    def evaluate(self, dps: int = 30, method: str = "auto", **values: object) -> mpmath.mpf:
         """The law's value at ``values`` (keyed by symbol name), correct to ``dps`` digits.
 
         Every digit is certified by evaluating at two working precisions. Divergent laws
-        return +-inf. Raises ValueError for unknown or missing variables, values outside
+        return +-inf. ``method`` chooses the route for laws whose exact form is a series
+        (see METHODS). Raises ValueError for unknown or missing variables, values outside
         the domain, non-finite values, or dps outside 15..100.
         """
         check_dps(dps)
         point = self._check(values)
         if self.expr.is_infinite:
             return mpmath.inf if self.expr.is_extended_positive else -mpmath.inf
-        value = evaluate_expr(self.expr, point, dps)
+        value = evaluate_expr(self._numeric_expr(method), point, dps)
+        if not isinstance(value, (mpmath.mpf, mpmath.mpc)):  # a constant law: 0 -> mpf(0)
+            with mpmath.workdps(dps):
+                value = mpmath.mpmathify(value)
         if isinstance(value, mpmath.mpc):
             if abs(value.imag) > abs(value.real) * mpmath.mpf(10) ** (-dps):
                 raise InvalidValueError(f"{self.name} is not real at these values")
@@ -129,10 +152,17 @@ class Law:
             raise InvalidValueError(f"{self.name} is undefined at these values")
         return value
 
-    def to_numpy(self) -> Callable[..., np.ndarray]:
-        """A vectorised float64 function taking the same keywords as ``evaluate``."""
+    def to_numpy(self, method: str = "auto") -> Callable[..., np.ndarray]:
+        """A vectorised float64 function taking the same keywords as ``evaluate``.
+
+        For a pole series, 'series' sums it with scipy's Faddeeva function (erfcx/wofz) and
+        recomputes by quadrature the points where its cancellation estimate exceeds 1e-14;
+        'auto' uses the quadrature, which is faster in float64.
+        """
         order = tuple(self.variables)
-        fn = compiled(self.expr, order)
+        fn = compiled(self._numeric_expr(method), order)
+        fallback = compiled(self.definition, order) if (
+            method == "series" and self.form == "series") else None
         defaults = self._defaults()
         names = [s.name for s in order]
         law_name = self.name
@@ -150,7 +180,15 @@ class Law:
                     args.append(np.asarray(float(sp.S(defaults[n])), dtype=float))
                 else:
                     raise InvalidValueError(f"{law_name} needs a value for {n}")
-            return fn.np(*args)
+            out = fn.np(*args)
+            if fallback is not None and fn.last_error_estimate is not None:
+                bad = np.broadcast_to(fn.last_error_estimate, out.shape) > 1e-14
+                if np.any(bad):
+                    shape = out.shape
+                    sub = [np.broadcast_to(a, shape)[bad] for a in args]
+                    out = out.copy()
+                    out[bad] = fallback.np(*sub)
+            return out
 
         law_numpy.__name__ = f"{self.name}_{self.activation.name}"
         law_numpy.__doc__ = f"float64 {self.name} for {self.activation.name}: {sp.sstr(self.expr)}"
@@ -172,8 +210,9 @@ class Law:
 
     def __str__(self) -> str:
         args = ", ".join(s.name for s in self.variables)
-        kind = "divergent" if self.divergent else ("closed form" if self.closed_form
-                                                    else "exact Gaussian expectation")
+        kind = "divergent" if self.divergent else {
+            "closed": "closed form", "series": "exact Faddeeva pole series",
+            "integral": "exact Gaussian expectation"}[self.form]
         lines = [f"{self.name}[{self.activation.name}]({args}) = {sp.sstr(self.expr)}   ({kind})"]
         if self.divergence:
             lines.append(f"  diverges: {self.divergence}")

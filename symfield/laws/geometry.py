@@ -8,7 +8,10 @@ whose phi' and phi'' enter. The gradient law rests on the gradient-independence 
 """
 from __future__ import annotations
 
+import mpmath
 import sympy as sp
+
+from ..errors import InvalidValueError
 
 from ..activations import x
 from ..gaussian.expectation import expectation
@@ -64,6 +67,18 @@ CURVATURE_MAP_POST = LawDefinition(
                "an extra sigma_w^2; convention-dependent (theory 6.4, open question 1)",
 )
 
+def check_chaotic(point, activation) -> None:
+    """Poole's curvature fixed point exists only where chi1 > 1 (the chaotic phase)."""
+    from . import derive
+
+    values = {n: point[n] for n in ("q", "sigma_w")}
+    chi1 = derive("chi1", activation).evaluate(dps=20, **values)
+    if not chi1 > 1:
+        raise InvalidValueError(
+            f"the curvature fixed point exists only for chi1 > 1 (chaotic phase); here "
+            f"chi1 = {mpmath.nstr(chi1, 8)}")
+
+
 CURVATURE_FIXED_POINT = LawDefinition(
     name="curvature_fixed_point",
     title="fixed point of Poole's curvature recursion 3 chi2/(chi1 (chi1 - 1)) (chi1 > 1)",
@@ -71,6 +86,7 @@ CURVATURE_FIXED_POINT = LawDefinition(
     variables=(q, sigma_w),
     define=lambda phi: 3 * _chi2(phi) / (_chi1(phi) * (_chi1(phi) - 1)),
     convention="pre-activation; exists (positive) only in the chaotic phase chi1 > 1",
+    check_domain=check_chaotic,
 )
 
 DOMINO = LawDefinition(

@@ -187,7 +187,7 @@ class RecursionLaw(Law):
             raise InvalidValueError(f"{self.name} needs a value for {', '.join(missing)}")
         from .two_input import check_pair
 
-        check_pair(values)
+        check_pair(values, self.activation)
         _check_scales(values["sigma_w"], values["sigma_b"])
         for n in ("q1", "q2"):
             if not to_exact(values[n], n) > 0:

@@ -29,7 +29,7 @@ def _values(point: Mapping[str, object], *names: str) -> list[mpmath.mpf]:
         return [to_mpf(point[n], n) for n in names]
 
 
-def check_pair(point: Mapping[str, object]) -> None:
+def check_pair(point: Mapping[str, object], activation=None) -> None:
     """|rho| <= sqrt(q1 q2): a covariance matrix must be positive semi-definite."""
     a, r, b = _values(point, "q1", "rho", "q2")
     if r * r > a * b:
@@ -38,19 +38,19 @@ def check_pair(point: Mapping[str, object]) -> None:
             f"q2={point['q2']}): not a covariance matrix")
 
 
-def check_correlation(point: Mapping[str, object]) -> None:
+def check_correlation(point: Mapping[str, object], activation=None) -> None:
     (value,) = _values(point, "c")
     if abs(value) > 1:
         raise InvalidValueError(f"the correlation c must lie in [-1, 1] (got c={point['c']})")
 
 
-def check_overlap(point: Mapping[str, object]) -> None:
+def check_overlap(point: Mapping[str, object], activation=None) -> None:
     overlap, activity = _values(point, "C", "A")
     if abs(overlap) > activity:
         raise InvalidValueError(f"the overlap must satisfy |C| <= A (got C={point['C']}, A={point['A']})")
 
 
-def check_distance(point: Mapping[str, object]) -> None:
+def check_distance(point: Mapping[str, object], activation=None) -> None:
     distance, activity = _values(point, "D", "A")
     if distance > 4 * activity:
         raise InvalidValueError(

@@ -183,6 +183,15 @@ def expect_np(f: Callable[[np.ndarray], np.ndarray], var: np.ndarray, even: bool
     var = np.asarray(var, dtype=float)
     shape = np.broadcast_shapes(var.shape, *[np.shape(p) for p in params])
     var_flat = np.broadcast_to(var, shape).ravel()
+    invalid = ~(np.isfinite(var_flat) & (var_flat > 0))
+    if np.any(invalid):  # vectorised semantics: NaN where the variance is not a variance
+        result = np.full(var_flat.size, np.nan)
+        if not np.all(invalid):
+            ok = ~invalid
+            result[ok] = expect_np(f, var_flat[ok], even,
+                                   tuple(np.broadcast_to(np.asarray(p, dtype=float), shape).ravel()[ok]
+                                         for p in params))
+        return result.reshape(shape)
     params_flat = [np.broadcast_to(np.asarray(p, dtype=float), shape).ravel() for p in params]
     out = np.empty(var_flat.size)
     sd_all = np.sqrt(var_flat)
@@ -265,6 +274,15 @@ def expect2_np(F: Callable, q1: np.ndarray, rho: np.ndarray, q2: np.ndarray,
     shape = np.broadcast_shapes(q1.shape, rho.shape, q2.shape, *[np.shape(p) for p in params])
     q1f, rhof, q2f = (np.broadcast_to(a, shape).ravel() for a in (q1, rho, q2))
     pflat = [np.broadcast_to(np.asarray(p, dtype=float), shape).ravel() for p in params]
+    invalid = ~(np.isfinite(q1f) & np.isfinite(q2f) & np.isfinite(rhof) & (q1f > 0) & (q2f > 0)
+                & (rhof * rhof <= q1f * q2f * (1 + 1e-12)))
+    if np.any(invalid):  # NaN where (q1, rho, q2) is not a covariance
+        result = np.full(q1f.size, np.nan)
+        if not np.all(invalid):
+            ok = ~invalid
+            result[ok] = expect2_np(F, q1f[ok], rhof[ok], q2f[ok], jointly_even,
+                                    tuple(p[ok] for p in pflat))
+        return result.reshape(shape)
     out = np.empty(q1f.size)
     slope = rhof / q1f
     sd2 = np.sqrt(np.maximum(q2f - rhof * slope, 0.0))
