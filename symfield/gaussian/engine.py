@@ -23,6 +23,7 @@ from .rules.gaussian import DeterminantRule, MomentRule
 from .rules.heat import HeatEquationRule
 from .rules.parity import ParityRule
 from .rules.piecewise import TruncationRule
+from .rules.poles import PoleExpansionRule
 
 #: The variance symbol derivations run in (substituted by the actual variance at the end).
 _VAR = sp.Dummy("s", positive=True)
@@ -54,6 +55,7 @@ class GaussianCalculus:
         ErfLinearRule(),
         SteinRule(),
         SlopeDerivativeRule(),
+        PoleExpansionRule(),
         MomentRule(),
     )
     integrand_rules = (DiagonalLiftRule(), HeatEquationRule())

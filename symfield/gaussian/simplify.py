@@ -18,8 +18,39 @@ def factor_radicands(expr: sp.Expr) -> sp.Expr:
         lambda e: sp.Pow(_with_square_factor(e.base), e.exp))
 
 
+def merge_series(expr: sp.Expr) -> sp.Expr:
+    """sum_i c_i Sum(f_i, (k, 0, oo)) -> Sum(sum_i c_i f_i, (k, 0, oo)): one series per
+    expression (all the series involved converge), its summand collected in the Faddeeva
+    value and each coefficient factored."""
+    from .faddeeva import faddeeva
+
+    expr = sp.expand(expr)
+    summands: dict = {}
+    rest = sp.S.Zero
+    for term in sp.Add.make_args(expr):
+        sums = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Sum)]
+        if len(sums) == 1 and len(sums[0].limits) == 1 and sums[0].limits[0][1:] == (0, sp.oo):
+            key = sums[0].limits[0]
+            summands[key] = summands.get(key, sp.S.Zero) + (term / sums[0]) * sums[0].function
+        else:
+            rest += term
+    for (index, lo, hi), summand in summands.items():
+        summand = sp.expand(summand)
+        values = list(summand.atoms(faddeeva))
+        if len(values) == 1:
+            (w,) = values
+            collected = sp.collect(summand, w, evaluate=False)
+            neat = w.func(sp.factor(w.args[0]))  # i*pi*(2k+1)/(2*sqrt(2q)), not expanded
+            summand = sum((sp.factor(c) * (neat if key == w else key)
+                           for key, c in collected.items()), sp.S.Zero)
+        rest += sp.Sum(summand, (index, lo, hi))
+    return rest
+
+
 def tidy(expr: sp.Expr) -> sp.Expr:
     """Try a few inexpensive normal forms and keep the shortest."""
+    if expr.has(sp.Sum):
+        return merge_series(expr)
     if expr.is_infinite or not expr.free_symbols or expr.has(sp.oo, -sp.oo, sp.zoo):
         return expr
     expr = factor_radicands(expr)

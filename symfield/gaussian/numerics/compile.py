@@ -16,14 +16,16 @@ import sympy as sp
 from ...symbolic import heaviside_form, parity
 from ..expectation import Expectation
 from ..rules.bivariate import separate
+from ..faddeeva import MP_FUNCTIONS, NP_FUNCTIONS
 from .quadrature import expect2_mp, expect2_np, expect_mp, expect_mp_split, expect_np
+from .series import CompiledSeries
 
 
 def _mp_heaviside(a, h0=0.5):
     return mpmath.mpf(1) if a > 0 else (mpmath.mpf(0) if a < 0 else mpmath.mpf(h0))
 
 
-MP_MODULES = [{"Heaviside": _mp_heaviside, "sign": mpmath.sign}, "mpmath"]
+MP_MODULES = [{"Heaviside": _mp_heaviside, "sign": mpmath.sign, **MP_FUNCTIONS}, "mpmath"]
 
 
 def _np_arcsin(a):
@@ -36,7 +38,8 @@ def _np_arccos(a):
 
 
 NP_MODULES = [{"asin": _np_arcsin, "acos": _np_arccos, "erf": sc.erf, "erfc": sc.erfc,
-               "Heaviside": lambda a, h0=0.5: np.heaviside(a, h0)}, "numpy", "scipy"]
+               "Heaviside": lambda a, h0=0.5: np.heaviside(a, h0), **NP_FUNCTIONS},
+              "numpy", "scipy"]
 
 
 def kinks(integrand: sp.Expr, var: sp.Symbol) -> list[sp.Expr]:
@@ -108,28 +111,40 @@ class CompiledExpr:
         self.expr = expr
         self.symbols = list(symbols)
         self.expectations = sorted(expr.atoms(Expectation), key=sp.default_sort_key)
+        self.series = sorted((s for s in expr.atoms(sp.Sum)
+                              if not any(e.has(s) for e in self.expectations)),
+                             key=sp.default_sort_key)
         self.placeholders = [sp.Dummy(f"E{i}") for i in range(len(self.expectations))]
-        self.outer = expr.xreplace(dict(zip(self.expectations, self.placeholders)))
-        missing = self.outer.free_symbols - set(self.symbols) - set(self.placeholders)
-        missing |= {s for e in self.expectations for s in e.free_symbols} - set(self.symbols)
+        self.series_placeholders = [sp.Dummy(f"S{i}") for i in range(len(self.series))]
+        self.outer = expr.xreplace({**dict(zip(self.expectations, self.placeholders)),
+                                    **dict(zip(self.series, self.series_placeholders))})
+        inner_symbols = self.placeholders + self.series_placeholders
+        missing = self.outer.free_symbols - set(self.symbols) - set(inner_symbols)
+        missing |= {s for e in self.expectations + self.series for s in e.free_symbols} \
+            - set(self.symbols)
         if missing:
             raise ValueError(f"values needed for {sorted(map(str, missing))}")
-        self._outer_mp = sp.lambdify(self.symbols + self.placeholders, self.outer, modules=MP_MODULES)
+        self._outer_mp = sp.lambdify(self.symbols + inner_symbols, self.outer, modules=MP_MODULES)
         self._inner = [_CompiledExpectation(e, self.symbols) for e in self.expectations]
+        self._series = [CompiledSeries(s, self.symbols) for s in self.series]
         self._outer_np = None
         self._inner_np = None
+        #: float64 relative error estimate of the last ``np`` call (series cancellation)
+        self.last_error_estimate = None
 
     def mp(self, values: Sequence, dps: int):
         """Value at working precision ``dps`` (not certified: see ``evaluate.certified``)."""
         with mpmath.workdps(dps):
             vals = [mpmath.mpf(v) if not isinstance(v, mpmath.mpc) else v for v in values]
             inner = [e.mp(vals, dps) for e in self._inner]
-            return self._outer_mp(*vals, *inner)
+            series = [s.mp(vals, dps) for s in self._series]
+            return self._outer_mp(*vals, *inner, *series)
 
     def np(self, *arrays: np.ndarray) -> np.ndarray:
         """float64 value, vectorised over broadcastable arrays (one per symbol)."""
         if self._outer_np is None:
-            self._outer_np = sp.lambdify(self.symbols + self.placeholders, self.outer,
+            self._outer_np = sp.lambdify(self.symbols + self.placeholders
+                                         + self.series_placeholders, self.outer,
                                          modules=NP_MODULES)
             self._inner_np = []
             for e, ce in zip(self.expectations, self._inner):
@@ -145,7 +160,12 @@ class CompiledExpr:
                 inner.append(expect_np(F, cv[0], even, tuple(arrays)))
             else:
                 inner.append(expect2_np(F, cv[0], cv[1], cv[2], even, tuple(arrays)))
-        out = np.asarray(self._outer_np(*arrays, *inner), dtype=float)
+        series, error = [], np.zeros(shape)
+        for s in self._series:
+            series.append(np.broadcast_to(s.np(*arrays), shape))
+            error = np.maximum(error, np.broadcast_to(s.last_cancellation, shape) * 1.2e-16)
+        self.last_error_estimate = error
+        out = np.asarray(self._outer_np(*arrays, *inner, *series), dtype=float)
         if out.shape != shape:  # a law constant in some variables: broadcast it
             out = np.broadcast_to(out, shape).copy()
         return out
