@@ -43,9 +43,9 @@ def test_unknown_law_lists_valid_names():
 
 def test_unknown_activation_lists_valid_names():
     with pytest.raises(ValueError) as info:
-        symfield.derive("chi0", "sigmoid")
+        symfield.derive("chi0", "softsign")
     message = str(info.value)
-    assert "sigmoid" in message
+    assert "softsign" in message
     for name in symfield.activations():
         assert name in message, f"valid activation {name!r} missing from: {message}"
 
@@ -174,7 +174,7 @@ def test_to_numpy_unknown_and_missing_variables():
 def test_messages_are_one_line():
     cases = [
         lambda: symfield.derive("chi9", "erf"),
-        lambda: symfield.derive("chi0", "sigmoid"),
+        lambda: symfield.derive("chi0", "softsign"),
         lambda: symfield.derive("chi0", "erf").evaluate(q=-1),
         lambda: symfield.derive("chi0", "erf").evaluate(q=math.nan),
         lambda: symfield.derive("chi0", "erf").evaluate(dps=101, q=1),

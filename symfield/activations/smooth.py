@@ -28,4 +28,12 @@ LINEAR = Activation(
     numpy=lambda a: np.array(a, dtype=float, copy=True),
 )
 
-ENTRIES = (ERF, TANH, LINEAR)
+SIGMOID = Activation(
+    name="sigmoid",
+    # The logistic function written through tanh, so the pole expansion of tanh applies.
+    phi=(1 + sp.tanh(x / 2)) / 2,
+    description="logistic sigmoid 1/(1 + exp(-x)) = (1 + tanh(x/2))/2",
+    numpy=sc.expit,
+)
+
+ENTRIES = (ERF, TANH, SIGMOID, LINEAR)

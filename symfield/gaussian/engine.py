@@ -23,7 +23,7 @@ from .rules.gaussian import DeterminantRule, MomentRule
 from .rules.heat import HeatEquationRule
 from .rules.parity import ParityRule
 from .rules.piecewise import TruncationRule
-from .rules.poles import PoleExpansionRule
+from .rules.poles import MehlerPoleRule, PoleExpansionRule
 
 #: The variance symbol derivations run in (substituted by the actual variance at the end).
 _VAR = sp.Dummy("s", positive=True)
@@ -61,6 +61,7 @@ class GaussianCalculus:
     integrand_rules = (DiagonalLiftRule(), HeatEquationRule())
     conditioning = ConditioningRule()
     price = PriceRule()
+    mehler = MehlerPoleRule()
 
     def __init__(self) -> None:
         self._frames: list[list[Step]] = [[]]
@@ -204,7 +205,13 @@ class GaussianCalculus:
                 failure = e
         if direct_only:
             raise failure
-        return c * self.attempt(self.price.apply, f, g, m, self)
+        try:
+            return c * self.attempt(self.price.apply, f, g, m, self)
+        except NotTractable as e:
+            if not self.mehler.applies(f, g, m):
+                raise
+            failure = e
+        return c * self.attempt(self.mehler.apply, f, g, m, self)
 
     # -- public ---------------------------------------------------------------------------
     def expect(self, e: Expectation) -> Outcome:

@@ -77,3 +77,53 @@ class faddeeva(sp.Function):  # noqa: N801 - SymPy functions are lower case
 #: Module mappings for lambdify.
 MP_FUNCTIONS = {"faddeeva": faddeeva_mp}
 NP_FUNCTIONS = {"faddeeva": faddeeva_np}
+
+
+class tanh_moment(sp.Function):  # noqa: N801
+    """T(n, v) = E[tanh^(n)(y)], y ~ N(0, v): the Hermite coefficients of tanh.
+
+    Zero for even n (parity). For odd n it is the Faddeeva series
+    2 (-1)^((n+1)/2) sqrt(pi/(2v)) (2v)^(-n/2) sum_k [d^n/dY^n w(iY)] at Y = pi (k+1/2)/sqrt(2v)
+    (``rewrite(sp.Sum)`` shows it).
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, n, v):
+        if n.is_Integer and (n < 0):
+            raise ValueError("tanh_moment needs n >= 0")
+        if n.is_Integer and n % 2 == 0:
+            return sp.S.Zero
+
+    def _eval_rewrite_as_Sum(self, n, v, **kwargs):
+        k = sp.Symbol("k", integer=True, nonnegative=True)
+        Y = sp.Symbol("Y", positive=True)
+        at = sp.pi * (2 * k + 1) / (2 * sp.sqrt(2 * v))
+        if n.is_Integer:
+            derivative = sp.diff(faddeeva(sp.I * Y), Y, int(n)).subs(Y, at)
+        else:
+            derivative = sp.Subs(sp.Derivative(faddeeva(sp.I * Y), (Y, n)), Y, at)
+        prefactor = 2 * (-1) ** ((n + 1) / 2) * sp.sqrt(sp.pi / (2 * v)) * (2 * v) ** (-n / 2)
+        return prefactor * sp.Sum(derivative, (k, 0, sp.oo))
+
+    def _eval_evalf(self, prec):
+        n, v = self.args
+        if not (n.is_Integer and v.is_number):
+            return None
+        from .numerics.pole_moments import tanh_derivative_moments
+
+        dps = int(prec * 0.30103) + 5
+        with mpmath.workdps(dps):
+            moments, _bound = tanh_derivative_moments(int(n), mpmath.mpf(sp.Float(v, dps)), dps)
+        return sp.Float(moments[int(n)], dps)
+
+    def _latex(self, printer, exp=None):
+        n, v = (printer._print(a) for a in self.args)
+        body = (rf"\mathbb{{E}}_{{y\sim\mathcal{{N}}(0,\,{v})}}"
+                rf"\left[\tanh^{{({n})}}(y)\right]")
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+    def _sympystr(self, printer):
+        n, v = (printer._print(a) for a in self.args)
+        return f"E[tanh^({n})(y); y ~ N(0, {v})]"

@@ -24,7 +24,7 @@ def merge_series(expr: sp.Expr) -> sp.Expr:
     value and each coefficient factored."""
     from .faddeeva import faddeeva
 
-    expr = sp.expand(expr)
+    expr = sp.expand(expr, deep=False)
     summands: dict = {}
     rest = sp.S.Zero
     for term in sp.Add.make_args(expr):

@@ -45,6 +45,13 @@ class Identity:
     build: Callable[[Activation], tuple]  # -> (lhs, rhs, sampler) or a str (not applicable)
 
 
+def _exact(name: str, act) -> sp.Expr:
+    """The law's exact form for these checks: the expression, or for a pole series (slowly
+    convergent at the edges these identities probe, e.g. c = 1) its equivalent definition."""
+    law = derive(name, act)
+    return law.definition if law.form == "series" else law.expr
+
+
 def _limit_at(expr: sp.Expr, var: sp.Symbol, point, direction: str) -> sp.Expr:
     """expr at var = point; a one-sided limit when plain substitution is undefined."""
     value = expr.subs(var, point)
@@ -59,14 +66,14 @@ def _sample_q(rng):
 
 
 def _kernel_diagonal(act):
-    lhs = derive("kernel", act).expr.subs({q1: q, q2: q, rho: q}, simultaneous=True)
-    return lhs, derive("chi0", act).expr, _sample_q
+    lhs = _exact("kernel", act).subs({q1: q, q2: q, rho: q}, simultaneous=True)
+    return lhs, _exact("chi0", act), _sample_q
 
 
 def _correlation_slope(act):
-    f = derive("correlation_map", act)
-    lhs = _limit_at(sp.diff(f.expr, c), c, 1, "-") * derive("length_map", act).expr
-    rhs = q * derive("chi1", act).expr
+    lhs = _limit_at(sp.diff(_exact("correlation_map", act), c), c, 1, "-") \
+        * _exact("length_map", act)
+    rhs = q * _exact("chi1", act)
 
     def sampler(rng):
         return {q: sp.Rational(rng.randint(5, 400), 100), sigma_w: sp.Rational(rng.randint(30, 300), 100),
@@ -78,17 +85,16 @@ def _correlation_curvature(act):
     chi2 = derive("chi2", act)
     if chi2.divergent:
         return "chi2 diverges for this activation (the c-map is not twice differentiable at c = 1)"
-    f = derive("correlation_map", act)
-    lhs = _limit_at(sp.diff(f.expr, c, 2), c, 1, "-") * derive("length_map", act).expr
-    rhs = q**2 * chi2.expr
+    lhs = _limit_at(sp.diff(_exact("correlation_map", act), c, 2), c, 1, "-") \
+        * _exact("length_map", act)
+    rhs = q**2 * _exact("chi2", act)
     _, _, sampler = _correlation_slope(act)
     return lhs, rhs, sampler
 
 
 def _distance_slope(act):
-    K = derive("distance_map", act)
-    lhs = _limit_at(sp.diff(K.expr, D), D, 0, "+")
-    rhs = derive("chi1", act).expr.subs(q, sigma_w**2 * A + sigma_b**2)
+    lhs = _limit_at(sp.diff(_exact("distance_map", act), D), D, 0, "+")
+    rhs = _exact("chi1", act).subs(q, sigma_w**2 * A + sigma_b**2)
 
     def sampler(rng):
         return {A: sp.Rational(rng.randint(5, 300), 100), sigma_w: sp.Rational(rng.randint(30, 300), 100),
@@ -97,9 +103,8 @@ def _distance_slope(act):
 
 
 def _distance_at_zero(act):
-    K = derive("distance_map", act)
     _, _, sampler = _distance_slope(act)
-    return _limit_at(K.expr, D, 0, "+"), sp.S.Zero, sampler
+    return _limit_at(_exact("distance_map", act), D, 0, "+"), sp.S.Zero, sampler
 
 
 def _relu_ntk_diagonal(act):

@@ -18,6 +18,8 @@ from ..expectation import Expectation
 from ..rules.bivariate import separate
 from ..faddeeva import MP_FUNCTIONS, NP_FUNCTIONS
 from .quadrature import expect2_mp, expect2_np, expect_mp, expect_mp_split, expect_np
+from ..faddeeva import tanh_moment
+from .mehler import MehlerSeries
 from .series import CompiledSeries
 
 
@@ -126,7 +128,8 @@ class CompiledExpr:
             raise ValueError(f"values needed for {sorted(map(str, missing))}")
         self._outer_mp = sp.lambdify(self.symbols + inner_symbols, self.outer, modules=MP_MODULES)
         self._inner = [_CompiledExpectation(e, self.symbols) for e in self.expectations]
-        self._series = [CompiledSeries(s, self.symbols) for s in self.series]
+        self._series = [MehlerSeries(s, self.symbols) if s.has(tanh_moment)
+                        else CompiledSeries(s, self.symbols) for s in self.series]
         self._outer_np = None
         self._inner_np = None
         #: float64 relative error estimate of the last ``np`` call (series cancellation)

@@ -99,3 +99,75 @@ class PoleExpansionRule(TermRule):
                               f"sech^{2 * p} = ({(2 * p - 2) ** 2} sech^{2 * p - 2} - (sech^{2 * p - 2})'')"
                               f"/{(2 * p - 2) * (2 * p - 1)}; heat equation E[f''] = 2 d/dv E[f]")
         return term.coeff * value
+
+
+# ------------------------------------------------------------------------------------------
+# Pairs: the Mehler (Hermite) expansion with Faddeeva coefficients
+# ------------------------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def _tanh_derivative_polynomial(m: int) -> sp.Poly:
+    """P_m with d^m/dy^m tanh(y) = P_m(tanh y): P_0 = t, P_{m+1} = (1 - t^2) P_m'."""
+    t = sp.Symbol("t")
+    p = t
+    for _ in range(m):
+        p = sp.expand((1 - t**2) * sp.diff(p, t))
+    return sp.Poly(p, t)
+
+
+def tanh_family(f: sp.Expr, u: sp.Symbol, max_order: int = 6):
+    """(a, b, m, alpha) with f = a + b P_m(tanh(alpha u)), i.e. f = a + b alpha^-m
+    d^m/du^m tanh(alpha u); None if f is not of that form."""
+    tanhs = f.atoms(sp.tanh)
+    if len(tanhs) != 1:
+        return None
+    (th,) = tanhs
+    lc = linear_coefficients(th.args[0], u)
+    if lc is None or lc[1] != 0 or not lc[0].is_positive:
+        return None
+    t = sp.Symbol("t")
+    poly_expr = f.xreplace({th: t})
+    if poly_expr.has(u):
+        return None
+    try:
+        poly = sp.Poly(sp.expand(poly_expr), t)
+    except sp.PolynomialError:
+        return None
+    for m in range(max_order + 1):
+        pm = _tanh_derivative_polynomial(m)
+        if poly.degree() != pm.degree():
+            continue
+        b = sp.simplify(poly.LC() / pm.LC())
+        rest = sp.expand(poly.as_expr() - b * pm.as_expr())
+        if not rest.has(t):
+            return rest, b, m, lc[0]
+    return None
+
+
+class MehlerPoleRule:
+    """E[f(u1) g(u2)] for f, g affine in a derivative of tanh: the Mehler series
+    E[f]E[g] + sum_{n>=1} rho^n/n! E[f^(n)] E[g^(n)] (Price's theorem, Taylor-expanded at
+    rho = 0), each E[f^(n)] = b alpha^n E[tanh^(m+n)(y)] a Faddeeva series. Valid for
+    |rho| < sqrt(q1 q2)."""
+
+    name = "Mehler expansion with Faddeeva coefficients"
+
+    def applies(self, f: sp.Expr, g: sp.Expr, m) -> bool:
+        return tanh_family(f, m.u1) is not None and tanh_family(g, m.u2) is not None
+
+    def apply(self, f: sp.Expr, g: sp.Expr, m, engine) -> sp.Expr:
+        from ..faddeeva import tanh_moment
+
+        a1, b1, m1, al1 = tanh_family(f, m.u1)
+        a2, b2, m2, al2 = tanh_family(g, m.u2)
+        n = sp.Symbol("n", integer=True, positive=True)
+        mean_f = engine.expect_integrand(f, Measure(m.u1, sp.S.Zero, m.q1))
+        mean_g = engine.expect_integrand(g, Measure(m.u2, sp.S.Zero, m.q2))
+        series = sp.Sum(b1 * b2 * (m.rho * al1 * al2) ** n / sp.factorial(n)
+                        * tanh_moment(n + m1, al1**2 * m.q1) * tanh_moment(n + m2, al2**2 * m.q2),
+                        (n, 1, sp.oo))
+        value = mean_f * mean_g + series
+        engine.record(m.expectation(f * g), value, self.name,
+                      "Price's theorem at rho = 0 gives the Taylor (Mehler/Hermite) series "
+                      "sum_n rho^n/n! E[f^(n)] E[g^(n)]; each coefficient is "
+                      "E[tanh^(k)(y)], a Faddeeva series over the poles")
+        return value
