@@ -1,0 +1,90 @@
+"""Shared strategies and settings for the Monte Carlo property tests (test_properties_*.py).
+
+Statistics, stated once for every property test:
+- Tolerance: |estimate - prediction| <= Z * SE with Z = 5, SE = the standard error over R
+  independent networks (one value per network, ratios formed after averaging).
+- With R = 32 the z-score is Student-t with 31 degrees of freedom: P(|t| > 5) ~ 2e-5 per
+  compared number, so a suite of ~10 properties x 30 examples x ~10 rows stays below ~5 %
+  family-wise even with fully independent rows (they are strongly correlated in practice).
+- Finite-width bias: every statistic deviates from its mean-field value by O(1/n). Measured
+  with R = 256 at n = 128 it is <= 1.2 standard errors at R = 32 for the maps, the metric and
+  the domino diagonal, and up to ~1.7 for curvature at depth 4; hence curvature uses n >= 192
+  and depth <= 3 (bias <= ~1 SE). R is kept well below n so that the test measures the law,
+  not the O(1/n) correction (bias / SE ~ sqrt(R / n)).
+- Seeds are drawn by Hypothesis and passed down explicitly (no global numpy state).
+- Monte Carlo examples are never shrunk: shrinking re-runs expensive simulations and a
+  "smaller" seed means nothing.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from hypothesis import Phase, settings
+from hypothesis import strategies as st
+
+import symfield
+from symfield.simulation.predictions import edge_of_chaos
+
+Z = 5.0
+REPLICAS = 32
+
+#: No shrinking for Monte Carlo properties (engineering notes 4).
+NO_SHRINK = settings(phases=[Phase.explicit, Phase.reuse, Phase.generate])
+#: Power tests repeat the same check with a wrong law; a third of the profile's examples is
+#: plenty to show that the check can fail (and keeps the suite within its time budget).
+POWER = settings(phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                 max_examples=max(5, settings().max_examples // 3))
+
+SEEDS = st.integers(0, 2**32 - 1)
+SIGMA_B = st.sampled_from([0.0, 0.05, 0.3, 0.5])
+#: sigma_w as a multiple of the edge of chaos: ordered, near the edge, chaotic.
+PHASE = st.one_of(st.floats(0.6, 0.9), st.floats(0.97, 1.03), st.floats(1.15, 1.6))
+
+
+@lru_cache(maxsize=None)
+def critical_sigma_w(activation: str, sigma_b: float) -> float:
+    return edge_of_chaos(activation, sigma_b)
+
+
+@lru_cache(maxsize=None)
+def applicable(law: str) -> tuple[str, ...]:
+    """Registered activations for which ``law`` is finite (the rest are skipped: e.g. the
+    curvature laws for ReLU-like activations, whose chi2 diverges)."""
+    return tuple(name for name in sorted(symfield.activations())
+                 if not symfield.derive(law, name).divergent)
+
+
+@st.composite
+def network_settings(draw, law: str, widths=st.sampled_from([96, 128, 160]),
+                     depths=st.integers(2, 4)):
+    """(activation, sigma_w, sigma_b, width, depth, seed) for a property of ``law``."""
+    activation = draw(st.sampled_from(applicable(law)))
+    sigma_b = draw(SIGMA_B)
+    sigma_w = draw(PHASE) * critical_sigma_w(activation, sigma_b)
+    return activation, sigma_w, sigma_b, draw(widths), draw(depths), draw(SEEDS)
+
+
+def test_every_registered_activation_is_either_checked_or_refused():
+    """The loop over the registry is explicit: a law is either drawn for an activation or
+    refused by check_law with a clear error (never silently skipped)."""
+    import pytest
+
+    from symfield.errors import InvalidValueError
+    from symfield.simulation import check_law
+
+    for name in symfield.activations():
+        if name in applicable("curvature_map"):
+            continue
+        with pytest.raises(InvalidValueError, match="does not apply"):
+            check_law("curvature_map", name, 1.0, 0.1, 16, 2, 0, replicas=2)
+
+
+def test_phases_cover_both_sides_of_the_edge_of_chaos():
+    chi1 = symfield.derive("chi1", "erf").to_numpy()
+    length = symfield.derive("length_map", "erf").to_numpy()
+    critical = critical_sigma_w("erf", 0.3)
+    for factor, ordered in ((0.75, True), (1.4, False)):
+        sigma_w, q = factor * critical, 1.0
+        for _ in range(300):
+            q = float(length(q=q, sigma_w=sigma_w, sigma_b=0.3))
+        assert (float(chi1(q=q, sigma_w=sigma_w)) < 1) == ordered
