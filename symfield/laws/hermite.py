@@ -44,3 +44,34 @@ def mehler_kernel(activation: str | Activation, order: int, q1_: sp.Expr = q1,
     corr = rho_ / sp.sqrt(q1_ * q2_)
     return sp.Add(*[hermite_coefficient(act, k, q1_) * hermite_coefficient(act, k, q2_) * corr**k
                     for k in range(order + 1)])
+
+
+def kernel_grid(activation: str | Activation, q, c, derivative: bool = False,
+                n_max: int = 300):
+    """float64 E[phi(u1) phi(u2)] (or E[phi'(u1) phi'(u2)]) on the grid q x c, with u1, u2 ~
+    N(0, q) and correlation c: the Mehler series with numerically computed Hermite
+    coefficients (one pass per q), exact at c = +-1 through the diagonal law."""
+    import math
+
+    import numpy as np
+
+    from ..gaussian.numerics.hermite_grid import kernel_on_grid
+    from . import derive
+
+    act = get_activation(activation)
+    phi, dphi, _ = act.numpy_functions
+    f = dphi if derivative else phi
+    if derivative:
+        diag_law = derive("chi1", act).to_numpy()
+
+        def diagonal(qv):
+            return diag_law(q=qv, sigma_w=1.0)
+    else:
+        chi0 = derive("chi0", act).to_numpy()
+
+        def diagonal(qv):
+            return chi0(q=qv)
+    # The pole distance of tanh-family activations sets the quadrature step; others are
+    # treated like tanh (unit-scale features), which is conservative for erf and sigmoid.
+    return kernel_on_grid(f, None, np.asarray(q, dtype=float), np.asarray(c, dtype=float),
+                          n_max=n_max, pole_distance=math.pi / 2, diagonal=diagonal)

@@ -115,7 +115,7 @@ def _levels(var, dps: int, even: bool) -> _Levels:
 
 
 def expect_mp(f: Callable, var, dps: int, even: bool = False, max_levels: int = 8,
-              refine: bool = True, shift=0, strict: bool = True):
+              refine: bool = True, shift=0, strict: bool = True, atol=0):
     """E[f(x)], x ~ N(shift, var), at working precision ``dps``; returns (value, error estimate).
 
     ``f`` takes an mpmath number. ``even`` (centred, even f) halves the work. The value is
@@ -125,6 +125,7 @@ def expect_mp(f: Callable, var, dps: int, even: bool = False, max_levels: int = 
     integrals whose accuracy the caller certifies by other means; with ``strict=False`` the
     best estimate is returned instead of raising when the levels do not agree (inner integrals
     whose values are negligible at the outer level need no relative accuracy of their own).
+    ``atol`` accepts an absolute error (for inner integrals far out in the outer tail).
     """
     with mpmath.workdps(dps):
         rule = _levels(mpmath.mpf(var), dps, even)
@@ -144,7 +145,7 @@ def expect_mp(f: Callable, var, dps: int, even: bool = False, max_levels: int = 
             scale = scale / 2 + new_abs * h
             error = abs(refined - estimate)
             estimate = refined
-            if error <= tol * max(abs(estimate), scale * mpmath.mpf(10) ** -6):
+            if error <= max(tol * max(abs(estimate), scale * mpmath.mpf(10) ** -6), atol):
                 return estimate, error
         if not strict:
             return estimate, error
@@ -231,22 +232,34 @@ def expect2_mp(F: Callable, q1, rho, q2, dps: int, jointly_even: bool = False,
     """
     with mpmath.workdps(dps):
         q1, rho, q2 = mpmath.mpf(q1), mpmath.mpf(rho), mpmath.mpf(q2)
+        if q2 > q1:
+            # Condition on the wider variable: the inner variance q1 - rho^2/q2 is then the
+            # smaller of the two, and the inner integrand varies slowly across it.
+            swapped = None if separable is None else (separable[1], separable[0])
+            return expect2_mp(lambda a, b: F(b, a), q2, rho, q1, dps, jointly_even, swapped)
         slope = rho / q1
         cond_var = q2 - rho * slope
         if cond_var <= q2 * mpmath.mpf(10) ** (-dps):
             return expect_mp(lambda a: F(a, slope * a), q1, dps, even=jointly_even)
+
+        # An inner integral only matters through the outer weight ~ exp(-a^2/(2 q1)): far out
+        # in the outer tail it needs correspondingly fewer digits.
+        eps = mpmath.mpf(10) ** (-(dps - 2))
+
+        def inner_atol(a):
+            return eps * mpmath.exp(min(a * a / (2 * q1), mpmath.mpf(dps) * 2))
 
         if separable is not None:
             f, g = separable
 
             def inner(a):
                 value, _ = expect_mp(g, cond_var, dps, shift=slope * a, max_levels=4,
-                                     strict=False)
+                                     strict=False, atol=inner_atol(a))
                 return f(a) * value
         else:
             def inner(a):
                 value, _ = expect_mp(lambda y: F(a, y), cond_var, dps, shift=slope * a,
-                                     max_levels=4, strict=False)
+                                     max_levels=4, strict=False, atol=inner_atol(a))
                 return value
 
         # One level outside too: the caller's second evaluation at another precision (hence
@@ -273,6 +286,18 @@ def expect2_np(F: Callable, q1: np.ndarray, rho: np.ndarray, q2: np.ndarray,
     q1, rho, q2 = (np.asarray(a, dtype=float) for a in (q1, rho, q2))
     shape = np.broadcast_shapes(q1.shape, rho.shape, q2.shape, *[np.shape(p) for p in params])
     q1f, rhof, q2f = (np.broadcast_to(a, shape).ravel() for a in (q1, rho, q2))
+    if np.any(q2f > q1f):
+        # Condition on the wider variable (smaller inner variance, fewer inner nodes).
+        swap = q2f > q1f
+        pflat_all = [np.broadcast_to(np.asarray(p, dtype=float), shape).ravel() for p in params]
+        result = np.empty(q1f.size)
+        keep = ~swap
+        if np.any(keep):
+            result[keep] = expect2_np(F, q1f[keep], rhof[keep], q2f[keep], jointly_even,
+                                      tuple(p[keep] for p in pflat_all))
+        result[swap] = expect2_np(lambda a, b, *ps: F(b, a, *ps), q2f[swap], rhof[swap],
+                                  q1f[swap], jointly_even, tuple(p[swap] for p in pflat_all))
+        return result.reshape(shape)
     pflat = [np.broadcast_to(np.asarray(p, dtype=float), shape).ravel() for p in params]
     invalid = ~(np.isfinite(q1f) & np.isfinite(q2f) & np.isfinite(rhof) & (q1f > 0) & (q2f > 0)
                 & (rhof * rhof <= q1f * q2f * (1 + 1e-12)))
