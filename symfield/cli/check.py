@@ -5,7 +5,7 @@ import argparse
 import json
 
 from ..verify import verify
-from .common import EXIT_FAILURE, EXIT_OK, UsageError
+from .common import EXIT_FAILURE, EXIT_OK, UsageError, parse_assignments
 
 EXIT_UNDECIDED = 3
 MAX_FILE_BYTES = 1_000_000
@@ -32,13 +32,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _assumptions(items: list[str] | None) -> dict[str, object]:
+    """NAME=VALUE fixes a variable, NAME=LOW:HIGH restricts its range."""
     out: dict[str, object] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise UsageError(f"--assume expects NAME=VALUE or NAME=LOW:HIGH, got {item!r}")
+    for name, value in parse_assignments(items, option="--assume").items():
         low, colon, high = value.partition(":")
-        out[name.strip()] = (low.strip(), high.strip()) if colon else value.strip()
+        out[name] = (low.strip(), high.strip()) if colon else value
     return out
 
 

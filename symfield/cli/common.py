@@ -20,13 +20,13 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def parse_assignments(items: list[str] | None) -> dict[str, str]:
+def parse_assignments(items: list[str] | None, option: str = "--at") -> dict[str, str]:
     """``["q=0.5", "sigma_w=1.2"]`` -> {"q": "0.5", "sigma_w": "1.2"} (values stay text)."""
     out: dict[str, str] = {}
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise UsageError(f"--at expects NAME=VALUE, got {item!r}")
+            raise UsageError(f"{option} expects NAME=VALUE, got {item!r}")
         out[name.strip()] = value.strip()
     return out
 

@@ -91,12 +91,10 @@ class GaussianCalculus:
 
     # -- calculus -------------------------------------------------------------------------
     def integrate(self, f: sp.Expr, var: sp.Symbol, lo, hi) -> sp.Expr:
-        value = definite_integral(f, var, lo, hi)
-        return value
+        return definite_integral(f, var, lo, hi)
 
-    def expect_integrand(self, integrand: sp.Expr, m: Measure) -> sp.Expr:
-        """E[integrand] under m, in closed form, or raise NotTractable / Divergent."""
-        key = (integrand, m)
+    def _memoised(self, key, compute):
+        """compute() once per key; a cache hit replays the recorded steps into the trace."""
         hit = self._cache.get(key)
         if hit is not None:
             value, steps = hit
@@ -104,12 +102,16 @@ class GaussianCalculus:
             return value
         self._frames.append([])
         try:
-            value = self._expect_uncached(integrand, m)
+            value = compute()
         finally:
             steps = self._frames.pop()
         self._frames[-1].extend(steps)
         self._cache[key] = (value, steps)
         return value
+
+    def expect_integrand(self, integrand: sp.Expr, m: Measure) -> sp.Expr:
+        """E[integrand] under m, in closed form, or raise NotTractable / Divergent."""
+        return self._memoised((integrand, m), lambda: self._expect_uncached(integrand, m))
 
     def _expect_uncached(self, integrand: sp.Expr, m: Measure) -> sp.Expr:
         x = m.x
@@ -162,13 +164,12 @@ class GaussianCalculus:
     # -- Gaussian pairs -------------------------------------------------------------------
     def pair_integrand(self, integrand: sp.Expr, m: PairMeasure, direct_only: bool = False) -> sp.Expr:
         """E[integrand(u1, u2)] for the pair m, in closed form (or raise NotTractable)."""
-        key = ("pair", integrand, m, direct_only)
-        hit = self._cache.get(key)
-        if hit is not None:
-            value, steps = hit
-            self._frames[-1].extend(steps)
-            return value
-        self._frames.append([])
+        return self._memoised(("pair", integrand, m, direct_only),
+                              lambda: self._pair_uncached(integrand, m, direct_only))
+
+    def _pair_uncached(self, integrand: sp.Expr, m: PairMeasure, direct_only: bool) -> sp.Expr:
+        # Inside a pair no integrand-level fallbacks (they lift back to pairs) and no
+        # expensive term rules: Price's theorem is the way forward there.
         self._fallback_depth += 1
         self._cheap_only += 1
         try:
@@ -179,14 +180,10 @@ class GaussianCalculus:
             total = sp.S.Zero
             for coeff, dep in terms:
                 total += _scaled(coeff, self._pair_term(dep, m, direct_only))
-            value = check_exact(total, (m.u1, m.u2))
+            return check_exact(total, (m.u1, m.u2))
         finally:
             self._fallback_depth -= 1
             self._cheap_only -= 1
-            steps = self._frames.pop()
-        self._frames[-1].extend(steps)
-        self._cache[key] = (value, steps)
-        return value
 
     def _pair_term(self, dep: sp.Expr, m: PairMeasure, direct_only: bool) -> sp.Expr:
         parts = separate(dep, m.u1, m.u2)
