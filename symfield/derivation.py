@@ -4,6 +4,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.printing.str import StrPrinter
+
+
+class _StepPrinter(StrPrinter):
+    """Text of a step: internal dummy symbols print as their names (no leading underscore)."""
+
+    def _print_Dummy(self, expr):
+        return expr.name
+
+
+def text(expr: sp.Basic) -> str:
+    """Plain-text form of an expression in a derivation."""
+    return _StepPrinter().doprint(expr)
 
 
 @dataclass(frozen=True)
@@ -17,7 +30,7 @@ class Step:
 
     def __str__(self) -> str:
         why = f"  [{self.rule}: {self.justification}]" if self.justification else f"  [{self.rule}]"
-        return f"{sp.sstr(self.before)} = {sp.sstr(self.after)}{why}"
+        return f"{text(self.before)} = {text(self.after)}{why}"
 
 
 @dataclass
