@@ -1,6 +1,8 @@
 """Cheap, predictable simplification of derived results (full ``simplify`` is slow and erratic)."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 
@@ -18,6 +20,7 @@ def factor_radicands(expr: sp.Expr) -> sp.Expr:
         lambda e: sp.Pow(_with_square_factor(e.base), e.exp))
 
 
+@lru_cache(maxsize=4096)
 def merge_series(expr: sp.Expr) -> sp.Expr:
     """sum_i c_i Sum(f_i, (k, 0, oo)) -> Sum(sum_i c_i f_i, (k, 0, oo)): one series per
     expression (all the series involved converge), its summand collected in the Faddeeva
@@ -47,6 +50,7 @@ def merge_series(expr: sp.Expr) -> sp.Expr:
     return rest
 
 
+@lru_cache(maxsize=4096)
 def tidy(expr: sp.Expr) -> sp.Expr:
     """Try a few inexpensive normal forms and keep the shortest."""
     if expr.has(sp.Sum):

@@ -38,31 +38,55 @@ def activation_document(act: Activation) -> str:
     return "\n".join(parts)
 
 
-def overview_document() -> str:
+def overview_rows(act: Activation) -> dict[str, str]:
+    """For each law, this activation's line of the overview (LaTeX)."""
+    rows = {}
+    for name in laws():
+        law = derive(name, act)
+        body = tex(law.expr) if not law.divergent else r"+\infty\ \text{(divergent)}"
+        rows[name] = rf"\text{{{escape_text(act.name)}:}}\quad {law_lhs(law)} &= {body}"
+    return rows
+
+
+def overview_document(rows_by_activation: dict[str, dict[str, str]] | None = None) -> str:
     """All activations side by side, law by law, with the conventions."""
+    if rows_by_activation is None:
+        rows_by_activation = {n: overview_rows(a) for n, a in activations().items()}
     parts = [PREAMBLE, r"\begin{document}",
              r"{\Large symfield: the laws for every activation}\par\medskip",
              "Each result below was derived by the engine's Gaussian calculus; the per-activation "
              "documents hold the derivations.\\par", CONVENTIONS]
-    acts = list(activations().values())
     for name, spec in laws().items():
         parts.append(rf"\section*{{{escape_text(spec.title)}}}")
         parts.append(rf"\textit{{{escape_text(spec.convention)}}}")
-        rows = []
-        for act in acts:
-            law = derive(name, act)
-            body = tex(law.expr) if not law.divergent else r"+\infty\ \text{(divergent)}"
-            rows.append(rf"\text{{{escape_text(act.name)}:}}\quad {law_lhs(law)} &= {body}")
+        rows = [rows_by_activation[a][name] for a in activations()]
         parts.append("\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}")
     parts += [r"\end{document}", ""]
     return "\n".join(parts)
 
 
-def generated_documents() -> dict[str, str]:
-    """File name -> content for every document in derivations/."""
-    docs = {"overview.tex": overview_document()}
-    for name, act in activations().items():
-        docs[f"{name}.tex"] = activation_document(act)
+def _for_activation(name: str) -> tuple[str, str, dict[str, str]]:
+    act = activations()[name]
+    return name, activation_document(act), overview_rows(act)
+
+
+def generated_documents(workers: int | None = None) -> dict[str, str]:
+    """File name -> content for every document in derivations/.
+
+    Activations are derived in parallel worker processes (one activation each); the output
+    is the same whatever the number of workers."""
+    names = list(activations())
+    workers = min(len(names), workers or os.cpu_count() or 1)
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_for_activation, names))
+    else:
+        results = [_for_activation(n) for n in names]
+    docs = {"overview.tex": overview_document({n: rows for n, _doc, rows in results})}
+    for n, doc, _rows in results:
+        docs[f"{n}.tex"] = doc
     return docs
 
 

@@ -6,6 +6,7 @@ lines at their top-level sums.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import sympy as sp
@@ -42,8 +43,9 @@ class SymfieldLatexPrinter(LatexPrinter):
         return rf"{base}{{\left({arg} \right)}}"
 
 
+@lru_cache(maxsize=8192)
 def tex(expr: sp.Basic) -> str:
-    """LaTeX of an expression in the project's notation."""
+    """LaTeX of an expression in the project's notation (cached: steps recur across laws)."""
     return SymfieldLatexPrinter().doprint(expr)
 
 

@@ -1,0 +1,307 @@
+"""Pictures of the dynamics: phase diagrams, cobwebs of the maps, depth scales.
+
+Figures are built with matplotlib's object interface (``matplotlib.figure.Figure``, drawn
+by the Agg canvas), never through pyplot, so no display or global state is touched; every
+function returns the Figure (``fig.savefig("x.png")`` or :func:`save`). Axes use the project's
+notation: sigma_w, sigma_b, q, c, xi_c. All numbers come from :mod:`symfield.dynamics`.
+
+Requires matplotlib (``pip install 'symfield[plot]'``).
+"""
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import InvalidValueError
+
+#: Publication defaults: serif text, mathtext in Computer Modern, thin frames.
+STYLE = {
+    "font.family": "serif",
+    "mathtext.fontset": "cm",
+    "font.size": 10,
+    "axes.labelsize": 11,
+    "axes.titlesize": 11,
+    "legend.fontsize": 9,
+    "xtick.direction": "in",
+    "ytick.direction": "in",
+    "axes.linewidth": 0.8,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+}
+
+LABELS = {
+    "sigma_w": r"$\sigma_w$", "sigma_b": r"$\sigma_b$", "q": r"$q$", "c": r"$c$",
+    "q_star": r"$q^*$", "c_star": r"$c^*$", "chi1": r"$\chi_1$", "chi_c": r"$\chi_c$",
+    "xi_c": r"$\xi_c$", "xi_q": r"$\xi_q$", "xi_grad": r"$|\xi_\nabla|$",
+}
+
+
+def _matplotlib():
+    try:
+        import matplotlib
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise InvalidValueError("plots need matplotlib: pip install 'symfield[plot]'") from None
+    return matplotlib, Figure
+
+
+def _styled(function):
+    """Run a plotting function under the publication style (rc parameters are read when
+    artists are created, so the whole function runs inside the context)."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        matplotlib, _ = _matplotlib()
+        with matplotlib.rc_context(STYLE):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def _figure(size=(5.0, 3.8), ncols: int = 1):
+    _, Figure = _matplotlib()
+    fig = Figure(figsize=size, layout="constrained")
+    axes = fig.subplots(1, ncols)
+    return fig, (list(np.atleast_1d(axes)))
+
+
+def save(fig, path: str | Path, dpi: int = 200) -> Path:
+    """Write a figure (format from the suffix: png, pdf, svg, ...)."""
+    matplotlib, _ = _matplotlib()
+    path = Path(path)
+    with matplotlib.rc_context(STYLE):
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
+
+
+def _range(value, name: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"{name} must be a (low, high) pair") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise InvalidValueError(f"{name} must be a finite range low < high (got {value})")
+    return lo, hi
+
+
+# ------------------------------------------------------------------------------------------
+# phase diagram
+# ------------------------------------------------------------------------------------------
+@_styled
+def phase_diagram(activation, sigma_w: Sequence[float] = (0.5, 4.0),
+                  sigma_b: Sequence[float] = (0.0, 1.0), resolution: int | tuple = 120, *,
+                  colour: str = "xi_c", chi1_levels: Sequence[float] = (0.5, 0.75, 1.25, 1.5, 2.0),
+                  xi_max: float = 100.0, executor=None, scheduler=None, workers: int | None = 1,
+                  progress: bool | None = False, result=None):
+    """The (sigma_w, sigma_b) phase diagram: ``colour`` (default xi_c) as colour, contours of
+    chi1, the edge of chaos chi1 = 1 (bold) and the ordered/chaotic regions labelled.
+
+    The grid (``resolution`` points per axis, or a (n_w, n_b) pair) is computed with a float64
+    sweep on the given executor (local processes, or Dask at ``scheduler``), or taken from
+    ``result`` (a SweepResult over sigma_w, sigma_b with chi1, phase and ``colour``).
+    Returns the matplotlib Figure.
+    """
+    from matplotlib.colors import LogNorm
+
+    from ..dynamics import critical_line, sweep
+
+    (w_lo, w_hi), (b_lo, b_hi) = _range(sigma_w, "sigma_w"), _range(sigma_b, "sigma_b")
+    if w_lo <= 0 or b_lo < 0:
+        raise InvalidValueError("sigma_w must be > 0 and sigma_b >= 0")
+    n_w, n_b = (resolution, resolution) if np.ndim(resolution) == 0 else resolution
+    if int(n_w) < 2 or int(n_b) < 2:
+        raise InvalidValueError("the resolution must be at least 2 points per axis")
+    if result is None:
+        result = sweep(activation, ["chi1", colour, "phase"],
+                       sigma_w=np.linspace(w_lo, w_hi, int(n_w)),
+                       sigma_b=np.linspace(b_lo, b_hi, int(n_b)), executor=executor,
+                       scheduler=scheduler, workers=workers, progress=progress)
+    axes = result.axes
+    sw, sb = axes["sigma_w"], axes["sigma_b"]
+    chi1 = result.grid("chi1").T             # rows: sigma_b, columns: sigma_w
+    value = np.abs(result.grid(colour).T) if colour == "xi_grad" else result.grid(colour).T
+    phase = result.grid("phase").T
+
+    fig, (ax,) = _figure((5.4, 4.0))
+    # depth scales diverge at the edge of chaos: +inf (and anything larger) shows as xi_max;
+    # NaN (no fixed point) stays blank
+    shown = np.clip(value, None, xi_max) if colour.startswith("xi") else value
+    positive = shown[np.isfinite(shown) & (shown > 0)]
+    norm = LogNorm(vmin=max(positive.min(), 1e-2), vmax=positive.max()) \
+        if colour.startswith("xi") and positive.size else None
+    mesh = ax.pcolormesh(sw, sb, np.ma.masked_invalid(shown), shading="nearest", cmap="viridis",
+                         norm=norm, rasterized=True)
+    bar = fig.colorbar(mesh, ax=ax, pad=0.02)
+    bar.set_label(LABELS.get(colour, colour) + (f" (capped at {xi_max:g})"
+                                                if colour.startswith("xi") else ""))
+    divergent = phase == "divergent"
+    if divergent.any():
+        ax.contourf(sw, sb, divergent.astype(float), levels=[0.5, 1.5], colors="none",
+                    hatches=["////"])
+        ax.text(0.98, 0.97, "no fixed point\n($q$ diverges)", transform=ax.transAxes,
+                ha="right", va="top", fontsize=8,
+                bbox=dict(boxstyle="round", facecolor="white", edgecolor="0.6"))
+    finite_chi = np.where(np.isfinite(chi1), chi1, np.nan)
+    levels = sorted(v for v in chi1_levels if np.nanmin(finite_chi) < v < np.nanmax(finite_chi))
+    if levels:
+        lines = ax.contour(sw, sb, finite_chi, levels=levels, colors="0.85", linewidths=0.6)
+        ax.clabel(lines, fmt=lambda v: rf"$\chi_1={v:g}$", fontsize=7)
+    line = critical_line(activation, b_hi)
+    if line["sigma_w"].size == 1:
+        ax.plot(line["sigma_w"], line["sigma_b"], marker="*", color="crimson", markersize=11,
+                linestyle="none", label=r"edge of chaos $\chi_1=1$", clip_on=False)
+    else:
+        ax.plot(line["sigma_w"], line["sigma_b"], color="crimson", linewidth=1.8,
+                label=r"edge of chaos $\chi_1=1$")
+    for name in ("ordered", "chaotic"):
+        mask = phase == name
+        if mask.sum() >= 4:
+            jj, ii = np.nonzero(mask)
+            ax.text(sw[int(np.median(ii))], sb[int(np.median(jj))], name, ha="center",
+                    va="center", color="white", fontsize=10, fontweight="bold")
+    ax.set_xlim(w_lo, w_hi)
+    ax.set_ylim(b_lo, b_hi)
+    ax.set_xlabel(LABELS["sigma_w"])
+    ax.set_ylabel(LABELS["sigma_b"])
+    ax.set_title(f"{result.spec.activation}: phase diagram")
+    ax.legend(loc="lower right", frameon=True, framealpha=0.85)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------
+# cobwebs
+# ------------------------------------------------------------------------------------------
+def _cobweb_path(fn, start: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [start], [start]
+    x = start
+    for _ in range(steps):
+        y = float(fn(np.array([x]))[0])
+        if not np.isfinite(y):
+            break
+        xs += [x, y]
+        ys += [y, y]
+        x = y
+    return np.array(xs), np.array(ys)
+
+
+def _draw_cobweb(ax, curve_x, curve_y, path, star, labels, title):
+    lo, hi = min(curve_x.min(), curve_y.min()), max(curve_x.max(), curve_y.max())
+    ax.plot([lo, hi], [lo, hi], color="0.5", linewidth=0.8, linestyle="--", label="identity")
+    ax.plot(curve_x, curve_y, color="C0", linewidth=1.6, label="map")
+    ax.plot(path[0], path[1], color="C3", linewidth=0.9, label="iterates")
+    if star is not None:
+        ax.plot([star], [star], marker="o", color="k", markersize=5, linestyle="none",
+                label="fixed point")
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_title(title)
+    ax.legend(loc="lower right", frameon=False)
+
+
+@_styled
+def cobweb(activation, sigma_w: object = None, sigma_b: object = 0, *, maps: str = "both",
+           start_q: float | None = None, start_c: float | None = None, steps: int = 12,
+           sigma_w2: object = None, sigma_b2: object = None, points: int = 200):
+    """Cobweb plots of the length map q -> V(q) and/or the correlation map c -> f(c) at q*.
+
+    ``maps`` is "length", "correlation" or "both". Iteration starts at ``start_q`` (default
+    2 q* + 0.5) and ``start_c`` (default 0.9 in the chaotic phase, 0.1 otherwise). Returns the
+    matplotlib Figure.
+    """
+    from ..dynamics import fixed_point
+    from ..dynamics.model import mean_field, parse_scales
+
+    if maps not in ("length", "correlation", "both"):
+        raise InvalidValueError(f"maps must be length, correlation or both (got {maps!r})")
+    if not isinstance(steps, int) or not 0 <= steps <= 10_000:
+        raise InvalidValueError(f"steps must be an integer from 0 to 10000 (got {steps!r})")
+    model = mean_field(activation)
+    scales = parse_scales(sigma_w, sigma_b, sigma_w2=sigma_w2, sigma_b2=sigma_b2)
+    report = fixed_point(model.activation, sigma_w2=scales.sigma_w2, sigma_b2=scales.sigma_b2,
+                         dps=15)
+    f = scales.floats()
+    q_star = float(report.q_star) if report.q_star is not None else 1.0
+    which = ["length", "correlation"] if maps == "both" else [maps]
+    fig, axes = _figure((4.2 * len(which), 3.8), ncols=len(which))
+    scale_text = rf"$\sigma_w={f['sigma_w']:.4g},\ \sigma_b={f['sigma_b']:.4g}$"
+    for ax, kind in zip(axes, which):
+        if kind == "length":
+            q0 = float(start_q) if start_q is not None else 2 * q_star + 0.5
+            top = max(q0, q_star) * 1.15 + 1e-3
+            qs = np.linspace(1e-9, top, points)
+
+            def vmap(x):
+                return model.np("length_map", q=np.maximum(x, 1e-300), sigma_w=f["sigma_w"],
+                                sigma_b=f["sigma_b"])
+
+            path = _cobweb_path(vmap, q0, steps)
+            _draw_cobweb(ax, qs, vmap(qs), path, q_star if report.q_star is not None else None,
+                         (r"$q^{l}$", r"$q^{l+1}$"), "length map " + scale_text)
+        else:
+            if q_star <= 0:
+                raise InvalidValueError("q* = 0: the correlation map is the identity there")
+            c0 = float(start_c) if start_c is not None else (0.9 if report.phase == "chaotic"
+                                                             else 0.1)
+            cs = np.linspace(-1.0 if not model.odd else 0.0, 1.0, points)
+
+            def cmap(x):
+                return model.np("correlation_map", c=x, q=q_star, sigma_w=f["sigma_w"],
+                                sigma_b=f["sigma_b"])
+
+            path = _cobweb_path(cmap, c0, steps)
+            _draw_cobweb(ax, cs, cmap(cs), path, float(report.c_star),
+                         (r"$c^{l}$", r"$c^{l+1}$"),
+                         rf"correlation map at $q^*={q_star:.4g}$")
+    fig.suptitle(f"{model.name}: cobweb ({report.phase} phase)")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------
+# depth scales
+# ------------------------------------------------------------------------------------------
+@_styled
+def depth_scales(activation, sigma_b: float = 0.3, sigma_w: Sequence[float] = (0.5, 4.0),
+                 points: int = 300, *, xi_max: float = 1e3):
+    """xi_q, xi_c and |xi_grad| against sigma_w at fixed sigma_b (log scale), with the
+    critical sigma_w marked. Returns the matplotlib Figure."""
+    from ..dynamics import critical_point
+    from ..dynamics.model import mean_field
+    from ..dynamics.vectorised import fixed_points_float64
+
+    w_lo, w_hi = _range(sigma_w, "sigma_w")
+    if w_lo <= 0:
+        raise InvalidValueError("sigma_w must be > 0")
+    if not isinstance(points, int) or points < 2:
+        raise InvalidValueError("points must be an integer >= 2")
+    sb = float(sigma_b)
+    if not (math.isfinite(sb) and sb >= 0):
+        raise InvalidValueError(f"sigma_b must be finite and >= 0 (got {sigma_b})")
+    model = mean_field(activation)
+    ws = np.linspace(w_lo, w_hi, points)
+    result = fixed_points_float64(model, ws, np.full_like(ws, sb))
+    fig, (ax,) = _figure((5.0, 3.6))
+    for key, style in (("xi_q", dict(color="C0")), ("xi_c", dict(color="C3")),
+                       ("xi_grad", dict(color="C2", linestyle=":"))):
+        values = np.abs(result[key]) if key == "xi_grad" else result[key]
+        values = np.where(np.isfinite(values), values, np.nan)
+        ax.plot(ws, np.clip(values, None, xi_max), label=LABELS[key], **style)
+    try:
+        crit = float(critical_point(model.activation, repr(sb), dps=15).sigma_w)
+        if w_lo <= crit <= w_hi:
+            ax.axvline(crit, color="k", linestyle="--", linewidth=0.8)
+            ax.text(crit, 0.98, r" $\chi_1=1$", transform=ax.get_xaxis_transform(), va="top",
+                    fontsize=8)
+    except InvalidValueError:
+        pass  # no edge of chaos at this sigma_b (ReLU with sigma_b > 0)
+    ax.set_yscale("log")
+    ax.set_xlabel(LABELS["sigma_w"])
+    ax.set_ylabel(r"depth scale $\xi$ (layers)")
+    ax.set_title(rf"{model.name}: depth scales at $\sigma_b={sb:g}$")
+    ax.legend(frameon=False)
+    return fig
+
+
+__all__ = ["LABELS", "STYLE", "cobweb", "depth_scales", "phase_diagram", "save"]
