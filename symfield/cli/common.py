@@ -7,6 +7,8 @@ import sys
 from ..errors import SymfieldError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+#: A bug in symfield (distinct from 1, which 'symfield check' uses for "not equal").
+EXIT_INTERNAL = 70
 
 
 class UsageError(SymfieldError):

@@ -7,7 +7,7 @@ import sys
 import importlib
 
 from ..errors import SymfieldError
-from .common import EXIT_FAILURE, EXIT_USAGE, OneLineParser, fail
+from .common import EXIT_INTERNAL, EXIT_USAGE, OneLineParser, fail
 
 #: Modules of symfield.cli that add subcommands (each has ``add_parsers(subparsers)``), in
 #: the order ``--help`` lists them. A module that does not exist yet is skipped.
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("SYMFIELD_DEBUG"):
             raise
         return fail(f"internal error: {type(e).__name__}: {e} (set SYMFIELD_DEBUG=1 for a "
-                    f"traceback)", EXIT_FAILURE)
+                    f"traceback)", EXIT_INTERNAL)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -162,7 +162,10 @@ def _domain_value(key: object, value: DomainValue) -> object:
     if isinstance(value, tuple):
         if len(value) != 2:
             raise SymfieldError(f"the range of {key} must be (low, high), got {value!r}")
-        return Interval(float(value[0]), float(value[1]))
+        low, high = (exact_number(v, what=f"the range of {key}") for v in value)
+        if not (low.is_real and high.is_real):
+            raise SymfieldError(f"the range of {key} must be two real numbers, got {value!r}")
+        return Interval(float(low), float(high))
     return exact_number(value, what=f"the value of {key}")
 
 

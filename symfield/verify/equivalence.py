@@ -37,7 +37,12 @@ class Counterexample:
     value_a: mpmath.mpc
     value_b: mpmath.mpc
 
-    def describe(self, digits: int = 12) -> str:
+    def describe(self, digits: int | None = None) -> str:
+        if digits is None:  # enough digits to see where the two values part
+            a, b = self.value_a.real, self.value_b.real
+            scale = max(abs(a), abs(b))
+            gap = abs(a - b) / scale if scale else 1
+            digits = 12 if gap == 0 or gap > 1e-9 else min(60, int(-mpmath.log10(gap)) + 4)
         where = ", ".join(f"{s}={_show_number(v)}" for s, v in
                           sorted(self.point.items(), key=lambda kv: kv[0].name))
         values = (f"the first is {_show(self.value_a, digits)} and the second is "
@@ -152,6 +157,7 @@ class _Outcome:
     blocked: str | None = None  # why no point can be evaluated at all
     timeout: str | None = None
     dps: int = 50
+    constant: bool = False  # neither side has free symbols
 
 
 class _NumericComparison:
@@ -162,7 +168,8 @@ class _NumericComparison:
         self.a, self.b, self.dps = a, b, dps
         self.symbols = a.free_symbols | b.free_symbols
         self.sampler = PointSampler(self.symbols, domain, random.Random(seed))
-        self.outcome = _Outcome(needed=points if self.symbols else 1, dps=dps)
+        self.outcome = _Outcome(needed=points if self.symbols else 1, dps=dps,
+                                constant=not self.symbols)
         self.rel_tol = mpmath.mpf(10) ** (-(dps - 10))
         self.abs_tol = mpmath.mpf(10) ** (-(dps + 5))
 
@@ -272,7 +279,7 @@ def _combine(proven: bool, symbolic_note: bool | str, outcome: _Outcome) -> Verd
 
 
 def _evidence(outcome: _Outcome) -> str:
-    if outcome.needed == 1 and outcome.agreed == 1 and outcome.digits is not None:
+    if outcome.constant and outcome.agreed == 1 and outcome.digits is not None:
         return f"the two constants agree to {outcome.digits} digits"
     return (f"agree to {outcome.digits} digits at {outcome.agreed} random points "
             f"({outcome.dps}-digit arithmetic)")

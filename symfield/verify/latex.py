@@ -499,6 +499,7 @@ def _antlr(text: str) -> sp.Expr:
     except ImportError:  # pragma: no cover - depends on the installation
         raise ParseError("LaTeX input needs antlr4-python3-runtime 4.11 "
                          "(pip install 'antlr4-python3-runtime==4.11.*')") from None
+    _load_grammar(parse_latex)
     try:
         with limits.deadline(limits.LATEX_SECONDS):
             # strict: without it ANTLR silently drops what it cannot read ('1,0' -> 1).
@@ -514,6 +515,17 @@ def _antlr(text: str) -> sp.Expr:
         raise ParseError(f"LaTeX input needs antlr4-python3-runtime 4.11 ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - ANTLR/SymPy internals: report, never a traceback
         raise ParseError(f"the LaTeX formula could not be read ({type(exc).__name__})") from None
+
+
+_GRAMMAR_LOADED = False
+
+
+def _load_grammar(parse_latex) -> None:
+    """Load ANTLR's grammar once, outside the per-formula time limit (it takes 1-2 s)."""
+    global _GRAMMAR_LOADED
+    if not _GRAMMAR_LOADED:
+        parse_latex("1", strict=True, backend="antlr")
+        _GRAMMAR_LOADED = True
 
 
 def _syntax_detail(text: str, exc: Exception) -> str:
@@ -625,6 +637,8 @@ class _Rebuild:
         primes = len(raw) - len(stripped)
         name = stripped.replace("{", "").replace("}", "")
         if name in SYMBOLS and not primes:
+            # Even for a constant (\pi(1+4q)^{3/2}) the parser has already attached the
+            # exponent to the whole application, so reading a product would be wrong.
             raise ParseError(f"{name} is not a function; write {name} \\cdot (...) for a product")
         if not (name in ACTIVATION_NAMES or name in FUNCTION_NAMES):
             return build.call(name, [])  # unknown function: raises before reading arguments

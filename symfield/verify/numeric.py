@@ -31,13 +31,15 @@ def numeric_value(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) 
     missing = expr.free_symbols - set(needed)
     if missing:
         raise EvaluationFailed(f"no value for {', '.join(sorted(map(str, missing)))}")
-    if expr.has(Expectation):
+    if expr.has(Expectation, sp.Sum):  # also the engine's pole series
         certified = _certified_evaluator()
         if certified is not None:
             try:
                 value = certified(expr, needed, dps)
                 with mpmath.workdps(dps + GUARD_DIGITS):  # mpc() rounds to the context
                     return mpmath.mpc(value)
+            except TimeoutError:
+                raise  # the caller's time limit: never swallowed as a skipped point
             except Exception as exc:  # noqa: BLE001 - numerics raise assorted errors
                 raise EvaluationFailed(f"the expectation could not be evaluated: "
                                        f"{_one_line(exc)}") from None
@@ -55,6 +57,8 @@ def _certified_evaluator():
 def _evalf(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) -> mpmath.mpc:
     try:
         result = expr.subs(values).evalf(dps + GUARD_DIGITS)
+    except TimeoutError:
+        raise
     except Exception as exc:  # noqa: BLE001 - SymPy raises assorted errors here
         raise EvaluationFailed(f"evaluation failed: {_one_line(exc)}") from None
     if result.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
