@@ -21,6 +21,7 @@ from sympy.core.function import AppliedUndef
 from ..errors import SymfieldError
 from . import limits
 from .domains import Domain, PointSampler
+from ..gaussian.expectation import Expectation
 from .numeric import EvaluationFailed, numeric_value
 
 Status = Literal["equal", "not_equal", "undecided"]
@@ -135,6 +136,10 @@ def _symbolic_zero(difference: sp.Expr, seconds: float) -> bool | str:
     """True if simplify proves the difference is 0; otherwise a note on why not."""
     if seconds <= 0:
         return "symbolic simplification disabled"
+    if difference.has(Expectation, sp.Sum):
+        # simplify cannot reach 0 through an unevaluated expectation or a series, and it
+        # costs a quarter of a second to find out
+        return "symbolic simplification skipped (unevaluated expectation or series)"
     try:
         with limits.deadline(seconds) as armed:
             if not armed:
