@@ -1,0 +1,255 @@
+"""One executor interface for sweeps: local processes, or a Dask distributed cluster.
+
+``make_executor(scheduler=None, workers=None)`` returns
+
+* :class:`LocalExecutor`: the calling process (``workers=1``) or a
+  ``concurrent.futures.ProcessPoolExecutor`` (``workers > 1``, default: the CPU count);
+* :class:`DaskExecutor`: a ``distributed.Client`` connected to ``scheduler`` (an address such
+  as ``tcp://host:8786``), or wrapping a client or ``LocalCluster`` given directly.
+
+Both run ``fn(*task)`` for each task and yield ``(index, result)`` as results arrive, with a
+progress bar on stderr (tqdm when installed, else a one-line counter). Task functions must
+be importable module-level functions (they are pickled by reference); the driver does all
+file I/O, so cluster workers need symfield installed but no shared file system.
+
+``evaluate_side_by_side`` runs a fixed-point report's independent high-precision law
+evaluations in a few forked processes (used by ``fixed_point(workers=...)``).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Callable, Iterator, Sequence
+
+from ..errors import InvalidValueError
+
+
+# ------------------------------------------------------------------------------------------
+# progress
+# ------------------------------------------------------------------------------------------
+class Progress:
+    """A progress bar on stderr: tqdm if installed, otherwise a counter rewritten in place."""
+
+    def __init__(self, total: int, label: str, enabled: bool | None = None):
+        self.total, self.label, self.done = total, label, 0
+        self.enabled = sys.stderr.isatty() if enabled is None else bool(enabled)
+        self._bar = None
+        self._start = time.perf_counter()
+        if self.enabled:
+            try:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=total, desc=label, unit="chunk", file=sys.stderr,
+                                 leave=True)
+            except ImportError:
+                self._draw()
+
+    def _draw(self) -> None:
+        elapsed = time.perf_counter() - self._start
+        sys.stderr.write(f"\r{self.label}: {self.done}/{self.total} chunks, {elapsed:.1f} s")
+        if self.done >= self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.update(n)
+        else:
+            self._draw()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+# ------------------------------------------------------------------------------------------
+# executors
+# ------------------------------------------------------------------------------------------
+class Executor:
+    """Run ``fn(*task)`` for many tasks; yield ``(index, result)`` in completion order."""
+
+    description = "executor"
+    workers = 1
+
+    def start(self) -> None:
+        """Start the workers (before anything else starts threads: see LocalExecutor)."""
+
+    def map(self, fn: Callable, tasks: Sequence[tuple], progress: Progress | None = None
+            ) -> Iterator[tuple[int, Any]]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _fork_is_safe() -> bool:
+    """Forking copies only the calling thread: safe while no other thread may hold a lock."""
+    return ("fork" in multiprocessing.get_all_start_methods()
+            and threading.active_count() == 1)
+
+
+class LocalExecutor(Executor):
+    """This process (``workers=1``) or a pool of local processes."""
+
+    def __init__(self, workers: int | None = None):
+        if workers is None:
+            workers = os.cpu_count() or 1
+        if not isinstance(workers, int) or workers < 1:
+            raise InvalidValueError(f"workers must be a positive integer (got {workers!r})")
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        # fork starts workers in milliseconds with symfield's caches already built; it is
+        # chosen while this thread is the only one (decided now, before progress bars or pool
+        # threads exist); otherwise forkserver/spawn start clean interpreters
+        methods = multiprocessing.get_all_start_methods()
+        self.start_method = "fork" if _fork_is_safe() else (
+            "forkserver" if "forkserver" in methods else "spawn")
+        self.description = f"local, {workers} process{'es' if workers > 1 else ''}"
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context(self.start_method))
+        return self._pool
+
+    def start(self) -> None:
+        # A forking pool starts all its workers at the first submission: do it now, while
+        # this is still the only thread (a progress bar may start a monitor thread).
+        if self.workers > 1:
+            self._get_pool().submit(int).result()
+
+    def map(self, fn, tasks, progress=None):
+        if self.workers == 1:
+            for i, task in enumerate(tasks):
+                result = fn(*task)
+                if progress is not None:
+                    progress.update()
+                yield i, result
+            return
+        pool = self._get_pool()
+        pending = {pool.submit(fn, *task): i for i, task in enumerate(tasks)}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    i = pending.pop(fut)
+                    result = fut.result()
+                    if progress is not None:
+                        progress.update()
+                    yield i, result
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor(Executor):
+    """Tasks on a Dask distributed cluster (``pip install 'symfield[dask]'``)."""
+
+    def __init__(self, scheduler: Any):
+        try:
+            import distributed
+        except ImportError:
+            raise InvalidValueError("the Dask executor needs dask[distributed]: "
+                                    "pip install 'symfield[dask]'") from None
+        self._own = False
+        if isinstance(scheduler, distributed.Client):
+            self.client = scheduler
+        elif isinstance(scheduler, str):
+            if not scheduler.strip():
+                raise InvalidValueError("the scheduler address is empty")
+            try:
+                self.client = distributed.Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError, ValueError) as e:
+                raise InvalidValueError(f"cannot connect to the Dask scheduler at "
+                                        f"{scheduler}: {e}") from None
+            self._own = True
+        else:  # a cluster object (LocalCluster, ...)
+            self.client = distributed.Client(scheduler)
+            self._own = True
+        info = self.client.scheduler_info()
+        self.workers = max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
+        self.description = f"dask {self.client.scheduler.address} ({self.workers} threads)"
+
+    def map(self, fn, tasks, progress=None):
+        from distributed import as_completed
+
+        futures = self.client.map(fn, *zip(*tasks), pure=False) if tasks else []
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for fut, result in as_completed(futures, with_results=True):
+                if progress is not None:
+                    progress.update()
+                yield index[fut.key], result
+        finally:
+            for fut in futures:
+                if not fut.done():
+                    fut.cancel()
+
+    def close(self) -> None:
+        if self._own:
+            self.client.close()
+
+
+def make_executor(scheduler: Any = None, workers: int | None = None) -> Executor:
+    """A Dask executor when ``scheduler`` is given (address, Client or cluster), otherwise a
+    local one with ``workers`` processes (default: the CPU count)."""
+    if scheduler is not None:
+        return DaskExecutor(scheduler)
+    return LocalExecutor(workers)
+
+
+# ------------------------------------------------------------------------------------------
+# side by side evaluation of one report's integrals
+# ------------------------------------------------------------------------------------------
+_SIDE_MODELS: dict[str, Any] = {}
+
+
+def _side_task(key: str, task: tuple):
+    from .fixed_points import _evaluate_task
+
+    return _evaluate_task(_SIDE_MODELS[key], task)
+
+
+def evaluate_side_by_side(model, tasks: list, workers: int) -> list:
+    """Values of law-evaluation tasks, in ``workers`` forked processes when that is safe
+    (the forked children inherit the compiled laws), else in this process. The most expensive
+    tasks (highest precision, two-dimensional integrals) are started first."""
+    from .fixed_points import _evaluate_task
+
+    if workers <= 1 or len(tasks) < 2 or not _fork_is_safe() or \
+            multiprocessing.current_process().daemon:
+        return [_evaluate_task(model, t) for t in tasks]
+    key = f"{model.name}-{id(model)}"
+    _SIDE_MODELS[key] = model
+    order = sorted(range(len(tasks)), key=lambda i: -tasks[i][1] * (
+        4 if tasks[i][0] in ("kernel", "derivative_kernel", "kernel_rho2") else 1))
+    out: list = [None] * len(tasks)
+    with ProcessPoolExecutor(max_workers=workers,
+                             mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = {pool.submit(_side_task, key, tasks[i]): i for i in order}
+        for fut, i in futures.items():
+            out[i] = fut.result()
+    return out
+
+
+__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "Progress", "evaluate_side_by_side",
+           "make_executor"]
