@@ -65,9 +65,12 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # symfield.plot is the plotting module (matplotlib is imported only when asked for).
-    if name == "plot":
-        import importlib
+    # symfield.plot is the plotting module (matplotlib is imported only when asked for);
+    # the dynamics, sampling and simulation packages load on first use too.
+    import importlib
 
+    if name == "plot":
         return importlib.import_module(".output.plots", __name__)
+    if name in ("dynamics", "sampling", "simulation"):
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'symfield' has no attribute {name!r}")

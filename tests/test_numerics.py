@@ -174,14 +174,18 @@ def test_decimal_strings_are_exact_not_floats():
         q = mp.mpf(1) / 10**6
         ref = 2 / mp.pi * mp.asin(2 * q / (1 + 2 * q))
         assert relerr(exact, ref) <= mp.mpf(10) ** -39
-    # "0.1" is 1/10, which differs from the float 0.1 by ~5.5e-18 relative: visible at 40 dps.
+    # "0.1" is 1/10. A Python float is read as the decimal it prints as (project convention:
+    # sigma_b=0.3 means 3/10), so 0.1 is 1/10 too; its exact binary value, which differs by
+    # ~5.5e-18 relative (visible at 40 dps), is available as mpmath.mpf(0.1).
     tenth = law.evaluate(dps=40, q="0.1")
     tenth_float = law.evaluate(dps=40, q=0.1)
+    binary = law.evaluate(dps=40, q=mp.mpf(0.1))
     with mp.workdps(60):
         q = mp.mpf(1) / 10
         ref = 2 / mp.pi * mp.asin(2 * q / (1 + 2 * q))
         assert relerr(tenth, ref) <= mp.mpf(10) ** -39
-        assert relerr(tenth_float, ref) > mp.mpf(10) ** -20
+        assert relerr(tenth_float, ref) <= mp.mpf(10) ** -39
+        assert relerr(binary, ref) > mp.mpf(10) ** -20
 
 
 def test_numeric_input_types_agree():

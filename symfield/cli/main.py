@@ -7,7 +7,7 @@ import sys
 import importlib
 
 from ..errors import SymfieldError
-from .common import EXIT_INTERNAL, EXIT_USAGE, OneLineParser, fail
+from .common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, OneLineParser, fail
 
 #: Modules of symfield.cli that add subcommands (each has ``add_parsers(subparsers)``), in
 #: the order ``--help`` lists them. A module that does not exist yet is skipped.
@@ -46,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(e).splitlines()[0] if str(e) else type(e).__name__, EXIT_USAGE)
     except KeyboardInterrupt:
         return fail("interrupted", 130)
+    except BrokenPipeError:
+        # the reader went away (symfield ... | head): not an error of ours
+        import os as _os
+
+        _os.dup2(_os.open(_os.devnull, _os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as e:  # noqa: BLE001 - last resort: one line, traceback on request
         if os.environ.get("SYMFIELD_DEBUG"):
             raise

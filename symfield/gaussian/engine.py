@@ -6,6 +6,7 @@ with its reason. Every intermediate SymPy result is checked for leftovers (``che
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -64,6 +65,9 @@ class GaussianCalculus:
     mehler = MehlerPoleRule()
 
     def __init__(self) -> None:
+        # One derivation at a time: the trace frames and the fallback counters are state of
+        # the derivation in progress (Dask workers may call derive from several threads).
+        self._lock = threading.RLock()
         self._frames: list[list[Step]] = [[]]
         self._divergences: list[str] = []
         self._cache: dict = {}
@@ -213,6 +217,10 @@ class GaussianCalculus:
     # -- public ---------------------------------------------------------------------------
     def expect(self, e: Expectation) -> Outcome:
         """Take the expectation e: closed form, divergence, or e itself (with the reason)."""
+        with self._lock:
+            return self._expect_locked(e)
+
+    def _expect_locked(self, e: Expectation) -> Outcome:
         if not e.centred:
             return Outcome(e, False, [], None, "only centred Gaussians are supported")
         self._divergences = []

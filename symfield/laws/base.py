@@ -229,9 +229,12 @@ def check_dps(dps: object) -> None:
 def to_exact(raw: object, name: str = "value") -> Fraction | mpmath.mpf | sp.Basic:
     """A finite real number, kept exact until the working precision is known.
 
-    Decimal strings and floats become Fractions (so "1.4" is 7/5, not the nearest float),
-    "p/q" strings are fractions, SymPy numbers stay symbolic, mpmath numbers pass through.
-    No text is ever evaluated as code.
+    Decimal strings become Fractions ("1.4" is 7/5); so do Python floats, read as the decimal
+    they print as (0.3 is 3/10, as a theorist typing sigma_b=0.3 means it, not the binary
+    neighbour 0.29999999999999998890); the same convention holds in the dynamics and the
+    verifier. "p/q" strings are fractions, SymPy numbers stay symbolic, and mpmath numbers
+    pass through (use mpmath.mpf(x) for a float's exact binary value). No text is ever
+    evaluated as code.
     """
     try:
         if isinstance(raw, bool):
@@ -241,7 +244,7 @@ def to_exact(raw: object, name: str = "value") -> Fraction | mpmath.mpf | sp.Bas
         elif isinstance(raw, (float, np.floating)):
             if not math.isfinite(float(raw)):
                 raise OverflowError
-            value = Fraction(float(raw))
+            value = Fraction(repr(float(raw)))
         elif isinstance(raw, Fraction):
             value = raw
         elif isinstance(raw, mpmath.mpf):

@@ -110,6 +110,12 @@ class CompiledExpr:
     """A SymPy expression as mpmath and numpy functions of the given symbols (in order)."""
 
     def __init__(self, expr: sp.Expr, symbols: Sequence[sp.Symbol]):
+        if expr.has(sp.Sum):
+            # Sums over the same index range are evaluated as one (a derivative of a series
+            # may come apart into pieces that only converge together).
+            from ..simplify import merge_series
+
+            expr = merge_series(expr)
         self.expr = expr
         self.symbols = list(symbols)
         self.expectations = sorted(expr.atoms(Expectation), key=sp.default_sort_key)

@@ -21,6 +21,8 @@ from .pole_moments import tanh_derivative_moments
 from .quadrature import expect_mp
 
 MAX_TERMS = 3000
+#: Beyond this |c| the series converges too slowly to be worth summing (use quadrature).
+MAX_CORRELATION = 0.97
 
 
 class SeriesNotConvergent(PrecisionError):
@@ -50,12 +52,21 @@ class MehlerSeries:
             self.variances.append(sp.lambdify(symbols, variance, modules="mpmath"))
         weight = series.function.xreplace({t: 1 for t in moments})
         self.weight = sp.lambdify([n, *symbols], weight, modules="mpmath")
+        self.index = n
 
     def mp(self, values: Sequence, dps: int):
         with mpmath.workdps(dps + 5):
             v1, v2 = (mpmath.mpf(f(*values)) for f in self.variances)
             m1, m2 = self.shifts
             norms = [self._second_moment(m1, v1, dps), self._second_moment(m2, v2, dps)]
+            # |c| from the weight: w(n) n!/sqrt(v1 v2)^n = C c^n
+            w1, w2 = (abs(self.weight(k, *values)) * mpmath.factorial(k) / mpmath.sqrt(v1 * v2) ** k
+                      for k in (1, 2))
+            corr = w2 / w1 if w1 else mpmath.mpf(0)
+            if corr > MAX_CORRELATION:
+                raise SeriesNotConvergent(
+                    f"|c| = {mpmath.nstr(corr, 6)} is too close to 1 for the Mehler series "
+                    f"(limit {MAX_CORRELATION}); use method='quadrature'")
             n_max = 64
             while True:
                 t1, _ = tanh_derivative_moments(n_max + m1, v1, dps)
@@ -68,6 +79,11 @@ class MehlerSeries:
                         rest[which] -= v**k / mpmath.factorial(k) * t[k + m] ** 2
                     if k >= self.start:
                         total += self.weight(k, *values) * t1[k + m1] * t2[k + m2]
+                for which in (0, 1):
+                    # Parseval: the partial sums cannot exceed E[f^2]; if they do, the
+                    # coefficients have lost their digits and nothing here can be trusted.
+                    if rest[which] < -mpmath.mpf(10) ** (-(dps - 8)) * norms[which]:
+                        raise PrecisionError("Hermite coefficients failed the Parseval check")
                 nxt = n_max + 1
                 scale = abs(self.weight(nxt, *values)) * mpmath.factorial(nxt) / mpmath.sqrt(v1 * v2) ** nxt
                 bound = scale * mpmath.sqrt(max(rest[0], 0)) * mpmath.sqrt(max(rest[1], 0))
@@ -87,7 +103,10 @@ class MehlerSeries:
         return value
 
     def np(self, *arrays):
-        raise NotImplementedError("the Mehler series has no float64 evaluator; use quadrature")
+        from ...errors import InvalidValueError
+
+        raise InvalidValueError("the Mehler series has no float64 evaluator: use "
+                                "to_numpy(method='auto') (quadrature) or kernel_grid for grids")
 
 
 __all__ = ["MehlerSeries", "SeriesNotConvergent", "np"]

@@ -71,7 +71,11 @@ def analyse(series: sp.Sum) -> SeriesShape:
     if lo != 0 or hi is not sp.oo:
         raise SeriesShapeError("only sums over k = 0..oo are handled")
     summand = series.function
-    args = {f.args[0] for f in summand.atoms(faddeeva)}
+    # The same argument may be written in several ways (expanded or factored, after a
+    # derivative): identify them by their factored form.
+    canonical = {f: faddeeva(sp.factor(f.args[0])) for f in summand.atoms(faddeeva)}
+    summand = summand.xreplace(canonical)
+    args = {f.args[0] for f in canonical.values()}
     if len(args) != 1:
         raise SeriesShapeError("the summand must hold exactly one Faddeeva argument")
     (arg,) = args
