@@ -2,16 +2,27 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.special as sc
 import sympy as sp
 
 from .base import Activation, x
+
+
+def _erf(a):
+    from scipy.special import erf  # scipy loads on first numerical use, not on import
+
+    return erf(a)
+
+
+def _expit(a):
+    from scipy.special import expit
+
+    return expit(a)
 
 ERF = Activation(
     name="erf",
     phi=sp.erf(x),
     description="error function erf(x) (Williams 1997)",
-    numpy=sc.erf,
+    numpy=_erf,
 )
 
 TANH = Activation(
@@ -33,7 +44,7 @@ SIGMOID = Activation(
     # The logistic function written through tanh, so the pole expansion of tanh applies.
     phi=(1 + sp.tanh(x / 2)) / 2,
     description="logistic sigmoid 1/(1 + exp(-x)) = (1 + tanh(x/2))/2",
-    numpy=sc.expit,
+    numpy=_expit,
 )
 
 ENTRIES = (ERF, TANH, SIGMOID, LINEAR)

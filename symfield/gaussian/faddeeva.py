@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import mpmath
 import numpy as np
-import scipy.special as sc
 import sympy as sp
 
 
@@ -24,6 +23,8 @@ def faddeeva_mp(z):
 
 def faddeeva_np(z):
     """w(z) in float64 (scipy's wofz); real input on the imaginary axis uses erfcx."""
+    import scipy.special as sc
+
     z = np.asarray(z)
     if np.iscomplexobj(z) and np.all(z.real == 0) and np.all(z.imag > 0):
         return sc.erfcx(z.imag).astype(complex)

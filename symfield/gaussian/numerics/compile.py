@@ -10,7 +10,6 @@ from typing import Sequence
 
 import mpmath
 import numpy as np
-import scipy.special as sc
 import sympy as sp
 
 from ...symbolic import heaviside_form, parity
@@ -39,9 +38,13 @@ def _np_arccos(a):
     return np.arccos(np.clip(a, -1.0, 1.0))
 
 
-NP_MODULES = [{"asin": _np_arcsin, "acos": _np_arccos, "erf": sc.erf, "erfc": sc.erfc,
-               "Heaviside": lambda a, h0=0.5: np.heaviside(a, h0), **NP_FUNCTIONS},
-              "numpy", "scipy"]
+def _np_modules() -> list:
+    """lambdify modules for float64 (scipy is imported on first numerical use only)."""
+    import scipy.special as sc
+
+    return [{"asin": _np_arcsin, "acos": _np_arccos, "erf": sc.erf, "erfc": sc.erfc,
+             "Heaviside": lambda a, h0=0.5: np.heaviside(a, h0), **NP_FUNCTIONS},
+            "numpy", "scipy"]
 
 
 def kinks(integrand: sp.Expr, var: sp.Symbol) -> list[sp.Expr]:
@@ -154,11 +157,11 @@ class CompiledExpr:
         if self._outer_np is None:
             self._outer_np = sp.lambdify(self.symbols + self.placeholders
                                          + self.series_placeholders, self.outer,
-                                         modules=NP_MODULES)
+                                         modules=_np_modules())
             self._inner_np = []
             for e, ce in zip(self.expectations, self._inner):
-                F = sp.lambdify([*e.variables, *self.symbols], e.integrand, modules=NP_MODULES)
-                cov = [sp.lambdify(self.symbols, c, modules=NP_MODULES) for c in e.covariance]
+                F = sp.lambdify([*e.variables, *self.symbols], e.integrand, modules=_np_modules())
+                cov = [sp.lambdify(self.symbols, c, modules=_np_modules()) for c in e.covariance]
                 self._inner_np.append((F, cov, ce.even, e.dimension))
         arrays = [np.asarray(a, dtype=float) for a in arrays]
         shape = np.broadcast_shapes(*[a.shape for a in arrays]) if arrays else ()

@@ -21,7 +21,6 @@ from typing import Sequence
 
 import mpmath
 import numpy as np
-import scipy.special as sc
 import sympy as sp
 
 from ...errors import PrecisionError
@@ -207,6 +206,8 @@ def expansion_coefficient_mp(i: int):
 def remainder_np(n: int, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """R_n(y) in float64 for an array of y > 0, and the size of the largest piece that went
     into it (for the cancellation estimate)."""
+    import scipy.special as sc
+
     y = np.asarray(y, dtype=float)
     out = np.empty_like(y)
     size = np.empty_like(y)
@@ -349,6 +350,8 @@ class CompiledSeries:
     # -- numpy ----------------------------------------------------------------------------
     def np(self, *arrays: np.ndarray) -> np.ndarray:
         """float64 value, vectorised over broadcastable arrays (one per symbol)."""
+        import scipy.special as sc
+
         arrays = [np.asarray(a, dtype=float) for a in arrays]
         shape = np.broadcast_shapes(*[a.shape for a in arrays]) if arrays else ()
         flat = [np.broadcast_to(a, shape).ravel() for a in arrays]
