@@ -90,9 +90,13 @@ def _derive(spec: LawDefinition, act: Activation) -> Law:
         value = value.xreplace({e: outcome.value})
     if not value.has(Expectation) and not value.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
         value = tidy(value)
-    derivation.add(lhs, value, "result",
-                   "closed form" if not value.has(Expectation) else
-                   "exact unevaluated Gaussian expectation (" + "; ".join(reasons) + ")")
+    if value.has(Expectation):
+        kind = "exact unevaluated Gaussian expectation (" + "; ".join(reasons) + ")"
+    elif value.has(sp.Sum):
+        kind = "exact convergent series over the poles"
+    else:
+        kind = "closed form"
+    derivation.add(lhs, value, "result", kind)
     params = [sym for sym, _d in act.parameters.values() if value.has(sym) or definition.has(sym)]
     return (spec.law_class or Law)(
         name=spec.name, activation=act, definition=definition, expr=value,

@@ -118,8 +118,9 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 
 def law_section(law: "Law", level: str = "section") -> str:
     """A section with the law's result and its derivation."""
-    kind = ("diverges: " + law.divergence) if law.divergent else (
-        "closed form" if law.closed_form else "exact unevaluated Gaussian expectation")
+    kind = ("diverges: " + law.divergence) if law.divergent else {
+        "closed": "closed form", "series": "exact convergent series over the poles",
+        "integral": "exact unevaluated Gaussian expectation"}[law.form]
     return "\n".join([
         rf"\{level}*{{{escape_text(law.title)}}}",
         rf"\textbf{{Convention.}} {escape_text(law.convention)}\par",

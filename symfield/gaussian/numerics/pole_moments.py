@@ -39,23 +39,55 @@ def _forward_extra_digits(y: float, n_max: int) -> int:
 
 
 def erfcx_derivatives(y, n_max: int, dps: int) -> list:
-    """[erfcx^(n)(y) for n = 0..n_max] at working precision dps (y > 0)."""
+    """[erfcx^(n)(y) for n = 0..n_max] to about dps digits (y > 0).
+
+    Large y: the alternating expansion, for every order where it converges to the
+    precision (it diverges from its first term once n is comparable with 2y). Otherwise,
+    and for the orders where the expansion fails: the forward recurrence, run at two
+    precisions and repeated with more digits until the two agree (it loses digits to the
+    exp(y^2)-type solution, and no simple formula says how many)."""
     y = mpmath.mpf(y)
     yf = float(y)
+    out: list = [None] * (n_max + 1)
     if yf * yf > 4 * (n_max + dps) + 20:
-        return [_erfcx_derivative_asymptotic(n, y, dps) for n in range(n_max + 1)]
-    with mpmath.workdps(dps + _forward_extra_digits(yf, n_max)):
+        for n in range(n_max + 1):
+            value, converged = _erfcx_derivative_asymptotic(n, y, dps)
+            if converged:
+                out[n] = value
+        if all(v is not None for v in out):
+            return out
+    forward = _forward_certified(y, n_max, dps)
+    return [f if v is None else v for v, f in zip(out, forward)]
+
+
+def _forward(y, n_max: int, dps: int) -> list:
+    with mpmath.workdps(dps):
         y = mpmath.mpf(y)
         f0 = mpmath.exp(y * y) * mpmath.erfc(y)
         out = [f0, 2 * y * f0 - 2 / mpmath.sqrt(mpmath.pi)]
         for n in range(1, n_max):
             out.append(2 * y * out[n] + 2 * n * out[n - 1])
-    with mpmath.workdps(dps):
-        return [+v for v in out[: n_max + 1]]
+        return out[: n_max + 1]
+
+
+def _forward_certified(y, n_max: int, dps: int) -> list:
+    extra = _forward_extra_digits(float(y), n_max)
+    for _attempt in range(8):
+        low = _forward(y, n_max, dps + extra)
+        high = _forward(y, n_max, dps + extra + 25)
+        with mpmath.workdps(dps + extra + 25):
+            worst = max((abs(a - b) / abs(b) for a, b in zip(low, high) if b != 0),
+                        default=mpmath.mpf(0))
+        if worst <= mpmath.mpf(10) ** (-(dps + 3)):
+            with mpmath.workdps(dps):
+                return [+v for v in high]
+        extra = 2 * extra + 25
+    raise PrecisionError("the erfcx derivative recurrence could not be certified")
 
 
 def _erfcx_derivative_asymptotic(n: int, y, dps: int):
-    """(2/sqrt(pi)) (-2)^n sum_j (-1)^j (n+2j)!/(j! (2y)^(n+2j+1)), to about dps digits."""
+    """((2/sqrt(pi)) (-2)^n sum_j (-1)^j (n+2j)!/(j! (2y)^(n+2j+1)), converged?): the sum is
+    stopped at its smallest term; it has converged only if that term is below the precision."""
     with mpmath.workdps(dps + 10):
         two_y = 2 * mpmath.mpf(y)
         term = mpmath.factorial(n) / two_y ** (n + 1)
@@ -65,10 +97,14 @@ def _erfcx_derivative_asymptotic(n: int, y, dps: int):
         while True:
             total += term
             nxt = -term * (n + 2 * j + 1) * (n + 2 * j + 2) / ((j + 1) * two_y**2)
-            if abs(nxt) < eps * abs(total) or abs(nxt) >= abs(term):
+            if abs(nxt) < eps * abs(total):
+                converged = True
+                break
+            if abs(nxt) >= abs(term):
+                converged = False
                 break
             term, j = nxt, j + 1
-        return 2 / mpmath.sqrt(mpmath.pi) * (-2) ** n * total
+        return 2 / mpmath.sqrt(mpmath.pi) * (-2) ** n * total, converged
 
 
 def tanh_derivative_moments(n_max: int, v, dps: int) -> tuple[list, mpmath.mpf]:

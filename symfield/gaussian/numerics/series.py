@@ -32,9 +32,10 @@ _BETA = sp.Dummy("beta", positive=True)
 
 
 #: Expansion terms combined symbolically for the float64 all-asymptotic regime.
-ASYMPTOTIC_TERMS = 16
-#: beta above which every term (y >= beta/2 >= 7) is in the asymptotic regime in float64.
-ASYMPTOTIC_BETA = 14.0
+ASYMPTOTIC_TERMS = 40
+#: beta above which every term (y >= beta/2 >= 10) is in the asymptotic regime in float64:
+#: there 40 expansion terms leave < 1e-20 (the ratio of terms is (2i+1)/(2y^2) <= 81/200).
+ASYMPTOTIC_BETA = 20.0
 
 
 class SeriesShapeError(ValueError):
@@ -193,9 +194,9 @@ def remainder_mp(n: int, y, dps: int):
             if abs(nxt) < eps * abs(total) or abs(nxt) >= abs(term):
                 return total
             term, i = nxt, i + 1
-    partial = mpmath.fsum(expansion_coefficient_mp(i) * y ** (-(2 * i + 1)) for i in range(n))
-    # extra digits for the mild cancellation at moderate y
+    # extra digits for the mild cancellation at moderate y (partial sum included)
     with mpmath.workdps(dps + 2 * n + 10):
+        partial = mpmath.fsum(expansion_coefficient_mp(i) * y ** (-(2 * i + 1)) for i in range(n))
         return faddeeva_mp(mpmath.mpc(0, y)).real - partial
 
 
