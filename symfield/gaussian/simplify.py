@@ -61,6 +61,9 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     expanded = sp.expand(expr)
     candidates = [expr, sp.powsimp(sp.factor_terms(sp.together(expr))), expanded,
                   sp.factor_terms(expanded)]
+    best = min(candidates, key=sp.count_ops)
+    # factor is the costly candidate (tens of seconds on high Hermite moments); a single
+    # product is already as short as it gets.
     if not expr.has(sp.Function):
-        candidates.append(sp.factor(expanded))
+        candidates.append(sp.factor(expanded if best.is_Add else best))
     return min(candidates, key=sp.count_ops)
