@@ -31,11 +31,56 @@ MP_MODULES = [{"Heaviside": _mp_heaviside, "sign": mpmath.sign, **MP_FUNCTIONS},
 
 def _np_arcsin(a):
     # Arguments of the arcsin kernels are |.| <= 1 mathematically; rounding may step over.
-    return np.arcsin(np.clip(a, -1.0, 1.0))
+    return np.arcsin(np.minimum(np.maximum(a, -1.0), 1.0))  # np.clip is several times slower
 
 
 def _np_arccos(a):
-    return np.arccos(np.clip(a, -1.0, 1.0))
+    return np.arccos(np.minimum(np.maximum(a, -1.0), 1.0))
+
+
+class _nonnegative(sp.Function):
+    """max(x, 0) in float64: the radicand of a law is >= 0 on its domain, but rounding can
+    leave a negative residue (q1*q2 - rho**2 at rho = sqrt(q1*q2)), which sqrt turns into NaN."""
+
+
+def _vanishes_at_the_pair_boundary(expr: sp.Expr) -> bool:
+    """expr is 0 at rho = +-sqrt(q1 q2), the edge of the covariance domain, where float64
+    rounding can step outside (e.g. q1*q2 - rho**2)."""
+    from ...symbols import q1, q2, rho
+
+    if not expr.has(rho):
+        return False
+    edge = sp.sqrt(q1 * q2)
+    return any(sp.expand(expr.subs(rho, r)) == 0 for r in (edge, -edge))
+
+
+def _clamp_radicands(expr: sp.Expr) -> sp.Expr:
+    """sqrt(a + b) -> sqrt(max(a + b, 0)) (any fractional power of a sum that vanishes on the
+    domain's edge), for float64 only."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.Pow) and e.exp.is_Rational and not e.exp.is_Integer
+        and e.base.is_Add and e.base.is_real is not False and e.base.is_positive is not True
+        and _vanishes_at_the_pair_boundary(e.base),
+        lambda e: sp.Pow(_nonnegative(e.base), e.exp, evaluate=False))
+
+
+def _stable_angles(expr: sp.Expr) -> sp.Expr:
+    """asin(N/D) -> atan2(N, sqrt(D^2 - N^2)) and acos(N/D) -> atan2(sqrt(D^2 - N^2), N) for
+    D > 0, for float64 only: at rho = sqrt(q1 q2) the quotient rounds to 1 - 1e-16 and asin's
+    infinite slope turns that into an error of 1e-8, while D^2 - N^2 = q1 q2 - rho^2 is exactly 0."""
+    def rewrite(e):
+        num, den = sp.fraction(e.args[0])
+        if den == 1 or den.is_positive is not True or num.is_real is not True:
+            return e
+        gap = den**2 - num**2
+        # Only where the quotient reaches +-1 on the boundary rho = sqrt(q1 q2) (ReLU family;
+        # erf's arcsin argument stays inside (-1, 1) and keeps the cheaper plain form).
+        if not _vanishes_at_the_pair_boundary(gap):
+            return e
+        side = sp.sqrt(_nonnegative(gap))
+        return sp.atan2(num, side) if isinstance(e, sp.asin) else sp.atan2(side, num)
+
+    return expr.replace(lambda e: isinstance(e, (sp.asin, sp.acos)), rewrite)
 
 
 def _np_modules() -> list:
@@ -43,7 +88,8 @@ def _np_modules() -> list:
     import scipy.special as sc
 
     return [{"asin": _np_arcsin, "acos": _np_arccos, "erf": sc.erf, "erfc": sc.erfc,
-             "Heaviside": lambda a, h0=0.5: np.heaviside(a, h0), **NP_FUNCTIONS},
+             "Heaviside": lambda a, h0=0.5: np.heaviside(a, h0),
+             "_nonnegative": lambda a: np.maximum(a, 0.0), **NP_FUNCTIONS},
             "numpy", "scipy"]
 
 
@@ -156,7 +202,8 @@ class CompiledExpr:
         """float64 value, vectorised over broadcastable arrays (one per symbol)."""
         if self._outer_np is None:
             self._outer_np = sp.lambdify(self.symbols + self.placeholders
-                                         + self.series_placeholders, self.outer,
+                                         + self.series_placeholders,
+                                         _clamp_radicands(_stable_angles(self.outer)),
                                          modules=_np_modules())
             self._inner_np = []
             for e, ce in zip(self.expectations, self._inner):
