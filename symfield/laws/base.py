@@ -140,7 +140,21 @@ class Law:
         point = self._check(values)
         if self.expr.is_infinite:
             return mpmath.inf if self.expr.is_extended_positive else -mpmath.inf
-        value = evaluate_expr(self._numeric_expr(method), point, dps)
+        if self.form == "closed" and all(_small_fraction(v) for v in point.values()):
+            # Exact points first: at a fixed point such as D = 0 the closed form collapses to
+            # a rational, which floating evaluation would return as a tiny nonzero number.
+            # (Small fractions only: SymPy factors the integers under a square root.)
+            exact = self.expr.subs(point)
+            if exact.is_Rational:
+                with mpmath.workdps(dps):
+                    return mpmath.mpf(exact.p) / exact.q
+        try:
+            value = evaluate_expr(self._numeric_expr(method), point, dps)
+        except ZeroDivisionError:
+            # e.g. E[delta(u1) delta(u2)] = 1/(2 pi sqrt(q1 q2 - rho^2)) at |c| = 1
+            raise InvalidValueError(
+                f"{self.name} for {self.activation.name} is infinite or undefined at these "
+                f"values (a division by zero: the point is a singularity of the law)") from None
         if not isinstance(value, (mpmath.mpf, mpmath.mpc)):  # a constant law: 0 -> mpf(0)
             with mpmath.workdps(dps):
                 value = mpmath.mpmathify(value)
@@ -224,6 +238,10 @@ class Law:
 def check_dps(dps: object) -> None:
     if not isinstance(dps, int) or isinstance(dps, bool) or not MIN_DPS <= dps <= MAX_DPS:
         raise InvalidValueError(f"dps must be an integer from {MIN_DPS} to {MAX_DPS} (got {dps!r})")
+
+
+def _small_fraction(value: object) -> bool:
+    return isinstance(value, Fraction) and max(abs(value.numerator), value.denominator) < 2**32
 
 
 def to_exact(raw: object, name: str = "value") -> Fraction | mpmath.mpf | sp.Basic:

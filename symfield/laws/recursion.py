@@ -178,10 +178,11 @@ class RecursionLaw(Law):
         if "Theta" in values:
             raise InvalidValueError("Theta^1 = Sigma^1 in the NTK recursion; do not pass Theta")
         names = ("q1", "q2", "rho", "sigma_w", "sigma_b")
-        unknown = sorted(set(values) - set(names))
+        parameters = self._parameter_names()
+        unknown = sorted(set(values) - set(names) - set(parameters))
         if unknown:
             raise InvalidValueError(f"{self.name} has no variable {unknown[0]!r}; its variables "
-                                    f"are: {', '.join(names)}, L")
+                                    f"are: {', '.join(names + parameters)}, L")
         missing = [n for n in names if n not in values]
         if missing:
             raise InvalidValueError(f"{self.name} needs a value for {', '.join(missing)}")
@@ -194,9 +195,14 @@ class RecursionLaw(Law):
                 raise InvalidValueError(f"{n} must be > 0 (got {values[n]})")
         return {"depth": depth, **values}
 
+    def _parameter_names(self) -> tuple[str, ...]:
+        """The activation's family parameters among the variables (leaky ReLU's alpha)."""
+        return tuple(s.name for s in self.variables if s.name in self.activation.parameters)
+
     def evaluate(self, dps: int = 30, **values: object) -> mpmath.mpf:
         check_dps(dps)
         point = self._point(values)
+        extra = {n: point[n] for n in self._parameter_names() if n in point}
         from . import derive
 
         kernel = derive("kernel", self.activation)
@@ -207,10 +213,10 @@ class RecursionLaw(Law):
             w, s = to_mpf(point["sigma_w"]), to_mpf(point["sigma_b"])
             t = r
             for _ in range(point["depth"] - 1):
-                pa = w**2 * kernel.evaluate(dps=work, q1=a, q2=a, rho=a) + s**2
-                pb = w**2 * kernel.evaluate(dps=work, q1=b, q2=b, rho=b) + s**2
-                pr = w**2 * kernel.evaluate(dps=work, q1=a, q2=b, rho=r) + s**2
-                dot = w**2 * dkernel.evaluate(dps=work, q1=a, q2=b, rho=r)
+                pa = w**2 * kernel.evaluate(dps=work, q1=a, q2=a, rho=a, **extra) + s**2
+                pb = w**2 * kernel.evaluate(dps=work, q1=b, q2=b, rho=b, **extra) + s**2
+                pr = w**2 * kernel.evaluate(dps=work, q1=a, q2=b, rho=r, **extra) + s**2
+                dot = w**2 * dkernel.evaluate(dps=work, q1=a, q2=b, rho=r, **extra)
                 t = pr + dot * t
                 a, b, r = pa, pb, pr
         with mpmath.workdps(dps):
@@ -222,8 +228,13 @@ class RecursionLaw(Law):
         K = derive("kernel", self.activation).to_numpy()
         Kd = derive("derivative_kernel", self.activation).to_numpy()
         is_ntk = self.is_ntk
+        parameters = self._parameter_names()
+        law_name = self.name
 
-        def recursion_numpy(*, L: int, q1, q2, rho, sigma_w, sigma_b) -> np.ndarray:
+        def recursion_numpy(*, L: int, q1, q2, rho, sigma_w, sigma_b, **extra) -> np.ndarray:
+            unknown = sorted(set(extra) - set(parameters))
+            if unknown:
+                raise InvalidValueError(f"{law_name} has no variable {unknown[0]!r}")
             depth = _check_depth(L)
             a, b, r = (np.asarray(v, dtype=float) for v in (q1, q2, rho))
             w, s = np.asarray(sigma_w, dtype=float), np.asarray(sigma_b, dtype=float)
@@ -232,10 +243,10 @@ class RecursionLaw(Law):
             for _ in range(depth - 1):
                 bound = np.sqrt(a * b)
                 rc = np.clip(r, -bound, bound)
-                pa = w**2 * K(q1=a, q2=a, rho=a) + s**2
-                pb = w**2 * K(q1=b, q2=b, rho=b) + s**2
-                pr = w**2 * K(q1=a, q2=b, rho=rc) + s**2
-                t = pr + w**2 * Kd(q1=a, q2=b, rho=rc) * t
+                pa = w**2 * K(q1=a, q2=a, rho=a, **extra) + s**2
+                pb = w**2 * K(q1=b, q2=b, rho=b, **extra) + s**2
+                pr = w**2 * K(q1=a, q2=b, rho=rc, **extra) + s**2
+                t = pr + w**2 * Kd(q1=a, q2=b, rho=rc, **extra) * t
                 a, b, r = pa, pb, pr
             return t if is_ntk else r
 

@@ -7,6 +7,7 @@ conditioning) where they exist.
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Mapping
 
 import mpmath
@@ -17,22 +18,34 @@ from ..errors import InvalidValueError
 from ..gaussian.expectation import bivariate_expectation, expectation, u1, u2
 from ..network import mean_field_step
 from ..symbols import A, C, D, c, q, q1, q2, rho, sigma_b, sigma_w
-from .base import LawDefinition, to_mpf
+from .base import LawDefinition, to_exact, to_mpf
 
 #: The covariance of the next layer's pre-activations given the overlap C (microdynamics).
 NEXT_COVARIANCE, PAIR_MEAN_FIELD_STEPS = mean_field_step(two_inputs=True)
 NEXT_VARIANCE, _ = mean_field_step(two_inputs=False)
 
 
-def _values(point: Mapping[str, object], *names: str) -> list[mpmath.mpf]:
+def _values(point: Mapping[str, object], *names: str) -> list:
+    """The values as exact Fractions when they all are (the domain's boundary is then decided
+    exactly), else as 60-digit mpf; compare them under ``_COMPARE``."""
+    raw = [to_exact(point[n], n) for n in names]
+    if all(isinstance(v, Fraction) for v in raw):
+        return raw
     with mpmath.workdps(60):
         return [to_mpf(point[n], n) for n in names]
+
+
+def _compare():
+    """Arithmetic on 60-digit values must run at 60 digits too (not at mpmath's default 53 bits)."""
+    return mpmath.workdps(60)
 
 
 def check_pair(point: Mapping[str, object], activation=None) -> None:
     """|rho| <= sqrt(q1 q2): a covariance matrix must be positive semi-definite."""
     a, r, b = _values(point, "q1", "rho", "q2")
-    if r * r > a * b:
+    with _compare():
+        outside = r * r > a * b
+    if outside:
         raise InvalidValueError(
             f"|rho| must be <= sqrt(q1*q2) (got rho={point['rho']}, q1={point['q1']}, "
             f"q2={point['q2']}): not a covariance matrix")
@@ -40,19 +53,25 @@ def check_pair(point: Mapping[str, object], activation=None) -> None:
 
 def check_correlation(point: Mapping[str, object], activation=None) -> None:
     (value,) = _values(point, "c")
-    if abs(value) > 1:
+    with _compare():
+        outside = abs(value) > 1
+    if outside:
         raise InvalidValueError(f"the correlation c must lie in [-1, 1] (got c={point['c']})")
 
 
 def check_overlap(point: Mapping[str, object], activation=None) -> None:
     overlap, activity = _values(point, "C", "A")
-    if abs(overlap) > activity:
+    with _compare():
+        outside = abs(overlap) > activity
+    if outside:
         raise InvalidValueError(f"the overlap must satisfy |C| <= A (got C={point['C']}, A={point['A']})")
 
 
 def check_distance(point: Mapping[str, object], activation=None) -> None:
     distance, activity = _values(point, "D", "A")
-    if distance > 4 * activity:
+    with _compare():
+        outside = distance > 4 * activity
+    if outside:
         raise InvalidValueError(
             f"the distance must satisfy 0 <= D <= 4A (got D={point['D']}, A={point['A']}): "
             "D = A + A - 2C with |C| <= A")
