@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 # The shared references (tests/oracles.py) import as ``oracles`` whatever pytest's import mode.
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,6 +30,9 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
     max_examples=30,
+    # No shrinking in CI: the references are 30-digit quadratures, and shrinking a failure
+    # re-runs them hundreds of times; the failing example is printed as drawn.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 settings.register_profile(
     "nightly",

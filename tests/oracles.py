@@ -118,6 +118,8 @@ def activation_oracle(name: str, params: Mapping[str, object] | None = None) -> 
         return piecewise_linear_oracle(-1, 1)
     if name == "leaky_relu":
         alpha = params.get("alpha", Fraction(1, 100))
+        if isinstance(alpha, float):
+            alpha = repr(alpha)   # floats are read as the decimal they print as
         return piecewise_linear_oracle(Fraction(alpha) if not isinstance(alpha, str)
                                        else Fraction(alpha.strip()), 1)
     return None
@@ -172,7 +174,7 @@ def gauss_expect(g: Callable, var, oracle: ActivationOracle, dps: int = 45,
     10^-(dps-8) of the value."""
     even = oracle.even_squares if even is None else even
     with mp.workdps(dps):
-        var = mp.mpf(var)
+        var = to_mpf(var)
         s = mp.sqrt(var)
         f = lambda z: g(s * z) * mp.exp(-z * z / 2)  # noqa: E731
         cuts = {mp.mpf(0)}
@@ -337,9 +339,13 @@ GOLDEN = {
 
 
 def to_mpf(value):
-    """A number, Fraction or exact decimal/fraction string as an mpf at the current precision."""
+    """A number, Fraction or exact decimal/fraction string as an mpf at the current precision.
+    Python floats are read as the decimal they print as (0.3 is 3/10), symfield's convention
+    for user input."""
     if isinstance(value, str):
         value = Fraction(value.strip())
+    if isinstance(value, float):
+        value = Fraction(repr(value))
     if isinstance(value, Fraction):
         return mp.mpf(value.numerator) / value.denominator
     return mp.mpf(value)
