@@ -20,16 +20,20 @@ from .compile import CompiledExpr
 _GUARDS = ((6, 12), (20, 40), (60, 100))
 
 
-def certified(compute: Callable[[int], object], dps: int):
+def certified(compute: Callable[[int], object], dps: int, spread: int = 0):
     """Run ``compute(working_dps)`` at two precisions and return the value to ``dps`` digits.
 
     Agreement is relative, with an absolute floor of 10^-(dps + guard) for values that are
-    (close to) zero. Raises PrecisionError if the digits cannot be confirmed.
+    (close to) zero. ``spread`` extra digits go to the higher precision only: when the inputs
+    span many orders of magnitude (sigma_b = 1e-20 next to A = 1), a sum such as
+    sigma_w^2 A + sigma_b^2 can lose the small input at both precisions alike, and the two
+    evaluations would agree on the same wrong digits. Raises PrecisionError if the digits
+    cannot be confirmed.
     """
     last = None
     for low, high in _GUARDS:
         a = compute(dps + low)
-        b = compute(dps + high)
+        b = compute(dps + high + spread)
         if mpmath.isinf(a) or mpmath.isinf(b):
             if a == b:
                 return b
@@ -70,7 +74,25 @@ def evaluate_expr(expr: sp.Expr, values: Mapping[sp.Symbol, object], dps: int):
         with mpmath.workdps(work):
             return fn.mp([_to_mp(v) for v in raw], work)
 
-    return certified(at, dps)
+    return certified(at, dps, _magnitude_spread(raw))
+
+
+#: Cap of the extra digits for inputs of very different magnitudes.
+_MAX_SPREAD = 120
+
+
+def _magnitude_spread(raw) -> int:
+    """Twice the largest |log10 |v|| over the nonzero real inputs (squares double it)."""
+    widest = 0
+    with mpmath.workdps(15):
+        for v in raw:
+            try:
+                x = abs(_to_mp(v))
+            except (TypeError, ValueError):
+                continue
+            if isinstance(x, mpmath.mpf) and x != 0 and mpmath.isfinite(x):
+                widest = max(widest, abs(int(mpmath.floor(mpmath.log10(x)))))
+    return min(2 * widest, _MAX_SPREAD)
 
 
 def _to_mp(v):
