@@ -22,6 +22,7 @@ Nothing here calls symfield's numerics or its derived expressions. The reference
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 from typing import Callable, Mapping
 
 import mpmath as mp
@@ -81,15 +82,24 @@ LITERATURE_PAIR: dict[str, dict[str, sp.Expr]] = {
 }
 
 
+@lru_cache(maxsize=None)
+def _mpmath_form(expr: sp.Expr) -> Callable:
+    return sp.lambdify((q1, q2, rho), expr, modules="mpmath")
+
+
+def form_mp(expr: sp.Expr, a, b, r):
+    """A closed form in (q1, q2, rho) at the current precision. It is computed with twice the
+    digits: acos(rho/sqrt(q1 q2)) at rho = q1 = q2 turns a rounding error e of the argument
+    into sqrt(e)."""
+    with mp.workdps(2 * mp.mp.dps):
+        value = mp.re(_mpmath_form(expr)(to_mpf(a), to_mpf(b), to_mpf(r)))
+    return +value
+
+
 def literature_kernel_mp(act: str, law: str, a, b, r):
     """The literature closed form at mpf values (current precision), or None."""
     expr = LITERATURE_PAIR.get(act, {}).get(law)
-    if expr is None:
-        return None
-    fn = sp.lambdify((q1, q2, rho), expr, modules="mpmath")
-    with mp.workdps(2 * mp.mp.dps):   # acos near 1 halves the digits (see literature_law)
-        value = mp.re(fn(to_mpf(a), to_mpf(b), to_mpf(r)))
-    return +value
+    return None if expr is None else form_mp(expr, a, b, r)
 
 
 # ------------------------------------------------------------------------------------------
@@ -325,13 +335,7 @@ def literature_law(act: str, law: str, values: Mapping[str, object], alpha=None)
         return None
 
     def F(name, a, b, r):
-        # Twice the digits: acos(rho/sqrt(q1 q2)) at rho = q1 = q2 turns a rounding error e
-        # of the argument into sqrt(e).
-        fn = sp.lambdify((q1, q2, rho), forms[name], modules="mpmath")
-        dps = mp.mp.dps
-        with mp.workdps(2 * dps):
-            value = mp.re(fn(to_mpf(a), to_mpf(b), to_mpf(r)))
-        return +value
+        return form_mp(forms[name], a, b, r)
 
     v = {k: to_mpf(x) for k, x in values.items() if k != "alpha"}
     if law in ("kernel", "derivative_kernel"):

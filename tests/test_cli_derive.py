@@ -16,21 +16,11 @@ import mpmath as mp
 import pytest
 
 import symfield
-from symfield.cli.main import main
 
+from cli_runner import run
 from oracles import activation_oracle, reference_law, relerr, single_input_laws
 
 LAWS = single_input_laws()
-
-
-def run(capsys, *argv):
-    """main(argv) in-process: (exit code, stdout, stderr). argparse exits become codes."""
-    try:
-        code = main(list(argv))
-    except SystemExit as e:  # --help and argparse usage errors
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def cli(*argv, timeout=120):

@@ -14,18 +14,10 @@ import numpy as np
 import pytest
 
 import symfield
-from symfield.cli.main import main
+
+from cli_runner import run
 
 INPUTS = "# two unit vectors in R^3\n1, 0, 0\n0.6 0.8 0\n"
-
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -6,15 +6,10 @@ import json
 import mpmath as mp
 import pytest
 
-from symfield.cli.main import main
 from symfield.dynamics import fixed_point
 from symfield.errors import InvalidValueError, SymfieldError, UnknownNameError
 
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from cli_runner import run
 
 
 def test_fixed_point_text_and_json(capsys):

@@ -35,13 +35,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import symfield
-from symfield.cli.main import main
 from symfield.gaussian.expectation import Expectation
 from symfield.gaussian.faddeeva import MP_FUNCTIONS, faddeeva
 from symfield.gaussian.numerics.series import (
     CompiledSeries, expansion_coefficient_mp, hurwitz_zetas, remainder_mp, remainder_np,
 )
 from symfield.gaussian.rules.poles import _V, k as K_INDEX, sech_moment_series
+
+from cli_runner import run
 
 LAWS = ("chi0", "chi1", "chi2")
 SIGMA_W = "13/10"  # chi1, chi2 carry sigma_w^2 (theory.md 2.3); exact value on both sides
@@ -524,15 +525,6 @@ def test_series_law_latex_document_labels_the_result_as_a_series():
 # ------------------------------------------------------------------------------------------
 # CLI
 # ------------------------------------------------------------------------------------------
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.parametrize("act", ["tanh", "sigmoid"])
 def test_cli_derive_prints_the_series(capsys, act):
     code, out, err = run(capsys, "derive", "chi0", act)

@@ -178,12 +178,11 @@ def test_leaky_relu_recursion_accepts_its_alpha():
     kw = dict(L=3, q1=1, q2="1/2", rho="-1/3", sigma_w="6/5", sigma_b="1/4", alpha="1/5")
     value = law.evaluate(dps=30, **kw)
     with mp.workdps(60):
-        from oracles_pair import ab_relu_forms
+        from oracles_pair import ab_relu_forms, form_mp
         forms = ab_relu_forms(sp.Rational(1, 5), 1)
-        K = sp.lambdify((q1, q2, rho), forms["kernel"], "mpmath")
-        Kd = sp.lambdify((q1, q2, rho), forms["derivative_kernel"], "mpmath")
-        S, T = reference_recursion(lambda a, b, r: mp.re(K(a, b, r)), lambda a, b, r: mp.re(Kd(a, b, r)),
-                                   lambda a: mp.re(K(a, a, a)),
+        S, T = reference_recursion(lambda a, b, r: form_mp(forms["kernel"], a, b, r),
+                                   lambda a, b, r: form_mp(forms["derivative_kernel"], a, b, r),
+                                   lambda a: form_mp(forms["kernel"], a, a, a),
                                    [[to_mpf(1), -to_mpf(1) / 3], [-to_mpf(1) / 3, to_mpf(1) / 2]],
                                    3, to_mpf(6) / 5, to_mpf(1) / 4)
     assert_close(value, T[0][1], REL)
