@@ -9,7 +9,10 @@ certified quadrature of :mod:`symfield.gaussian.numerics`.
 from __future__ import annotations
 
 import sympy as sp
+from sympy.core.sympify import SympifyError, _sympify
 from sympy.printing.latex import LatexPrinter
+
+from ..errors import InvalidValueError, quoted
 
 #: The bound variables of one- and two-dimensional expectations.
 u1 = sp.Symbol("u1", real=True)
@@ -22,15 +25,27 @@ class Expectation(sp.Expr):
     is_commutative = True
 
     def __new__(cls, integrand, variables, covariance, mean=None):
-        integrand = sp.sympify(integrand)
-        variables = sp.Tuple(*variables)
-        covariance = sp.Tuple(*[sp.sympify(c) for c in covariance])
+        # The engine builds (and SymPy rebuilds) expectations millions of times from SymPy
+        # objects: those take the isinstance fast paths. Text is refused, never parsed.
+        integrand = _expression(integrand, "the integrand")
+        variables = _entries(variables, "variables")
         if len(variables) not in (1, 2):
-            raise ValueError("expectations over one or two Gaussian variables are supported")
+            raise InvalidValueError(
+                "expectations over one or two Gaussian variables are supported "
+                f"(got {len(variables)})")
+        for v in variables:
+            if not isinstance(v, sp.Symbol):
+                raise InvalidValueError(
+                    f"the variables of an expectation must be SymPy symbols (got {quoted(v)})")
+        covariance = _entries(covariance, "covariance")
         if len(covariance) != (1 if len(variables) == 1 else 3):
-            raise ValueError("covariance is (var,) in 1-D and (q1, rho, q2) in 2-D")
-        mean = sp.Tuple(*([sp.S.Zero] * len(variables) if mean is None else mean))
-        return sp.Expr.__new__(cls, integrand, variables, covariance, mean)
+            raise InvalidValueError("covariance is (var,) in 1-D and (q1, rho, q2) in 2-D")
+        mean = _ZEROS[len(variables)] if mean is None else _entries(mean, "mean")
+        if len(mean) != len(variables):
+            raise InvalidValueError("the mean has one entry per variable")
+        return sp.Expr.__new__(cls, integrand, _tuple(variables),
+                               _expression_tuple(covariance, "a covariance entry"),
+                               _expression_tuple(mean, "a mean entry"))
 
     # -- structure ------------------------------------------------------------------------
     @property
@@ -132,6 +147,47 @@ class Expectation(sp.Expr):
             sub = (rf"({vs})\sim\mathcal{{N}}\left(0,\,\left(\begin{{smallmatrix}}{a} & {b}"
                    rf"\\ {b} & {c}\end{{smallmatrix}}\right)\right)")
         return rf"\mathbb{{E}}_{{{sub}}}\left[{body}\right]"
+
+
+def _expression(value: object, what: str) -> sp.Expr:
+    """``value`` as a SymPy expression: SymPy objects as they are, Python numbers converted
+    strictly (no parsing); text and anything else is an InvalidValueError."""
+    if isinstance(value, sp.Expr):
+        return value
+    if isinstance(value, str):
+        raise InvalidValueError(
+            f"{what} must be a SymPy expression, not text (got {quoted(value)}); parse "
+            "formulas with symfield.verify.parse_expression")
+    try:
+        converted = _sympify(value)  # strict: numbers only, never a string
+    except SympifyError:
+        converted = None
+    if not isinstance(converted, sp.Expr):
+        raise InvalidValueError(f"{what} must be a SymPy expression or a number "
+                                f"(got {quoted(value)})")
+    return converted
+
+
+def _entries(values: object, what: str) -> tuple | sp.Tuple:
+    """A short sequence (SymPy Tuple, tuple or list); text and anything else is refused."""
+    if isinstance(values, (sp.Tuple, tuple)):
+        return values
+    if isinstance(values, list):
+        return tuple(values)
+    raise InvalidValueError(f"{what} must be a tuple (got {quoted(values)})")
+
+
+def _tuple(values: tuple | sp.Tuple) -> sp.Tuple:
+    return values if isinstance(values, sp.Tuple) else sp.Tuple(*values)
+
+
+def _expression_tuple(values: tuple | sp.Tuple, what: str) -> sp.Tuple:
+    if isinstance(values, sp.Tuple) and all(isinstance(v, sp.Expr) for v in values):
+        return values
+    return sp.Tuple(*[_expression(v, what) for v in values])
+
+
+_ZEROS = {1: sp.Tuple(sp.S.Zero), 2: sp.Tuple(sp.S.Zero, sp.S.Zero)}
 
 
 def expectation(integrand: sp.Expr, variable: sp.Symbol, variance: sp.Expr) -> Expectation:
