@@ -1,5 +1,12 @@
-"""Exceptions raised to users. All are ``ValueError`` subclasses, so callers may catch either."""
+"""Exceptions raised to users. All are ``ValueError`` subclasses, so callers may catch either.
+
+Also the two checks every entry point shares: :func:`quoted` (a user's value in a one-line
+message) and :func:`as_expression` (a SymPy object or a number, never text).
+"""
 from __future__ import annotations
+
+import sympy as sp
+from sympy.core.sympify import SympifyError, _sympify
 
 
 class SymfieldError(ValueError):
@@ -25,6 +32,28 @@ QUOTE_CHARS = 60
 def quoted(value: object) -> str:
     """``value`` for a one-line error message: text and plain numbers as a shortened repr
     (control characters escaped), anything else by its type (its repr may be huge)."""
-    plain = isinstance(value, (str, int, float, complex)) or value is None
+    # SymPy atoms (nan, I, a Symbol) print briefly; a general expression may not
+    plain = isinstance(value, (str, int, float, complex)) or value is None \
+        or getattr(value, "is_Atom", False) is True
     text = repr(value) if plain else f"a {type(value).__name__}"
     return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "..."
+
+
+def as_expression(value: object, what: str) -> sp.Expr:
+    """``value`` as a SymPy expression: SymPy expressions as they are (the fast path: the
+    engine builds expectations millions of times), Python numbers converted strictly. Text is
+    refused, never parsed (SymPy would evaluate it as code); so is anything else."""
+    if isinstance(value, sp.Expr):
+        return value
+    if isinstance(value, str):
+        raise InvalidValueError(
+            f"{what} must be a SymPy expression, not text (got {quoted(value)}); parse "
+            "formulas with symfield.verify.parse_expression")
+    try:
+        converted = _sympify(value)  # strict: numbers only, never a string
+    except SympifyError:
+        converted = None
+    if not isinstance(converted, sp.Expr):
+        raise InvalidValueError(f"{what} must be a SymPy expression or a number "
+                                f"(got {quoted(value)})")
+    return converted

@@ -9,10 +9,9 @@ certified quadrature of :mod:`symfield.gaussian.numerics`.
 from __future__ import annotations
 
 import sympy as sp
-from sympy.core.sympify import SympifyError, _sympify
 from sympy.printing.latex import LatexPrinter
 
-from ..errors import InvalidValueError, quoted
+from ..errors import InvalidValueError, as_expression, quoted
 
 #: The bound variables of one- and two-dimensional expectations.
 u1 = sp.Symbol("u1", real=True)
@@ -27,7 +26,7 @@ class Expectation(sp.Expr):
     def __new__(cls, integrand, variables, covariance, mean=None):
         # The engine builds (and SymPy rebuilds) expectations millions of times from SymPy
         # objects: those take the isinstance fast paths. Text is refused, never parsed.
-        integrand = _expression(integrand, "the integrand")
+        integrand = as_expression(integrand, "the integrand")
         variables = _entries(variables, "variables")
         if len(variables) not in (1, 2):
             raise InvalidValueError(
@@ -149,25 +148,6 @@ class Expectation(sp.Expr):
         return rf"\mathbb{{E}}_{{{sub}}}\left[{body}\right]"
 
 
-def _expression(value: object, what: str) -> sp.Expr:
-    """``value`` as a SymPy expression: SymPy objects as they are, Python numbers converted
-    strictly (no parsing); text and anything else is an InvalidValueError."""
-    if isinstance(value, sp.Expr):
-        return value
-    if isinstance(value, str):
-        raise InvalidValueError(
-            f"{what} must be a SymPy expression, not text (got {quoted(value)}); parse "
-            "formulas with symfield.verify.parse_expression")
-    try:
-        converted = _sympify(value)  # strict: numbers only, never a string
-    except SympifyError:
-        converted = None
-    if not isinstance(converted, sp.Expr):
-        raise InvalidValueError(f"{what} must be a SymPy expression or a number "
-                                f"(got {quoted(value)})")
-    return converted
-
-
 def _entries(values: object, what: str) -> tuple | sp.Tuple:
     """A short sequence (SymPy Tuple, tuple or list); text and anything else is refused."""
     if isinstance(values, (sp.Tuple, tuple)):
@@ -184,7 +164,7 @@ def _tuple(values: tuple | sp.Tuple) -> sp.Tuple:
 def _expression_tuple(values: tuple | sp.Tuple, what: str) -> sp.Tuple:
     if isinstance(values, sp.Tuple) and all(isinstance(v, sp.Expr) for v in values):
         return values
-    return sp.Tuple(*[_expression(v, what) for v in values])
+    return sp.Tuple(*[as_expression(v, what) for v in values])
 
 
 _ZEROS = {1: sp.Tuple(sp.S.Zero), 2: sp.Tuple(sp.S.Zero, sp.S.Zero)}
