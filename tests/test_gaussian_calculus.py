@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 
 from symfield.activations import x
 from symfield.gaussian import Expectation, GaussianCalculus, expectation
+from symfield.gaussian.normal_form import NotTractable
+from symfield.gaussian.rules.base import ARITIES, Measure, Rule
+from symfield.gaussian.rules.bivariate import DiagonalLiftRule
 from symfield.symbols import A, q, sigma_b, sigma_w
 
 a = sp.Symbol("a", positive=True)
@@ -138,10 +141,8 @@ def test_erf_squared_williams():
 def test_heat_equation_route_for_erf_squared():
     """The heat-equation rule on its own: d/dq E[F] = E[F'']/2, integrated back from q = 0.
     An engine whose only integrand-level rule is the heat equation must reach Williams."""
-    from symfield.gaussian.rules.heat import HeatEquationRule
-
     class HeatOnly(GaussianCalculus):
-        integrand_rules = (HeatEquationRule(),)
+        rules = tuple(r for r in GaussianCalculus.rules if not isinstance(r, DiagonalLiftRule))
 
     integrand = sp.erf(x) ** 2
     o = HeatOnly().expect(expectation(integrand, x, q))
@@ -297,3 +298,80 @@ def test_outcomes_never_leak_integrals_or_the_variable():
         assert not o.value.has(sp.Integral) and x not in o.value.free_symbols, (integrand, o.value)
         for step in o.steps:
             assert isinstance(step.rule, str) and step.rule
+
+
+# ------------------------------------------------------------------------------------------
+# The engine: one ordered tuple of rules; failures are remembered like successes
+# ------------------------------------------------------------------------------------------
+
+
+def test_every_rule_declares_what_it_acts_on():
+    assert GaussianCalculus.rules and all(isinstance(r, Rule) for r in GaussianCalculus.rules)
+    assert {r.acts_on for r in GaussianCalculus.rules} == set(ARITIES)
+    with pytest.raises(TypeError, match="acts_on"):
+        class Nowhere(Rule):  # noqa: F841 - defining it is the test
+            acts_on = "triple"
+
+            def apply(self, subject, measure, engine):
+                return sp.S.Zero
+
+
+def _count_rule_applications(monkeypatch) -> list[str]:
+    """Spy on every rule class of the engine: the names of the rules applied, in order."""
+    applied: list[str] = []
+    for cls in {type(r) for r in GaussianCalculus.rules}:
+        def spy(self, subject, measure, engine, _apply=cls.apply):
+            applied.append(self.name)
+            return _apply(self, subject, measure, engine)
+        monkeypatch.setattr(cls, "apply", spy)
+    return applied
+
+
+def test_an_intractable_expectation_is_not_retried(monkeypatch):
+    """Every law holding the same intractable expectation (chi1 of an activation without a
+    closed form, say) asks the engine for it again: the failure is remembered, not redone."""
+    applied = _count_rule_applications(monkeypatch)
+    engine = GaussianCalculus()
+    e = expectation(sp.atan(x) ** 2, x, q)
+    first = engine.expect(e)
+    assert not first.closed and first.reason
+    tried = len(applied)
+    assert tried > 1  # the lift to a pair, Price's theorem, the heat equation, ...
+    # Two more laws hold it, one with the variance written through Amari's A.
+    for variance in (q, sigma_w**2 * A + sigma_b**2):
+        again = engine.expect(expectation(sp.atan(x) ** 2, x, variance))
+        assert len(applied) == tried, applied[tried:]
+        assert not again.closed and again.reason == first.reason
+        assert again.value == expectation(sp.atan(x) ** 2, x, variance)
+    # A fresh engine does the work again (the memory belongs to the engine).
+    GaussianCalculus().expect(e)
+    assert len(applied) == 2 * tried
+
+
+def test_a_divergence_is_remembered_with_its_reason(monkeypatch):
+    applied = _count_rule_applications(monkeypatch)
+    engine = GaussianCalculus()
+    e = expectation(sp.DiracDelta(x) * sp.Heaviside(x), x, q)
+    first = engine.expect(e)
+    tried = len(applied)
+    assert tried >= 1
+    second = engine.expect(e)
+    assert len(applied) == tried
+    assert first.divergence and (second.divergence, second.value) == (first.divergence, first.value)
+
+
+def test_a_failure_in_a_restricted_pass_does_not_block_a_full_one():
+    """Inside a pair the engine runs restricted (no integrand rules, no expensive rules):
+    E[erf(x)^2] fails there, and must still be derived when asked for without restriction."""
+    engine = GaussianCalculus()
+    m = Measure(x, sp.S.Zero, q)
+    engine._fallback_depth += 1
+    engine._cheap_only += 1
+    with pytest.raises(NotTractable):
+        engine.expect_integrand(sp.erf(x) ** 2, m)
+    with pytest.raises(NotTractable):  # and again, now from the memory
+        engine.expect_integrand(sp.erf(x) ** 2, m)
+    engine._fallback_depth -= 1
+    engine._cheap_only -= 1
+    value = engine.expect_integrand(sp.erf(x) ** 2, m)
+    assert sp.simplify(value - 2 / sp.pi * sp.asin(2 * q / (1 + 2 * q))) == 0

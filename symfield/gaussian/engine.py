@@ -16,8 +16,8 @@ from .expectation import Expectation
 from .integrate import check_exact, definite_integral
 from .normal_form import (Divergent, NotTractable, collect_terms, parse_term, prepare,
                           split_terms)
-from .rules.base import Measure
-from .rules.bivariate import ConditioningRule, DiagonalLiftRule, PairMeasure, PriceRule, separate
+from .rules.base import Factors, Measure, PairMeasure, Rule
+from .rules.bivariate import ConditioningRule, DiagonalLiftRule, PriceRule
 from .rules.delta import DeltaRule
 from .rules.erf import ErfLinearRule, SlopeDerivativeRule, SteinRule
 from .rules.gaussian import DeterminantRule, MomentRule
@@ -25,6 +25,8 @@ from .rules.heat import HeatEquationRule
 from .rules.parity import ParityRule
 from .rules.piecewise import TruncationRule
 from .rules.poles import MehlerPoleRule, PoleExpansionRule
+from .simplify import tidy
+from .structure import separate
 
 #: The variance symbol derivations run in (substituted by the actual variance at the end).
 _VAR = sp.Dummy("s", positive=True)
@@ -46,9 +48,17 @@ class Outcome:
 
 
 class GaussianCalculus:
-    """Applies the term rules in order; integrand-level rules are the fallback."""
+    """Walks its rules in order, picking them by what they act on.
 
-    term_rules = (
+    A one-variable integrand: the cheap term rules on each of its terms; when they fail, the
+    integrand rules (not inside another integrand rule or a pair); then every term rule, the
+    expensive ones included (not inside a pair). A pair f(u1) g(u2): the cheap pair rules,
+    then the expensive ones (not on the derivatives of Price's theorem). Successes and
+    failures are both remembered.
+    """
+
+    #: Every rule, in the order the engine tries them; each is picked by what it acts on.
+    rules: tuple[Rule, ...] = (
         ParityRule(),
         DeltaRule(),
         DeterminantRule(),
@@ -58,11 +68,13 @@ class GaussianCalculus:
         SlopeDerivativeRule(),
         PoleExpansionRule(),
         MomentRule(),
+        DiagonalLiftRule(),
+        HeatEquationRule(),
+        ConditioningRule(on_first=True),
+        ConditioningRule(on_first=False),
+        PriceRule(),
+        MehlerPoleRule(),
     )
-    integrand_rules = (DiagonalLiftRule(), HeatEquationRule())
-    conditioning = ConditioningRule()
-    price = PriceRule()
-    mehler = MehlerPoleRule()
 
     def __init__(self) -> None:
         # One derivation at a time: the trace frames and the fallback counters are state of
@@ -70,9 +82,14 @@ class GaussianCalculus:
         self._lock = threading.RLock()
         self._frames: list[list[Step]] = [[]]
         self._divergences: list[str] = []
-        self._cache: dict = {}
+        self._cache: dict = {}     # key -> (value, steps)
+        self._failures: dict = {}  # (key, mode) -> (exception type, args, divergence notes)
         self._fallback_depth = 0  # > 0: no integrand-level rules (no recursion through them)
         self._cheap_only = 0      # > 0: no expensive term rules
+
+    def _rules(self, acts_on: str, expensive: bool) -> list[Rule]:
+        """The rules acting on ``acts_on``, in order; the expensive ones only if allowed."""
+        return [r for r in self.rules if r.acts_on == acts_on and (expensive or not r.expensive)]
 
     # -- trace ----------------------------------------------------------------------------
     def record(self, before: sp.Expr, after: sp.Expr, rule: str, justification: str = "") -> None:
@@ -98,15 +115,31 @@ class GaussianCalculus:
         return definite_integral(f, var, lo, hi)
 
     def _memoised(self, key, compute):
-        """compute() once per key; a cache hit replays the recorded steps into the trace."""
+        """compute() once per key; a cache hit replays the recorded steps into the trace.
+
+        Failures (NotTractable, Divergent) are remembered too, so that an intractable
+        expectation is not retried in every law that holds it. What fails in a restricted
+        mode (no integrand rules, no expensive rules) may succeed in a freer one, so failures
+        are keyed by the mode; a hit raises the same error again."""
         hit = self._cache.get(key)
         if hit is not None:
             value, steps = hit
             self._frames[-1].extend(steps)
             return value
+        failure_key = (key, self._fallback_depth > 0, self._cheap_only > 0)
+        failed = self._failures.get(failure_key)
+        if failed is not None:
+            kind, args, notes = failed
+            self._divergences.extend(notes)
+            raise kind(*args)
+        notes_before = len(self._divergences)
         self._frames.append([])
         try:
             value = compute()
+        except (NotTractable, Divergent) as failure:
+            self._failures[failure_key] = (type(failure), failure.args,
+                                           tuple(self._divergences[notes_before:]))
+            raise
         finally:
             steps = self._frames.pop()
         self._frames[-1].extend(steps)
@@ -127,7 +160,7 @@ class GaussianCalculus:
         except NotTractable as no_terms:
             failure = no_terms
         if self._fallback_depth == 0:
-            for rule in self.integrand_rules:
+            for rule in self._rules("integrand", True):
                 if rule.applies(integrand, m):
                     self._fallback_depth += 1
                     try:
@@ -157,8 +190,8 @@ class GaussianCalculus:
 
     def _term(self, expr: sp.Expr, m: Measure, expensive: bool) -> sp.Expr:
         term = parse_term(expr, m.x)
-        for rule in self.term_rules:
-            if (expensive or not rule.expensive) and rule.applies(term, m):
+        for rule in self._rules("term", expensive):
+            if rule.applies(term, m):
                 return rule.apply(term, m, self)
         if term.other:
             names = ", ".join(sorted({sp.sstr(o) for o in term.other}))
@@ -198,21 +231,15 @@ class GaussianCalculus:
             return c * self.expect_integrand(f, Measure(m.u1, sp.S.Zero, m.q1))
         if f == 1:
             return c * self.expect_integrand(g, Measure(m.u2, sp.S.Zero, m.q2))
+        factors = Factors(f, g)
         failure: Exception = NotTractable("no rule applies")
-        for on_first in (True, False):
-            try:
-                return c * self.attempt(self.conditioning.apply, f, g, m, self, on_first)
-            except NotTractable as e:
-                failure = e
-        if direct_only:
-            raise failure
-        try:
-            return c * self.attempt(self.price.apply, f, g, m, self)
-        except NotTractable as e:
-            if not self.mehler.applies(f, g, m):
-                raise
-            failure = e
-        return c * self.attempt(self.mehler.apply, f, g, m, self)
+        for rule in self._rules("pair", not direct_only):
+            if rule.applies(factors, m):
+                try:
+                    return c * self.attempt(rule.apply, factors, m, self)
+                except NotTractable as e:
+                    failure = e
+        raise failure
 
     # -- public ---------------------------------------------------------------------------
     def expect(self, e: Expectation) -> Outcome:
@@ -271,5 +298,3 @@ def _scaled(coeff: sp.Expr, value: sp.Expr) -> sp.Expr:
     sign = 1 if coeff.is_nonnegative else (-1 if coeff.is_nonpositive else sp.sign(coeff))
     return sp.Piecewise((sp.S.Zero, sp.Eq(coeff, 0)), (sign * value, True))
 
-
-from .simplify import tidy  # noqa: E402  (re-exported for callers of the engine)

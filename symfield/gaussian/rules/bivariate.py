@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
-from ..expectation import Expectation
+from ..expectation import u1, u2
 from ..normal_form import NotTractable
 from ..simplify import tidy
-from .base import Measure
+from ..structure import separate  # noqa: F401  (re-exported: its old home)
+from .base import Factors, Measure, PairMeasure, Rule
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import GaussianCalculus
@@ -28,45 +29,17 @@ MAX_PRICE_ORDER = 3
 
 
 @dataclass(frozen=True)
-class PairMeasure:
-    """(u1, u2) ~ N(0, [[q1, rho], [rho, q2]])."""
-
-    u1: sp.Symbol
-    u2: sp.Symbol
-    q1: sp.Expr
-    rho: sp.Expr
-    q2: sp.Expr
-
-    def expectation(self, integrand: sp.Expr) -> Expectation:
-        return Expectation(integrand, (self.u1, self.u2), (self.q1, self.rho, self.q2))
-
-
-def separate(expr: sp.Expr, u1: sp.Symbol, u2: sp.Symbol) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
-    """(c, f(u1), g(u2)) with expr = c f(u1) g(u2), or None if a factor couples u1 and u2."""
-    c, f, g = sp.S.One, sp.S.One, sp.S.One
-    for factor in sp.Mul.make_args(expr):
-        has1, has2 = factor.has(u1), factor.has(u2)
-        if has1 and has2:
-            return None
-        if has1:
-            f *= factor
-        elif has2:
-            g *= factor
-        else:
-            c *= factor
-    return c, f, g
-
-
-class ConditioningRule:
-    """E[f(u1) g(u2)] = E_{u1}[f(u1) E[g(u2) | u1]] (or with the roles swapped)."""
+class ConditioningRule(Rule):
+    """E[f(u1) g(u2)] = E_{u1}[f(u1) E[g(u2) | u1]] (on_first=False: the roles swapped)."""
 
     name = "Gaussian conditioning"
+    acts_on = "pair"
+    on_first: bool = True
 
-    def apply(self, f: sp.Expr, g: sp.Expr, m: PairMeasure, engine: "GaussianCalculus",
-              on_first: bool = True) -> sp.Expr:
-        if not on_first:
-            swapped = PairMeasure(m.u2, m.u1, m.q2, m.rho, m.q1)
-            return self.apply(g, f, swapped, engine, True)
+    def apply(self, factors: Factors, m: PairMeasure, engine: "GaussianCalculus") -> sp.Expr:
+        f, g = factors
+        if not self.on_first:
+            f, g, m = g, f, PairMeasure(m.u2, m.u1, m.q2, m.rho, m.q1)
         cond_var = sp.Dummy("v", positive=True)  # stands for q2 - rho^2/q1 > 0
         inner_measure = Measure(m.u2, m.rho * m.u1 / m.q1, cond_var)
         outer_measure = Measure(m.u1, sp.S.Zero, m.q1)
@@ -82,12 +55,15 @@ class ConditioningRule:
         return value
 
 
-class PriceRule:
+class PriceRule(Rule):
     """Differentiate in rho k times (Price), evaluate, integrate back k times from rho = 0."""
 
     name = "Price's theorem in rho"
+    acts_on = "pair"
+    expensive = True  # after conditioning failed; never on its own derivatives
 
-    def apply(self, f: sp.Expr, g: sp.Expr, m: PairMeasure, engine: "GaussianCalculus") -> sp.Expr:
+    def apply(self, factors: Factors, m: PairMeasure, engine: "GaussianCalculus") -> sp.Expr:
+        f, g = factors
         derivatives = [(f, g)]
         failure: Exception = NotTractable("Price's theorem found no tractable derivative")
         for k in range(1, MAX_PRICE_ORDER + 1):
@@ -124,10 +100,11 @@ class PriceRule:
         return value
 
 
-class DiagonalLiftRule:
-    """Integrand-level rule: E[f(x) g(x)] over N(0, q) as the pair expectation at rho = q."""
+class DiagonalLiftRule(Rule):
+    """E[f(x) g(x)] over N(0, q) as the pair expectation at rho = q."""
 
     name = "diagonal lift"
+    acts_on = "integrand"
 
     def applies(self, integrand: sp.Expr, m: Measure) -> bool:
         return m.mean == 0 and self._factors(integrand, m.x) is not None
@@ -144,8 +121,6 @@ class DiagonalLiftRule:
         return None
 
     def apply(self, integrand: sp.Expr, m: Measure, engine: "GaussianCalculus") -> sp.Expr:
-        from ..expectation import u1, u2
-
         f, g = self._factors(integrand, m.x)
         q1, q2 = sp.Dummy("q1", positive=True), sp.Dummy("q2", positive=True)
         rho = sp.Dummy("rho", real=True)

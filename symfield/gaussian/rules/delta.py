@@ -5,7 +5,7 @@ import sympy as sp
 
 from ..normal_form import Divergent, NotTractable
 from ..simplify import tidy
-from .base import Measure, TermRule
+from .base import Measure, Rule
 
 
 def _density_derivative(m: Measure, j: int, at: sp.Expr) -> sp.Expr:
@@ -28,12 +28,13 @@ def _derivative_of_weighted_density(g: sp.Expr, m: Measure, order: int, at: sp.E
     return total
 
 
-class DeltaRule(TermRule):
+class DeltaRule(Rule):
     """E[g(x) delta(gamma x + eta)] = g(t) p(t) / |gamma| with t = -eta/gamma; derivatives of
     delta move onto g p by parts. A second delta at the same point makes the expectation
     divergent (delta(0) p(0)); a step function jumping at t makes it ill-defined."""
 
     name = "delta rule"
+    acts_on = "term"
 
     def applies(self, term, m):
         return bool(term.deltas)

@@ -4,13 +4,14 @@ from __future__ import annotations
 import sympy as sp
 
 from ..normal_form import NotTractable
-from .base import Measure, TermRule
+from .base import Measure, Rule
 
 
-class ErfLinearRule(TermRule):
+class ErfLinearRule(Rule):
     """E[erf(alpha x + beta)] = erf((alpha mu + beta) / sqrt(1 + 2 alpha^2 s))."""
 
     name = "erf rule"
+    acts_on = "term"
 
     def applies(self, term, m):
         return (len(term.erfs) == 1 and term.power == 0
@@ -24,10 +25,11 @@ class ErfLinearRule(TermRule):
         return value
 
 
-class SteinRule(TermRule):
+class SteinRule(Rule):
     """Stein's lemma E[(x - mu) g(x)] = s E[g'(x)]: lowers the power of x next to one erf."""
 
     name = "Stein's lemma"
+    acts_on = "term"
 
     def applies(self, term, m):
         return (len(term.erfs) == 1 and term.power >= 1
@@ -43,7 +45,7 @@ class SteinRule(TermRule):
         return term.coeff * engine.expect_integrand(reduced, m)
 
 
-class SlopeDerivativeRule(TermRule):
+class SlopeDerivativeRule(Rule):
     """Two or more erfs: differentiate under the integral in the slope of one of them.
 
     G(t) = E[... erf(t alpha x + beta) ...]; G(1) = G(0) + int_0^1 G'(t) dt, where G'(t) carries
@@ -51,6 +53,7 @@ class SlopeDerivativeRule(TermRule):
     """
 
     name = "differentiation under the integral (erf slope)"
+    acts_on = "term"
     expensive = True  # its t-integral is often hard; the heat equation is tried first
 
     def applies(self, term, m):

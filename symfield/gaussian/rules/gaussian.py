@@ -4,10 +4,10 @@ from __future__ import annotations
 import sympy as sp
 
 from ..normal_form import Divergent, NotTractable, Term
-from .base import Measure, TermRule
+from .base import Measure, Rule
 
 
-class DeterminantRule(TermRule):
+class DeterminantRule(Rule):
     """E[g(x) exp(a x^2 + b x)] = K * E'[g(x)]: absorb the exponential into the Gaussian.
 
     With 1/s' = 1/s - 2a and mu' = s'(mu/s + b), the prefactor is
@@ -15,6 +15,7 @@ class DeterminantRule(TermRule):
     """
 
     name = "Gaussian (determinant) rule"
+    acts_on = "term"
 
     def applies(self, term: Term, m: Measure) -> bool:
         return term.quad != 0 or term.lin != 0
@@ -49,10 +50,11 @@ def gaussian_moment(n: int, mean: sp.Expr, var: sp.Expr) -> sp.Expr:
     return sp.expand(total).xreplace({m: mean, v: var})
 
 
-class MomentRule(TermRule):
+class MomentRule(Rule):
     """E[c x^n] from the Gaussian moments (odd central moments vanish, even ones are (k-1)!!)."""
 
     name = "Gaussian moments"
+    acts_on = "term"
 
     def applies(self, term, m):
         return not (term.erfs or term.steps or term.deltas or term.other or term.quad or term.lin)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import sympy as sp
 
 from ..normal_form import NotTractable
-from .base import Measure
+from .base import Measure, Rule
 
 
-class HeatEquationRule:
-    """Integrand-level fallback: evaluate E[F''] and integrate back in the variance."""
+class HeatEquationRule(Rule):
+    """Evaluate E[F''] and integrate back in the variance."""
 
     name = "heat equation in the variance"
+    acts_on = "integrand"
 
     def applies(self, integrand: sp.Expr, m: Measure) -> bool:
         return (m.mean == 0 and isinstance(m.var, sp.Symbol) and not integrand.has(m.var)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ...symbolic import parity
-from .base import Measure, TermRule
+from .base import Measure, Rule
 
 
 def term_is_odd(term, x) -> bool:
@@ -29,10 +29,11 @@ def term_is_odd(term, x) -> bool:
     return sign == -1
 
 
-class ParityRule(TermRule):
+class ParityRule(Rule):
     """E[f(x)] = 0 for odd f and x ~ N(0, s)."""
 
     name = "parity"
+    acts_on = "term"
 
     def applies(self, term, m):
         return m.mean == 0 and term_is_odd(term, m.x)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..normal_form import NotTractable
-from .base import Measure, TermRule
+from .base import Measure, Rule
 
 
 def _std_density(y: sp.Expr) -> sp.Expr:
@@ -55,13 +55,14 @@ def _interval(steps, x):
     return lo, hi
 
 
-class TruncationRule(TermRule):
+class TruncationRule(Rule):
     """E[c x^n H(x - a) H(b - x)] = c * int_a^b x^n p(x) dx by truncated Gaussian moments.
 
     This is how piecewise activations are integrated: split at the kinks, integrate each piece.
     """
 
     name = "piecewise: truncated Gaussian moments"
+    acts_on = "term"
 
     def applies(self, term, m):
         return bool(term.steps) and not (term.erfs or term.other or term.deltas

@@ -18,10 +18,10 @@ from functools import lru_cache
 
 import sympy as sp
 
-from ..faddeeva import faddeeva
+from ..faddeeva import faddeeva, tanh_moment
 from ..simplify import merge_series
 from ..normal_form import NotTractable, linear_coefficients
-from .base import Measure, TermRule
+from .base import Factors, Measure, PairMeasure, Rule
 
 #: The summation index of the pole series.
 k = sp.Symbol("k", integer=True, nonnegative=True)
@@ -52,10 +52,11 @@ def _tanh_power(factor: sp.Expr, x: sp.Symbol):
     return lc[0], int(exp), type(base)
 
 
-class PoleExpansionRule(TermRule):
+class PoleExpansionRule(Rule):
     """E[tanh(alpha x)^j sech(alpha x)^i] for centred x: expand in E[sech^2m], each a series."""
 
     name = "pole expansion (Mittag-Leffler) and Faddeeva series"
+    acts_on = "term"
 
     def applies(self, term, m: Measure) -> bool:
         if m.mean != 0 or term.power or term.quad or term.lin or term.erfs or term.steps \
@@ -143,20 +144,22 @@ def tanh_family(f: sp.Expr, u: sp.Symbol, max_order: int = 6):
     return None
 
 
-class MehlerPoleRule:
+class MehlerPoleRule(Rule):
     """E[f(u1) g(u2)] for f, g affine in a derivative of tanh: the Mehler series
     E[f]E[g] + sum_{n>=1} rho^n/n! E[f^(n)] E[g^(n)] (Price's theorem, Taylor-expanded at
     rho = 0), each E[f^(n)] = b alpha^n E[tanh^(m+n)(y)] a Faddeeva series. Valid for
     |rho| < sqrt(q1 q2)."""
 
     name = "Mehler expansion with Faddeeva coefficients"
+    acts_on = "pair"
+    expensive = True  # a last resort: after conditioning and Price's theorem failed
 
-    def applies(self, f: sp.Expr, g: sp.Expr, m) -> bool:
+    def applies(self, factors: Factors, m: PairMeasure) -> bool:
+        f, g = factors
         return tanh_family(f, m.u1) is not None and tanh_family(g, m.u2) is not None
 
-    def apply(self, f: sp.Expr, g: sp.Expr, m, engine) -> sp.Expr:
-        from ..faddeeva import tanh_moment
-
+    def apply(self, factors: Factors, m: PairMeasure, engine) -> sp.Expr:
+        f, g = factors
         a1, b1, m1, al1 = tanh_family(f, m.u1)
         a2, b2, m2, al2 = tanh_family(g, m.u2)
         n = sp.Symbol("n", integer=True, positive=True)
