@@ -8,22 +8,20 @@ steps, and certified numerics (mpmath at 15-100 digits, vectorised float64).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-import math
-from fractions import Fraction
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import mpmath
 import numpy as np
 import sympy as sp
 
 from ..activations import Activation
-from ..derivation import Derivation
+from ..derivation import Derivation, Step
 from ..errors import InvalidValueError, SymfieldError, UnknownNameError
 from ..gaussian.expectation import Expectation
-from ..gaussian.numerics.evaluate import compiled, evaluate_expr
+from ..gaussian.numerics.evaluate import compiled
+from ..numbers import (LAW_POLICY, MAX_DPS, MIN_DPS, check_dps, is_small_fraction,
+                       magnitude_spread, to_exact, to_mpf)
 from ..symbols import NON_NEGATIVE, STRICTLY_POSITIVE
-
-MIN_DPS, MAX_DPS = 15, 100
 
 
 @dataclass(frozen=True)
@@ -44,6 +42,12 @@ class LawDefinition:
     notes: str = ""
     #: The class of the derived law (recursions over depth override the numerics).
     law_class: type | None = None
+    #: Steps shown before the activation is substituted: how the law's Gaussian follows from
+    #: the microdynamics (symfield.network.mean_field_step), for laws stated in its variables.
+    prelude: Sequence[Step] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prelude", tuple(self.prelude))  # hashable, like the rest
 
 
 @dataclass
@@ -102,13 +106,13 @@ class Law:
             raise UnknownNameError(
                 f"{self.name} for {self.activation.name} has no variable {unknown[0]!r}; "
                 f"its variables are: {', '.join(names)}")
-        missing = [n for n in names if n not in values and n not in self._defaults()]
+        missing = [n for n in names if n not in values and n not in self.parameter_defaults()]
         if missing:
             raise InvalidValueError(
                 f"{self.name} needs a value for {', '.join(missing)} "
                 f"(variables: {', '.join(names)})")
         point: dict[sp.Symbol, object] = {}
-        merged = {**{k: v for k, v in self._defaults().items()}, **values}
+        merged = {**{k: v for k, v in self.parameter_defaults().items()}, **values}
         for name, raw in merged.items():
             if name not in names:
                 continue
@@ -124,23 +128,50 @@ class Law:
             self._spec.check_domain({s.name: v for s, v in point.items()}, self.activation)
         return point
 
-    def _defaults(self) -> dict[str, object]:
+    def parameter_defaults(self) -> dict[str, object]:
+        """Default values of the activation's parameters that are variables of the law."""
         return {name: default for name, (sym, default) in self.activation.parameters.items()
                 if sym in self.variables}
+
+    _defaults = parameter_defaults  # the old private name, still used by symfield/cli/derive.py
+
+    def compiled(self, method: str = "auto"):
+        """The numeric form of the law (see METHODS) compiled over ``variables`` in order."""
+        return compiled(self._numeric_expr(method), tuple(self.variables))
+
+    def real_value(self, value, dps: int, imaginary_digits: int | None = None) -> mpmath.mpf:
+        """A computed value as a real mpmath number: an imaginary part below
+        10^-imaginary_digits relative (default ``dps``) is rounding at the edge of a square
+        root's or an arcsine's domain and is dropped; a larger one, or NaN, is an error."""
+        if not isinstance(value, (mpmath.mpf, mpmath.mpc)):  # a constant law: 0 -> mpf(0)
+            with mpmath.workdps(dps):
+                value = mpmath.mpmathify(value)
+        if isinstance(value, mpmath.mpc):
+            if imaginary_digits is None:
+                scale, digits = abs(value.real), dps
+            else:
+                scale, digits = max(abs(value.real), 1), imaginary_digits
+            if abs(value.imag) > scale * mpmath.mpf(10) ** (-digits):
+                raise InvalidValueError(f"{self.name} is not real at these values")
+            value = value.real
+        if mpmath.isnan(value):
+            raise InvalidValueError(f"{self.name} is undefined at these values")
+        return value
 
     def evaluate(self, dps: int = 30, method: str = "auto", **values: object) -> mpmath.mpf:
         """The law's value at ``values`` (keyed by symbol name), correct to ``dps`` digits.
 
-        Every digit is certified by evaluating at two working precisions. Divergent laws
-        return +-inf. ``method`` chooses the route for laws whose exact form is a series
-        (see METHODS). Raises ValueError for unknown or missing variables, values outside
-        the domain, non-finite values, or dps outside 15..100.
+        Every digit is certified by evaluating at two working precisions
+        (``symfield.numbers.LAW_POLICY``). Divergent laws return +-inf. ``method`` chooses the
+        route for laws whose exact form is a series (see METHODS). Raises ValueError for
+        unknown or missing variables, values outside the domain, non-finite values, or dps
+        outside the allowed range.
         """
-        check_dps(dps)
+        dps = check_dps(dps)
         point = self._check(values)
         if self.expr.is_infinite:
             return mpmath.inf if self.expr.is_extended_positive else -mpmath.inf
-        if self.form == "closed" and all(_small_fraction(v) for v in point.values()):
+        if self.form == "closed" and all(is_small_fraction(v) for v in point.values()):
             # Exact points first: at a fixed point such as D = 0 the closed form collapses to
             # a rational, which floating evaluation would return as a tiny nonzero number.
             # (Small fractions only: SymPy factors the integers under a square root.)
@@ -148,23 +179,21 @@ class Law:
             if exact.is_Rational:
                 with mpmath.workdps(dps):
                     return mpmath.mpf(exact.p) / exact.q
+        fn = self.compiled(method)
+        raw = [point[s] for s in self.variables]
+
+        def at(work: int):
+            with mpmath.workdps(work):
+                return fn.mp([to_mpf(v) for v in raw], work)
+
         try:
-            value = evaluate_expr(self._numeric_expr(method), point, dps)
+            value = LAW_POLICY.certify(at, dps, magnitude_spread(raw))
         except ZeroDivisionError:
             # e.g. E[delta(u1) delta(u2)] = 1/(2 pi sqrt(q1 q2 - rho^2)) at |c| = 1
             raise InvalidValueError(
                 f"{self.name} for {self.activation.name} is infinite or undefined at these "
                 f"values (a division by zero: the point is a singularity of the law)") from None
-        if not isinstance(value, (mpmath.mpf, mpmath.mpc)):  # a constant law: 0 -> mpf(0)
-            with mpmath.workdps(dps):
-                value = mpmath.mpmathify(value)
-        if isinstance(value, mpmath.mpc):
-            if abs(value.imag) > abs(value.real) * mpmath.mpf(10) ** (-dps):
-                raise InvalidValueError(f"{self.name} is not real at these values")
-            value = value.real
-        if mpmath.isnan(value):
-            raise InvalidValueError(f"{self.name} is undefined at these values")
-        return value
+        return self.real_value(value, dps)
 
     def to_numpy(self, method: str = "auto") -> Callable[..., np.ndarray]:
         """A vectorised float64 function taking the same keywords as ``evaluate``.
@@ -177,7 +206,7 @@ class Law:
         fn = compiled(self._numeric_expr(method), order)
         fallback = compiled(self.definition, order) if (
             method == "series" and self.form == "series") else None
-        defaults = self._defaults()
+        defaults = self.parameter_defaults()
         names = [s.name for s in order]
         law_name = self.name
 
@@ -235,70 +264,5 @@ class Law:
     __repr__ = __str__
 
 
-def check_dps(dps: object) -> None:
-    if not isinstance(dps, int) or isinstance(dps, bool) or not MIN_DPS <= dps <= MAX_DPS:
-        raise InvalidValueError(f"dps must be an integer from {MIN_DPS} to {MAX_DPS} (got {dps!r})")
-
-
-def _small_fraction(value: object) -> bool:
-    return isinstance(value, Fraction) and max(abs(value.numerator), value.denominator) < 2**32
-
-
-def to_exact(raw: object, name: str = "value") -> Fraction | mpmath.mpf | sp.Basic:
-    """A finite real number, kept exact until the working precision is known.
-
-    Decimal strings become Fractions ("1.4" is 7/5); so do Python floats, read as the decimal
-    they print as (0.3 is 3/10, as a theorist typing sigma_b=0.3 means it, not the binary
-    neighbour 0.29999999999999998890); the same convention holds in the dynamics and the
-    verifier. "p/q" strings are fractions, SymPy numbers stay symbolic, and mpmath numbers
-    pass through (use mpmath.mpf(x) for a float's exact binary value). No text is ever
-    evaluated as code.
-    """
-    try:
-        if isinstance(raw, bool):
-            raise TypeError
-        if isinstance(raw, (int, np.integer)):
-            value: object = Fraction(int(raw))
-        elif isinstance(raw, (float, np.floating)):
-            if not math.isfinite(float(raw)):
-                raise OverflowError
-            value = Fraction(repr(float(raw)))
-        elif isinstance(raw, Fraction):
-            value = raw
-        elif isinstance(raw, mpmath.mpf):
-            if not mpmath.isfinite(raw):
-                raise OverflowError
-            value = raw
-        elif isinstance(raw, sp.Basic):
-            if not raw.is_number or raw.is_real is False or not raw.is_finite:
-                raise TypeError
-            value = Fraction(int(raw.p), int(raw.q)) if raw.is_Rational else raw
-        elif isinstance(raw, str):
-            text = raw.strip()
-            if len(text) > 200:
-                raise TypeError
-            if "/" in text:
-                num, den = text.split("/", 1)
-                value = Fraction(num.strip()) / Fraction(den.strip())
-            else:
-                value = Fraction(text)
-        else:
-            raise TypeError
-    except OverflowError:
-        raise InvalidValueError(f"{name} must be finite (got {raw!r})") from None
-    except (TypeError, ValueError, ZeroDivisionError):
-        raise InvalidValueError(f"{name} must be a finite real number (got {raw!r})") from None
-    return value
-
-
-def to_mpf(raw: object, name: str = "value") -> mpmath.mpf:
-    """``to_exact`` converted at the current mpmath precision."""
-    value = to_exact(raw, name)
-    if isinstance(value, Fraction):
-        return mpmath.mpf(value.numerator) / value.denominator
-    if isinstance(value, sp.Basic):
-        return mpmath.mpf(sp.N(value, mpmath.mp.dps + 5))
-    return value
-
-
-__all__ = ["Law", "LawDefinition", "check_dps", "to_exact", "to_mpf", "SymfieldError"]
+__all__ = ["Law", "LawDefinition", "MAX_DPS", "MIN_DPS", "SymfieldError", "check_dps",
+           "to_exact", "to_mpf"]

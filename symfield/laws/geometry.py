@@ -17,6 +17,7 @@ from ..activations import x
 from ..gaussian.expectation import expectation
 from ..symbols import L, delta_ab, g, kappa2, q, sigma_w
 from .base import LawDefinition
+from .calculus import derive
 
 
 def _chi1(phi):
@@ -69,8 +70,6 @@ CURVATURE_MAP_POST = LawDefinition(
 
 def check_chaotic(point, activation) -> None:
     """Poole's curvature fixed point exists only where chi1 > 1 (the chaotic phase)."""
-    from . import derive
-
     values = {n: point[n] for n in ("q", "sigma_w")}
     chi1 = derive("chi1", activation).evaluate(dps=20, **values)
     if not chi1 > 1:

@@ -18,13 +18,12 @@ from ..activations import Activation, get_activation, x
 from ..gaussian.expectation import expectation
 from ..gaussian.simplify import tidy
 from ..symbols import q, q1, q2, rho
+from .calculus import ENGINE, derive
 
 
 @lru_cache(maxsize=None)
 def _coefficient(act: Activation, k: int) -> sp.Expr:
-    from . import _ENGINE
-
-    outcome = _ENGINE.expect(expectation(act.derivative(k), x, q))
+    outcome = ENGINE.expect(expectation(act.derivative(k), x, q))
     if outcome.divergence:
         raise ValueError(f"E[phi^({k})] diverges for {act.name}: {outcome.divergence}")
     return tidy(q ** sp.Rational(k, 2) * outcome.value / sp.sqrt(sp.factorial(k)))
@@ -56,7 +55,6 @@ def kernel_grid(activation: str | Activation, q, c, derivative: bool = False,
     import numpy as np
 
     from ..gaussian.numerics.hermite_grid import kernel_on_grid
-    from . import derive
 
     act = get_activation(activation)
     phi, dphi, _ = act.numpy_functions

@@ -18,7 +18,7 @@ from ..gaussian.expectation import Expectation
 from ..gaussian.integrate import time_limit
 from ..gaussian.numerics.evaluate import evaluate_expr
 from ..symbols import A, D, L, c, q, q1, q2, rho, sigma_b, sigma_w
-from . import derive
+from .calculus import derive
 
 
 @dataclass

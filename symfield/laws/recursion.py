@@ -3,13 +3,18 @@
 Sigma^1 = sigma_w^2 x.x'/n0 + sigma_b^2, Theta^1 = Sigma^1, and for l >= 1
 Sigma^{l+1} = sigma_w^2 K(Sigma^l) + sigma_b^2, dSigma^{l+1} = sigma_w^2 Kdot(Sigma^l),
 Theta^{l+1} = Sigma^{l+1} + dSigma^{l+1} * Theta^l, with K and Kdot the derived kernel and
-derivative kernel. The layer maps are the laws' expressions; ``at_depth`` composes them
-symbolically for small depths; numerics iterate (float64, or mpmath with certified entries).
+derivative kernel.
+
+The recursion is written once (:func:`propagate`), against an evaluation context: exactly in
+SymPy (``at_depth``), at any precision in mpmath (``evaluate``, ``nngp_ntk(dps=...)``: the
+whole recursion is certified at two working precisions), vectorised in float64
+(``to_numpy``, ``nngp_ntk``). It acts on a set of diagonal entries and a list of
+off-diagonal pairs, so a Gram matrix is updated on its upper triangle only and a single pair
+(q1, q2, rho) is the 2 x 2 case.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
 
 import mpmath
 import numpy as np
@@ -17,28 +22,66 @@ import sympy as sp
 
 from ..activations import Activation, get_activation
 from ..errors import InvalidValueError
-from ..gaussian.expectation import Expectation
+from ..numbers import LAW_POLICY, check_dps, check_scales, magnitude_spread, to_exact
 from ..symbols import L, Theta, q1, q2, rho, sigma_b, sigma_w
-from .base import Law, check_dps, to_exact, to_mpf
+from .base import Law, LawDefinition
+from .calculus import derive
+from .evaluation import (EvaluationContext, Float64Context, MultiPrecisionContext,
+                         SymbolicContext)
+from .two_input import COVARIANCE_MAP, DERIVATIVE_KERNEL, PAIR_MEAN_FIELD_STEPS, check_pair
 
 MAX_SYMBOLIC_DEPTH = 6
 
 
-def _check_depth(depth: object) -> int:
+def check_depth(depth: object) -> int:
+    """The depth, if an integer >= 1 (InvalidValueError otherwise)."""
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
         raise InvalidValueError(f"depth must be an integer >= 1 (got {depth!r})")
     return int(depth)
 
 
-def _check_scales(sw: object, sb: object) -> tuple:
-    w, b = to_exact(sw, "sigma_w"), to_exact(sb, "sigma_b")
-    if not w > 0:
-        raise InvalidValueError(f"sigma_w must be > 0 (got {sw})")
-    if b < 0:
-        raise InvalidValueError(f"sigma_b must be >= 0 (got {sb})")
-    return w, b
+@dataclass
+class Layers:
+    """Sigma and Theta at the last layer: diagonal entries and the off-diagonal pairs."""
+
+    diagonal: np.ndarray
+    off_diagonal: np.ndarray
+    ntk_diagonal: np.ndarray
+    ntk_off_diagonal: np.ndarray
 
 
+def propagate(context: EvaluationContext, activation: Activation, diagonal: np.ndarray,
+              rows: np.ndarray, cols: np.ndarray, off_diagonal: np.ndarray, depth: int,
+              sigma_w_value, sigma_b_value, parameters: dict | None = None,
+              ntk_diagonal: bool = True) -> Layers:
+    """Iterate the layer map depth - 1 times from Sigma^1 (= Theta^1).
+
+    ``diagonal[i]`` are the variances Sigma^1_ii, ``off_diagonal[k]`` the covariances
+    Sigma^1_{rows[k], cols[k]} (arrays in the context's representation; a leading axis indexes
+    the entries, further axes broadcast). ``ntk_diagonal=False`` skips Theta_ii where only the
+    pairs are wanted.
+    """
+    parameters = parameters or {}
+    kernel = context.law(derive("kernel", activation))
+    dot_kernel = context.law(derive("derivative_kernel", activation))
+    sw2, sb2 = sigma_w_value**2, sigma_b_value**2
+    theta_diagonal, theta_off = diagonal, off_diagonal
+    for _ in range(depth - 1):
+        var1, var2 = diagonal[rows], diagonal[cols]
+        cov = context.clip_covariance(var1, var2, off_diagonal)
+        new_diagonal = sw2 * kernel(q1=diagonal, q2=diagonal, rho=diagonal, **parameters) + sb2
+        new_off = sw2 * kernel(q1=var1, q2=var2, rho=cov, **parameters) + sb2
+        theta_off = new_off + sw2 * dot_kernel(q1=var1, q2=var2, rho=cov, **parameters) * theta_off
+        if ntk_diagonal:
+            theta_diagonal = new_diagonal + sw2 * dot_kernel(
+                q1=diagonal, q2=diagonal, rho=diagonal, **parameters) * theta_diagonal
+        diagonal, off_diagonal = new_diagonal, new_off
+    return Layers(diagonal, off_diagonal, theta_diagonal, theta_off)
+
+
+# ------------------------------------------------------------------------------------------
+# Gram matrices of input vectors
+# ------------------------------------------------------------------------------------------
 def _input_matrix(inputs: object, exact: bool = False) -> np.ndarray:
     """The inputs as an (m, n0) array: float64, or (exact=True) exact numbers kept exact."""
     try:
@@ -56,21 +99,36 @@ def _input_matrix(inputs: object, exact: bool = False) -> np.ndarray:
     return X
 
 
-def _kernels(activation):
-    from . import derive
+def _gram(context: EvaluationContext, X: np.ndarray, sw, sb) -> np.ndarray:
+    """Sigma^1 = sigma_w^2 X X^T / n0 + sigma_b^2."""
+    if isinstance(context, Float64Context):
+        return sw**2 * (X @ X.T) / X.shape[1] + sb**2
+    m, n0 = X.shape
+    rows = [[context.number(v, "input entry") for v in row] for row in X]
+    gram = np.empty((m, m), dtype=object)
+    for i in range(m):
+        for j in range(i, m):
+            dot = mpmath.fsum(a * b for a, b in zip(rows[i], rows[j]))
+            gram[i, j] = gram[j, i] = sw**2 * dot / n0 + sb**2
+    return gram
 
-    act = get_activation(activation)
-    return act, derive("kernel", act), derive("derivative_kernel", act)
 
-
-def _layer_np(K, Kd, Sigma: np.ndarray, sw: float, sb: float):
-    d = np.diag(Sigma)
-    Q1, Q2 = np.meshgrid(d, d, indexing="ij")
-    bound = np.sqrt(Q1 * Q2)
-    R = np.clip(Sigma, -bound, bound)  # rounding can step over |rho| = sqrt(q1 q2)
-    new = sw**2 * K(q1=Q1, q2=Q2, rho=R) + sb**2
-    dot = sw**2 * Kd(q1=Q1, q2=Q2, rho=R)
-    return new, dot
+def _gram_layers(context: EvaluationContext, act: Activation, X: np.ndarray, depth: int,
+                 sw, sb) -> tuple[np.ndarray, np.ndarray]:
+    gram = _gram(context, X, sw, sb)
+    m = gram.shape[0]
+    rows, cols = np.triu_indices(m, 1)
+    out = propagate(context, act, np.diagonal(gram).copy(), rows, cols, gram[rows, cols],
+                    depth, sw, sb)
+    result = []
+    for diagonal, off in ((out.diagonal, out.off_diagonal),
+                          (out.ntk_diagonal, out.ntk_off_diagonal)):
+        M = np.empty((m, m), dtype=gram.dtype)
+        M[np.arange(m), np.arange(m)] = diagonal
+        M[rows, cols] = off
+        M[cols, rows] = off
+        result.append(M)
+    return result[0], result[1]
 
 
 def nngp_ntk(activation: str | Activation, inputs: object, depth: int, sigma_w: object,
@@ -78,55 +136,28 @@ def nngp_ntk(activation: str | Activation, inputs: object, depth: int, sigma_w: 
     """The NNGP kernel Sigma^depth and the NTK Theta^depth for the rows of ``inputs``.
 
     float64 numpy arrays when ``dps`` is None; otherwise ``mpmath.matrix`` objects whose
-    entries are certified to ``dps`` digits at each layer (computed with 10 guard digits).
+    entries are certified to ``dps`` digits (the whole recursion computed at two working
+    precisions that agree on every entry).
     """
-    depth = _check_depth(depth)
-    sw, sb = _check_scales(sigma_w, sigma_b)
+    depth = check_depth(depth)
+    sw, sb = check_scales(sigma_w, sigma_b)
+    act = get_activation(activation)
     X = _input_matrix(inputs, exact=dps is not None)
-    act, kernel, dkernel = _kernels(activation)
-    n0 = X.shape[1]
     if dps is None:
-        swf, sbf = float(sw), float(sb)
-        Sigma = swf**2 * (X @ X.T) / n0 + sbf**2
-        Theta_ = Sigma.copy()
-        K, Kd = kernel.to_numpy(), dkernel.to_numpy()
-        for _ in range(depth - 1):
-            Sigma, dot = _layer_np(K, Kd, Sigma, swf, sbf)
-            Theta_ = Sigma + dot * Theta_
-        return Sigma, Theta_
-    check_dps(dps)
-    work = min(dps + 10, 100)
-    with mpmath.workdps(work + 10):
-        w, b = to_mpf(sw), to_mpf(sb)
-        m = X.shape[0]
-        Xm = [[to_mpf(v) for v in row] for row in X]
-        Sigma = mpmath.matrix(m, m)
-        for i in range(m):
-            for j in range(m):
-                Sigma[i, j] = w**2 * mpmath.fsum(a * c for a, c in zip(Xm[i], Xm[j])) / n0 + b**2
-        Theta_ = Sigma.copy()
-        for _ in range(depth - 1):
-            new, dot = mpmath.matrix(m, m), mpmath.matrix(m, m)
-            for i in range(m):
-                for j in range(i, m):
-                    point = dict(q1=Sigma[i, i], q2=Sigma[j, j], rho=Sigma[i, j])
-                    new[i, j] = new[j, i] = w**2 * kernel.evaluate(dps=work, **point) + b**2
-                    dot[i, j] = dot[j, i] = w**2 * dkernel.evaluate(dps=work, **point)
-            updated = mpmath.matrix(m, m)
-            for i in range(m):
-                for j in range(m):
-                    updated[i, j] = new[i, j] + dot[i, j] * Theta_[i, j]
-            Sigma, Theta_ = new, updated
-        return _round(Sigma, dps), _round(Theta_, dps)
+        context = Float64Context()
+        return _gram_layers(context, act, X, depth, context.number(sw), context.number(sb))
+    dps = check_dps(dps)
 
+    def at(work: int):
+        context = MultiPrecisionContext(work)
+        with mpmath.workdps(work):
+            S, T = _gram_layers(context, act, X, depth, context.number(sw), context.number(sb))
+        return [*S.ravel(), *T.ravel()]
 
-def _round(M, dps: int):
-    with mpmath.workdps(dps):
-        out = mpmath.matrix(M.rows, M.cols)
-        for i in range(M.rows):
-            for j in range(M.cols):
-                out[i, j] = +M[i, j]
-        return out
+    values = LAW_POLICY.certify(at, dps, magnitude_spread([sw, sb]))
+    m = X.shape[0]
+    return mpmath.matrix(np.reshape(values[:m * m], (m, m)).tolist()), \
+        mpmath.matrix(np.reshape(values[m * m:], (m, m)).tolist())
 
 
 # ------------------------------------------------------------------------------------------
@@ -144,37 +175,30 @@ class RecursionLaw(Law):
     def is_ntk(self) -> bool:
         return self.name == "ntk"
 
-    def _step_maps(self):
-        from . import derive
-
-        kernel = derive("kernel", self.activation).expr
-        dkernel = derive("derivative_kernel", self.activation).expr
-        return kernel, dkernel
+    def _pair(self, context: EvaluationContext, depth: int, a, b, r, sw, sb,
+              parameters: dict | None = None):
+        """Sigma^depth_12 or Theta^depth_12 from the pair (a, b, r) in ``context``."""
+        diagonal, off = context.array([a, b]), context.array([r])
+        if isinstance(context, Float64Context):
+            diagonal, off = np.array(np.broadcast_arrays(a, b, r)[:2]), np.asarray(r, float)[None]
+            off = np.broadcast_to(off, (1,) + diagonal.shape[1:])
+        out = propagate(context, self.activation, diagonal, np.array([0]), np.array([1]), off,
+                        depth, sw, sb, parameters, ntk_diagonal=False)
+        return (out.ntk_off_diagonal if self.is_ntk else out.off_diagonal)[0]
 
     def at_depth(self, depth: int) -> sp.Expr:
         """Sigma^depth_12 (nngp) or Theta^depth_12 (ntk) as an explicit SymPy expression."""
-        depth = _check_depth(depth)
+        depth = check_depth(depth)
         if depth > MAX_SYMBOLIC_DEPTH:
             raise InvalidValueError(f"symbolic depth is limited to {MAX_SYMBOLIC_DEPTH} "
                                     f"(expressions grow quickly); evaluate numerically instead")
-        kernel, dkernel = self._step_maps()
-        a, b, r, t = q1, q2, rho, rho
-        for _ in range(depth - 1):
-            def K(x1, x2, x12, expr=kernel):
-                return expr.subs({q1: x1, q2: x2, rho: x12}, simultaneous=True)
-            new_a = sigma_w**2 * K(a, a, a) + sigma_b**2
-            new_b = sigma_w**2 * K(b, b, b) + sigma_b**2
-            new_r = sigma_w**2 * K(a, b, r) + sigma_b**2
-            dot = sigma_w**2 * dkernel.subs({q1: a, q2: b, rho: r}, simultaneous=True)
-            t = new_r + dot * t
-            a, b, r = new_a, new_b, new_r
-        return t if self.is_ntk else r
+        return self._pair(SymbolicContext(), depth, q1, q2, rho, sigma_w, sigma_b)
 
     def _point(self, values) -> dict:
         values = dict(values)
         if "L" not in values:
             raise InvalidValueError(f"{self.name} needs the depth L (an integer >= 1)")
-        depth = _check_depth(values.pop("L"))
+        depth = check_depth(values.pop("L"))
         if "Theta" in values:
             raise InvalidValueError("Theta^1 = Sigma^1 in the NTK recursion; do not pass Theta")
         names = ("q1", "q2", "rho", "sigma_w", "sigma_b")
@@ -186,10 +210,8 @@ class RecursionLaw(Law):
         missing = [n for n in names if n not in values]
         if missing:
             raise InvalidValueError(f"{self.name} needs a value for {', '.join(missing)}")
-        from .two_input import check_pair
-
         check_pair(values, self.activation)
-        _check_scales(values["sigma_w"], values["sigma_b"])
+        check_scales(values["sigma_w"], values["sigma_b"])
         for n in ("q1", "q2"):
             if not to_exact(values[n], n) > 0:
                 raise InvalidValueError(f"{n} must be > 0 (got {values[n]})")
@@ -200,96 +222,64 @@ class RecursionLaw(Law):
         return tuple(s.name for s in self.variables if s.name in self.activation.parameters)
 
     def evaluate(self, dps: int = 30, **values: object) -> mpmath.mpf:
-        check_dps(dps)
+        dps = check_dps(dps)
         point = self._point(values)
-        extra = {n: point[n] for n in self._parameter_names() if n in point}
-        from . import derive
+        parameters = {n: point[n] for n in self._parameter_names() if n in point}
+        raw = [point[n] for n in ("q1", "q2", "rho", "sigma_w", "sigma_b")]
 
-        kernel = derive("kernel", self.activation)
-        dkernel = derive("derivative_kernel", self.activation)
-        work = min(dps + 10, 100)
-        with mpmath.workdps(work + 10):
-            a, b, r = (to_mpf(point[n]) for n in ("q1", "q2", "rho"))
-            w, s = to_mpf(point["sigma_w"]), to_mpf(point["sigma_b"])
-            t = r
-            for _ in range(point["depth"] - 1):
-                pa = w**2 * kernel.evaluate(dps=work, q1=a, q2=a, rho=a, **extra) + s**2
-                pb = w**2 * kernel.evaluate(dps=work, q1=b, q2=b, rho=b, **extra) + s**2
-                pr = w**2 * kernel.evaluate(dps=work, q1=a, q2=b, rho=r, **extra) + s**2
-                dot = w**2 * dkernel.evaluate(dps=work, q1=a, q2=b, rho=r, **extra)
-                t = pr + dot * t
-                a, b, r = pa, pb, pr
-        with mpmath.workdps(dps):
-            return +(t if self.is_ntk else r)
+        def at(work: int):
+            context = MultiPrecisionContext(work)
+            with mpmath.workdps(work):
+                return self._pair(context, point["depth"], *(context.number(v) for v in raw),
+                                  parameters)
+
+        return LAW_POLICY.certify(at, dps, magnitude_spread(raw))
 
     def to_numpy(self):
-        from . import derive
-
-        K = derive("kernel", self.activation).to_numpy()
-        Kd = derive("derivative_kernel", self.activation).to_numpy()
-        is_ntk = self.is_ntk
-        parameters = self._parameter_names()
-        law_name = self.name
+        is_ntk, parameters, law_name = self.is_ntk, self._parameter_names(), self.name
+        context = Float64Context()
+        pair = self._pair
 
         def recursion_numpy(*, L: int, q1, q2, rho, sigma_w, sigma_b, **extra) -> np.ndarray:
             unknown = sorted(set(extra) - set(parameters))
             if unknown:
                 raise InvalidValueError(f"{law_name} has no variable {unknown[0]!r}")
-            depth = _check_depth(L)
-            a, b, r = (np.asarray(v, dtype=float) for v in (q1, q2, rho))
-            w, s = np.asarray(sigma_w, dtype=float), np.asarray(sigma_b, dtype=float)
-            a, b, r, w, s = np.broadcast_arrays(a, b, r, w, s)
-            t = r.copy()
-            for _ in range(depth - 1):
-                bound = np.sqrt(a * b)
-                rc = np.clip(r, -bound, bound)
-                pa = w**2 * K(q1=a, q2=a, rho=a, **extra) + s**2
-                pb = w**2 * K(q1=b, q2=b, rho=b, **extra) + s**2
-                pr = w**2 * K(q1=a, q2=b, rho=rc, **extra) + s**2
-                t = pr + w**2 * Kd(q1=a, q2=b, rho=rc, **extra) * t
-                a, b, r = pa, pb, pr
-            return t if is_ntk else r
+            depth = check_depth(L)
+            a, b, r, w, s = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                                  for v in (q1, q2, rho, sigma_w, sigma_b)))
+            return pair(context, depth, a, b, r, w, s, extra)
 
         recursion_numpy.__name__ = f"{self.name}_{self.activation.name}"
+        recursion_numpy.__doc__ = f"float64 {'NTK' if is_ntk else 'NNGP'} recursion over depth L"
         return recursion_numpy
 
 
-def _nngp_step(phi):
-    from .two_input import COVARIANCE_MAP
-
-    return COVARIANCE_MAP.define(phi)
-
-
 def _ntk_step(phi):
-    from .two_input import DERIVATIVE_KERNEL
-
-    return _nngp_step(phi) + sigma_w**2 * DERIVATIVE_KERNEL.define(phi) * Theta
+    return COVARIANCE_MAP.define(phi) + sigma_w**2 * DERIVATIVE_KERNEL.define(phi) * Theta
 
 
-def _make_definitions():
-    from .base import LawDefinition
+NNGP = LawDefinition(
+    name="nngp",
+    title="NNGP recursion: Sigma^{l+1} = sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2 over depth L",
+    latex_name=r"\Sigma^{l+1}",
+    variables=(q1, q2, rho, sigma_w, sigma_b, L),
+    define=COVARIANCE_MAP.define,
+    convention="Sigma^1 = [[q1, rho], [rho, q2]] (= sigma_w^2 x.x'/n0 + sigma_b^2); the "
+               "expression is the layer map from Sigma^l = [[q1, rho], [rho, q2]]",
+    law_class=RecursionLaw,
+    prelude=PAIR_MEAN_FIELD_STEPS,
+)
 
-    nngp = LawDefinition(
-        name="nngp",
-        title="NNGP recursion: Sigma^{l+1} = sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2 over depth L",
-        latex_name=r"\Sigma^{l+1}",
-        variables=(q1, q2, rho, sigma_w, sigma_b, L),
-        define=_nngp_step,
-        convention="Sigma^1 = [[q1, rho], [rho, q2]] (= sigma_w^2 x.x'/n0 + sigma_b^2); the "
-                   "expression is the layer map from Sigma^l = [[q1, rho], [rho, q2]]",
-        law_class=RecursionLaw,
-    )
-    ntk = LawDefinition(
-        name="ntk",
-        title="NTK recursion: Theta^{l+1} = Sigma^{l+1} + sigma_w^2 E[phi'(u1) phi'(u2)] Theta^l",
-        latex_name=r"\Theta^{l+1}",
-        variables=(q1, q2, rho, sigma_w, sigma_b, L),
-        define=_ntk_step,
-        convention="NTK parameterisation, Theta^1 = Sigma^1; the expression is the layer map "
-                   "with Theta = Theta^l_12 (Jacot et al. 2018 with sigma_w^2 in dSigma)",
-        law_class=RecursionLaw,
-    )
-    return nngp, ntk
+NTK = LawDefinition(
+    name="ntk",
+    title="NTK recursion: Theta^{l+1} = Sigma^{l+1} + sigma_w^2 E[phi'(u1) phi'(u2)] Theta^l",
+    latex_name=r"\Theta^{l+1}",
+    variables=(q1, q2, rho, sigma_w, sigma_b, L),
+    define=_ntk_step,
+    convention="NTK parameterisation, Theta^1 = Sigma^1; the expression is the layer map "
+               "with Theta = Theta^l_12 (Jacot et al. 2018 with sigma_w^2 in dSigma)",
+    law_class=RecursionLaw,
+    prelude=PAIR_MEAN_FIELD_STEPS,
+)
 
-
-ENTRIES = _make_definitions()
+ENTRIES = (NNGP, NTK)

@@ -58,6 +58,7 @@ ACTIVITY_MAP = LawDefinition(
     variables=(A, sigma_w, sigma_b),
     define=lambda phi: expectation(phi(x) ** 2, x, NEXT_VARIANCE),
     convention="A^{l+1} = chi0(sigma_w^2 A^l + sigma_b^2) (post-activation, Amari)",
+    prelude=MEAN_FIELD_STEPS,
 )
 
 LENGTH_MAP_SLOPE = LawDefinition(

@@ -18,11 +18,12 @@ from ..errors import InvalidValueError
 from ..gaussian.expectation import bivariate_expectation, expectation, u1, u2
 from ..network import mean_field_step
 from ..symbols import A, C, D, c, q, q1, q2, rho, sigma_b, sigma_w
-from .base import LawDefinition, to_exact, to_mpf
+from ..numbers import to_exact, to_mpf
+from .base import LawDefinition
 
 #: The covariance of the next layer's pre-activations given the overlap C (microdynamics).
 NEXT_COVARIANCE, PAIR_MEAN_FIELD_STEPS = mean_field_step(two_inputs=True)
-NEXT_VARIANCE, _ = mean_field_step(two_inputs=False)
+NEXT_VARIANCE, MEAN_FIELD_STEPS = mean_field_step(two_inputs=False)
 
 
 def _values(point: Mapping[str, object], *names: str) -> list:
@@ -109,6 +110,7 @@ COVARIANCE_MAP = LawDefinition(
     define=lambda phi: NEXT_COVARIANCE.subs(C, _pair(phi, 0, q1, rho, q2)),
     convention="q12^{l} = sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2 with the layer l-1 covariance",
     check_domain=check_pair,
+    prelude=PAIR_MEAN_FIELD_STEPS,
 )
 
 CORRELATION_MAP = LawDefinition(
@@ -132,6 +134,7 @@ OVERLAP_MAP = LawDefinition(
     convention="C^{l+1} = E[phi(u) phi(u')], Var u = Var u' = sigma_w^2 A + sigma_b^2, "
                "Cov = sigma_w^2 C + sigma_b^2 (post-activation, Amari)",
     check_domain=check_overlap,
+    prelude=PAIR_MEAN_FIELD_STEPS,
 )
 
 DISTANCE_MAP = LawDefinition(
@@ -144,6 +147,7 @@ DISTANCE_MAP = LawDefinition(
                                     NEXT_COVARIANCE.subs(C, A - D / 2), NEXT_VARIANCE)),
     convention="D' = A' + A' - 2C' with C = A - D/2 (post-activation distance, Amari)",
     check_domain=check_distance,
+    prelude=MEAN_FIELD_STEPS,
 )
 
 ENTRIES = (KERNEL, DERIVATIVE_KERNEL, COVARIANCE_MAP, CORRELATION_MAP, OVERLAP_MAP, DISTANCE_MAP)
