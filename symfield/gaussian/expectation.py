@@ -8,6 +8,8 @@ certified quadrature of :mod:`symfield.gaussian.numerics`.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
@@ -16,6 +18,16 @@ from ..errors import InvalidValueError, as_expression, quoted
 #: The bound variables of one- and two-dimensional expectations.
 u1 = sp.Symbol("u1", real=True)
 u2 = sp.Symbol("u2", real=True)
+
+#: Certified value of a closed expectation at ``dps`` digits: installed by the numerics
+#: (imported with ``symfield.gaussian``), which sit above this module and import it.
+_numeric_evaluator: Callable[[Expectation, int], object] | None = None
+
+
+def set_numeric_evaluator(evaluate: Callable[[Expectation, int], object]) -> None:
+    """Install the function ``evalf`` uses for closed expectations."""
+    global _numeric_evaluator
+    _numeric_evaluator = evaluate
 
 
 class Expectation(sp.Expr):
@@ -115,12 +127,10 @@ class Expectation(sp.Expr):
 
     # -- numerics -------------------------------------------------------------------------
     def _eval_evalf(self, prec):
-        if self.free_symbols:
+        if self.free_symbols or _numeric_evaluator is None:
             return None
-        from .numerics.evaluate import expectation_value
-
         dps = max(15, int(prec * 0.30103) + 1)
-        return sp.Float(expectation_value(self, dps), dps)
+        return sp.Float(_numeric_evaluator(self, dps), dps)
 
     # -- printing -------------------------------------------------------------------------
     def _measure_str(self, printer) -> str:

@@ -8,27 +8,12 @@ w'(z) = -2 z w(z) + 2i/sqrt(pi), so every derivative is linear in w.
 from __future__ import annotations
 
 import mpmath
-import numpy as np
 import sympy as sp
 
-
-def faddeeva_mp(z):
-    """w(z) at the current mpmath precision (real-valued on the positive imaginary axis)."""
-    z = mpmath.mpmathify(z)
-    if z.imag > 0 and z.real == 0:
-        y = z.imag
-        return mpmath.exp(y * y) * mpmath.erfc(y)  # erfc keeps relative accuracy for large y
-    return mpmath.exp(-z * z) * mpmath.erfc(-1j * z)
-
-
-def faddeeva_np(z):
-    """w(z) in float64 (scipy's wofz); real input on the imaginary axis uses erfcx."""
-    import scipy.special as sc
-
-    z = np.asarray(z)
-    if np.iscomplexobj(z) and np.all(z.real == 0) and np.all(z.imag > 0):
-        return sc.erfcx(z.imag).astype(complex)
-    return sc.wofz(z)
+from .numerics.faddeeva_values import faddeeva_mp
+from .numerics.faddeeva_values import (  # noqa: F401  (re-exported: their old home)
+    MP_FUNCTIONS, NP_FUNCTIONS, faddeeva_np)
+from .numerics.pole_moments import tanh_derivative_moments
 
 
 class faddeeva(sp.Function):  # noqa: N801 - SymPy functions are lower case
@@ -75,10 +60,6 @@ class faddeeva(sp.Function):  # noqa: N801 - SymPy functions are lower case
         return body if exp is None else rf"{body}^{{{exp}}}"
 
 
-#: Module mappings for lambdify.
-MP_FUNCTIONS = {"faddeeva": faddeeva_mp}
-NP_FUNCTIONS = {"faddeeva": faddeeva_np}
-
 
 class tanh_moment(sp.Function):  # noqa: N801
     """T(n, v) = E[tanh^(n)(y)], y ~ N(0, v): the Hermite coefficients of tanh.
@@ -112,8 +93,6 @@ class tanh_moment(sp.Function):  # noqa: N801
         n, v = self.args
         if not (n.is_Integer and v.is_number):
             return None
-        from .numerics.pole_moments import tanh_derivative_moments
-
         dps = int(prec * 0.30103) + 5
         with mpmath.workdps(dps):
             moments, _bound = tanh_derivative_moments(int(n), mpmath.mpf(sp.Float(v, dps)), dps)

@@ -5,6 +5,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from .faddeeva import faddeeva
+
 
 def _with_square_factor(base: sp.Expr) -> sp.Expr:
     factored = sp.factor(base)
@@ -25,8 +27,6 @@ def merge_series(expr: sp.Expr) -> sp.Expr:
     """sum_i c_i Sum(f_i, (k, 0, oo)) -> Sum(sum_i c_i f_i, (k, 0, oo)): one series per
     expression (all the series involved converge), its summand collected in the Faddeeva
     value and each coefficient factored."""
-    from .faddeeva import faddeeva
-
     expr = sp.expand(expr, deep=False)
     summands: dict = {}
     rest = sp.S.Zero

@@ -12,13 +12,15 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ...symbolic import heaviside_form, parity
+from ...symbolic import parity
+from ...symbols import q1, q2, rho
 from ..expectation import Expectation
-from ..rules.bivariate import separate
-from ..faddeeva import MP_FUNCTIONS, NP_FUNCTIONS
-from .quadrature import expect2_mp, expect2_np, expect_mp, expect_mp_split, expect_np
 from ..faddeeva import tanh_moment
+from ..simplify import merge_series
+from ..structure import jointly_even, kinks, separate
+from .faddeeva_values import MP_FUNCTIONS, NP_FUNCTIONS
 from .mehler import MehlerSeries
+from .quadrature import expect2_mp, expect2_np, expect_mp, expect_mp_split, expect_np
 from .series import CompiledSeries
 
 
@@ -46,8 +48,6 @@ class _nonnegative(sp.Function):
 def _vanishes_at_the_pair_boundary(expr: sp.Expr) -> bool:
     """expr is 0 at rho = +-sqrt(q1 q2), the edge of the covariance domain, where float64
     rounding can step outside (e.g. q1*q2 - rho**2)."""
-    from ...symbols import q1, q2, rho
-
     if not expr.has(rho):
         return False
     edge = sp.sqrt(q1 * q2)
@@ -84,29 +84,13 @@ def _stable_angles(expr: sp.Expr) -> sp.Expr:
 
 
 def _np_modules() -> list:
-    """lambdify modules for float64 (scipy is imported on first numerical use only)."""
-    import scipy.special as sc
+    """lambdify modules for float64."""
+    import scipy.special as sc  # scipy loads on first numerical use, not on import
 
     return [{"asin": _np_arcsin, "acos": _np_arccos, "erf": sc.erf, "erfc": sc.erfc,
              "Heaviside": lambda a, h0=0.5: np.heaviside(a, h0),
              "_nonnegative": lambda a: np.maximum(a, 0.0), **NP_FUNCTIONS},
             "numpy", "scipy"]
-
-
-def kinks(integrand: sp.Expr, var: sp.Symbol) -> list[sp.Expr]:
-    """Points where a piecewise integrand is not smooth (roots of its step arguments)."""
-    out = []
-    for h in heaviside_form(integrand).atoms(sp.Heaviside):
-        arg = h.args[0]
-        roots = sp.solve(arg, var)
-        out.extend(r for r in roots if r.is_real is not False)
-    return out
-
-
-def jointly_even(integrand: sp.Expr, v1: sp.Symbol, v2: sp.Symbol) -> bool:
-    """F(-u1, -u2) == F(u1, u2), decided symbolically (False when unsure)."""
-    flipped = integrand.subs({v1: -v1, v2: -v2}, simultaneous=True)
-    return sp.expand(heaviside_form(flipped) - heaviside_form(integrand)) == 0
 
 
 class _CompiledExpectation:
@@ -162,8 +146,6 @@ class CompiledExpr:
         if expr.has(sp.Sum):
             # Sums over the same index range are evaluated as one (a derivative of a series
             # may come apart into pieces that only converge together).
-            from ..simplify import merge_series
-
             expr = merge_series(expr)
         self.expr = expr
         self.symbols = list(symbols)

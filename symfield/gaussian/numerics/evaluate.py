@@ -14,6 +14,7 @@ import mpmath
 import sympy as sp
 
 from ...errors import PrecisionError
+from ..expectation import set_numeric_evaluator
 from .compile import CompiledExpr
 
 #: Extra digits of the two working precisions, tried in turn.
@@ -108,3 +109,6 @@ def _to_mp(v):
 def expectation_value(e: sp.Expr, dps: int):
     """Certified value of an expectation with no free symbols (used by ``evalf``)."""
     return evaluate_expr(e, {}, dps)
+
+
+set_numeric_evaluator(expectation_value)

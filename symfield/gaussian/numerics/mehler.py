@@ -15,7 +15,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ...errors import PrecisionError
+from ...errors import InvalidValueError, PrecisionError
 from ..faddeeva import tanh_moment
 from .pole_moments import tanh_derivative_moments
 from .quadrature import expect_mp
@@ -103,8 +103,6 @@ class MehlerSeries:
         return value
 
     def np(self, *arrays):
-        from ...errors import InvalidValueError
-
         raise InvalidValueError("the Mehler series has no float64 evaluator: use "
                                 "to_numpy(method='auto') (quadrature) or kernel_grid for grids")
 

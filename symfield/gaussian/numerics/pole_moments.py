@@ -20,7 +20,7 @@ from functools import lru_cache
 import mpmath
 
 from ...errors import PrecisionError
-from .series import hurwitz_zetas
+from .zeta import hurwitz_zetas
 
 
 def _log10_factorial(n: int) -> float:

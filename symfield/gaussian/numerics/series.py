@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Sequence
 
 import mpmath
@@ -24,7 +23,9 @@ import numpy as np
 import sympy as sp
 
 from ...errors import PrecisionError
-from ..faddeeva import faddeeva, faddeeva_mp
+from ..faddeeva import faddeeva
+from .faddeeva_values import faddeeva_mp
+from .zeta import hurwitz_zeta_upper, hurwitz_zetas
 
 _W = sp.Dummy("W")
 _K = sp.Dummy("K", positive=True)
@@ -121,60 +122,6 @@ def analyse(series: sp.Sum) -> SeriesShape:
 
 
 # ------------------------------------------------------------------------------------------
-# Hurwitz zeta with relative accuracy
-# ------------------------------------------------------------------------------------------
-@lru_cache(maxsize=16)
-def _bernoulli_weights(dps: int, count: int) -> tuple:
-    """B_2j/(2j)! for j = 1..count at working precision dps."""
-    with mpmath.workdps(dps):
-        return tuple(mpmath.bernoulli(2 * j) / mpmath.factorial(2 * j) for j in range(1, count + 1))
-
-
-def hurwitz_zetas(orders: Sequence[int], a) -> dict[int, mpmath.mpf]:
-    """zeta(s, a) = sum_{k>=0} (k + a)^-s for integers s >= 2, a > 0, with *relative* accuracy.
-
-    mpmath.zeta(s, a) is only absolutely accurate for large s (at 60 digits, zeta(40, 30.5)
-    ~ 6e-60 comes out with a relative error of 1e-26), which large coefficients would amplify.
-    Euler-Maclaurin after shifting a past the number of digits; the head is shared.
-    """
-    dps = mpmath.mp.dps
-    a = mpmath.mpf(a)
-    orders = sorted(set(orders))
-    if not orders:
-        return {}
-    shift = max(0, dps + 10 - int(a))
-    heads = {s: mpmath.mpf(0) for s in orders}
-    for j in range(shift):
-        inv = 1 / (j + a)
-        power, at = inv ** orders[0], orders[0]
-        for s in orders:
-            power *= inv ** (s - at)
-            at = s
-            heads[s] += power
-    b = a + shift
-    weights = _bernoulli_weights(dps, dps + 40)
-    tol = mpmath.mpf(10) ** (-dps - 5)
-    out = {}
-    for s in orders:
-        total = b ** (1 - s) / (s - 1) + b ** (-s) / 2
-        rising, power = mpmath.mpf(s), b ** (-s - 1)
-        for j, weight in enumerate(weights, start=1):
-            term = weight * rising * power
-            total += term
-            if abs(term) < tol * abs(total):
-                break
-            rising *= (s + 2 * j - 1) * (s + 2 * j)
-            power /= b * b
-        out[s] = heads[s] + total
-    return out
-
-
-def hurwitz_zeta_upper(s: int, a: float) -> float:
-    """An upper bound of zeta(s, a): a^-s + a^(1-s)/(s-1) (first term plus the integral)."""
-    return a ** (-s) + a ** (1 - s) / (s - 1)
-
-
-# ------------------------------------------------------------------------------------------
 # The remainder R_n(Y) = w(iY) - sum_{i<n} c_i Y^-(2i+1), without cancellation
 # ------------------------------------------------------------------------------------------
 def remainder_mp(n: int, y, dps: int):
@@ -207,7 +154,7 @@ def expansion_coefficient_mp(i: int):
 def remainder_np(n: int, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """R_n(y) in float64 for an array of y > 0, and the size of the largest piece that went
     into it (for the cancellation estimate)."""
-    import scipy.special as sc
+    import scipy.special as sc  # scipy loads on first numerical use, not on import
 
     y = np.asarray(y, dtype=float)
     out = np.empty_like(y)
@@ -351,7 +298,7 @@ class CompiledSeries:
     # -- numpy ----------------------------------------------------------------------------
     def np(self, *arrays: np.ndarray) -> np.ndarray:
         """float64 value, vectorised over broadcastable arrays (one per symbol)."""
-        import scipy.special as sc
+        import scipy.special as sc  # scipy loads on first numerical use, not on import
 
         arrays = [np.asarray(a, dtype=float) for a in arrays]
         shape = np.broadcast_shapes(*[a.shape for a in arrays]) if arrays else ()
