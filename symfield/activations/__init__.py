@@ -4,7 +4,7 @@ Nothing here states a closed form: the Gaussian calculus derives every law from 
 """
 from __future__ import annotations
 
-from ..errors import UnknownNameError
+from ..errors import InvalidValueError, UnknownNameError, quoted
 from . import piecewise_linear, smooth
 from .base import Activation, x
 
@@ -13,8 +13,10 @@ _REGISTRY: dict[str, Activation] = {}
 
 def register(activation: Activation) -> Activation:
     """Add an activation to the registry (its name must be new)."""
+    if not isinstance(activation, Activation):
+        raise InvalidValueError(f"register takes an Activation (got {quoted(activation)})")
     if activation.name in _REGISTRY:
-        raise ValueError(f"activation {activation.name!r} is already registered")
+        raise InvalidValueError(f"activation {quoted(activation.name)} is already registered")
     _REGISTRY[activation.name] = activation
     return activation
 
@@ -38,7 +40,7 @@ def get_activation(activation: str | Activation) -> Activation:
         if found is not None:
             return found
     raise UnknownNameError(
-        f"unknown activation {activation!r}; valid activations: {', '.join(_REGISTRY)}"
+        f"unknown activation {quoted(activation)}; valid activations: {', '.join(_REGISTRY)}"
     )
 
 

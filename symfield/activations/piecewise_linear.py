@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..errors import as_expression
 from .base import Activation, x
 
 alpha = sp.Symbol("alpha", positive=True)
@@ -16,8 +17,8 @@ alpha = sp.Symbol("alpha", positive=True)
 
 def piecewise_linear(name: str, a: sp.Expr, b: sp.Expr, description: str,
                      parameters: dict | None = None) -> Activation:
-    """A member of the family a*min(x, 0) + b*max(x, 0)."""
-    a, b = sp.sympify(a), sp.sympify(b)
+    """A member of the family a*min(x, 0) + b*max(x, 0) (a, b SymPy expressions or numbers)."""
+    a, b = as_expression(a, "the slope a"), as_expression(b, "the slope b")
     numpy_phi = None
     if a.is_number and b.is_number:
         fa, fb = float(a), float(b)

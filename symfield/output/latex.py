@@ -3,15 +3,22 @@
 Notation: arcsin (not asin), the operator names erf/sech, sigma_w as \\sigma_w, Heaviside as
 \\Theta, kbar^2 for Poole's normalised curvature. Long right-hand sides are broken across
 lines at their top-level sums.
+
+Names are data, not LaTeX: a symbol, function or law name reaches a document as LaTeX only if
+it is a plain identifier (letters and digits, with ``_``/``^`` sub- and superscripts and primes)
+or one of the project's own names; anything else (``\\input{/etc/passwd}`` as a parameter name)
+is printed as escaped text, so no user-chosen macro ever reaches pdflatex.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from ..network import NETWORK_LATEX_NAMES
 from ..symbols import CANONICAL, LATEX_NAMES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,14 +28,62 @@ if TYPE_CHECKING:  # pragma: no cover
 BREAK_AT = 150
 
 
+#: A name SymPy may typeset itself: an identifier with optional sub/superscripts and primes.
+#: SymPy turns its parts into fixed macros only (Greek letters, accents such as ``hat``).
+SAFE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*'*(?:(?:_|\^|__)[A-Za-z0-9]+'*)*\Z")
+
+#: Macros a law's LaTeX name may use (``\\chi_1``, ``\\mathcal{V}'``, ``\\bar\\kappa^{*2}``).
+LAW_NAME_MACROS = frozenset({
+    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
+    "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau",
+    "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda",
+    "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
+    "mathcal", "mathrm", "mathbf", "mathit", "bar", "dot", "ddot", "tilde", "hat", "prime",
+})
+_LAW_NAME_TOKEN = re.compile(r"\\([A-Za-z]+)|([A-Za-z0-9 _^{}'()\[\]+\-*/,.|])")
+
+
+def name_as_text(name: str) -> str:
+    """A name that is not a safe identifier, as upright escaped text in math mode."""
+    shown = "".join(ch if 32 <= ord(ch) < 127 else f"[U+{ord(ch):04X}]" for ch in name)
+    return rf"\text{{{escape_text(shown)}}}"
+
+
+def safe_law_latex(latex_name: str) -> str:
+    """A law's LaTeX name if it uses only whitelisted macros and balanced braces, else text."""
+    tokens = _LAW_NAME_TOKEN.findall(latex_name)
+    consumed = sum(len(m) + 1 if m else len(ch) for m, ch in tokens)
+    depth = 0
+    for macro, ch in tokens:
+        if macro and macro not in LAW_NAME_MACROS:
+            return name_as_text(latex_name)
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return name_as_text(latex_name)
+    if consumed != len(latex_name) or depth != 0:
+        return name_as_text(latex_name)
+    return latex_name
+
+
 class SymfieldLatexPrinter(LatexPrinter):
-    """SymPy's LaTeX printer with the project's notation."""
+    """SymPy's LaTeX printer with the project's notation; unsafe names print as text."""
 
     def __init__(self, settings=None):
-        base = {"inv_trig_style": "full", "ln_notation": True,
-                "symbol_names": {CANONICAL[n]: t for n, t in LATEX_NAMES.items()}}
+        names = {CANONICAL[n]: t for n, t in LATEX_NAMES.items()}
+        names.update(NETWORK_LATEX_NAMES)
+        base = {"inv_trig_style": "full", "ln_notation": True, "symbol_names": names}
         base.update(settings or {})
         super().__init__(base)
+
+    # Every name SymPy prints (symbols, undefined functions, class names) passes through
+    # _deal_with_super_sub; SymPy itself would copy a name containing '{' verbatim.
+    def _deal_with_super_sub(self, string: str, style: str = "plain") -> str:
+        if not SAFE_NAME.match(string):
+            return name_as_text(string)
+        return super()._deal_with_super_sub(string, style=style)
+
+    def _print_Str(self, s):
+        return self._deal_with_super_sub(str(s.name))
 
     def _print_Heaviside(self, expr, exp=None):
         tex = r"\Theta\left(%s\right)" % self._print(expr.args[0])
@@ -69,8 +124,8 @@ def tex_lines(expr: sp.Basic, width: int = BREAK_AT) -> list[str]:
 
 
 def law_lhs(law: "Law") -> str:
-    args = ", ".join(LATEX_NAMES.get(s.name, sp.latex(s)) for s in law.variables)
-    return f"{law.latex_name}({args})"
+    args = ", ".join(LATEX_NAMES.get(s.name) or tex(s) for s in law.variables)
+    return f"{safe_law_latex(law.latex_name)}({args})"
 
 
 def law_equation(law: "Law") -> str:
