@@ -43,14 +43,29 @@ def number(literal: str) -> sp.Rational:
 
 
 def check_size(expr: sp.Expr) -> sp.Expr:
-    """Reject exact numbers too large to compute with, and undefined results like 1/0."""
+    """Reject exact numbers too large to compute with, powers that SymPy combined beyond the
+    exponent limit ((q^1000)^1000 is q^1000000), and undefined results like 1/0."""
     if isinstance(expr, sp.Rational):
         if max(int(expr.p).bit_length(), int(expr.q).bit_length()) > limits.MAX_NUMBER_BITS:
             raise ParseError(f"a number in the formula exceeds {limits.MAX_NUMBER_BITS} bits "
                              f"(about {int(limits.MAX_NUMBER_BITS * 0.30103)} digits)")
     elif expr in (sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ParseError("the formula is undefined (a division by zero or an infinite value)")
+    elif expr.is_Pow:
+        _check_combined_exponent(expr)
+    elif expr.is_Mul:
+        for factor in expr.args:
+            if factor.is_Pow:
+                _check_combined_exponent(factor)
     return expr
+
+
+def _check_combined_exponent(power_: sp.Pow) -> None:
+    exponent = power_.exp
+    if exponent.is_Rational and (abs(exponent) > limits.MAX_EXPONENT
+                                 or exponent.q > limits.MAX_EXPONENT):
+        raise ParseError(f"the powers combine to {_short(power_)}, beyond the exponent limit "
+                         f"(numeric exponents are limited to +-{limits.MAX_EXPONENT})")
 
 
 def power(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
@@ -144,7 +159,12 @@ def call(name: str, args: list[sp.Expr], phi_order: int = 0) -> sp.Expr:
         wanted = str(low) if low == high else f"at least {low}"
         raise ParseError(f"{canonical} takes {wanted} argument{'s' if wanted != '1' else ''}, "
                          f"got {len(args)}")
-    return check_size(builder(*args))
+    value = builder(*args)
+    if value in (sp.zoo, sp.nan, sp.oo, -sp.oo):
+        shown = ", ".join(_short(a) for a in args)
+        raise ParseError(f"{canonical}({shown}) is undefined"
+                         + (" (infinite)" if value in (sp.oo, -sp.oo, sp.zoo) else ""))
+    return check_size(value)
 
 
 def _phi_spelling(order: int) -> str:

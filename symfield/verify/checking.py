@@ -13,14 +13,19 @@ registered activation, and the parts are compared (:func:`.equivalence.compare`)
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections import OrderedDict
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from ..activations import Activation, get_activation
 from ..errors import SymfieldError, UnknownNameError
+from ..gaussian.expectation import Expectation
+from . import limits, sizes
 from .bind import substitute_activation
 from .equivalence import Verdict, compare
+from .errors import ParseError
 from .parser import parse_claim
 
 #: Law names users write on the left of a claim, normalised (lower case, no _ { } \ or spaces).
@@ -32,7 +37,7 @@ LABEL_ALIASES = {
 }
 
 
-def _law_for_label(label: str) -> str:
+def _law_for_label(label: str, label_error: str | None = None) -> str:
     from ..laws import laws
 
     key = "".join(ch for ch in label.lower() if ch not in "_{}\\ ").replace("'", "prime")
@@ -41,30 +46,77 @@ def _law_for_label(label: str) -> str:
         return LABEL_ALIASES[key]
     if key in registry:
         return registry[key]
+    names = ", ".join(laws())
+    if label_error is not None:
+        # the left side is neither: say first what is wrong with it as a formula
+        raise ParseError(f"the left-hand side {label!r} is not a formula ({label_error}) and "
+                         f"not a law name either (laws: {names})")
     raise UnknownNameError(
         f"the left-hand side {label!r} is not a law name; name the law with law=... or write "
-        f"a formula on both sides (laws: {', '.join(laws())})")
+        f"a formula on both sides (laws: {names})")
 
 
 def _bind(expr: sp.Expr, act: Activation | None) -> sp.Expr:
-    """phi bound to the activation, and every expectation the calculus can evaluate in
-    closed form replaced by it (numerics are then needed only for what is left)."""
+    """phi bound to the activation (expectations are kept: see :func:`_closed_expectations`)."""
     if expr.atoms(AppliedUndef):
         if act is None:
             raise SymfieldError("the claim mentions phi: say which activation (activation=...)")
         expr = substitute_activation(expr, act)
-    return _closed_expectations(expr)
+    return expr
 
 
-def _closed_expectations(expr: sp.Expr) -> sp.Expr:
-    from ..gaussian.expectation import Expectation
-    from ..laws import _ENGINE
+# -- closed forms from the calculus, in a child process ---------------------------------------
 
+#: Closed forms found so far (or None: the calculus has none), by expectation.
+_CLOSED: OrderedDict[Expectation, sp.Expr | None] = OrderedDict()
+_CLOSED_SIZE = 512
+_CLOSED_LOCK = threading.Lock()
+_ENGINE = None
+
+
+def _engine():
+    """The calculus used for claims (its own instance: it only ever runs in child processes,
+    so no lock of it is held when one is forked)."""
+    global _ENGINE
+    if _ENGINE is None:
+        from ..gaussian.engine import GaussianCalculus
+
+        _ENGINE = GaussianCalculus()
+    return _ENGINE
+
+
+def _closed_form_in_child(e: Expectation) -> sp.Expr | None:
+    outcome = _engine().expect(e)
+    if outcome.closed and not outcome.divergence and not outcome.value.has(sp.Sum):
+        return outcome.value
+    return None
+
+
+def _closed_expectations(expr: sp.Expr, budget: limits.Budget) -> sp.Expr:
+    """Every expectation the calculus evaluates in closed form replaced by it (numerics are
+    then needed only for what is left). The calculus runs in a child process with a time
+    limit: some small integrands keep it busy for minutes (E[erf(u)^8]), and a closed form is
+    only a shortcut."""
     replacements = {}
-    for e in expr.atoms(Expectation):
-        outcome = _ENGINE.expect(e)
-        if outcome.closed and not outcome.divergence and not outcome.value.has(sp.Sum):
-            replacements[e] = outcome.value
+    for e in sorted(expr.atoms(Expectation), key=sp.default_sort_key):
+        with _CLOSED_LOCK:
+            known = e in _CLOSED
+            value = _CLOSED.get(e)
+        if not known:
+            left = budget.remaining()
+            seconds = limits.ENGINE_SECONDS if left is None else min(limits.ENGINE_SECONDS, left)
+            try:
+                value = limits.run_in_child(_closed_form_in_child, e, seconds=seconds)
+            except TimeoutError:
+                continue  # not remembered: it may well finish on a quieter machine
+            except limits.ChildFailed:
+                value = None
+            with _CLOSED_LOCK:
+                _CLOSED[e] = value
+                while len(_CLOSED) > _CLOSED_SIZE:
+                    _CLOSED.popitem(last=False)
+        if value is not None:
+            replacements[e] = value
     return expr.xreplace(replacements) if replacements else expr
 
 
@@ -74,14 +126,20 @@ def verify(claim: str, law: str | None = None, activation: str | Activation | No
     """Check ``claim`` (plain math or LaTeX) and return a :class:`Verdict`.
 
     ``assumptions`` restrict or fix variables for the numerical comparison, e.g.
-    ``sigma_b=0`` or ``q=(0.1, 10)``. Raises ``SymfieldError`` for input that cannot be
-    parsed or names that do not exist (the CLI turns that into exit code 2).
+    ``sigma_b=0`` or ``q=(0.1, 10)``; without them every variable is checked over its whole
+    domain (the verdict says which ranges were covered). An expectation that does not exist
+    makes the claim ill-posed: "not_equal" with the reason, never "equal". A claim whose
+    checking would be too much work (:mod:`.sizes`) is "undecided: too large". Raises
+    ``SymfieldError`` for input that cannot be parsed or names that do not exist (the CLI
+    turns that into exit code 2).
     """
+    _check_effort(points, dps)
+    budget = limits.Budget(limits.VERIFY_SECONDS)
     parsed = parse_claim(claim, syntax=syntax)
     act = get_activation(activation) if activation is not None else None
     law_name = law
     if parsed.label is not None:
-        labelled = _law_for_label(parsed.label)
+        labelled = _law_for_label(parsed.label, parsed.label_error)
         if law_name is not None and labelled != law_name.strip().lower():
             raise SymfieldError(f"the claim is about {labelled} but law={law_name!r} was given")
         law_name = labelled
@@ -94,18 +152,31 @@ def verify(claim: str, law: str | None = None, activation: str | Activation | No
         derived = derive(law_name, act)
         # a pole series is exact but slow to sum at 50 digits: compare with its definition
         truth = derived.definition if derived.form == "series" else derived.expr
-    steps = [_bind(e, act) for e in parsed.expressions]
+    bound = [_bind(e, act) for e in parsed.expressions]
     domain = dict(assumptions) or None
 
-    def check(a, b):
-        return compare(a, b, domain=domain, points=points, dps=dps)
-
-    if truth is None and len(steps) == 1:
+    if truth is None and len(bound) == 1:
         return Verdict("undecided", "undecided: a single formula with nothing to compare it "
                        "with; name the law (law=..., activation=...) or write 'lhs = rhs'")
+    too_big = sizes.too_large(bound + ([truth] if truth is not None else []))
+    if too_big is not None:
+        return Verdict("undecided", f"undecided: too large to check: {too_big}")
+    try:
+        steps = [_closed_expectations(e, budget) for e in bound]
+    except limits.OutOfTime as exc:
+        return Verdict("undecided", f"undecided: {exc}")
+
+    def check(i: int, a: sp.Expr, b: sp.Expr, original: tuple[sp.Expr, ...]) -> Verdict:
+        required = set().union(*(e.atoms(Expectation) for e in original))
+        if budget.expired():
+            return Verdict("undecided", f"undecided: the check took longer than "
+                           f"{budget.seconds:g} s (stopped before step {i + 2})")
+        return compare(a, b, domain=domain, points=points, dps=dps, expectations=required,
+                       budget=budget)
+
     verdicts = []
     for i in range(len(steps) - 1):
-        verdict = check(steps[i], steps[i + 1])
+        verdict = check(i, steps[i], steps[i + 1], (bound[i], bound[i + 1]))
         if verdict.status != "equal":
             return _about_step(verdict, i + 2, parsed.steps[i + 1].text)
         verdicts.append(verdict)
@@ -116,7 +187,7 @@ def verify(claim: str, law: str | None = None, activation: str | Activation | No
             return dataclasses.replace(weakest, reason=f"equal: every step follows from the "
                                                        f"previous one (weakest evidence: {how})")
         return weakest
-    verdict = check(steps[-1], truth)
+    verdict = check(len(steps) - 1, steps[-1], truth, (bound[-1], truth))
     what = f"{law_name} for {act.name}"
     if verdict.status == "equal":
         chain = " every step follows and" if len(steps) > 1 else ""
@@ -129,6 +200,14 @@ def verify(claim: str, law: str | None = None, activation: str | Activation | No
             reason=f"not equal to the engine's {what}: {verdict.reason.removeprefix('not equal: ')}")
     return dataclasses.replace(verdict, reason=f"{verdict.reason} (comparing with the "
                                                f"engine's {what})")
+
+
+def _check_effort(points: object, dps: object) -> None:
+    for name, value, low, high in (("points", points, 1, limits.MAX_POINTS),
+                                   ("dps", dps, 15, limits.MAX_DPS)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise SymfieldError(f"{name} must be a whole number from {low} to {high}, "
+                                f"got {value!r}")
 
 
 _STRENGTH = {"identical": 3, "symbolic": 2, "symbolic+numeric": 2, "numeric": 1, "none": 0}
@@ -144,7 +223,9 @@ def _about_step(verdict: Verdict, index: int, text: str) -> Verdict:
     shown = " ".join(text.split())
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     body = verdict.reason.split(": ", 1)[-1]
-    if verdict.status == "not_equal":
+    if verdict.method == "existence":  # about the claim as a whole, not about one step
+        reason = verdict.reason
+    elif verdict.status == "not_equal":
         reason = f"not equal: step {index} ({shown}) does not follow from step {index - 1}: {body}"
     else:
         reason = f"undecided: cannot tell whether step {index} ({shown}) follows from step " \

@@ -47,8 +47,10 @@ class Claim:
     ``label`` is set when the left-hand side is not a formula but a name, as in
     ``chi_1 = 4*sigma_w**2/(pi*sqrt(1+4q))`` or ``\\chi_1(q) = ...``: it is the name with
     backslashes, braces and spaces removed (``"chi_1"``), for a caller to look up a law;
-    ``label_arguments`` are the names in its parentheses, if any. ``kind`` counts the label
-    as a side: ``expression`` (one part), ``equation`` (two) or ``chain`` (three or more).
+    ``label_arguments`` are the names in its parentheses, if any; ``label_error`` is why the
+    left-hand side is not a formula (for the message when it is not a law name either).
+    ``kind`` counts the label as a side: ``expression`` (one part), ``equation`` (two) or
+    ``chain`` (three or more).
     """
 
     steps: tuple[ClaimStep, ...]
@@ -56,6 +58,7 @@ class Claim:
     source: str
     label: str | None = None
     label_arguments: tuple[str, ...] = field(default=())
+    label_error: str | None = None
 
     @property
     def kind(self) -> Literal["expression", "equation", "chain"]:
@@ -233,11 +236,16 @@ def _check_row_break(text: str, pieces: list[tuple[int, int]], position: int,
 
 # -- labels ---------------------------------------------------------------------------------------
 
-_LABEL = re.compile(r"^([A-Za-z][A-Za-z0-9_]*'*(?:\^\*)?)\s*(?:\(\s*([A-Za-z0-9_,\s]*)\))?$")
+_NAME = r"[A-Za-z][A-Za-z0-9_]*"
+_LABEL = re.compile(rf"^({_NAME}'*(?:\^\*)?)\s*(?:\(\s*((?:{_NAME}\s*,\s*)*{_NAME})?\s*\))?$")
 
 
 def label_of(text: str, syntax: Syntax) -> tuple[str, tuple[str, ...]] | None:
-    """(name, argument names) when a left-hand side is a law name such as chi_1(q)."""
+    """(name, argument names) when a left-hand side is a law name such as chi_1(q).
+
+    A known function applied to something (``atan2(0, 0)``, ``sqrt(q)``) is a formula, never
+    a label: its own error is the one to report.
+    """
     if len(text) > 80:
         return None
     if syntax == "latex":
@@ -246,8 +254,17 @@ def label_of(text: str, syntax: Syntax) -> tuple[str, tuple[str, ...]] | None:
     match = _LABEL.match(text.strip())
     if not match:
         return None
+    name = match.group(1)
+    if "(" in text and _is_function_name(name.rstrip("'")):
+        return None
     arguments = tuple(a.strip() for a in (match.group(2) or "").split(",") if a.strip())
-    return match.group(1), arguments
+    return name, arguments
+
+
+def _is_function_name(name: str) -> bool:
+    from .names import ACTIVATION_NAMES, FUNCTION_NAMES
+
+    return name in FUNCTION_NAMES or name in ACTIVATION_NAMES or name == "E"
 
 
 def check_length(text: object) -> str:

@@ -1,12 +1,26 @@
-"""Where to sample the free symbols of a formula: the theory's domains, or the caller's.
+"""Where to sample the free symbols of a formula: the theory's whole domains, or the caller's.
 
-Defaults (theory.md section 2): variances q, q1, q2, A > 0 and kappa2 >= 0 log-uniform in
-[1e-2, 1e2]; sigma_w log-uniform in [0.1, 10]; sigma_b uniform in [0, 3]; correlations c in
-(-1, 1); a covariance rho = t*sqrt(q1*q2) with t in (-1, 1) (t*q when only q appears);
-C = t*A with t in (-1, 1); D = t*4A with t in (0, 1) (log-uniform when A is absent); L an
-integer in [1, 20]; alpha in (0, 1); integration variables and other real symbols uniform in
-[-3, 3]. Points are exact numbers (rationals, and algebraic values for rho), so both sides of a
-comparison see exactly the same input.
+A formula is only checked where it is sampled, so every domain is sampled as a whole, in three
+kinds of points (:meth:`PointSampler.schedule`):
+
+* *typical* points, where the theory usually lives (theory.md section 2): variances q, q1, q2,
+  A and kappa2 log-uniform in [1e-2, 1e2]; sigma_w log-uniform in [0.1, 10]; sigma_b uniform
+  in [0, 3]; correlations c in (-0.99, 0.99); a covariance rho = t*sqrt(q1*q2) with t in
+  (-0.99, 0.99) (t*q when only q appears); C = t*A; D = t*4A with t in (0.01, 0.99); L an
+  integer in [1, 20]; alpha in (0.01, 0.99); integration variables and other real symbols
+  uniform in [-3, 3];
+* *wide* points, reaching the rest of the stated domain: variances log-uniform in
+  [1e-12, 1e12], sigma_w in [1e-6, 1e6], sigma_b in [1e-12, 1e6], correlations and the t of
+  rho, C and D within 1e-12 of their bounds (|t| = 1 - 10^-k, k up to 12), reals up to 1e6 in
+  magnitude; a caller's range (low, high) is approached within 1e-12 of its length at both
+  ends;
+* *probe* points at the scales the formula itself names: a constant K (100 in Min(q, 100),
+  1e-30 in q + 1e-30) puts positive symbols at K, 1/K and K^2, a third above and below, so a
+  formula that changes at q = 100 is seen on both sides of it.
+
+Points are exact numbers (rationals, and algebraic values for rho), so both sides of a
+comparison see exactly the same input; :func:`describe_checked` says which ranges the compared
+points covered.
 """
 from __future__ import annotations
 
@@ -14,7 +28,7 @@ import math
 import random
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Mapping, Union
+from typing import Iterator, Mapping, Union
 
 import sympy as sp
 
@@ -44,12 +58,30 @@ class Interval:
             value = rng.uniform(self.low, self.high)
         return _exact(value)
 
+    def near_an_end(self, rng: random.Random) -> sp.Rational:
+        """A point within a tiny fraction (1e-12 to 1e-1) of the length from either end."""
+        if self.low == self.high:
+            return _exact(self.low)
+        gap = _exact(10.0 ** -rng.uniform(1, 12))
+        if self.log:
+            span = math.log(self.high) - math.log(self.low)
+            offset = float(gap) * span
+            value = self.low * math.exp(offset) if rng.random() < 0.5 else \
+                self.high * math.exp(-offset)
+            return _exact(value)
+        low, high = _exact(self.low), _exact(self.high)
+        return low + gap * (high - low) if rng.random() < 0.5 else high - gap * (high - low)
+
+    def contains(self, value: sp.Expr) -> bool:
+        return bool(self.low <= value <= self.high)
+
 
 #: What a caller may give per symbol: an interval, a (low, high) pair, or a fixed value.
 DomainValue = Union[Interval, tuple, int, float, Fraction, str, sp.Expr]
 Domain = Mapping[Union[sp.Symbol, str], DomainValue]
 
 _LOG_VARIANCE = Interval(1e-2, 1e2, log=True)
+_WIDE_VARIANCE = Interval(1e-12, 1e12, log=True)
 _DEFAULTS: dict[sp.Symbol, Interval] = {
     q: _LOG_VARIANCE, q1: _LOG_VARIANCE, q2: _LOG_VARIANCE, A: _LOG_VARIANCE,
     kappa2: _LOG_VARIANCE,
@@ -57,8 +89,19 @@ _DEFAULTS: dict[sp.Symbol, Interval] = {
     sigma_b: Interval(0, 3),
     c: Interval(-0.99, 0.99),
 }
+_WIDE: dict[sp.Symbol, Interval] = {
+    q: _WIDE_VARIANCE, q1: _WIDE_VARIANCE, q2: _WIDE_VARIANCE, A: _WIDE_VARIANCE,
+    kappa2: _WIDE_VARIANCE,
+    sigma_w: Interval(1e-6, 1e6, log=True),
+    sigma_b: Interval(1e-12, 1e6, log=True),
+}
 _FRACTION = Interval(-0.99, 0.99)
+_UNIT_FRACTION = Interval(0.01, 0.99)
 _REAL_LINE = Interval(-3, 3)
+#: Correlation-like symbols: a fraction t of their bound, |t| < 1.
+_CORRELATIONS = frozenset({c})
+#: Most probe points one comparison tries (the most extreme scales first).
+MAX_PROBES = 8
 
 
 def _exact(value: float) -> sp.Rational:
@@ -67,12 +110,17 @@ def _exact(value: float) -> sp.Rational:
     return sp.Rational(fraction.numerator, fraction.denominator)
 
 
+def _near_one(rng: random.Random) -> sp.Rational:
+    """1 - 10^-k for k uniform in [1, 12], exactly (6 significant digits in the gap)."""
+    return 1 - _exact(10.0 ** -rng.uniform(1, 12))
+
+
 def _default_interval(symbol: sp.Symbol) -> Interval | None:
     """Interval for symbols without a theory rule, from their assumptions."""
     if symbol in _DEFAULTS:
         return _DEFAULTS[symbol]
     if symbol.name == "alpha":
-        return Interval(0.01, 0.99)
+        return _UNIT_FRACTION
     if symbol in INTEGRATION_VARIABLES:
         return _REAL_LINE
     if symbol.is_integer:
@@ -82,59 +130,233 @@ def _default_interval(symbol: sp.Symbol) -> Interval | None:
     return _REAL_LINE
 
 
-class PointSampler:
-    """Draws points for a set of symbols, honouring constraints between them."""
+def _is_scale(symbol: sp.Symbol) -> bool:
+    """Positive, unbounded symbols: the ones probe points set to a formula's own scales."""
+    return (symbol in _WIDE or bool(symbol.is_positive or symbol.is_nonnegative)) \
+        and symbol.name != "alpha" and not symbol.is_integer and symbol not in (D, C, rho)
 
-    def __init__(self, symbols: set[sp.Symbol], domain: Domain | None, rng: random.Random):
+
+class PointSampler:
+    """Draws points for a set of symbols, honouring constraints between them.
+
+    ``scales`` are the magnitudes the formulas mention (see :func:`scales_of`); they become
+    probe points.
+    """
+
+    def __init__(self, symbols: set[sp.Symbol], domain: Domain | None, rng: random.Random,
+                 scales: tuple[float, ...] = ()):
         self.symbols = set(symbols)
         self.rng = rng
         self.given = _resolve(domain or {}, self.symbols)
+        self.scales = scales
 
-    def sample(self) -> dict[sp.Symbol, sp.Expr]:
+    @property
+    def free(self) -> set[sp.Symbol]:
+        """Symbols that are sampled (not fixed by the caller)."""
+        return {s for s in self._needed() if not self._is_fixed(s)}
+
+    def schedule(self, attempts: int) -> Iterator[tuple[dict[sp.Symbol, sp.Expr], str]]:
+        """Points in the order to try them, with their kind: a typical point first, then the
+        probe points, then typical and wide points in turn."""
+        yield self.sample("typical"), "typical"
+        for probe in self._probes():
+            yield probe, "probe"
+        for index in range(1, attempts):
+            kind = "wide" if index % 2 else "typical"
+            yield self.sample(kind), kind
+
+    def sample(self, kind: str = "typical") -> dict[sp.Symbol, sp.Expr]:
         point: dict[sp.Symbol, sp.Expr] = {}
+        needed = self._needed()
+        wide = self._wide_choice(needed) if kind == "wide" else set()
+        for symbol in sorted(needed - {rho, C, D}, key=lambda s: s.name):
+            point[symbol] = self._independent(symbol, symbol in wide)
+        if rho in needed:
+            point[rho] = self._given_or(rho, lambda: self._covariance(point, rho in wide))
+        if C in needed:
+            point[C] = self._given_or(C, lambda: self._fraction(C in wide) * point[A])
+        if D in needed:
+            point[D] = self._given_or(D, lambda: self._distance(point, D in wide))
+        return point
+
+    # -- pieces -------------------------------------------------------------------------------
+    def _needed(self) -> set[sp.Symbol]:
         needed = set(self.symbols)
         if rho in needed and rho not in self.given:
             needed |= {q1, q2} if ({q1, q2} & needed or q not in needed) else {q}
         if C in needed and C not in self.given:
             needed.add(A)  # |C| < A
-        for symbol in sorted(needed - {rho, C, D}, key=lambda s: s.name):
-            point[symbol] = self._independent(symbol)
-        if rho in needed:
-            point[rho] = self._given_or(rho, lambda: self._covariance(point))
-        if C in needed:
-            point[C] = self._given_or(C, lambda: _FRACTION.sample(self.rng) * point[A])
-        if D in needed:
-            point[D] = self._given_or(D, lambda: self._distance(point))
-        return point
+        return needed
+
+    def _is_fixed(self, symbol: sp.Symbol) -> bool:
+        return symbol in self.given and not isinstance(self.given[symbol], Interval)
+
+    def _wide_choice(self, needed: set[sp.Symbol]) -> set[sp.Symbol]:
+        """Each sampled symbol goes to its wide range with probability 1/2, at least one."""
+        candidates = sorted((s for s in needed if not self._is_fixed(s)), key=lambda s: s.name)
+        chosen = {s for s in candidates if self.rng.random() < 0.5}
+        if candidates and not chosen:
+            chosen.add(self.rng.choice(candidates))
+        return chosen
 
     def _given_or(self, symbol: sp.Symbol, draw) -> sp.Expr:
         if symbol in self.given:
-            return self._from_given(symbol)
+            return self._from_given(symbol, False)
         return draw()
 
-    def _independent(self, symbol: sp.Symbol) -> sp.Expr:
+    def _independent(self, symbol: sp.Symbol, wide: bool) -> sp.Expr:
         if symbol in self.given:
-            return self._from_given(symbol)
+            return self._from_given(symbol, wide)
+        if wide:
+            return self._wide(symbol)
         interval = _default_interval(symbol)
         if interval is None:  # integers: depth L and the like
             low = 1 if (symbol.is_positive or symbol == L) else -10
             return sp.Integer(self.rng.randint(low, 20))
         return interval.sample(self.rng)
 
-    def _from_given(self, symbol: sp.Symbol) -> sp.Expr:
-        value = self.given[symbol]
-        return value.sample(self.rng) if isinstance(value, Interval) else value
+    def _wide(self, symbol: sp.Symbol) -> sp.Expr:
+        if symbol in _WIDE:
+            return _WIDE[symbol].sample(self.rng)
+        if symbol in _CORRELATIONS:
+            return self._fraction(True)
+        if symbol.name == "alpha":
+            gap = _exact(10.0 ** -self.rng.uniform(1, 6))
+            return gap if self.rng.random() < 0.5 else 1 - gap
+        interval = _default_interval(symbol)
+        if interval is None:
+            return self._independent(symbol, False)
+        if interval is _LOG_VARIANCE:
+            return _WIDE_VARIANCE.sample(self.rng)
+        magnitude = _exact(10.0 ** self.rng.uniform(-6, 6))
+        return magnitude if self.rng.random() < 0.5 else -magnitude
 
-    def _covariance(self, point: dict) -> sp.Expr:
-        t = _FRACTION.sample(self.rng)
+    def _from_given(self, symbol: sp.Symbol, wide: bool) -> sp.Expr:
+        value = self.given[symbol]
+        if isinstance(value, Interval):
+            return value.near_an_end(self.rng) if wide else value.sample(self.rng)
+        return value
+
+    def _fraction(self, wide: bool) -> sp.Expr:
+        """t in (-1, 1): typical |t| < 0.99, wide |t| = 1 - 10^-k."""
+        if not wide:
+            return _FRACTION.sample(self.rng)
+        edge = _near_one(self.rng)
+        return edge if self.rng.random() < 0.5 else -edge
+
+    def _covariance(self, point: dict, wide: bool) -> sp.Expr:
+        t = self._fraction(wide)
         if q1 in point and q2 in point:
             return t * sp.sqrt(point[q1] * point[q2])
         return t * point[q]
 
-    def _distance(self, point: dict) -> sp.Expr:
+    def _distance(self, point: dict, wide: bool) -> sp.Expr:
         if A in point:
-            return Interval(0.01, 0.99).sample(self.rng) * 4 * point[A]
-        return _LOG_VARIANCE.sample(self.rng)
+            if wide:
+                t = _exact(10.0 ** -self.rng.uniform(1, 12))
+                t = t if self.rng.random() < 0.5 else 1 - t
+            else:
+                t = _UNIT_FRACTION.sample(self.rng)
+            return t * 4 * point[A]
+        return (_WIDE_VARIANCE if wide else _LOG_VARIANCE).sample(self.rng)
+
+    def _probes(self) -> list[dict[sp.Symbol, sp.Expr]]:
+        """Points at the formula's own scales: for each scale, positive symbols a third above
+        and below it (one symbol or all of them), the rest typical."""
+        scalable = sorted((s for s in self._needed() if _is_scale(s) and s not in self.given),
+                          key=lambda s: s.name)
+        fractions = sorted(s for s in self._needed() & _CORRELATIONS if s not in self.given)
+        values: list[tuple[str, sp.Rational]] = []
+        for scale in self.scales:
+            if scale >= 1 or not fractions:
+                for factor in (3.0, 1 / 3):
+                    values.append(("scale", _exact(scale * factor)))
+            if 0.9 < scale < 1 and fractions:  # a threshold near the edge of (-1, 1)
+                values.append(("fraction", 1 - _exact((1 - scale) / 3)))
+        probes = []
+        for kind, value in values:
+            if len(probes) >= MAX_PROBES:
+                break
+            targets = scalable if kind == "scale" else fractions
+            if not targets or value <= 0:
+                continue
+            point = self.sample("typical")
+            chosen = targets if self.rng.random() < 0.5 else [self.rng.choice(targets)]
+            for symbol in chosen:
+                point[symbol] = value if kind == "scale" else value * self.rng.choice((1, -1))
+            if rho in point and rho not in self.given:  # keep |rho| < sqrt(q1 q2)
+                point[rho] = self._covariance(point, False)
+            if C in point and C not in self.given:
+                point[C] = self._fraction(False) * point[A]
+            if D in point and D not in self.given:
+                point[D] = self._distance(point, False)
+            probes.append(point)
+        return probes
+
+
+def scales_of(*exprs: sp.Expr) -> tuple[float, ...]:
+    """The magnitudes a formula names, most extreme first: each number K with |log10 K| >= 1
+    gives K, 1/K and K^2 (a variance next to a threshold on its square root)."""
+    found: dict[int, float] = {}
+    for expr in exprs:
+        for number in expr.atoms(sp.Number):
+            if number.is_zero or not number.is_finite:
+                continue
+            try:
+                size = abs(float(number))
+            except (OverflowError, TypeError, ValueError):
+                continue
+            if size == 0 or not math.isfinite(size):
+                continue
+            exponent = math.log10(size)
+            if abs(exponent) < 1 and not 0.9 < size < 1:
+                continue
+            for value in (size, 1 / size, size * size):
+                if 0 < value < 1e300 and (value > 1e-300):
+                    found.setdefault(round(math.log10(value) * 4), value)
+    ordered = sorted(found.values(), key=lambda v: -abs(math.log10(v)))
+    return tuple(ordered)
+
+
+def describe_checked(points: list[dict[sp.Symbol, sp.Expr]], fixed: set[sp.Symbol]) -> str:
+    """'q in [1.2e-11, 3.4e+11], c in [-0.99999, 0.97]' for the compared points."""
+    if not points:
+        return ""
+    names = sorted({s for point in points for s in point} - set(fixed), key=lambda s: s.name)
+    parts = []
+    for symbol in names:
+        values = [_float(point[symbol]) for point in points if symbol in point]
+        values = [v for v in values if v is not None]
+        if not values:
+            continue
+        if symbol is rho:
+            fractions = [_float(point[rho] / sp.sqrt(point[q1] * point[q2]) if q1 in point
+                                else point[rho] / point[q]) for point in points if rho in point
+                         and (q1 in point and q2 in point or q in point)]
+            fractions = [f for f in fractions if f is not None]
+            if fractions:
+                parts.append(f"rho/sqrt(q1*q2) in [{_fmt(min(fractions))}, "
+                             f"{_fmt(max(fractions))}]")
+                continue
+        low, high = min(values), max(values)
+        parts.append(f"{symbol.name} = {_fmt(low)}" if low == high else
+                     f"{symbol.name} in [{_fmt(low)}, {_fmt(high)}]")
+    return ", ".join(parts)
+
+
+def _float(value: sp.Expr) -> float | None:
+    try:
+        return float(sp.N(value, 17))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _fmt(value: float) -> str:
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+        return f"{value:.3g}"
+    if 0.999 < abs(value) < 1:
+        return f"{value:.15g}"
+    return f"{value:.4g}"
 
 
 def _resolve(domain: Domain, symbols: set[sp.Symbol]) -> dict[sp.Symbol, object]:

@@ -1,10 +1,19 @@
 """Are two formulas the same function of their free symbols?
 
-``compare`` tries a cheap symbolic proof first (``simplify(a - b) == 0`` under a time limit)
-and then evaluates both sides at random points of the theory's domain in 50-digit arithmetic.
-Symbolic simplification is only ever trusted to say *equal*: SymPy misses identities such as
-asin(2q/(1+2q)) = atan(2q/sqrt(1+4q)) (``equals`` even answers False there), so "not equal"
-always comes from a numerical counterexample, re-checked at higher precision.
+``compare`` tries a cheap symbolic proof first (``simplify(a - b) == 0``, in a child process
+with a time limit) and then evaluates both sides at points covering the whole domain
+(:mod:`.domains`: typical values, the extremes, and the scales the formulas name) in 50-digit
+arithmetic. Symbolic simplification is only ever trusted to say *equal*: SymPy misses
+identities such as asin(2q/(1+2q)) = atan(2q/sqrt(1+4q)) (``equals`` even answers False
+there), so "not equal" always comes from a numerical counterexample, re-checked at higher
+precision, or from an expectation that does not exist.
+
+Agreement is relative, never absolute: a side that vanishes only matches a side that
+vanishes too, and "vanishes" means exactly 0, or a cancellation that evalf has followed far
+below every quantity the formula is built from (:mod:`.numeric`); 10^-60 sigma_w is not 0.
+Every expectation a claim stands for must exist at every point (:mod:`.existence`): one that
+does not makes the claim ill-posed, never equal. The work is bounded before it starts
+(:mod:`.sizes`, :mod:`.limits`).
 """
 from __future__ import annotations
 
@@ -12,20 +21,21 @@ import math
 import random
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Literal
+from typing import Iterable, Literal
 
 import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from ..errors import SymfieldError
-from . import limits
-from .domains import Domain, PointSampler
 from ..gaussian.expectation import Expectation
-from .numeric import EvaluationFailed, numeric_value
+from . import limits, sizes
+from .domains import Domain, PointSampler, describe_checked, scales_of
+from .existence import Existence, decide
+from .numeric import EvaluationFailed, Value, value_at
 
 Status = Literal["equal", "not_equal", "undecided"]
-Method = Literal["identical", "symbolic", "numeric", "symbolic+numeric", "none"]
+Method = Literal["identical", "symbolic", "numeric", "symbolic+numeric", "existence", "none"]
 
 DEFAULT_SEED = 20240917
 
@@ -59,7 +69,8 @@ class Verdict:
     ``method`` says what decided; ``digits`` is the smallest number of agreeing digits over the
     points compared (None when no numbers were compared); ``points`` counts the points where
     both sides were compared, ``skipped`` the sampled points where that was not possible;
-    ``counterexample`` is set when not equal.
+    ``counterexample`` is set when not equal at a point; ``checked`` says which ranges of the
+    free symbols the compared points covered (e.g. "q in [1.2e-11, 3.4e+11]").
     """
 
     status: Status
@@ -73,6 +84,7 @@ class Verdict:
     #: For a chain of steps: the 1-based index of the first step that does not follow from
     #: the previous one (None when every step follows, or for a single comparison).
     failed_step: int | None = None
+    checked: str = ""
 
     @property
     def equal(self) -> bool:
@@ -84,33 +96,53 @@ class Verdict:
 
 def compare(a: sp.Expr, b: sp.Expr, *, domain: Domain | None = None, points: int = 8,
             dps: int = 50, rng_seed: int = DEFAULT_SEED, symbolic_seconds: float = 2.0,
-            numeric_seconds: float = 60.0) -> Verdict:
+            numeric_seconds: float = 60.0, expectations: Iterable[Expectation] = (),
+            budget: limits.Budget | None = None) -> Verdict:
     """Decide whether ``a`` and ``b`` are equal as functions of their free symbols.
 
     ``domain`` maps symbols (or their names) to an :class:`~.domains.Interval`, a
     ``(low, high)`` pair or a fixed value, overriding the theory's defaults (see
-    :mod:`.domains`). Equal needs agreement to within a relative 10^-(dps-10) (absolute
-    10^-(dps+5) for values that vanish) at ``points`` random points where both sides are
-    real; one confirmed disagreement makes "not_equal"; points where a side is complex,
-    infinite or cannot be evaluated are skipped, and too few comparable points give
-    "undecided". Deterministic for a given ``rng_seed``. Never raises for formulas that merely
-    cannot be evaluated; raises ``SymfieldError`` for invalid arguments.
+    :mod:`.domains`). Equal needs agreement to within a relative 10^-(dps-10) at ``points``
+    points where both sides are real (a side that vanishes must meet one that vanishes); one
+    confirmed disagreement makes "not_equal"; points where a side is complex, infinite or
+    cannot be evaluated are skipped, and too few comparable points give "undecided".
+    ``expectations`` are expectations the formulas stood for before they were replaced by
+    closed forms: like those still in ``a`` and ``b``, each must exist at every point, or
+    the comparison is ill-posed ("not_equal", with the reason). Formulas too large to check
+    (:mod:`.sizes`) are "undecided". ``budget`` bounds the wall-clock time of the whole
+    comparison cooperatively (any thread). Deterministic for a given ``rng_seed``. Never
+    raises for formulas that merely cannot be evaluated; raises ``SymfieldError`` for
+    invalid arguments.
     """
     a, b = _as_expr(a, "first"), _as_expr(b, "second")
-    if points < 1 or dps < 15:
-        raise SymfieldError("compare needs points >= 1 and dps >= 15")
-    if a == b:
+    if not 1 <= points <= limits.MAX_POINTS or not 15 <= dps <= limits.MAX_DPS:
+        raise SymfieldError(f"compare needs 1 <= points <= {limits.MAX_POINTS} and "
+                            f"15 <= dps <= {limits.MAX_DPS}")
+    required = frozenset(expectations) | a.atoms(Expectation) | b.atoms(Expectation)
+    too_big = sizes.too_large([a, b, *required])
+    if too_big is not None:
+        return Verdict("undecided", f"undecided: too large to check: {too_big}")
+    budget = budget if budget is not None else limits.Budget(None)
+    if a == b and not required:
         return Verdict("equal", "equal: the two expressions are identical", "identical")
-
-    symbolic_note = _symbolic_zero(a - b, symbolic_seconds)
-    proven = symbolic_note is True
-    numeric = _NumericComparison(a, b, domain, points, dps, rng_seed)
+    if a == b:
+        symbolic_note: bool | str = "identical"
+    else:
+        symbolic_note = _symbolic_zero(a - b, min(symbolic_seconds, _left(budget)))
+    numeric = _NumericComparison(a, b, domain, points, dps, rng_seed, required,
+                                 identical=a == b)
+    inner = limits.Budget(min(numeric_seconds, _left(budget)))
     try:
-        with limits.deadline(numeric_seconds):
-            outcome = numeric.run()
-    except TimeoutError:
-        outcome = numeric.timed_out(numeric_seconds)
-    return _combine(proven, symbolic_note, outcome)
+        with limits.deadline(inner.remaining()):
+            outcome = numeric.run(inner)
+    except (TimeoutError, limits.OutOfTime):
+        outcome = numeric.timed_out(inner.seconds)
+    return _combine(symbolic_note, outcome)
+
+
+def _left(budget: limits.Budget) -> float:
+    left = budget.remaining()
+    return math.inf if left is None else left
 
 
 def _as_expr(value: object, which: str) -> sp.Expr:
@@ -132,23 +164,32 @@ def _as_expr(value: object, which: str) -> sp.Expr:
     return value
 
 
+#: Larger differences are not worth a simplify (it would only time out).
+_MAX_SIMPLIFY_OPS = 400
+
+
 def _symbolic_zero(difference: sp.Expr, seconds: float) -> bool | str:
-    """True if simplify proves the difference is 0; otherwise a note on why not."""
+    """True if simplify proves the difference is 0; otherwise a note on why not. Runs in a
+    child process killed after ``seconds``, so it is bounded in any thread."""
     if seconds <= 0:
         return "symbolic simplification disabled"
     if difference.has(Expectation, sp.Sum):
         # simplify cannot reach 0 through an unevaluated expectation or a series, and it
         # costs a quarter of a second to find out
         return "symbolic simplification skipped (unevaluated expectation or series)"
+    if sp.count_ops(difference) > _MAX_SIMPLIFY_OPS:
+        return "symbolic simplification skipped (too large)"
     try:
-        with limits.deadline(seconds) as armed:
-            if not armed:
-                return "symbolic simplification skipped (no time limit outside the main thread)"
-            return True if sp.simplify(difference) == 0 else "simplify did not reach 0"
+        proven = limits.run_in_child(_simplifies_to_zero, difference, seconds=seconds)
     except TimeoutError:
         return f"symbolic simplification gave up after {seconds:g} s"
-    except Exception as exc:  # noqa: BLE001 - simplify raises assorted errors; only a bonus
-        return f"symbolic simplification failed ({type(exc).__name__})"
+    except limits.ChildFailed as exc:
+        return f"symbolic simplification failed ({str(exc).split(':')[0]})"
+    return True if proven else "simplify did not reach 0"
+
+
+def _simplifies_to_zero(difference: sp.Expr) -> bool:
+    return sp.simplify(difference) == 0
 
 
 @dataclass
@@ -163,22 +204,35 @@ class _Outcome:
     timeout: str | None = None
     dps: int = 50
     constant: bool = False  # neither side has free symbols
+    compared: list = field(default_factory=list)  # the points where both sides agreed
+    fixed: set = field(default_factory=set)  # symbols the caller fixed
+    ill_posed: tuple | None = None  # (expectation, point, reason): an expectation that does not exist
+    unknown: str | None = None  # why it cannot be told whether an expectation exists
+
+
+class _Skip(Exception):
+    """This point cannot be compared (message: why)."""
 
 
 class _NumericComparison:
-    """Random-point evaluation of both sides at ``dps`` digits."""
+    """Evaluation of both sides at points of the whole domain, at ``dps`` digits."""
 
     def __init__(self, a: sp.Expr, b: sp.Expr, domain: Domain | None, points: int, dps: int,
-                 seed: int) -> None:
+                 seed: int, required: frozenset, identical: bool = False) -> None:
         self.a, self.b, self.dps = a, b, dps
+        self.required = sorted(required, key=sp.default_sort_key)
+        self.identical = identical
         self.symbols = a.free_symbols | b.free_symbols
-        self.sampler = PointSampler(self.symbols, domain, random.Random(seed))
+        for e in required:
+            self.symbols |= e.free_symbols
+        self.sampler = PointSampler(self.symbols, domain, random.Random(seed),
+                                    scales_of(a, b, *required))
         self.outcome = _Outcome(needed=points if self.symbols else 1, dps=dps,
-                                constant=not self.symbols)
+                                constant=not self.symbols,
+                                fixed=self.symbols - self.sampler.free)
         self.rel_tol = mpmath.mpf(10) ** (-(dps - 10))
-        self.abs_tol = mpmath.mpf(10) ** (-(dps + 5))
 
-    def run(self) -> _Outcome:
+    def run(self, budget: limits.Budget) -> _Outcome:
         outcome = self.outcome
         unbound = _unbound_functions(self.a) | _unbound_functions(self.b)
         if unbound:
@@ -186,77 +240,129 @@ class _NumericComparison:
                                f"numerical value until an activation is substituted")
             return outcome
         attempts = max(4 * outcome.needed, 12)
-        for _ in range(attempts):
-            if outcome.agreed >= outcome.needed or outcome.counterexample is not None:
+        for point, kind in self.sampler.schedule(attempts):
+            if outcome.counterexample is not None or outcome.ill_posed or outcome.unknown:
                 break
-            self._one_point(self.sampler.sample())
+            if outcome.agreed >= outcome.needed and kind != "probe":
+                break
+            budget.check("the numerical comparison")
+            self._one_point(point)
+            if not self.symbols:
+                break  # constants: one point says it all
         return outcome
 
-    def timed_out(self, seconds: float) -> _Outcome:
+    def timed_out(self, seconds: float | None) -> _Outcome:
         self.outcome.timeout = f"numerical evaluation took longer than {seconds:g} s"
         return self.outcome
 
     def _one_point(self, point: dict) -> None:
         outcome = self.outcome
-        with mpmath.workdps(self.dps + 20):
-            try:
-                va = numeric_value(self.a, point, self.dps)
-            except EvaluationFailed as exc:
-                return self._skip(f"the first expression: {exc}")
-            try:
-                vb = numeric_value(self.b, point, self.dps)
-            except EvaluationFailed as exc:
-                return self._skip(f"the second expression: {exc}")
-            if not (_finite(va) and _finite(vb)):
-                return self._skip("a value is infinite or undefined")
-            if not (self._real(va) and self._real(vb)):
-                return self._skip("a value is not real (the point is outside a formula's domain)")
-            digits = self._agreement(va.real, vb.real)
-            if digits is None:
-                digits = self._recheck(point)
-            if digits is None:
-                shown = {s: v for s, v in point.items() if s in self.symbols}
-                outcome.counterexample = Counterexample(shown, va, vb)
-                return None
-            outcome.agreed += 1
-            outcome.digits = digits if outcome.digits is None else min(outcome.digits, digits)
-        return None
+        for e in self.required:
+            existence = decide(e, point)
+            if existence.status == "diverges":
+                shown = {s: v for s, v in point.items() if s in e.free_symbols}
+                outcome.ill_posed = (e, shown, existence.reason)
+                return
+            if existence.status == "unknown":
+                outcome.unknown = existence.reason
+                return
+        if self.identical:
+            self._agree(point, self.dps)
+            return
+        try:
+            digits = self._compare_at(point, self.dps, final=False)
+            if digits is None:  # a disagreement, or zero against tiny: twice the precision
+                digits = self._compare_at(point, 2 * self.dps + 20, final=True)
+        except _Skip as why:
+            self._skip(str(why))
+            return
+        if digits is None:
+            shown = {s: v for s, v in point.items() if s in self.symbols}
+            outcome.counterexample = Counterexample(shown, *self._last)
+            return
+        self._agree(point, digits)
 
-    def _recheck(self, point: dict) -> int | None:
-        """A disagreement is only believed if it survives twice the precision."""
-        dps = 2 * self.dps + 20
+    def _agree(self, point: dict, digits: int) -> None:
+        outcome = self.outcome
+        outcome.agreed += 1
+        outcome.digits = digits if outcome.digits is None else min(outcome.digits, digits)
+        outcome.compared.append({s: v for s, v in point.items() if s in self.symbols})
+
+    def _compare_at(self, point: dict, dps: int, final: bool) -> int | None:
+        """Digits of agreement at one point, or None when the values differ; raises _Skip
+        when the point cannot be compared."""
         with mpmath.workdps(dps + 20):
-            try:
-                va = numeric_value(self.a, point, dps)
-                vb = numeric_value(self.b, point, dps)
-            except EvaluationFailed:
+            va = self._value(self.a, point, dps, "the first expression")
+            vb = self._value(self.b, point, dps, "the second expression")
+            self._last = (va.number, vb.number)
+            return self._judge(va, vb, dps, final)
+
+    def _value(self, expr: sp.Expr, point: dict, dps: int, which: str) -> Value:
+        try:
+            value = value_at(expr, point, dps)
+        except EvaluationFailed as exc:
+            raise _Skip(f"{which}: {exc}") from None
+        if not _finite(value.number):
+            raise _Skip("a value is infinite or undefined")
+        return value
+
+    def _judge(self, va: Value, vb: Value, dps: int, final: bool) -> int | None:
+        rel_tol = mpmath.mpf(10) ** (-(self.dps - 10))
+        for value in (va, vb):
+            if not value.vanishes and not _real(value.number, rel_tol):
+                raise _Skip("a value is not real (the point is outside a formula's domain)")
+        if va.exact is not None and vb.exact is not None:
+            return self.dps if va.exact == vb.exact else None
+        if va.vanishes and vb.vanishes:
+            # both are 0, or cancel far below every quantity they are made of; a value only
+            # known to be under the quadrature's floor is confirmed at twice the precision
+            unsettled = any(v.zero_bound is not None and v.exact is None and not final
+                            and _from_quadrature(v, dps) for v in (va, vb))
+            return None if unsettled else self.dps
+        if va.vanishes or vb.vanishes:
+            zero, other = (va, vb) if va.vanishes else (vb, va)
+            if zero.zero_bound is not None and abs(other.number) <= 10 * zero.zero_bound:
+                if final:
+                    raise _Skip("cannot tell whether a tiny value is 0 at this point")
                 return None
-            if not (_finite(va) and _finite(vb) and self._real(va) and self._real(vb)):
-                return None
-            return self._agreement(va.real, vb.real)
+            return None  # zero against a value known to be nonzero
+        x, y = va.number.real, vb.number.real
+        difference = abs(x - y)
+        scale = max(abs(x), abs(y))
+        if difference == 0:
+            return self.dps
+        if difference > rel_tol * scale:
+            return None
+        return min(self.dps, int(math.floor(-mpmath.log10(difference / scale))))
 
     def _skip(self, reason: str) -> None:
         self.outcome.skipped += 1
         self.outcome.skip_reasons[reason] = self.outcome.skip_reasons.get(reason, 0) + 1
 
-    def _real(self, value: mpmath.mpc) -> bool:
-        return abs(value.imag) <= self.rel_tol * abs(value.real) + self.abs_tol
 
-    def _agreement(self, x: mpmath.mpf, y: mpmath.mpf) -> int | None:
-        """Digits of agreement (capped at dps), or None if beyond tolerance."""
-        difference = abs(x - y)
-        scale = max(abs(x), abs(y))
-        if difference <= self.abs_tol:
-            return self.dps
-        if difference > self.rel_tol * scale:
-            return None
-        return min(self.dps, int(math.floor(-mpmath.log10(difference / scale))))
+def _real(value: mpmath.mpc, rel_tol: mpmath.mpf) -> bool:
+    return abs(value.imag) <= rel_tol * abs(value.real)
 
 
-def _combine(proven: bool, symbolic_note: bool | str, outcome: _Outcome) -> Verdict:
+def _from_quadrature(value: Value, dps: int) -> bool:
+    """A vanishing value whose bound is the certified evaluator's floor (not a cancellation
+    that evalf followed)."""
+    return value.zero_bound == mpmath.mpf(10) ** (-(dps + 6))
+
+
+def _combine(symbolic_note: bool | str, outcome: _Outcome) -> Verdict:
+    proven = symbolic_note is True
     counted = dict(points=outcome.agreed, skipped=outcome.skipped, digits=outcome.digits)
     notes = tuple(f"{reason} ({count} point{'s' if count > 1 else ''})"
                   for reason, count in outcome.skip_reasons.items())
+    if outcome.ill_posed is not None:
+        e, point, reason = outcome.ill_posed
+        where = f" at {_where(point)}" if point else ""
+        return Verdict("not_equal", f"not equal: the claim is ill-posed: {_show_e(e)} does not "
+                       f"exist{where} ({reason})", "existence", notes=notes, **counted)
+    if outcome.unknown is not None:
+        return Verdict("undecided", f"undecided: {outcome.unknown}", "none", notes=notes,
+                       **counted)
     if outcome.counterexample is not None:
         if proven:
             return Verdict("undecided", "undecided: symbolic simplification says equal but "
@@ -270,24 +376,42 @@ def _combine(proven: bool, symbolic_note: bool | str, outcome: _Outcome) -> Verd
                        counterexample=outcome.counterexample, notes=notes, **counted)
     enough = outcome.agreed >= outcome.needed
     evidence = _evidence(outcome)
+    checked = describe_checked(outcome.compared, outcome.fixed)
+    domain = f"; checked {checked}" if checked else ""
+    if symbolic_note == "identical" and enough:
+        return Verdict("equal", f"equal: the two expressions are identical (every expectation "
+                       f"in them exists at {outcome.agreed} points{domain})", "identical",
+                       notes=notes, checked=checked, **counted)
     if proven:
-        check = (f"confirmed: {evidence}" if enough else
+        check = (f"confirmed: {evidence}{domain}" if enough else
                  f"not checked numerically: {_why_short(outcome)}")
         return Verdict("equal", f"equal by symbolic simplification ({check})",
-                       "symbolic+numeric" if enough else "symbolic", notes=notes, **counted)
+                       "symbolic+numeric" if enough else "symbolic", notes=notes,
+                       checked=checked, **counted)
     if enough:
-        return Verdict("equal", f"equal: {evidence}", "numeric", notes=notes, **counted)
+        return Verdict("equal", f"equal: {evidence}{domain}", "numeric", notes=notes,
+                       checked=checked, **counted)
     why = _why_short(outcome)
     if isinstance(symbolic_note, str) and outcome.blocked:
         why += f"; {symbolic_note}"
     return Verdict("undecided", f"undecided: {why}", "none", notes=notes, **counted)
 
 
+def _where(point: dict) -> str:
+    return ", ".join(f"{s}={_show_number(v)}" for s, v in
+                     sorted(point.items(), key=lambda kv: kv[0].name))
+
+
+def _show_e(e: Expectation) -> str:
+    text = f"E[{sp.sstr(e.integrand)}]"
+    return text if len(text) <= 60 else text[:57] + "...]"
+
+
 def _evidence(outcome: _Outcome) -> str:
     if outcome.constant and outcome.agreed == 1 and outcome.digits is not None:
         return f"the two constants agree to {outcome.digits} digits"
-    return (f"agree to {outcome.digits} digits at {outcome.agreed} random points "
-            f"({outcome.dps}-digit arithmetic)")
+    return (f"agree to {outcome.digits} digits at {outcome.agreed} random "
+            f"point{'s' if outcome.agreed != 1 else ''} ({outcome.dps}-digit arithmetic)")
 
 
 def _why_short(outcome: _Outcome) -> str:

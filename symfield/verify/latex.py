@@ -8,13 +8,18 @@ as products of letters (``\\operatorname{erf}(x)`` becomes ``operatorname*x*e*f*
    ``q1`` for ``q_1``, decimals as exact fractions), rejects unknown words, and replaces every
    expectation ``\\mathbb{E}[...]``, ``E[...]`` or ``\\langle ... \\rangle`` by a placeholder after
    parsing its integrand on its own;
-2. ANTLR parses the result under a time limit;
+2. ANTLR parses the result; its work is bounded by the number of tokens it is given (per
+   formula and per claim, :mod:`.limits`), never by a clock, and its grammar is loaded once,
+   thread-safely, before any formula is parsed;
 3. the SymPy tree it returns is rebuilt node by node through :mod:`.build`, which maps names to
    the canonical symbols and rejects any node type or name outside the whitelist.
 """
 from __future__ import annotations
 
+import importlib
+import sys
 import re
+import threading
 from dataclasses import dataclass
 
 import sympy as sp
@@ -100,11 +105,13 @@ def _known_commands() -> str:
 class _PrePass:
     """Rewrites a token list into text ANTLR reads correctly; collects expectations."""
 
-    def __init__(self, tokens: list[Token], expectations: dict[str, sp.Expr]) -> None:
+    def __init__(self, tokens: list[Token], expectations: dict[str, sp.Expr],
+                 tally: TokenTally) -> None:
         self.tokens = tokens
         self.pos = 0
         self.out: list[str] = []
         self.expectations = expectations
+        self.tally = tally
 
     # -- cursor helpers ---------------------------------------------------------------------
     def peek(self, skip_space: bool = True) -> Token | None:
@@ -181,6 +188,9 @@ class _PrePass:
         if char in "=<>":
             raise ParseError(f"'{char}' is only allowed between the steps of a claim "
                              f"(and only '=' relations are supported)")
+        if char == ":":
+            raise ParseError("':' is not an operator here: divide with / or \\frac{a}{b} "
+                             "(braces only group; sets and dictionaries are not formulas)")
         if char in "&$%#@\"?;!":
             what = "factorials are" if char == "!" else f"the character '{char}' is"
             raise ParseError(f"{what} not allowed in a LaTeX formula")
@@ -398,7 +408,7 @@ class _PrePass:
             body = body[:-1]
         if not any(t.kind != "space" for t in body):
             raise ParseError("the expectation E[...] is empty")
-        integrand = _parse_tokens(body)
+        integrand = _parse_tokens(body, self.tally)
         name = _PLACEHOLDER_PREFIX + _letters_for(len(self.expectations))
         self.expectations[name] = build.expectation(integrand, declared)
         self.out.append(f"\\mathit{{{name}}}")
@@ -472,43 +482,62 @@ def _check_brackets(tokens: list[Token]) -> None:
         raise ParseError("unbalanced brackets: a '{', '(' or '[' is not closed")
 
 
-def _parse_tokens(tokens: list[Token]) -> sp.Expr:
+class TokenTally:
+    """ANTLR tokens spent so far on one claim (every step and integrand counts)."""
+
+    def __init__(self) -> None:
+        self.used = 0
+
+    def spend(self, count: int) -> None:
+        self.used += count
+        if self.used > limits.MAX_CLAIM_LATEX_TOKENS:
+            raise ParseError(f"the LaTeX claim is too long ({self.used}+ tokens; limit "
+                             f"{limits.MAX_CLAIM_LATEX_TOKENS} for a whole claim): check a "
+                             f"long chain in parts")
+
+
+#: What ANTLR reads as one token, roughly: a command, a letter, a number or a character; a
+#: placeholder \mathit{...} for an expectation is one name.
+_ANTLR_TOKEN = re.compile(r"\\mathit\{[a-z]+\}|\\[A-Za-z]+|\\.|[A-Za-z]|\d+|\S")
+
+
+def antlr_token_count(text: str) -> int:
+    """How many tokens ANTLR will read in ``text`` (the measure of its work)."""
+    return sum(1 for _ in _ANTLR_TOKEN.finditer(text))
+
+
+def _parse_tokens(tokens: list[Token], tally: TokenTally) -> sp.Expr:
     """Pre-pass, ANTLR and rebuild for one formula (an expectation's integrand included)."""
     _check_brackets(tokens)
     _check_superscripts(tokens)
     expectations: dict[str, sp.Expr] = {}
-    text = _PrePass(tokens, expectations).run().strip()
+    text = _PrePass(tokens, expectations, tally).run().strip()
     if not text:
         raise ParseError("the formula is empty")
     if len(text) > limits.MAX_LATEX_CHARS:
         raise ParseError(f"the LaTeX formula is too long ({len(text)} characters after "
                          f"normalisation; limit {limits.MAX_LATEX_CHARS} per step)")
+    count = antlr_token_count(text)
+    if count > limits.MAX_LATEX_TOKENS:
+        raise ParseError(f"the LaTeX formula is too long ({count} tokens; limit "
+                         f"{limits.MAX_LATEX_TOKENS} per formula): split it into steps")
+    tally.spend(count)
     raw = _antlr(text)
     return _Rebuild(expectations).build(raw, 0)
 
 
-def parse_latex_expression(text: str) -> sp.Expr:
+def parse_latex_expression(text: str, tally: TokenTally | None = None) -> sp.Expr:
     """A SymPy expression from one LaTeX formula (no '=' in it)."""
-    return _parse_tokens(tokenize(text))
+    return _parse_tokens(tokenize(text), tally if tally is not None else TokenTally())
 
 
 def _antlr(text: str) -> sp.Expr:
+    parse_latex, LaTeXParsingError = _antlr_parser()
     try:
-        from sympy.parsing.latex import parse_latex
-        from sympy.parsing.latex.errors import LaTeXParsingError
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise ParseError("LaTeX input needs antlr4-python3-runtime 4.11 "
-                         "(pip install 'antlr4-python3-runtime==4.11.*')") from None
-    _load_grammar(parse_latex)
-    try:
-        with limits.deadline(limits.LATEX_SECONDS):
-            # strict: without it ANTLR silently drops what it cannot read ('1,0' -> 1).
-            return parse_latex(text, strict=True, backend="antlr")
+        # strict: without it ANTLR silently drops what it cannot read ('1,0' -> 1).
+        return parse_latex(text, strict=True, backend="antlr")
     except LaTeXParsingError as exc:
         raise ParseError(f"LaTeX syntax error: {_syntax_detail(text, exc)}") from None
-    except TimeoutError:
-        raise ParseError(f"the LaTeX formula is too complex to parse within "
-                         f"{limits.LATEX_SECONDS:g} s") from None
     except RecursionError:
         raise ParseError("the LaTeX formula is nested too deeply") from None
     except ImportError as exc:  # SymPy checks the antlr runtime version at call time
@@ -517,15 +546,61 @@ def _antlr(text: str) -> sp.Expr:
         raise ParseError(f"the LaTeX formula could not be read ({type(exc).__name__})") from None
 
 
-_GRAMMAR_LOADED = False
+_GRAMMAR_LOCK = threading.Lock()
+_ANTLR_MODULE = "sympy.parsing.latex._parse_latex_antlr"
 
 
-def _load_grammar(parse_latex) -> None:
-    """Load ANTLR's grammar once, outside the per-formula time limit (it takes 1-2 s)."""
-    global _GRAMMAR_LOADED
-    if not _GRAMMAR_LOADED:
-        parse_latex("1", strict=True, backend="antlr")
-        _GRAMMAR_LOADED = True
+def _antlr_parser():
+    """(parse_latex, LaTeXParsingError) with SymPy's ANTLR grammar loaded and intact.
+
+    The first load takes ~1 s; it runs once, under a lock, and under no time limit. SymPy's
+    module swallows any exception raised while it imports the generated lexer and parser
+    (an alarm that fired there used to leave ``LaTeXLexer = None`` for the rest of the
+    process, failing every later LaTeX claim): a missing lexer or parser is detected here
+    and the module reloaded; if that does not help, the error says so.
+    """
+    try:
+        from sympy.parsing.latex import parse_latex
+        from sympy.parsing.latex.errors import LaTeXParsingError
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise ParseError("LaTeX input needs antlr4-python3-runtime 4.11 "
+                         "(pip install 'antlr4-python3-runtime==4.11.*')") from None
+    if _grammar_intact():
+        return parse_latex, LaTeXParsingError
+    with _GRAMMAR_LOCK:
+        if not _grammar_intact():
+            _load_grammar(parse_latex, LaTeXParsingError)
+    return parse_latex, LaTeXParsingError
+
+
+_GRAMMAR_WARM = False
+
+
+def _grammar_intact() -> bool:
+    module = sys.modules.get(_ANTLR_MODULE)
+    return _GRAMMAR_WARM and module is not None and \
+        module.LaTeXLexer is not None and module.LaTeXParser is not None
+
+
+def _load_grammar(parse_latex, parsing_error) -> None:
+    global _GRAMMAR_WARM
+    try:
+        module = importlib.import_module(_ANTLR_MODULE)
+        if module.LaTeXLexer is None or module.LaTeXParser is None:
+            module = importlib.reload(module)  # an earlier import was interrupted
+    except Exception as exc:  # noqa: BLE001 - reported as a clear error below
+        raise ParseError(f"LaTeX input is unavailable: SymPy's LaTeX parser could not be "
+                         f"loaded ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if module.LaTeXLexer is None or module.LaTeXParser is None:
+        raise ParseError("LaTeX input is unavailable: SymPy could not load its ANTLR lexer "
+                         "and parser (is antlr4-python3-runtime 4.11 installed?)")
+    try:
+        parse_latex("1", strict=True, backend="antlr")  # builds ANTLR's tables (~1 s)
+    except ImportError as exc:
+        raise ParseError(f"LaTeX input needs antlr4-python3-runtime 4.11 ({exc})") from None
+    except parsing_error:  # pragma: no cover - '1' always parses
+        pass
+    _GRAMMAR_WARM = True
 
 
 def _syntax_detail(text: str, exc: Exception) -> str:
@@ -537,8 +612,7 @@ def _syntax_detail(text: str, exc: Exception) -> str:
     if first and first != "Invalid LaTeX":
         return first
     try:
-        with limits.deadline(limits.LATEX_SECONDS):
-            parse_latex(text, strict=False, backend="antlr")
+        parse_latex(text, strict=False, backend="antlr")  # same size: bounded like the first
     except LaTeXParsingError as lenient:
         detail = str(lenient).strip().splitlines()
         if detail and detail[0]:

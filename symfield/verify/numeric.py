@@ -2,10 +2,15 @@
 
 Formulas holding Gaussian expectations go to the certified evaluator of
 ``symfield.gaussian.numerics.evaluate.evaluate_expr`` when it is available; everything else
-(and the fallback) is SymPy's adaptive ``evalf`` with guard digits.
+(and the fallback) is SymPy's adaptive ``evalf``, which keeps *relative* accuracy through
+cancellation. :func:`value_at` also says how much is known about a value — exact, accurate
+to the requested digits, or only known to vanish to within a bound — because a comparison
+with 0 must never rest on an absolute tolerance (10^-60 sigma_w is not 0).
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Mapping
 
 import mpmath
@@ -15,10 +20,33 @@ from ..gaussian.expectation import Expectation
 
 #: Extra digits asked of evalf beyond the requested precision.
 GUARD_DIGITS = 10
+#: How far evalf may raise its precision to tell a cancelling sum from zero, in multiples of
+#: the requested digits, and in absolute digits at most.
+ZERO_SEARCH_FACTOR = 6
+MAX_ZERO_DIGITS = 3000
 
 
 class EvaluationFailed(Exception):
     """A formula has no numerical value at a point (message says why)."""
+
+
+@dataclass(frozen=True)
+class Value:
+    """A formula's value at a point and what is known about it.
+
+    ``number`` is the value (complex); ``exact`` the exact rational when the formula reduces
+    to one at the point; ``zero_bound`` is set when the value could not be told from zero:
+    then only |value| <= zero_bound is known (``number`` is 0).
+    """
+
+    number: mpmath.mpc
+    exact: sp.Rational | None = None
+    zero_bound: mpmath.mpf | None = None
+
+    @property
+    def vanishes(self) -> bool:
+        """Known to be 0, or indistinguishable from 0 at the precision reached."""
+        return self.zero_bound is not None or (self.exact is not None and self.exact == 0)
 
 
 def numeric_value(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) -> mpmath.mpc:
@@ -27,6 +55,11 @@ def numeric_value(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) 
     Raises EvaluationFailed when the formula cannot be evaluated there (an expectation the
     numerics cannot do, an unbound function, a leftover symbol).
     """
+    return value_at(expr, values, dps).number
+
+
+def value_at(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) -> Value:
+    """The value of ``expr`` at ``values`` with what is known about it (see :class:`Value`)."""
     needed = {s: values[s] for s in expr.free_symbols if s in values}
     missing = expr.free_symbols - set(needed)
     if missing:
@@ -37,12 +70,18 @@ def numeric_value(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) 
             try:
                 value = certified(expr, needed, dps)
                 with mpmath.workdps(dps + GUARD_DIGITS):  # mpc() rounds to the context
-                    return mpmath.mpc(value)
+                    number = mpmath.mpc(value)
             except TimeoutError:
                 raise  # the caller's time limit: never swallowed as a skipped point
             except Exception as exc:  # noqa: BLE001 - numerics raise assorted errors
                 raise EvaluationFailed(f"the expectation could not be evaluated: "
                                        f"{_one_line(exc)}") from None
+            # certified digits are relative, with an absolute floor of 10^-(dps + 6) for
+            # values that are (close to) zero: below it, only smallness is known
+            floor = mpmath.mpf(10) ** (-(dps + 6))
+            if abs(number) <= floor:
+                return Value(mpmath.mpc(0), None, floor)
+            return Value(number)
     return _evalf(expr, needed, dps)
 
 
@@ -54,9 +93,41 @@ def _certified_evaluator():
     return evaluate_expr
 
 
-def _evalf(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) -> mpmath.mpc:
+def _evalf(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) -> Value:
     try:
-        result = expr.subs(values).evalf(dps + GUARD_DIGITS)
+        exact = expr.subs(values)
+    except TimeoutError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - SymPy raises assorted errors here
+        raise EvaluationFailed(f"evaluation failed: {_one_line(exc)}") from None
+    if exact.is_Rational:
+        with mpmath.workdps(dps + GUARD_DIGITS):
+            return Value(mpmath.mpc(mpmath.mpf(int(exact.p)) / int(exact.q)), exact)
+    if exact.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise EvaluationFailed("the value is undefined or infinite")
+    value = _evalf_once(exact, dps, ZERO_SEARCH_FACTOR * (dps + GUARD_DIGITS))
+    if value.zero_bound is None:
+        return value
+    # It cancels to (near) zero. That is only believed far below every quantity the formula
+    # is made of: exp(10^-300 q) - 1 cancels to ~10^-190 at the first try but is 10^-301.
+    smallest = _smallest_magnitude(exact, dps)
+    wanted = smallest * mpmath.mpf(10) ** (-(dps + GUARD_DIGITS))
+    if value.zero_bound <= wanted:
+        return value
+    digits = int(-mpmath.log10(wanted)) + dps + 2 * GUARD_DIGITS
+    if digits > MAX_ZERO_DIGITS:
+        raise EvaluationFailed(f"cannot tell whether the value is 0 (it cancels below "
+                               f"10^-{MAX_ZERO_DIGITS})")
+    value = _evalf_once(exact, dps, digits)
+    if value.zero_bound is not None and value.zero_bound > wanted:
+        raise EvaluationFailed("cannot tell whether the value is 0 (it cancels beyond the "
+                               "precision reached)")
+    return value
+
+
+def _evalf_once(exact: sp.Expr, dps: int, search_digits: int) -> Value:
+    try:
+        result = exact.evalf(dps + GUARD_DIGITS, maxn=max(search_digits, dps + GUARD_DIGITS))
     except TimeoutError:
         raise
     except Exception as exc:  # noqa: BLE001 - SymPy raises assorted errors here
@@ -66,12 +137,56 @@ def _evalf(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) -> mpma
     if result.free_symbols or not result.is_number:
         raise EvaluationFailed(f"the value could not be computed (left: {sp.sstr(result)[:80]})")
     real, imag = result.as_real_imag()
-    if not (isinstance(real, (sp.Float, sp.Integer, sp.Rational)) or real.is_zero) or \
-            not (isinstance(imag, (sp.Float, sp.Integer, sp.Rational)) or imag.is_zero):
-        raise EvaluationFailed(f"the value could not be computed ({sp.sstr(result)[:80]})")
+    parts = []
+    bounds = []
+    for part in (real, imag):
+        if part.is_zero:
+            parts.append(mpmath.mpf(0))
+            continue
+        if not isinstance(part, (sp.Float, sp.Integer, sp.Rational)):
+            raise EvaluationFailed(f"the value could not be computed ({sp.sstr(result)[:80]})")
+        bound = _cancellation_bound(part, dps)
+        if bound is not None:
+            bounds.append(bound)
+            parts.append(mpmath.mpf(0))
+            continue
+        with mpmath.workdps(dps + GUARD_DIGITS):
+            parts.append(mpmath.mpf(sp.Float(part, dps + GUARD_DIGITS)))
     with mpmath.workdps(dps + GUARD_DIGITS):
-        return mpmath.mpc(mpmath.mpf(sp.Float(real, dps + GUARD_DIGITS)),
-                          mpmath.mpf(sp.Float(imag, dps + GUARD_DIGITS)))
+        number = mpmath.mpc(parts[0], parts[1])
+    if bounds and parts[0] == 0 and parts[1] == 0:
+        return Value(number, None, max(bounds))
+    return Value(number)
+
+
+def _cancellation_bound(part: sp.Expr, dps: int) -> mpmath.mpf | None:
+    """For a Float that evalf could not resolve (a sum cancelling to nothing), the bound on
+    its size; None for an accurate value."""
+    if not isinstance(part, sp.Float):
+        return None
+    wanted_bits = int(dps * math.log2(10))
+    if part._prec >= wanted_bits:  # noqa: SLF001 - evalf reports the accuracy reached here
+        return None
+    sign, mantissa, exponent, bits = part._mpf_  # noqa: SLF001
+    return mpmath.mpf(2) ** (exponent + max(bits, 1))
+
+
+def _smallest_magnitude(expr: sp.Expr, dps: int) -> mpmath.mpf:
+    """The smallest nonzero size among the parts of a numeric formula (at 15 digits)."""
+    smallest = mpmath.mpf(1)
+    for node in sp.preorder_traversal(expr):
+        if node is expr or (node.is_Atom and not node.is_Number):
+            continue
+        try:
+            real, imag = node.evalf(15).as_real_imag()
+            sizes = [abs(mpmath.mpf(sp.Float(p, 15))) for p in (real, imag)
+                     if not (isinstance(p, sp.Float) and p._prec < 10)]  # noqa: SLF001
+        except Exception:  # noqa: BLE001 - only a scale estimate
+            continue
+        for size in sizes:
+            if size != 0 and mpmath.isfinite(size) and size < smallest:
+                smallest = size
+    return smallest
 
 
 def _one_line(exc: Exception) -> str:
