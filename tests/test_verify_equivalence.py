@@ -96,14 +96,24 @@ def test_fixed_values_from_text_are_parsed_safely():
         compare(q, q + 1, domain={"q": "__import__('os')"})
 
 
-def test_tolerance_is_forty_digits_relative():
+def test_a_quoted_value_agrees_within_forty_digits():
+    # a decimal value is quoted to its digits: the tolerance is relative, 10^-(dps - 10)
+    root2 = parse_expression("sqrt(2)")
+    digits = "1.41421356237309504880168872420969807856967187537694807317667973799"
+    assert compare(root2, parse_expression(digits[:47])).status == "equal"
+    assert compare(root2, parse_expression(digits[:32])).status == "not_equal"
+
+
+def test_near_identities_are_never_equal():
+    # Between two formulas agreement to 40 digits is not enough: their difference must
+    # vanish too. sqrt(q) + 1e-45 was called equal to sqrt(q) (an absolute offset, only
+    # sampled where it is relatively tiny); both are the traps of issue 18.
     root = parse_expression("sqrt(q)")
-    assert compare(root, root * (1 + sp.Rational(1, 10**30))).status == "not_equal"
-    assert compare(root, root * (1 + sp.Rational(1, 10**45))).status == "equal"
-    # An absolute offset is not within a relative tolerance: where q is small (and at the
-    # scale 1e-45 the formula names) it is a large relative difference. Before the whole
-    # domain was sampled this was called equal.
-    assert compare(root, root + sp.Rational(1, 10**45)).status == "not_equal"
+    for near in (root * (1 + sp.Rational(1, 10**30)), root * (1 + sp.Rational(1, 10**45)),
+                 root + sp.Rational(1, 10**45), root * (1 + sp.Rational(1, 10**200))):
+        verdict = compare(root, near)
+        assert verdict.status == "not_equal", (near, verdict.reason)
+        assert verdict.counterexample is not None
 
 
 def test_constants():
@@ -174,7 +184,7 @@ def test_work_is_bounded_by_points_not_by_a_clock(monkeypatch):
     monkeypatch.setattr(equivalence_module, "value_at", counting)
     verdict = compare(WILLIAMS, parse_expression("(2/pi)*atan(2q/sqrt(1+4q))"), points=5)
     assert verdict.status == "equal" and verdict.points == 5
-    assert len(calls) == 2 * 5
+    assert len(calls) == 3 * 5  # both sides and their difference
     wrong = compare(WILLIAMS, parse_expression("(2/pi)*asin(2q/(1+2.2q))"), points=5)
     assert wrong.status == "not_equal"
-    assert len(calls) == 2 * 5 + 4  # one point, re-checked at twice the precision
+    assert len(calls) == 3 * 5 + 4  # one point, re-checked at twice the precision

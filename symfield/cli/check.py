@@ -35,8 +35,20 @@ def _assumptions(items: list[str] | None) -> dict[str, object]:
     """NAME=VALUE fixes a variable, NAME=LOW:HIGH restricts its range."""
     out: dict[str, object] = {}
     for name, value in parse_assignments(items, option="--assume").items():
+        given = f"{name}={value}"
+        if value.startswith("="):
+            raise UsageError(f"--assume {given}: write one '=' between the name and the "
+                             f"value ({name}={value.lstrip('=').strip()}), or {name}=LOW:HIGH")
         low, colon, high = value.partition(":")
-        out[name] = (low.strip(), high.strip()) if colon else value
+        if colon:
+            if not low.strip() or not high.strip() or ":" in high:
+                problem = "the low end is missing" if not low.strip() else \
+                    "the high end is missing" if not high.strip() else "too many ':'"
+                raise UsageError(f"--assume {given}: a range is {name}=LOW:HIGH with two "
+                                 f"numbers ({problem})")
+            out[name] = (low.strip(), high.strip())
+        else:
+            out[name] = value
     return out
 
 

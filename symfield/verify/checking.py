@@ -13,6 +13,7 @@ registered activation, and the parts are compared (:func:`.equivalence.compare`)
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import threading
 from collections import OrderedDict
 
@@ -47,10 +48,12 @@ def _law_for_label(label: str, label_error: str | None = None) -> str:
     if key in registry:
         return registry[key]
     names = ", ".join(laws())
-    if label_error is not None:
-        # the left side is neither: say first what is wrong with it as a formula
-        raise ParseError(f"the left-hand side {label!r} is not a formula ({label_error}) and "
-                         f"not a law name either (laws: {names})")
+    looks_like_a_law = difflib.get_close_matches(key, [*registry, *LABEL_ALIASES], n=1,
+                                                 cutoff=0.6)
+    if label_error is not None and not looks_like_a_law:
+        # the left side is neither, and reads as a formula: say what is wrong with it
+        raise ParseError(f"the left-hand side {label!r} is neither a law name ('symfield list' "
+                         f"shows them) nor a formula: {label_error}")
     raise UnknownNameError(
         f"the left-hand side {label!r} is not a law name; name the law with law=... or write "
         f"a formula on both sides (laws: {names})")
@@ -103,12 +106,14 @@ def _closed_expectations(expr: sp.Expr, budget: limits.Budget) -> sp.Expr:
             known = e in _CLOSED
             value = _CLOSED.get(e)
         if not known:
-            left = budget.remaining()
-            seconds = limits.ENGINE_SECONDS if left is None else min(limits.ENGINE_SECONDS, left)
             try:
-                value = limits.run_in_child(_closed_form_in_child, e, seconds=seconds)
+                value = limits.run_in_child(_closed_form_in_child, e,
+                                            cpu_seconds=limits.ENGINE_SECONDS,
+                                            wall_seconds=budget.remaining())
+            except limits.OutOfCPU:
+                value = None  # the same on any machine: remembered
             except TimeoutError:
-                continue  # not remembered: it may well finish on a quieter machine
+                continue  # wall clock: not remembered, it may finish on a quieter machine
             except limits.ChildFailed:
                 value = None
             with _CLOSED_LOCK:

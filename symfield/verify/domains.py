@@ -406,9 +406,15 @@ def exact_number(value: object, what: str = "a value") -> sp.Expr:
     if isinstance(value, Fraction):
         return sp.Rational(value.numerator, value.denominator)
     if isinstance(value, str):
+        from .errors import ParseError, quote
         from .parser import parse_expression  # the safe parser, never sympify
 
-        value = parse_expression(value, syntax="plain")
+        if value.lstrip().startswith("="):
+            raise SymfieldError(f"{what} is {quote(value)}: write one '=' (name=value)")
+        try:
+            value = parse_expression(value, syntax="plain")
+        except ParseError as exc:
+            raise SymfieldError(f"{what} {quote(value)} is not a number: {exc}") from None
     if isinstance(value, sp.Expr) and value.is_number and value.is_finite is not False:
         return value
     raise SymfieldError(f"{what} must be a number, got {value!r}")

@@ -42,22 +42,34 @@ DEFAULT_SEED = 20240917
 
 @dataclass(frozen=True)
 class Counterexample:
-    """A point where the two formulas differ, with both values."""
+    """A point where the two formulas differ, with both values.
+
+    ``difference`` is the first minus the second when it was computed on its own: for two
+    formulas that agree beyond the digits shown (exp(exp(-1000)) against 1), it is the
+    evidence that they differ.
+    """
 
     point: dict[sp.Symbol, sp.Expr]
     value_a: mpmath.mpc
     value_b: mpmath.mpc
+    difference: mpmath.mpc | None = None
+
+    def relative_difference(self) -> mpmath.mpf:
+        a, b = self.value_a.real, self.value_b.real
+        scale = max(abs(a), abs(b))
+        gap = abs(self.difference) if self.difference is not None else abs(a - b)
+        return gap / scale if scale else mpmath.mpf(1)
 
     def describe(self, digits: int | None = None) -> str:
+        gap = self.relative_difference()
         if digits is None:  # enough digits to see where the two values part
-            a, b = self.value_a.real, self.value_b.real
-            scale = max(abs(a), abs(b))
-            gap = abs(a - b) / scale if scale else 1
             digits = 12 if gap == 0 or gap > 1e-9 else min(60, int(-mpmath.log10(gap)) + 4)
         where = ", ".join(f"{s}={_show_number(v)}" for s, v in
                           sorted(self.point.items(), key=lambda kv: kv[0].name))
         values = (f"the first is {_show(self.value_a, digits)} and the second is "
                   f"{_show(self.value_b, digits)}")
+        if self.difference is not None:
+            values += f", their difference is {_show(self.difference, 6)}"
         return f"at {where} {values}" if where else values
 
 
@@ -128,7 +140,7 @@ def compare(a: sp.Expr, b: sp.Expr, *, domain: Domain | None = None, points: int
     if a == b:
         symbolic_note: bool | str = "identical"
     else:
-        symbolic_note = _symbolic_zero(a - b, min(symbolic_seconds, _left(budget)))
+        symbolic_note = _symbolic_zero(a - b, min(symbolic_seconds, _left(budget)), budget)
     numeric = _NumericComparison(a, b, domain, points, dps, rng_seed, required,
                                  identical=a == b)
     inner = limits.Budget(min(numeric_seconds, _left(budget)))
@@ -168,9 +180,10 @@ def _as_expr(value: object, which: str) -> sp.Expr:
 _MAX_SIMPLIFY_OPS = 400
 
 
-def _symbolic_zero(difference: sp.Expr, seconds: float) -> bool | str:
+def _symbolic_zero(difference: sp.Expr, seconds: float,
+                   budget: limits.Budget | None = None) -> bool | str:
     """True if simplify proves the difference is 0; otherwise a note on why not. Runs in a
-    child process killed after ``seconds``, so it is bounded in any thread."""
+    child process killed after ``seconds`` of CPU time, so it is bounded in any thread."""
     if seconds <= 0:
         return "symbolic simplification disabled"
     if difference.has(Expectation, sp.Sum):
@@ -180,9 +193,10 @@ def _symbolic_zero(difference: sp.Expr, seconds: float) -> bool | str:
     if sp.count_ops(difference) > _MAX_SIMPLIFY_OPS:
         return "symbolic simplification skipped (too large)"
     try:
-        proven = limits.run_in_child(_simplifies_to_zero, difference, seconds=seconds)
+        proven = limits.run_in_child(_simplifies_to_zero, difference, cpu_seconds=seconds,
+                                     wall_seconds=None if budget is None else budget.remaining())
     except TimeoutError:
-        return f"symbolic simplification gave up after {seconds:g} s"
+        return f"symbolic simplification gave up after {seconds:g} s of CPU time"
     except limits.ChildFailed as exc:
         return f"symbolic simplification failed ({str(exc).split(':')[0]})"
     return True if proven else "simplify did not reach 0"
@@ -231,6 +245,7 @@ class _NumericComparison:
                                 constant=not self.symbols,
                                 fixed=self.symbols - self.sampler.free)
         self.rel_tol = mpmath.mpf(10) ** (-(dps - 10))
+        self._difference = None if identical or not _exact_difference_applies(a, b) else a - b
 
     def run(self, budget: limits.Budget) -> _Outcome:
         outcome = self.outcome
@@ -282,6 +297,23 @@ class _NumericComparison:
             return
         self._agree(point, digits)
 
+    def _differs_exactly(self, va: Value, vb: Value, point: dict, dps: int) -> bool:
+        """Two formulas that agree numerically must also have a difference that vanishes:
+        evalf follows a - b far below every quantity in it, so near-identities that agree
+        beyond any fixed tolerance (exp(exp(-1000)) = 1) are told apart. Not for a side that
+        is a quoted decimal value (meant to agree to its digits) or that holds an
+        expectation (quadrature cannot resolve below its digits)."""
+        if self._difference is None or (va.exact is not None and vb.exact is not None):
+            return False
+        try:
+            gap = value_at(self._difference, point, dps)
+        except EvaluationFailed:
+            return False  # cannot be resolved further: the numbers decide
+        if gap.vanishes:
+            return False
+        self._last = (va.number, vb.number, gap.number)
+        return True
+
     def _agree(self, point: dict, digits: int) -> None:
         outcome = self.outcome
         outcome.agreed += 1
@@ -295,7 +327,10 @@ class _NumericComparison:
             va = self._value(self.a, point, dps, "the first expression")
             vb = self._value(self.b, point, dps, "the second expression")
             self._last = (va.number, vb.number)
-            return self._judge(va, vb, dps, final)
+            digits = self._judge(va, vb, dps, final)
+            if digits is not None and self._differs_exactly(va, vb, point, dps):
+                return None
+            return digits
 
     def _value(self, expr: sp.Expr, point: dict, dps: int, which: str) -> Value:
         try:
@@ -340,6 +375,28 @@ class _NumericComparison:
         self.outcome.skip_reasons[reason] = self.outcome.skip_reasons.get(reason, 0) + 1
 
 
+def _exact_difference_applies(a: sp.Expr, b: sp.Expr) -> bool:
+    """Whether a - b can be resolved exactly by evalf (see ``_differs_exactly``)."""
+    if _is_quoted_value(a) or _is_quoted_value(b):
+        return False
+    return not (a.has(Expectation, sp.Sum) or b.has(Expectation, sp.Sum))
+
+
+def _is_quoted_value(expr: sp.Expr) -> bool:
+    """A number written as a decimal with 6 or more digits after the point: a value quoted to
+    its digits (0.3942944903978...), to be compared within the tolerance, not exactly."""
+    if not expr.is_Rational or expr.is_Integer:
+        return False
+    denominator = int(expr.q)
+    twos = (denominator & -denominator).bit_length() - 1
+    rest = denominator >> twos
+    fives = 0
+    while rest % 5 == 0:
+        rest //= 5
+        fives += 1
+    return rest == 1 and max(twos, fives) >= 6
+
+
 def _real(value: mpmath.mpc, rel_tol: mpmath.mpf) -> bool:
     return abs(value.imag) <= rel_tol * abs(value.real)
 
@@ -369,8 +426,7 @@ def _combine(symbolic_note: bool | str, outcome: _Outcome) -> Verdict:
                            f"the numbers differ ({outcome.counterexample.describe()})",
                            "symbolic+numeric", counterexample=outcome.counterexample,
                            notes=notes, **counted)
-        a, b = outcome.counterexample.value_a.real, outcome.counterexample.value_b.real
-        relative = abs(a - b) / max(abs(a), abs(b))
+        relative = outcome.counterexample.relative_difference()
         return Verdict("not_equal", f"not equal: {outcome.counterexample.describe()} "
                        f"(relative difference {mpmath.nstr(relative, 3)})", "numeric",
                        counterexample=outcome.counterexample, notes=notes, **counted)

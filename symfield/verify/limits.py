@@ -6,14 +6,15 @@ denial-of-service input (huge powers, deep nesting, long literals, high-degree m
 is bounded by its size, on any machine and in any thread, not by a clock.
 
 What size cannot predict — SymPy's ``simplify`` and the calculus on some small integrands
-(E[erf(u)^8] takes ~17 s) — runs in a forked child that is killed when its time is up
-(:func:`run_in_child`), which works in every thread. The comparison as a whole also carries a
+(E[erf(u)^8] takes ~17 s) — runs in a forked child that is killed when its CPU time is up
+(:func:`run_in_child`), which works in every thread and does not depend on the load. The comparison as a whole also carries a
 cooperative :class:`Budget`, checked between points and steps; in the main thread a SIGALRM
 :func:`deadline` additionally interrupts a single long evaluation.
 """
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import pickle
 import select
@@ -59,8 +60,8 @@ MAX_EXPECTATIONS = 12
 #: Largest precision and number of points a caller may ask for.
 MAX_DPS = 300
 MAX_POINTS = 100
-#: Wall-clock allowance of the calculus for one expectation (a forked child, killed after
-#: it): a closed form is only a shortcut, the quadrature decides without it.
+#: CPU-time allowance of the calculus for one expectation (a forked child, killed after it):
+#: a closed form is only a shortcut, the quadrature decides without it.
 ENGINE_SECONDS = 10.0
 #: Wall-clock allowance of one whole ``verify`` call (cooperative: checked between points and
 #: steps; each step in between is bounded by the sizes above).
@@ -137,7 +138,17 @@ class ChildFailed(RuntimeError):
     """The function raised in the child (message: its type and text) or the child died."""
 
 
+class OutOfCPU(TimeoutError):
+    """The child used up its CPU allowance (the same on any machine load)."""
+
+
 _PR_SET_PDEATHSIG = 1
+#: Exit status of a child that ran out of CPU time.
+_OUT_OF_CPU = 75
+#: A child that uses no CPU (a lock inherited in the locked state) is killed after this many
+#: wall-clock seconds per CPU second allowed, at least _WALL_MINIMUM.
+_WALL_PER_CPU = 10.0
+_WALL_MINIMUM = 60.0
 
 
 def can_fork() -> bool:
@@ -145,18 +156,24 @@ def can_fork() -> bool:
     return hasattr(os, "fork")
 
 
-def run_in_child(function: Callable[..., T], *args: object, seconds: float) -> T:
-    """``function(*args)`` computed in a forked child, killed after ``seconds``.
+def run_in_child(function: Callable[..., T], *args: object, cpu_seconds: float,
+                 wall_seconds: float | None = None) -> T:
+    """``function(*args)`` computed in a forked child, killed after ``cpu_seconds`` of CPU.
 
-    Works in any thread: the caller waits on a pipe, and on time-out the child gets SIGKILL
-    (it also dies with its parent). The result comes back pickled, so it must be picklable;
-    it is our own child's output, never user text. Raises ``TimeoutError`` when time is up
-    and :class:`ChildFailed` when the function raised (its type and message are kept) or the
-    child died. Without ``fork`` (Windows) the function runs here under :func:`deadline`,
-    which only interrupts in the main thread.
+    CPU time, not wall-clock time, so that what is computed does not depend on how busy the
+    machine is (the kernel enforces it: RLIMIT_CPU). A child that stops using CPU (a lock
+    inherited from another thread at the fork) is killed after ``wall_seconds`` (default:
+    ten times the CPU allowance, at least a minute). Works in any thread: the caller waits
+    on a pipe; the child also dies with its parent. The result comes back pickled, so it
+    must be picklable; it is our own child's output, never user text. Raises
+    ``TimeoutError`` when time is up and :class:`ChildFailed` when the function raised (its
+    type and message are kept) or the child died. Without ``fork`` (Windows) the function
+    runs here under a wall-clock :func:`deadline`, which only interrupts in the main thread.
     """
+    if wall_seconds is None:
+        wall_seconds = max(_WALL_MINIMUM, _WALL_PER_CPU * cpu_seconds)
     if not can_fork():
-        with deadline(seconds):
+        with deadline(min(cpu_seconds * _WALL_PER_CPU, wall_seconds)):
             return function(*args)
     parent = os.getpid()
     prctl = _prctl()  # looked up here: the child should not import anything
@@ -166,7 +183,7 @@ def run_in_child(function: Callable[..., T], *args: object, seconds: float) -> T
         status = 1
         try:
             os.close(read_end)
-            _die_with(parent, prctl)
+            _confine(parent, prctl, cpu_seconds)
             try:
                 payload = (True, function(*args))
                 data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
@@ -181,16 +198,37 @@ def run_in_child(function: Callable[..., T], *args: object, seconds: float) -> T
             os._exit(status)
     os.close(write_end)
     try:
-        data = _read_until_eof(read_end, time.monotonic() + max(seconds, 0.0))
+        data = _read_until_eof(read_end, time.monotonic() + max(wall_seconds, 0.0))
     finally:
         os.close(read_end)
-        _reap(pid)
+        status = _reap(pid)
+    if status is not None and (os.WIFSIGNALED(status) and os.WTERMSIG(status) in
+                               (signal.SIGKILL, signal.SIGXCPU)
+                               or os.WIFEXITED(status) and os.WEXITSTATUS(status) == _OUT_OF_CPU):
+        raise OutOfCPU(f"the worker process used more than {cpu_seconds:g} s of CPU time")
     if not data:
         raise ChildFailed("the worker process died without an answer")
     ok, value = pickle.loads(data)  # our own child's bytes, never user text
     if not ok:
         raise ChildFailed(value)
     return value
+
+
+def _confine(parent: int, prctl, cpu_seconds: float) -> None:
+    """In the child: die with the parent, stop after the CPU allowance, dump no core."""
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+    try:
+        import resource
+
+        soft = max(1, math.ceil(cpu_seconds))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+        signal.signal(signal.SIGXCPU, lambda signum, frame: os._exit(_OUT_OF_CPU))
+    except (ImportError, ValueError, OSError):  # no resource limits: the wall clock decides
+        pass
 
 
 def _read_until_eof(fd: int, end: float) -> bytes:
@@ -208,15 +246,19 @@ def _read_until_eof(fd: int, end: float) -> bytes:
         chunks.append(chunk)
 
 
-def _reap(pid: int) -> None:
-    """Kill the child if it is still running and collect it (no zombie left)."""
+def _reap(pid: int) -> int | None:
+    """Kill the child if it is still running and collect it (no zombie left); its status."""
     try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == 0:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+        for _ in range(50):  # it closed the pipe: it is exiting
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+            time.sleep(0.001)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
     except ChildProcessError:
         pass
+    return None
 
 
 _PRCTL: list = []
@@ -234,9 +276,3 @@ def _prctl():
     return _PRCTL[0]
 
 
-def _die_with(parent: int, prctl) -> None:
-    """Ask Linux to kill this child when its parent dies; leave if the parent is gone."""
-    if prctl is not None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)

@@ -93,7 +93,9 @@ def _parse_claim(text: str, syntax: Syntax) -> Claim:
                 continue
             if not many:
                 raise
-            raise ParseError(f"step {part.index + 1} (line {part.line}): {exc}") from None
+            where = (("the left-hand side" if part.index == 0 else "the right-hand side")
+                     if len(parts) == 2 else f"step {part.index + 1} (line {part.line})")
+            raise ParseError(f"{where}: {exc}") from None
         steps.append(ClaimStep(expr, part.text, part.line))
     return Claim(tuple(steps), syntax, text, label, tuple(label_arguments), label_error)
 

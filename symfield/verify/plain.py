@@ -87,7 +87,7 @@ def parse_plain(text: str) -> sp.Expr:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
-        detail = (exc.msg or "invalid syntax").split("(")[0].strip()
+        detail = re.sub(r"\s*\((?:detected at|<unknown>).*\)$", "", exc.msg or "invalid syntax")
         raise ParseError(f"syntax error{where}: {detail} in {quote(text.strip())}") from None
     except (RecursionError, MemoryError):
         raise ParseError("the formula is nested too deeply") from None
