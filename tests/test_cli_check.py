@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import mpmath
 import pytest
@@ -21,6 +20,7 @@ import sympy as sp
 
 import symfield
 from symfield.cli.main import main
+from symfield.verify import limits
 
 WILLIAMS = "(2/pi)*asin(2q/(1+2q))"
 ATAN_FORM = "(2/pi)*atan(2q/sqrt(1+4q))"
@@ -247,6 +247,32 @@ def test_bad_input_exits_2_in_one_line(capsys, argv, needle):
     assert needle in err
 
 
+@pytest.mark.parametrize("argv, needle, misleading", [
+    # issue 18 item 7: each message names what was wrong in the input
+    (["(q+1)^2=q^2+2q+1", "--assume", "q==1"], "one '='", "empty step"),
+    (["(q+1)^2=q^2+2q+1", "--assume", "q=1:"], "high end is missing", "formula is empty"),
+    (["(q+1)^2=q^2+2q+1", "--assume", "q=:2"], "low end is missing", "formula is empty"),
+    (["(q+1)^2=q^2+2q+1", "--assume", "q=1:2:3"], "too many ':'", "syntax"),
+    (["(q+1)^2=q^2+2q+1", "--assume", "q=(1"], "the value of q", "step"),
+    (["atan2(0,0) = 0"], "atan2(0, 0) is undefined", "law name"),
+    (["log(0) = q"], "log(0) is undefined", "law name"),
+    (["q_1q_2 = q1*q2"], "unknown symbol 'q_1q_2'", "is not a law name"),
+    (["foo(q) = q"], "unknown function 'foo'", "is not a law name"),
+    (["{1: 2} = 1/2"], "':'", "equal"),
+    (["q = (q"], "the right-hand side", "step 2"),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_messages_name_the_mistake(capsys, argv, needle, misleading):
+    code, out, err = run(capsys, *argv)
+    assert_bad_input(code, out, err)
+    assert needle in err and misleading not in err
+
+
+def test_a_misspelt_law_name_lists_the_laws(capsys):
+    code, out, err = run(capsys, "kernal = q", "--activation", "relu")
+    assert_bad_input(code, out, err)
+    assert "kernal" in err and "kernel" in err
+
+
 def test_unknown_names_list_the_valid_ones(capsys):
     code, out, err = run(capsys, "q/2", "--law", "chi9", "--activation", "relu")
     assert_bad_input(code, out, err)
@@ -266,9 +292,9 @@ def test_file_problems(capsys, tmp_path):
     assert_bad_input(*run(capsys, "q = q", "--file", str(good)))
     huge = tmp_path / "huge.tex"
     huge.write_text("q+" * 600_000 + "q")
-    start = time.perf_counter()
-    assert_bad_input(*run(capsys, "--file", str(huge)))
-    assert time.perf_counter() - start < 1.0
+    code, out, err = run(capsys, "--file", str(huge))
+    assert_bad_input(code, out, err)
+    assert "larger than" in err  # refused by its size, before it is read as a formula
 
 
 def test_help_documents_the_exit_codes(capsys):
@@ -314,15 +340,12 @@ def hostile_argvs(marker: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("index", range(len(hostile_argvs("m"))))
-def test_hostile_input_exits_2_quickly_and_runs_nothing(capsys, tmp_path, index):
+def test_hostile_input_exits_2_and_runs_nothing(capsys, tmp_path, index):
     marker = tmp_path / "MARKER_FILE"
     argv = hostile_argvs(str(marker))[index]
-    start = time.perf_counter()
     code, out, err = run(capsys, *argv)
-    elapsed = time.perf_counter() - start
     assert_bad_input(code, out, err)
     assert len(err) < 1200
-    assert elapsed < 1.0, f"{elapsed:.2f} s"
     assert not marker.exists()
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
@@ -373,27 +396,64 @@ def test_subprocess_hostile_input(tmp_path):
     assert not marker.exists() and list(tmp_path.iterdir()) == []
 
 
-def test_cold_latex_start_does_not_count_against_the_parse_limit():
+def test_an_interrupted_lexer_import_does_not_break_later_latex_claims():
+    # SymPy swallows any exception raised while it imports ANTLR's generated lexer and leaves
+    # LaTeXLexer = None (an alarm firing during the first, cold parse did that); every later
+    # LaTeX claim of the process then failed with "could not be parsed (TypeError)". The
+    # interruption is injected exactly there; both claims must still be checked.
     code = textwrap.dedent(r"""
         import sys
-        import symfield.verify.limits as limits
+
+        class Interrupt:
+            fired = False
+
+            def find_spec(self, name, path=None, target=None):
+                if name == "sympy.parsing.latex._antlr.latexlexer" and not Interrupt.fired:
+                    Interrupt.fired = True
+                    raise TimeoutError("an alarm during the import")
+                return None
+
+        sys.meta_path.insert(0, Interrupt())
         from symfield.cli.main import main
-        limits.LATEX_SECONDS = 0.5
-        sys.exit(main(["check", r"\chi_1(q) = \frac{4\sigma_w^2}{\pi\sqrt{1+4q}}",
-                       "--activation", "erf"]))
+        codes = [main(["check", r"\chi_1(q) = \frac{4\sigma_w^2}{\pi\sqrt{1+4q}}",
+                       "--activation", "erf"]) for _ in range(2)]
+        sys.exit(0 if Interrupt.fired and codes == [0, 0] else 1)
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "PYTHONHASHSEED": "0"})
-    assert done.returncode == 0, done.stderr
+                          timeout=600, env={**os.environ, "PYTHONHASHSEED": "0"})
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
-# -- speed (loose; benchmarks/bench_verify.py is the real measurement) ---------------------------
+def test_the_first_latex_claims_of_a_process_may_come_from_many_threads():
+    # the grammar loads once, under a lock and under no time limit, whichever thread is first
+    code = textwrap.dedent(r"""
+        import sys, threading
+        from symfield import verify
+        results = []
+        def check():
+            results.append(verify(r"\frac{4\sigma_w^2}{\pi\sqrt{1+4q}}", law="chi1",
+                                  activation="erf", points=2).status)
+        threads = [threading.Thread(target=check) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(results)
+        sys.exit(0 if results == ["equal"] * 4 else 1)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "PYTHONHASHSEED": "0"})
+    assert done.returncode == 0, done.stdout + done.stderr
 
-def test_one_line_check_is_fast_when_warm(capsys):
+
+# -- bounded work (the speed itself: benchmarks/bench_verify.py) -----------------------------------
+
+def test_a_warm_check_does_no_calculus_again(capsys, monkeypatch):
     argv = [r"\chi_1(q) = \frac{4\sigma_w^2}{\pi\sqrt{1+4q}}", "--activation", "erf"]
-    run(capsys, *argv)
-    start = time.perf_counter()
-    code, _, _ = run(capsys, *argv)
-    elapsed = time.perf_counter() - start
-    assert code == 0
-    assert elapsed < 1.0, f"{elapsed:.3f} s (target 0.2 s)"
+    assert run(capsys, *argv)[0] == 0
+    children = []
+    original = limits.run_in_child
+    monkeypatch.setattr(limits, "run_in_child",
+                        lambda *a, **k: children.append(a[0]) or original(*a, **k))
+    assert run(capsys, *argv)[0] == 0
+    assert children == []

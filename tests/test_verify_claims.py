@@ -9,11 +9,8 @@ golden values (section 14), never from the engine.
 """
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -26,6 +23,9 @@ from symfield import verify
 from symfield.errors import SymfieldError
 from symfield.symbols import q, sigma_w
 from symfield.verify import Verdict, compare, parse_expression, substitute_activation
+from symfield.verify import checking as checking_module
+from symfield.verify import equivalence as equivalence_module
+from symfield.verify import limits as limits_module
 from symfield.verify import numeric as numeric_module
 
 WILLIAMS = "(2/pi)*asin(2q/(1+2q))"
@@ -596,14 +596,18 @@ def warm():
 @pytest.mark.parametrize("index", range(len(hostile_claims("m"))))
 @pytest.mark.parametrize("extra", [{}, {"law": "chi1", "activation": "erf"}],
                          ids=["bare", "with-law"])
-def test_hostile_claims_are_rejected_quickly(index, extra, tmp_path, warm):
+def test_hostile_claims_are_rejected_before_any_mathematics(index, extra, tmp_path, warm,
+                                                          monkeypatch):
+    # bounded work, not seconds: a rejected claim never reaches the calculus or the numerics
     marker = tmp_path / "MARKER_FILE"
     claim = hostile_claims(str(marker))[index]
-    start = time.perf_counter()
+    reached = []
+    monkeypatch.setattr(checking_module, "_closed_expectations",
+                        lambda expr, budget: reached.append(expr) or expr)
+    monkeypatch.setattr(checking_module, "compare", lambda *a, **k: reached.append(a))
     with pytest.raises(SymfieldError) as info:
         verify(claim, **extra)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"{elapsed:.2f} s for {claim[:60]!r}"
+    assert reached == []
     assert_one_line(str(info.value))
     assert len(str(info.value)) < 1000
     assert not marker.exists()
@@ -652,75 +656,29 @@ def test_numeric_time_limit_is_honoured(monkeypatch):
 
     monkeypatch.setattr(numeric_module, "_certified_evaluator", lambda: slow_evaluator)
     expr = substitute_activation(parse_expression("E[phi(u)^2]"), "erf")
-    start = time.perf_counter()
     try:
         verdict = compare(expr, parse_expression(WILLIAMS), numeric_seconds=0.5,
                           symbolic_seconds=0, points=2)
     except _CalledAfterTheDeadline:
         pytest.fail("the evaluation went on after the time limit fired")
-    assert time.perf_counter() - start < 2
+    assert calls["interrupted"] == 1  # the sleep was cut short, and nothing ran after it
     assert verdict.status == "undecided" and "longer than" in verdict.reason
 
 
-_PROBE = textwrap.dedent("""
-    import os, sys
-    os.nice(19)  # background work: leave the CPU to the tests that measure time
-    from symfield import verify
-    claim, law, activation = sys.argv[1:4]
-    fixed = dict(item.split("=", 1) for item in sys.argv[4:])
-    print(verify(claim, law=law or None, activation=activation, points=1, **fixed).status)
-""")
-
-#: Claims that are cheap by hand but did not finish in minutes (see the xfail reasons).
-_SLOW_CLAIMS = {
-    "tanh_law": (G14_TANH_CHI0_Q1, "chi0", "tanh", "q=1"),
-    "relu_pair_expectation": ("E[phi(u1)*phi(u2)] = 1/6 + sqrt(3)/(4*pi)", "", "relu",
-                              "q1=1", "q2=1", "rho=1/2"),
-}
-_PROBE_SECONDS = 90  # generous: the probes share two cores with the rest of the suite
+def test_claim_against_a_tanh_law():
+    # once a claim that did not finish in minutes; now bounded (calculus in a child with a
+    # CPU allowance, quadrature of bounded size)
+    assert verify(G14_TANH_CHI0_Q1, law="chi0", activation="tanh", q=1, points=1).status \
+        == "equal"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def slow_claim_probes():
-    """Start the probes of claims that may hang in subprocesses when this module starts, so
-    they run alongside the other tests; each is killed when the module ends."""
-    parse_expression(r"\frac{4\sigma_w^2}{\pi\sqrt{1+4q}}")  # load ANTLR before the probes start
-    started = time.monotonic()
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    procs = {name: subprocess.Popen([sys.executable, "-c", _PROBE, *args],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    env=env)
-             for name, args in _SLOW_CLAIMS.items()}
-    yield started, procs
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
+def test_relu_kernel_as_an_expectation():
+    verdict = verify("E[phi(u1)*phi(u2)] = 1/6 + sqrt(3)/(4*pi)", activation="relu", q1=1,
+                     q2=1, rho="1/2", points=1)
+    assert verdict.status == "equal", verdict.reason
 
 
-def _probe_result(probes, name: str) -> str:
-    started, procs = probes
-    proc = procs[name]
-    left = max(1.0, _PROBE_SECONDS - (time.monotonic() - started))
-    try:
-        out, err = proc.communicate(timeout=left)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        pytest.fail(f"no verdict within {_PROBE_SECONDS} s")
-    assert proc.returncode == 0, err[-500:]
-    return out.strip()
-
-
-def test_claim_against_a_tanh_law(slow_claim_probes):
-    assert _probe_result(slow_claim_probes, "tanh_law") == "equal"
-
-
-def test_relu_kernel_as_an_expectation(slow_claim_probes):
-    assert _probe_result(slow_claim_probes, "relu_pair_expectation") == "equal"
-
-
-# -- speed (loose: the real check is benchmarks/bench_verify.py) --------------------------------
+# -- bounded work (the speed itself is measured by benchmarks/bench_verify.py) ------------------
 
 TEN_STEP_CHAIN = "\n= ".join([
     "E[phi(u)^2]", WILLIAMS, ATAN_FORM, FEYNMAN_FORM, "4*atan(sqrt(1+4q))/pi - 1",
@@ -728,21 +686,29 @@ TEN_STEP_CHAIN = "\n= ".join([
     "(2/pi)*atan2(2q, sqrt(1+4q))", WILLIAMS])
 
 
-def _warm_seconds(claim: str, **kwargs) -> float:
-    verify(claim, **kwargs)
-    start = time.perf_counter()
-    verdict = verify(claim, **kwargs)
+def test_a_warm_claim_does_no_calculus_again(monkeypatch):
+    claim = r"\chi_1(q) = \frac{4\sigma_w^2}{\pi\sqrt{1+4q}}"
+    assert verify(claim, activation="erf").equal
+    children = []
+    original = limits_module.run_in_child
+    monkeypatch.setattr(limits_module, "run_in_child",
+                        lambda *a, **k: children.append(a[0]) or original(*a, **k))
+    assert verify(claim, activation="erf").equal
+    assert verify(TEN_STEP_CHAIN, activation="erf").equal
+    calculus = [f for f in children if f is checking_module._closed_form_in_child]
+    assert verify(TEN_STEP_CHAIN, activation="erf").equal
+    again = [f for f in children if f is checking_module._closed_form_in_child]
+    assert len(again) == len(calculus)  # closed forms are remembered
+
+
+def test_a_chain_costs_a_bounded_number_of_evaluations(monkeypatch):
+    calls = []
+    original = equivalence_module.value_at
+    monkeypatch.setattr(equivalence_module, "value_at",
+                        lambda *a: calls.append(a[2]) or original(*a))
+    verdict = verify(TEN_STEP_CHAIN, activation="erf", points=3)
     assert verdict.status == "equal", verdict.reason
-    return time.perf_counter() - start
-
-
-def test_speed_is_in_the_right_ballpark(record_property):
-    one_line = _warm_seconds(f"{WILLIAMS} = {ATAN_FORM}")
-    latex = _warm_seconds(r"\chi_1(q) = \frac{4\sigma_w^2}{\pi\sqrt{1+4q}}", activation="erf")
-    chain = _warm_seconds(TEN_STEP_CHAIN, activation="erf")
-    record_property("one_line_seconds", one_line)
-    record_property("ten_step_chain_seconds", chain)
-    print(f"warm: one-line {one_line:.3f} s, LaTeX labelled {latex:.3f} s, "
-          f"ten-step chain {chain:.3f} s (targets 0.2 s and 2 s)")
-    assert one_line < 1.0 and latex < 1.0  # 5x the 0.2 s target
-    assert chain < 10.0  # 5x the 2 s target
+    steps = TEN_STEP_CHAIN.count("=")
+    # per step: up to 3 evaluations (both sides and their difference) at each compared point,
+    # re-checks at twice the precision, and any probe points the formulas name
+    assert len(calls) <= steps * 3 * (3 + 8) * 2

@@ -294,6 +294,38 @@ def test_errors_name_what_is_wrong_and_what_is_valid(syntax, text, message):
     assert isinstance(info.value, SymfieldError) and isinstance(info.value, ValueError)
 
 
+def test_colon_is_not_division_in_latex():
+    # ANTLR reads ':' as division: {1: 2} = 1/2 was "equal"
+    for text in ("{1: 2}", "q : 2", r"\frac{1}{2}:q"):
+        with pytest.raises(ParseError, match="':' is not an operator"):
+            parse_expression(text, syntax="latex")
+    with pytest.raises(ParseError, match="dictionaries"):
+        parse_expression("{1: 2}", syntax="plain")
+
+
+def test_a_broken_antlr_module_is_repaired(monkeypatch):
+    # SymPy leaves LaTeXLexer = None when its import was interrupted (it swallows the
+    # exception); the parser must notice and reload the module rather than fail for ever
+    import importlib
+
+    module = importlib.import_module("sympy.parsing.latex._parse_latex_antlr")
+    parse_expression(r"\frac{1}{q}")
+    monkeypatch.setattr(module, "LaTeXLexer", None)
+    assert parse_expression(r"\frac{1}{q}") == 1 / q
+    assert module.LaTeXLexer is not None
+
+
+def test_a_module_that_cannot_be_repaired_is_a_clear_error(monkeypatch):
+    import importlib
+
+    module = importlib.import_module("sympy.parsing.latex._parse_latex_antlr")
+    parse_expression(r"\frac{1}{q}")
+    monkeypatch.setattr(module, "LaTeXParser", None)
+    monkeypatch.setattr(importlib, "reload", lambda m: m)  # the reload does not help
+    with pytest.raises(ParseError, match="LaTeX input is unavailable"):
+        parse_expression(r"\frac{1}{q}")
+
+
 def test_non_text_input():
     with pytest.raises(ParseError, match="must be text"):
         parse_expression(42)  # type: ignore[arg-type]

@@ -245,10 +245,7 @@ class PointSampler:
         return edge if self.rng.random() < 0.5 else -edge
 
     def _covariance(self, point: dict, wide: bool) -> sp.Expr:
-        t = self._fraction(wide)
-        if q1 in point and q2 in point:
-            return t * sp.sqrt(point[q1] * point[q2])
-        return t * point[q]
+        return self._scaled_covariance(point, self._fraction(wide))
 
     def _distance(self, point: dict, wide: bool) -> sp.Expr:
         if A in point:
@@ -262,36 +259,48 @@ class PointSampler:
 
     def _probes(self) -> list[dict[sp.Symbol, sp.Expr]]:
         """Points at the formula's own scales: for each scale, positive symbols a third above
-        and below it (one symbol or all of them), the rest typical."""
-        scalable = sorted((s for s in self._needed() if _is_scale(s) and s not in self.given),
+        and below it (one symbol or all of them), and for a threshold near 1, correlations
+        (c, and the t of rho = t sqrt(q1 q2) and C = t A) just beyond it; the rest typical."""
+        needed = self._needed()
+        scalable = sorted((s for s in needed if _is_scale(s) and s not in self.given),
                           key=lambda s: s.name)
-        fractions = sorted(s for s in self._needed() & _CORRELATIONS if s not in self.given)
+        fractions = sorted((s for s in needed & {c, rho, C} if s not in self.given),
+                           key=lambda s: s.name)
         values: list[tuple[str, sp.Rational]] = []
         for scale in self.scales:
-            if scale >= 1 or not fractions:
+            if 0.9 < scale < 1 and fractions:  # a threshold near the edge of (-1, 1)
+                edge = 1 - _exact((1 - scale) / 3)
+                values += [("fraction", edge), ("fraction", -edge)]
+            elif scalable:
                 for factor in (3.0, 1 / 3):
                     values.append(("scale", _exact(scale * factor)))
-            if 0.9 < scale < 1 and fractions:  # a threshold near the edge of (-1, 1)
-                values.append(("fraction", 1 - _exact((1 - scale) / 3)))
         probes = []
         for kind, value in values:
             if len(probes) >= MAX_PROBES:
                 break
             targets = scalable if kind == "scale" else fractions
-            if not targets or value <= 0:
-                continue
             point = self.sample("typical")
             chosen = targets if self.rng.random() < 0.5 else [self.rng.choice(targets)]
             for symbol in chosen:
-                point[symbol] = value if kind == "scale" else value * self.rng.choice((1, -1))
-            if rho in point and rho not in self.given:  # keep |rho| < sqrt(q1 q2)
-                point[rho] = self._covariance(point, False)
-            if C in point and C not in self.given:
+                if kind == "scale":
+                    point[symbol] = value
+                else:
+                    t = value
+                    point[symbol] = t if symbol is c else \
+                        t * point[A] if symbol is C else self._scaled_covariance(point, t)
+            if rho in point and rho not in self.given and rho not in chosen:
+                point[rho] = self._covariance(point, False)  # keep |rho| < sqrt(q1 q2)
+            if C in point and C not in self.given and C not in chosen:
                 point[C] = self._fraction(False) * point[A]
             if D in point and D not in self.given:
                 point[D] = self._distance(point, False)
             probes.append(point)
         return probes
+
+    def _scaled_covariance(self, point: dict, t: sp.Expr) -> sp.Expr:
+        if q1 in point and q2 in point:
+            return t * sp.sqrt(point[q1] * point[q2])
+        return t * point[q]
 
 
 def scales_of(*exprs: sp.Expr) -> tuple[float, ...]:

@@ -498,6 +498,14 @@ def _show(value: mpmath.mpc, digits: int) -> str:
 
 
 def _show_number(value: sp.Expr) -> str:
+    """Six significant digits, or enough to tell a value near +-1 (c = 1 - 1e-9) from it."""
     if value.is_Integer:
         return str(value)
-    return sp.sstr(sp.N(value, 6))
+    digits = 6
+    try:
+        gap = abs(1 - abs(float(sp.N(value, 30))))
+        if 0 < gap < 1e-4:
+            digits += math.ceil(-math.log10(gap))
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return sp.sstr(sp.N(value, digits))
