@@ -85,7 +85,7 @@ def test_threaded_generation_does_not_change_numbers(monkeypatch):
     shape = (4 * seeds.BLOCK_ROWS + 3, 2048)  # large enough for the thread pool
     assert shape[0] * shape[1] >= seeds._PARALLEL_MIN_ENTRIES
     threaded = seeds.scaled_normal_matrix(shape, stream, 0.5)
-    monkeypatch.setattr(seeds, "_available_cpus", lambda: 1)
+    monkeypatch.setattr(seeds, "available_cpus", lambda: 1)
     serial = seeds.scaled_normal_matrix(shape, stream, 0.5)
     np.testing.assert_array_equal(threaded, serial)
     assert threaded.flags.c_contiguous and threaded.dtype == np.float64

@@ -14,18 +14,107 @@ file I/O, so cluster workers need symfield installed but no shared file system.
 
 ``evaluate_side_by_side`` runs a fixed-point report's independent high-precision law
 evaluations in a few forked processes (used by ``fixed_point(workers=...)``).
+
+Every pool is bounded by the CPUs this process may use (:func:`check_workers`), and its
+workers end with the process that started them (:func:`die_with_parent`, their initializer):
+a killed sweep leaves no process behind.
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import multiprocessing.connection
 import os
+import signal
 import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterator, Sequence
 
-from ..errors import InvalidValueError
+import numpy as np
+
+from ..errors import InvalidValueError, quoted
+from ..sampling.seeds import available_cpus
+
+
+# ------------------------------------------------------------------------------------------
+# worker processes: how many, and bound to their parent's life
+# ------------------------------------------------------------------------------------------
+def check_workers(workers: object, name: str = "workers") -> int:
+    """A number of worker processes: an int from 1 to the CPUs this process may use
+    (``os.sched_getaffinity`` where available). ``None`` means all of them."""
+    cpus = available_cpus()
+    if workers is None:
+        return cpus
+    if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, (int, np.integer)):
+        raise InvalidValueError(f"{name} must be a whole number from 1 to {cpus} (the CPUs "
+                                f"available), got {quoted(workers)}")
+    if not 1 <= workers <= cpus:
+        raise InvalidValueError(f"{name} must be from 1 to {cpus} (the CPUs available to this "
+                                f"process), got {int(workers)}")
+    return int(workers)
+
+
+#: prctl option that delivers a signal to this process when its parent thread ends.
+_PR_SET_PDEATHSIG = 1
+#: Seconds between two looks at the parent, where the parent cannot be waited on directly.
+_PARENT_POLL_SECONDS = 0.5
+
+
+def _set_parent_death_signal() -> bool:
+    """Ask Linux to SIGKILL this process when its parent ends; False where not available.
+
+    The kernel ties the signal to the *thread* that forked this process: symfield starts
+    pools from a thread that outlives them (the caller of start()/map(), or a forkserver)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(interval: float = _PARENT_POLL_SECONDS) -> threading.Thread:
+    """A daemon thread that ends this process when its parent ends: it waits on the
+    multiprocessing parent sentinel when there is one (readable once the parent is gone),
+    and also polls ``os.getppid()``, which changes when the process is re-parented."""
+    original = os.getppid()
+    parent = multiprocessing.parent_process()
+    sentinel = getattr(parent, "sentinel", None) if parent is not None else None
+
+    def watch() -> None:
+        while True:
+            if sentinel is not None:
+                if multiprocessing.connection.wait([sentinel], timeout=interval):
+                    os._exit(1)
+            else:
+                time.sleep(interval)
+            if os.getppid() != original:
+                os._exit(1)
+
+    thread = threading.Thread(target=watch, name="symfield-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _parent_gone() -> bool:
+    parent = multiprocessing.parent_process()
+    return parent is not None and not parent.is_alive()
+
+
+def die_with_parent(use_prctl: bool = True) -> None:
+    """Initializer of every worker process symfield starts: the worker ends when the process
+    that started it does, even when that one is killed with SIGKILL (no cleanup code runs).
+
+    On Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` kills a forked worker at once, whatever it
+    is doing; a daemon thread watching the starting process covers the rest: other systems,
+    and workers of a fork server, whose OS parent is the server (which itself lives as long
+    as its workers do, so the kernel's signal alone would never come)."""
+    if use_prctl and _set_parent_death_signal() and _parent_gone():
+        os._exit(1)  # the parent died between the fork and the prctl call
+    _watch_parent()
 
 
 # ------------------------------------------------------------------------------------------
@@ -105,10 +194,7 @@ class LocalExecutor(Executor):
     """This process (``workers=1``) or a pool of local processes."""
 
     def __init__(self, workers: int | None = None):
-        if workers is None:
-            workers = os.cpu_count() or 1
-        if not isinstance(workers, int) or workers < 1:
-            raise InvalidValueError(f"workers must be a positive integer (got {workers!r})")
+        workers = check_workers(workers)
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
         # fork starts workers in milliseconds with symfield's caches already built; it is
@@ -123,7 +209,8 @@ class LocalExecutor(Executor):
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=multiprocessing.get_context(self.start_method))
+                mp_context=multiprocessing.get_context(self.start_method),
+                initializer=die_with_parent)
         return self._pool
 
     def start(self) -> None:
@@ -211,8 +298,10 @@ class DaskExecutor(Executor):
 
 def make_executor(scheduler: Any = None, workers: int | None = None) -> Executor:
     """A Dask executor when ``scheduler`` is given (address, Client or cluster), otherwise a
-    local one with ``workers`` processes (default: the CPU count)."""
+    local one with ``workers`` processes (1 to the CPUs available; default: all of them)."""
     if scheduler is not None:
+        if workers is not None:
+            check_workers(workers)  # a mistake even when the cluster decides
         return DaskExecutor(scheduler)
     return LocalExecutor(workers)
 
@@ -235,21 +324,21 @@ def evaluate_side_by_side(model, tasks: list, workers: int) -> list:
     tasks (highest precision, two-dimensional integrals) are started first."""
     from .fixed_points import _evaluate_task
 
-    if workers <= 1 or len(tasks) < 2 or not _fork_is_safe() or \
-            multiprocessing.current_process().daemon:
+    workers = min(check_workers(workers), len(tasks))
+    if workers <= 1 or not _fork_is_safe() or multiprocessing.current_process().daemon:
         return [_evaluate_task(model, t) for t in tasks]
     key = f"{model.name}-{id(model)}"
     _SIDE_MODELS[key] = model
     order = sorted(range(len(tasks)), key=lambda i: -tasks[i][1] * (
         4 if tasks[i][0] in ("kernel", "derivative_kernel", "kernel_rho2") else 1))
     out: list = [None] * len(tasks)
-    with ProcessPoolExecutor(max_workers=workers,
-                             mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=die_with_parent) as pool:
         futures = {pool.submit(_side_task, key, tasks[i]): i for i in order}
         for fut, i in futures.items():
             out[i] = fut.result()
     return out
 
 
-__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "Progress", "evaluate_side_by_side",
-           "make_executor"]
+__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "Progress", "check_workers",
+           "die_with_parent", "evaluate_side_by_side", "make_executor"]

@@ -49,6 +49,7 @@ from ..errors import InvalidValueError, PrecisionError
 from ..laws.base import check_dps
 from ..symbols import q, rho
 from . import vectorised
+from .executors import check_workers
 from .model import MeanField, Scales, mean_field, parse_scales
 from .precision import GUARDS, MAX_SHORTFALL, agreement_digits, rounded
 
@@ -611,17 +612,17 @@ def fixed_point(activation, sigma_w: object = None, sigma_b: object = None, dps:
 
     Give sigma_w or sigma_w2 (= sigma_w^2), and sigma_b or sigma_b2 (default 0); numbers may
     be ints, floats (read as the decimal they print as), strings ("0.3", "1/4"), Fractions,
-    mpmath or SymPy numbers (``sympy.sqrt(2)``). ``dps`` is 15..100. ``workers`` > 1 computes
-    the independent high-precision law values side by side in that many forked processes
-    (where forking is safe; the default 1 computes everything in this process).
+    mpmath or SymPy numbers (``sympy.sqrt(2)``). ``dps`` is 15..100. ``workers`` > 1 (at most
+    the CPUs available) computes the independent high-precision law values side by side in
+    that many forked processes (where forking is safe; the default 1 computes everything in
+    this process).
 
     Raises InvalidValueError for bad input or when the length map has no finite fixed point
     (e.g. ReLU with sigma_w^2 >= 2 and sigma_b > 0: q grows without bound), and
     PrecisionError if the digits cannot be verified.
     """
     check_dps(dps)
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise InvalidValueError(f"workers must be a positive integer (got {workers!r})")
+    workers = check_workers(workers)
     model = mean_field(activation)
     scales = parse_scales(sigma_w, sigma_b, sigma_w2=sigma_w2, sigma_b2=sigma_b2)
     _prepare(model)

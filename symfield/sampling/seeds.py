@@ -59,10 +59,12 @@ def child_sequence(parent: np.random.SeedSequence, *key: int) -> np.random.SeedS
     )
 
 
-def _available_cpus() -> int:
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one): the bound of
+    every thread or process pool in symfield."""
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity masks on this OS
         return os.cpu_count() or 1
 
 
@@ -82,7 +84,7 @@ def scaled_normal_matrix(shape: tuple[int, int], stream: np.random.SeedSequence,
         np.random.default_rng(child_sequence(stream, block)).standard_normal(out=view)
         view *= scale  # scale while the block is still in cache
 
-    workers = min(_available_cpus(), n_blocks)
+    workers = min(available_cpus(), n_blocks)
     if workers > 1 and rows * cols >= _PARALLEL_MIN_ENTRIES:
         # A pool per call (not a module-level one) stays correct after os.fork().
         with ThreadPoolExecutor(max_workers=workers) as pool:
