@@ -28,7 +28,7 @@ from ..errors import InvalidValueError, PrecisionError
 from ..gaussian.expectation import Expectation
 from ..laws.base import check_dps
 from ..symbols import q, sigma_b, sigma_w
-from .model import (Evaluator, MeanField, _exact, _preferred, mean_field,
+from .model import (Evaluator, MeanField, _preferred, _scale_squared, mean_field,
                     zero_variance_limit)
 from .precision import agreement_digits, rounded
 
@@ -190,14 +190,9 @@ def _target_b2(sigma_b: object, sigma_b2: object) -> sp.Expr:
     if sigma_b is not None and sigma_b2 is not None:
         raise InvalidValueError("give at most one of sigma_b and sigma_b2")
     if sigma_b2 is not None:
-        value = _exact(sigma_b2, "sigma_b2")
-        if value < 0:
-            raise InvalidValueError(f"sigma_b2 must be >= 0 (got {sigma_b2})")
-        return value
-    value = _exact(0 if sigma_b is None else sigma_b, "sigma_b")
-    if value < 0:
-        raise InvalidValueError(f"sigma_b must be >= 0 (got {sigma_b})")
-    return sp.expand(value**2)
+        return _scale_squared(sigma_b2, "sigma_b2", squared=True, zero=True)
+    return _scale_squared(0 if sigma_b is None else sigma_b, "sigma_b", squared=False,
+                          zero=True)
 
 
 @lru_cache(maxsize=None)

@@ -22,17 +22,21 @@ import numpy as np
 import sympy as sp
 
 from ..activations import Activation, get_activation, x
-from ..errors import InvalidValueError, PrecisionError, UnknownNameError
+from ..errors import InvalidValueError, PrecisionError, UnknownNameError, quoted
 from ..gaussian.expectation import Expectation, expectation
 from ..gaussian.numerics.evaluate import compiled
 from ..laws import derive
 from ..laws.base import to_exact
 from ..laws.hermite import hermite_coefficient
+from ..sampling.validation import MAX_SCALE
 from ..symbols import c, q, sigma_b, sigma_w
 
 #: Held while laws are derived or compiled: the Gaussian calculus is not re-entrant across
 #: threads (sweeps on Dask run tasks in threads).
 _PREPARING = threading.RLock()
+
+#: Smallest non-zero weight or bias scale (the largest is sampling.validation.MAX_SCALE).
+MIN_SCALE = 1e-8
 
 #: Laws the dynamics evaluates (all are registered laws of symfield.laws).
 LAW_NAMES = ("chi0", "chi1", "chi2", "length_map", "length_map_slope", "kernel",
@@ -125,24 +129,33 @@ def parse_scales(sigma_w: object = None, sigma_b: object = None, *, sigma_w2: ob
     if sigma_b is not None and sigma_b2 is not None:
         raise InvalidValueError("give at most one of sigma_b and sigma_b2")
     if sigma_w is not None:
-        w = _exact(sigma_w, "sigma_w")
-        if not w > 0:
-            raise InvalidValueError(f"sigma_w must be > 0 (got {sigma_w})")
-        w2 = sp.expand(w**2)
+        w2 = _scale_squared(sigma_w, "sigma_w", squared=False, zero=False)
     else:
-        w2 = _exact(sigma_w2, "sigma_w2")
-        if not w2 > 0:
-            raise InvalidValueError(f"sigma_w2 must be > 0 (got {sigma_w2})")
+        w2 = _scale_squared(sigma_w2, "sigma_w2", squared=True, zero=False)
     if sigma_b2 is not None:
-        b2 = _exact(sigma_b2, "sigma_b2")
-        if b2 < 0:
-            raise InvalidValueError(f"sigma_b2 must be >= 0 (got {sigma_b2})")
+        b2 = _scale_squared(sigma_b2, "sigma_b2", squared=True, zero=True)
     else:
-        b = _exact(0 if sigma_b is None else sigma_b, "sigma_b")
-        if b < 0:
-            raise InvalidValueError(f"sigma_b must be >= 0 (got {sigma_b})")
-        b2 = sp.expand(b**2)
+        b2 = _scale_squared(0 if sigma_b is None else sigma_b, "sigma_b", squared=False,
+                            zero=True)
     return Scales(w2, b2)
+
+
+def _scale_squared(raw: object, name: str, squared: bool, zero: bool) -> sp.Expr:
+    """sigma^2 from sigma or sigma^2 as given, with sigma in [MIN_SCALE, MAX_SCALE] (or 0 if
+    ``zero``): outside, float64 starting values over- or underflow and no law is cheap to
+    certify, and a huge exact number would fill every message."""
+    value = _exact(raw, name)
+    low, high = sp.Rational(repr(MIN_SCALE)), sp.Rational(repr(MAX_SCALE))
+    if squared:
+        low, high = low**2, high**2
+    valid = f"{'0 or ' if zero else ''}from {float(low):g} to {float(high):g}"
+    if value < 0 or (value == 0 and not zero) or (value != 0 and not low <= value <= high):
+        shown = quoted(raw) if isinstance(raw, (str, float)) else mpmath.nstr(
+            _to_mpf(value, 15), 6)
+        sign = ">= 0" if zero else "> 0"
+        needs = f"{sign} ({valid})" if value <= 0 else valid
+        raise InvalidValueError(f"{name} must be {needs}, got {shown}")
+    return value if squared else sp.expand(value**2)
 
 
 # ------------------------------------------------------------------------------------------

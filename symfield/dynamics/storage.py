@@ -10,11 +10,83 @@ import csv
 import io
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
+
+from ..errors import InvalidValueError, quoted
+
+
+def quoted_path(path: str | os.PathLike, limit: int = 160) -> str:
+    """A path for a message: whole when short, else its start and its end (the file name)."""
+    text = os.fspath(path) if not isinstance(path, str) else path
+    text = text if isinstance(text, str) else repr(text)
+    if len(text) > limit:
+        text = text[:limit // 3] + "..." + text[-(limit - limit // 3 - 3):]
+    return repr(text)
+
+
+def check_writable_file(path: str | os.PathLike, what: str = "the output") -> Path:
+    """``path`` as a file this process can create or replace, checked before any work starts:
+    not a directory or a device, in an existing directory where a file can be created (tried
+    for real: permission bits do not tell, e.g. for root or in /proc). Raises
+    InvalidValueError "cannot write <what> <path>: <reason>"."""
+    try:
+        text = os.fspath(path)
+    except TypeError:
+        raise InvalidValueError(f"{what} must be a file name, got {quoted(path)}") from None
+    if not str(text).strip():
+        raise InvalidValueError(f"cannot write {what}: the file name is empty")
+    path = Path(text)
+    head = f"cannot write {what} {quoted_path(path)}"
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        info = None
+    except OSError as e:
+        raise InvalidValueError(f"{head}: {e.strerror}") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise InvalidValueError(f"{head}: it is a directory; give a file name")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise InvalidValueError(f"{head}: it exists and is not a regular file (a pipe or a "
+                                f"device); give a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise InvalidValueError(f"{head}: the directory {quoted_path(parent)} does not exist")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".symfield-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InvalidValueError(f"{head}: cannot create files in {quoted_path(parent)} "
+                                f"({e.strerror})") from None
+    if info is not None and not os.access(path, os.W_OK):
+        raise InvalidValueError(f"{head}: the file is not writable (permission denied)")
+    return path
+
+
+def check_writable_directory(path: str | os.PathLike,
+                             what: str = "the output directory") -> Path:
+    """``path`` as a directory where files can be created, made if it does not exist yet;
+    checked for real (a probe file) before any work starts."""
+    try:
+        path = Path(os.fspath(path))
+    except TypeError:
+        raise InvalidValueError(f"{what} must be a path, got {quoted(path)}") from None
+    head = f"cannot write in {what} {quoted_path(path)}"
+    if path.exists() and not path.is_dir():
+        raise InvalidValueError(f"{head}: it exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".symfield-probe-", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InvalidValueError(f"{head}: {e.strerror}") from None
+    return path
 
 
 def pyarrow_available() -> bool:
@@ -111,5 +183,6 @@ def read_table(path: Path, fmt: str) -> dict[str, list]:
     return read_parquet(path) if fmt == "parquet" else read_csv(path)
 
 
-__all__ = ["pyarrow_available", "read_csv", "read_json", "read_table", "write_csv",
-           "write_json", "write_parquet", "write_table"]
+__all__ = ["check_writable_directory", "check_writable_file", "pyarrow_available", "quoted_path",
+           "read_csv", "read_json", "read_table", "write_csv", "write_json", "write_parquet",
+           "write_table"]

@@ -31,19 +31,23 @@ import json
 import shutil
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import mpmath
 import numpy as np
 
-from ..errors import InvalidValueError, PrecisionError, UnknownNameError
+from ..errors import InvalidValueError, PrecisionError, UnknownNameError, quoted
 from ..laws import laws as registered_laws
 from ..laws.base import check_dps
-from .executors import Executor, Progress, make_executor
+from ..sampling.seeds import available_cpus
+from ..sampling.validation import MAX_SCALE, check_memory
+from .executors import Executor, Progress, check_workers, make_executor
 from .fixed_points import CONVENTIONS, QUANTITIES, fixed_point
-from .model import mean_field
-from .storage import pyarrow_available, read_json, read_table, write_json, write_table
+from .model import MIN_SCALE, mean_field
+from .storage import (check_writable_file, pyarrow_available, read_json, read_table,
+                      write_json, write_table)
 from .vectorised import PHASE_NAMES, fixed_points_float64
 
 #: Fixed-point quantities a sweep can hold (plus the phase, as text).
@@ -52,7 +56,28 @@ FIXED_POINT_QUANTITIES = tuple(QUANTITIES) + ("phase",)
 SCALE_AXES = ("sigma_w", "sigma_b")
 DEFAULT_CHUNK_FLOAT64 = 2500
 DEFAULT_CHUNK_DPS = 8
+#: Most grid points of one sweep (a larger grid is a typing mistake, or many sweeps).
 MAX_POINTS = 10**8
+#: Most chunks of one sweep (each is a task and, with an output, a file).
+MAX_CHUNKS = 10**6
+#: Bytes a sweep holds per grid point and column: the cell's text or float in Python lists,
+#: with the copies made while the table is assembled and written.
+_BYTES_PER_CELL = 160
+
+
+def _check_size(spec: SweepSpec) -> None:
+    """Refuse, before any work, a grid with more than MAX_POINTS points or whose table would
+    not fit in memory."""
+    if spec.points > MAX_POINTS:
+        raise InvalidValueError(f"the grid has {spec.points:.3g} points, more than the limit "
+                                f"{MAX_POINTS:.0e}; use fewer points per axis or split the sweep")
+    chunks = -(-spec.points // spec.chunk_size)
+    if chunks > MAX_CHUNKS:
+        raise InvalidValueError(f"{chunks} chunks of {spec.chunk_size} points: more than "
+                                f"{MAX_CHUNKS}; use a larger chunk_size")
+    cells = spec.points * (len(spec.axes) + len(spec.quantities))
+    check_memory(cells * _BYTES_PER_CELL, f"a sweep of {spec.points} points", None,
+                 "use fewer points per axis or split the sweep")
 
 
 # ------------------------------------------------------------------------------------------
@@ -81,6 +106,21 @@ def _axis_values(name: str, values) -> list[str]:
     if not out:
         raise InvalidValueError(f"axis {name} is empty")
     return out
+
+
+def _check_scale_axes(axes: Mapping[str, list[str]]) -> None:
+    """sigma_w in [MIN_SCALE, MAX_SCALE], sigma_b 0 or in that range, at every point of their
+    axes (checked before any chunk runs: a value out of range is a mistake, not a phase)."""
+    for name, zero in (("sigma_w", False), ("sigma_b", True)):
+        if name not in axes:
+            continue
+        values = _as_float(axes[name])
+        bad = ~(((values >= MIN_SCALE) & (values <= MAX_SCALE)) | (zero & (values == 0)))
+        if bad.any():
+            first = axes[name][int(np.argmax(bad))]
+            raise InvalidValueError(
+                f"axis {name}: {quoted(first)} is out of range; {name} is "
+                f"{'0 or ' if zero else ''}from {MIN_SCALE:g} to {MAX_SCALE:g}")
 
 
 def _classify(activation, quantities: Sequence[str], axes: Mapping[str, list]) -> dict:
@@ -129,7 +169,7 @@ class SweepSpec:
     def points(self) -> int:
         return int(np.prod(self.shape)) if self.axes else 1
 
-    @property
+    @cached_property
     def chunks(self) -> list[tuple[int, int]]:
         n, size = self.points, self.chunk_size
         return [(s, min(s + size, n)) for s in range(0, n, size)]
@@ -349,6 +389,8 @@ def sweep(activation, quantities: Sequence[str] = ("q_star", "chi1", "xi_c"),
         raise InvalidValueError("no quantities to sweep")
     if dps is not None:
         check_dps(dps)
+    if workers is not None:
+        workers = check_workers(workers)
     axes: dict[str, list[str]] = {}
     for name, values in (grid or {}).items():
         axes[name] = _axis_values(name, values)
@@ -365,6 +407,7 @@ def sweep(activation, quantities: Sequence[str] = ("q_star", "chi1", "xi_c"),
         raise InvalidValueError(f"sweeps take a registered activation name (got "
                                 f"{model.name!r}); see symfield.activations()")
     kinds = _classify(model.activation, quantities, axes)
+    _check_scale_axes(axes)
     used = set(SCALE_AXES) if kinds["fixed_point"] else set()
     for name in kinds["laws"]:
         used |= {v.name for v in model.variables(name)}
@@ -377,11 +420,12 @@ def sweep(activation, quantities: Sequence[str] = ("q_star", "chi1", "xi_c"),
         raise InvalidValueError(f"chunk_size must be a positive integer (got {chunk_size!r})")
     spec = SweepSpec(model.name, tuple(quantities), tuple((a, tuple(v)) for a, v in axes.items()),
                      dps, chunk_size)
-    if spec.points > MAX_POINTS:
-        raise InvalidValueError(f"{spec.points} grid points: more than {MAX_POINTS}")
+    _check_size(spec)
 
     out_path = Path(output) if output is not None else None
     fmt = _format(out_path) if out_path is not None else "csv"
+    if out_path is not None:
+        check_writable_file(out_path, "the sweep output")
     if out_path is not None and resume:
         done = _load_result(out_path, spec)
         if done is not None:
@@ -412,8 +456,9 @@ def sweep(activation, quantities: Sequence[str] = ("q_star", "chi1", "xi_c"),
     todo = [i for i in range(len(spec.chunks)) if i not in finished]
     own_executor = executor is None
     if executor is None:
-        executor = make_executor(scheduler, 1 if len(todo) <= 1 and scheduler is None
-                                 else workers)
+        # no more processes than chunks to compute
+        local = min(workers or available_cpus(), max(len(todo), 1))
+        executor = make_executor(scheduler, local if scheduler is None else workers)
     started = time.perf_counter()
     if todo:
         executor.start()
@@ -462,9 +507,12 @@ def linspace_axis(text: str) -> list[str]:
         try:
             lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
         except ValueError:
-            raise InvalidValueError(f"a range is START:STOP:NUM (got {text!r})") from None
-        if n < 1 or not (np.isfinite(lo) and np.isfinite(hi)):
-            raise InvalidValueError(f"bad range {text!r}")
+            raise InvalidValueError(f"a range is START:STOP:NUM (got {quoted(text)})") from None
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise InvalidValueError(f"a range needs finite START and STOP (got {quoted(text)})")
+        if not 1 <= n <= MAX_POINTS:
+            raise InvalidValueError(f"a range has 1 to {MAX_POINTS:.0e} points (got NUM = "
+                                    f"{n:.3g} in {quoted(text)})")
         return [repr(float(v)) for v in np.linspace(lo, hi, n)]
     return _axis_values("axis", [t for t in text.split(",") if t.strip()])
 

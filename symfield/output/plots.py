@@ -16,7 +16,12 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, quoted
+from ..sampling.validation import MAX_SCALE
+
+#: Largest grid of a picture (points per axis of a phase diagram, points of a curve).
+MAX_RESOLUTION = 2000
+MAX_CURVE_POINTS = 100_000
 
 #: Publication defaults: serif text, mathtext in Computer Modern, thin frames.
 STYLE = {
@@ -68,22 +73,69 @@ def _figure(size=(5.0, 3.8), ncols: int = 1):
     return fig, (list(np.atleast_1d(axes)))
 
 
+def figure_formats() -> dict[str, str]:
+    """File suffixes matplotlib can write (without the dot) -> description."""
+    _matplotlib()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return dict(FigureCanvasBase.get_supported_filetypes())
+
+
+def check_figure_path(path: str | Path, what: str = "the figure") -> Path:
+    """A figure file checked before anything is computed: a suffix matplotlib can write and
+    a file that can be created (see ``dynamics.storage.check_writable_file``)."""
+    from ..dynamics.storage import check_writable_file, quoted_path
+
+    check_writable_file(path, what)
+    formats = figure_formats()
+    suffix = Path(str(path)).suffix.lower().lstrip(".")
+    if suffix not in formats:
+        problem = (f"{quoted('.' + suffix)} is not a format matplotlib writes" if suffix else
+                   "no suffix to tell the format")
+        raise InvalidValueError(f"cannot write {what} {quoted_path(path)}: {problem}; end the "
+                                f"name with one of .{', .'.join(sorted(formats))}")
+    return Path(path)
+
+
 def save(fig, path: str | Path, dpi: int = 200) -> Path:
     """Write a figure (format from the suffix: png, pdf, svg, ...)."""
     matplotlib, _ = _matplotlib()
-    path = Path(path)
+    path = check_figure_path(path)
     with matplotlib.rc_context(STYLE):
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
 
 
+def _check_count(name: str, value: object, low: int, high: int, unit: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or not low <= value <= high:
+        raise InvalidValueError(f"{name} must be from {low} to {high} {unit}, got "
+                                f"{quoted(value)}")
+    return int(value)
+
+
+def _finite(name: str, value: object, low: float, high: float) -> float:
+    """A finite number in [low, high] (NaN and infinities are refused)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if isinstance(value, (bool, str, bytes)) or not low <= number <= high:
+        raise InvalidValueError(f"{name} must be a finite number from {low:g} to {high:g}, "
+                                f"got {quoted(value)}")
+    return number
+
+
 def _range(value, name: str) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidValueError(f"{name} must be a (low, high) pair") from None
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise InvalidValueError(f"{name} must be a finite range low < high (got {value})")
+        raise InvalidValueError(f"{name} must be a finite range low < high (got "
+                                f"{quoted(value) if isinstance(value, str) else (lo, hi)})")
+    if hi > MAX_SCALE:
+        raise InvalidValueError(f"{name} ranges up to at most {MAX_SCALE:g} (got {hi:g})")
     return lo, hi
 
 
@@ -111,9 +163,14 @@ def phase_diagram(activation, sigma_w: Sequence[float] = (0.5, 4.0),
     (w_lo, w_hi), (b_lo, b_hi) = _range(sigma_w, "sigma_w"), _range(sigma_b, "sigma_b")
     if w_lo <= 0 or b_lo < 0:
         raise InvalidValueError("sigma_w must be > 0 and sigma_b >= 0")
-    n_w, n_b = (resolution, resolution) if np.ndim(resolution) == 0 else resolution
-    if int(n_w) < 2 or int(n_b) < 2:
-        raise InvalidValueError("the resolution must be at least 2 points per axis")
+    try:
+        n_w, n_b = (resolution, resolution) if np.ndim(resolution) == 0 else resolution
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"the resolution is a number of points per axis or a pair of "
+                                f"them, got {quoted(resolution)}") from None
+    for n in (n_w, n_b):
+        _check_count("the resolution", n, 2, MAX_RESOLUTION, "points per axis")
+    n_w, n_b = int(n_w), int(n_b)
     if result is None:
         result = sweep(activation, ["chi1", colour, "phase"],
                        sigma_w=np.linspace(w_lo, w_hi, int(n_w)),
@@ -217,7 +274,12 @@ def cobweb(activation, sigma_w: object = None, sigma_b: object = 0, *, maps: str
     if maps not in ("length", "correlation", "both"):
         raise InvalidValueError(f"maps must be length, correlation or both (got {maps!r})")
     if not isinstance(steps, int) or not 0 <= steps <= 10_000:
-        raise InvalidValueError(f"steps must be an integer from 0 to 10000 (got {steps!r})")
+        raise InvalidValueError(f"steps must be an integer from 0 to 10000 (got {quoted(steps)})")
+    points = _check_count("points", points, 2, MAX_CURVE_POINTS, "points")
+    if start_q is not None:
+        start_q = _finite("start_q", start_q, 0.0, 1e12)
+    if start_c is not None:
+        start_c = _finite("start_c", start_c, -1.0, 1.0)
     model = mean_field(activation)
     scales = parse_scales(sigma_w, sigma_b, sigma_w2=sigma_w2, sigma_b2=sigma_b2)
     report = fixed_point(model.activation, sigma_w2=scales.sigma_w2, sigma_b2=scales.sigma_b2,
@@ -274,11 +336,8 @@ def depth_scales(activation, sigma_b: float = 0.3, sigma_w: Sequence[float] = (0
     w_lo, w_hi = _range(sigma_w, "sigma_w")
     if w_lo <= 0:
         raise InvalidValueError("sigma_w must be > 0")
-    if not isinstance(points, int) or points < 2:
-        raise InvalidValueError("points must be an integer >= 2")
-    sb = float(sigma_b)
-    if not (math.isfinite(sb) and sb >= 0):
-        raise InvalidValueError(f"sigma_b must be finite and >= 0 (got {sigma_b})")
+    points = _check_count("points", points, 2, MAX_CURVE_POINTS, "points")
+    sb = _finite("sigma_b", sigma_b, 0.0, MAX_SCALE)
     model = mean_field(activation)
     ws = np.linspace(w_lo, w_hi, points)
     result = fixed_points_float64(model, ws, np.full_like(ws, sb))
@@ -304,4 +363,5 @@ def depth_scales(activation, sigma_b: float = 0.3, sigma_w: Sequence[float] = (0
     return fig
 
 
-__all__ = ["LABELS", "STYLE", "cobweb", "depth_scales", "phase_diagram", "save"]
+__all__ = ["LABELS", "STYLE", "check_figure_path", "cobweb", "depth_scales", "figure_formats",
+           "phase_diagram", "save"]

@@ -23,7 +23,8 @@ from .seeds import (
     scaled_normal_matrix,
     scaled_normal_vector,
 )
-from .validation import check_layer, check_scale, check_shape, check_widths, real_array
+from .validation import (check_layer, check_memory, check_scale, check_shape, check_widths,
+                         real_array)
 
 # Stream keys below a layer's key (see seeds.py).
 _BIAS_KEY = 0
@@ -221,12 +222,22 @@ class RandomNetwork:
         return product
 
 
+def parameter_bytes(widths: Sequence[int], lazy: bool) -> int:
+    """Bytes of the weights and biases a network holds at once: every layer's when eager,
+    the largest layer's when lazy (regenerated per use)."""
+    sizes = [8 * (fan_out * fan_in + fan_out) for fan_in, fan_out in zip(widths, widths[1:])]
+    return max(sizes) if lazy else sum(sizes)
+
+
 def sample_network(activation: str | Activation, sigma_w: float, sigma_b: float,
-                   widths: Sequence[int], seed: SeedLike, *, lazy: bool = False) -> RandomNetwork:
+                   widths: Sequence[int], seed: SeedLike, *, lazy: bool = False,
+                   max_memory: int | None = None) -> RandomNetwork:
     """Draw a random network: W^l_ij ~ N(0, sigma_w^2/n_{l-1}), b^l_i ~ N(0, sigma_b^2).
 
     ``widths`` = [n0, n1, ..., nL]. ``seed``: a non-negative int, a ``SeedSequence`` or a
     ``Generator``; equal seeds give equal networks. ``lazy=True`` keeps memory O(width^2).
+    A network whose parameters would not fit in memory is refused before anything is drawn
+    (the limit is a share of the available memory, or ``max_memory`` bytes).
     """
     activation = get_activation(activation)
     sigma_w = check_scale("sigma_w", sigma_w)
@@ -234,4 +245,14 @@ def sample_network(activation: str | Activation, sigma_w: float, sigma_b: float,
     widths = check_widths(widths)
     if not isinstance(lazy, (bool, np.bool_)):
         raise InvalidValueError(f"lazy must be True or False, got {lazy!r}")
+    check_memory(parameter_bytes(widths, bool(lazy)),
+                 f"a network of widths {_summary(widths)}{' (lazy)' if lazy else ''}",
+                 max_memory, "use smaller widths" + ("" if lazy else " or lazy=True"))
     return RandomNetwork(activation, sigma_w, sigma_b, widths, as_seed_sequence(seed), bool(lazy))
+
+
+def _summary(widths: tuple[int, ...]) -> str:
+    """[n0, ..., nL] for a message, shortened for deep networks."""
+    if len(widths) <= 6:
+        return str(list(widths))
+    return f"[{widths[0]}, {widths[1]}, ..., {widths[-1]}] ({len(widths) - 1} layers)"

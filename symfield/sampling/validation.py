@@ -3,11 +3,89 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from typing import Sequence
 
 import numpy as np
 
 from ..errors import InvalidValueError
+
+#: Largest weight or bias scale accepted: beyond it float64 pre-activations overflow within a
+#: few layers, and no mean-field statement is testable.
+MAX_SCALE = 1e3
+#: Share of the available memory a computation may plan to use by default (the rest is left
+#: for the interpreter, temporaries and everything else running).
+MEMORY_SHARE = 0.8
+
+
+def _cgroup_memory_left() -> int | None:
+    """Bytes left under a cgroup v2 memory limit (containers), if there is one."""
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as fh:
+            limit = fh.read().strip()
+        if limit == "max":
+            return None
+        with open("/sys/fs/cgroup/memory.current", encoding="ascii") as fh:
+            used = int(fh.read().strip())
+        return max(int(limit) - used, 0)
+    except (OSError, ValueError):
+        return None
+
+
+def available_memory() -> int:
+    """Bytes of memory this process can expect to get: MemAvailable (Linux) or the free
+    physical pages, lowered to what a container's memory limit leaves."""
+    found: int | None = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    found = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if found is None:
+        try:
+            found = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            found = 4 << 30  # no way to ask this OS: assume a small machine
+    left = _cgroup_memory_left()
+    return found if left is None else min(found, left)
+
+
+def format_bytes(size: float) -> str:
+    """``7.2 GB``, ``800 TB``: a byte count for a message."""
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
+        if size < 1000 or unit == "PB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.3g} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
+
+
+def memory_limit(max_memory: object = None) -> int:
+    """The bytes a computation may plan to use: ``max_memory`` if given (a positive int),
+    else a share (MEMORY_SHARE) of :func:`available_memory`."""
+    if max_memory is None:
+        return int(MEMORY_SHARE * available_memory())
+    if isinstance(max_memory, (bool, np.bool_)) or not isinstance(max_memory, (int, np.integer)) \
+            or max_memory < 1:
+        raise InvalidValueError(f"max_memory must be a positive number of bytes, got "
+                                f"{max_memory!r}")
+    return int(max_memory)
+
+
+def check_memory(needed: float, what: str, max_memory: object = None, advice: str = "") -> None:
+    """Refuse (before any allocation) a computation whose arrays need more than the memory
+    limit (:func:`memory_limit`); the message names the need, the limit and how to lift it."""
+    limit = memory_limit(max_memory)
+    if needed <= limit:
+        return
+    source = ("the limit max_memory" if max_memory is not None else
+              f"{MEMORY_SHARE:.0%} of the memory available")
+    raise InvalidValueError(
+        f"{what} needs about {format_bytes(needed)} of memory, more than {source} "
+        f"({format_bytes(limit)}); {advice + ', or ' if advice else ''}raise the limit with "
+        f"max_memory= (bytes; --max-memory on the command line) if the machine has it")
 
 
 def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
@@ -34,7 +112,8 @@ def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
 
 
 def check_scale(name: str, value: object) -> float:
-    """A finite, non-negative real standard deviation such as ``sigma_w`` or ``sigma_b``."""
+    """A finite, non-negative real standard deviation such as ``sigma_w`` or ``sigma_b``, at
+    most MAX_SCALE."""
     is_complex = isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real)
     if is_complex or isinstance(value, (bool, np.bool_, str, bytes)):
         raise InvalidValueError(f"{name} must be a real number, got {value!r}")
@@ -48,6 +127,8 @@ def check_scale(name: str, value: object) -> float:
         raise InvalidValueError(
             f"{name} is a standard deviation and must be >= 0, got {value!r}"
         )
+    if number > MAX_SCALE:
+        raise InvalidValueError(f"{name} must be at most {MAX_SCALE:g}, got {number:g}")
     return number
 
 

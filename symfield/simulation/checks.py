@@ -35,6 +35,7 @@ from ..sampling import RandomNetwork, great_circle, replicate_networks
 from ..sampling.seeds import SeedLike, as_seed_sequence, child_sequence
 from . import inputs as geometry
 from . import measurements as measure
+from .limits import MAX_DEPTH, check_integer, check_scales, simulation_size
 from .predictions import Predictor
 from .report import LawCheck, Row
 
@@ -420,15 +421,29 @@ def _resolve(law: str | Law | LawDefinition, activation: Activation
     return get_law(law).name, {}
 
 
-def _check_int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InvalidValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+def _count(options: dict, name: str, default: int) -> int:
+    """A count option as given (validated later by the plan), for the size estimate."""
+    value = options.get(name, default)
+    return int(value) if isinstance(value, (int, np.integer)) and value > 0 else default
+
+
+def _columns(options: dict) -> int:
+    """Vectors pushed through each layer per network, at most, for any plan: the size
+    estimate of ``simulation_size``."""
+    k = _count(options, "directions", 8)
+    return 1 + max(_count(options, "inputs", 8), 2 * _count(options, "pairs", 4),
+                   k + k * (k + 1) // 2, 3, _count(options, "readouts", 8))
+
+
+def _passes(options: dict) -> int:
+    """Passes through each network (each regenerates a lazy network's weights)."""
+    return max(1, _count(options, "points", 4), 2 * _count(options, "pairs", 4))
 
 
 def check_law(law: str | Law | LawDefinition, activation: str | Activation, sigma_w: float,
               sigma_b: float, width: int, depth: int, seed: SeedLike,
-              replicas: int = DEFAULT_REPLICAS, z: float = DEFAULT_Z,
+              replicas: int = DEFAULT_REPLICAS, z: float = DEFAULT_Z, *,
+              max_memory: int | None = None, max_flops: float | None = None,
               **options: object) -> LawCheck:
     """Compare ``law`` for ``activation`` with ``replicas`` independent random networks of
     ``depth`` layers of ``width`` units (input width = width), at |z| <= ``z``.
@@ -437,28 +452,35 @@ def check_law(law: str | Law | LawDefinition, activation: str | Activation, sigm
     place of the registered one (used to show that wrong laws are rejected). Options:
     q0 (input mean square, default 1), and per law: inputs, c0, pairs, directions, cosine,
     post_activation, points, readouts (see ``OPTIONS``). Raises ``InvalidValueError`` when
-    the law does not apply (e.g. curvature laws for ReLU, whose chi2 diverges).
+    the law does not apply (e.g. curvature laws for ReLU, whose chi2 diverges), and before
+    anything is sampled when the networks would not fit in memory (``max_memory`` bytes,
+    default a share of the available memory) or the work exceeds ``max_flops`` (see
+    ``symfield.simulation.limits``).
     """
     act = get_activation(activation)
     name, overrides = _resolve(law, act)
     if name not in PLANS:
         raise UnknownNameError(f"check_law cannot simulate {name!r}; supported laws: "
                                f"{', '.join(PLANS)}")
-    width = _check_int("width", width, 2)
-    depth = _check_int("depth", depth, 1)
-    replicas = _check_int("replicas", replicas, 2)
+    width = check_integer("width", width, 2)
+    depth = check_integer("depth", depth, 1, MAX_DEPTH)
+    replicas = check_integer("replicas", replicas, 2)
+    sigma_w, sigma_b = check_scales(sigma_w, sigma_b)
     if not (isinstance(z, (int, float)) and math.isfinite(z) and z > 0):
         raise InvalidValueError(f"z must be a positive number, got {z!r}")
     unknown = sorted(set(options) - set(OPTIONS[name]))
     if unknown:
         raise InvalidValueError(f"{name} has no option {unknown[0]!r}; its options: "
                                 f"{', '.join(OPTIONS[name])}")
+    size = simulation_size(width, depth, replicas, _columns(options), _passes(options),
+                           f"check_law({name})", max_memory, max_flops)
     predictor = Predictor(act, sigma_w, sigma_b, overrides)
     root = as_seed_sequence(seed)
     rng = np.random.default_rng(child_sequence(root, _INPUT_KEY))
     plan = PLANS[name](predictor, rng, width, depth, dict(options))
     estimate = replicate_networks(plan.statistic, act, sigma_w, sigma_b, [width] * (depth + 1),
-                                  replicas, child_sequence(root, _NETWORK_KEY))
+                                  replicas, child_sequence(root, _NETWORK_KEY), lazy=size.lazy,
+                                  max_memory=size.memory_limit)
     mean, error = combine_replicas(estimate.values, plan.combine)
     count = len(plan.labels)
     rows = [Row(quantity, layer, float(plan.prediction[i]), float(mean[i]), float(error[i]))

@@ -18,14 +18,21 @@ import numpy as np
 from ..errors import InvalidValueError
 
 
+#: Largest input mean square (the square of the largest weight scale): beyond it float64
+#: pre-activations of the deeper layers overflow.
+MAX_Q0 = 1e6
+
+
 def check_q0(q0: float) -> float:
-    """The input mean square |x|^2/n0: a finite positive number."""
+    """The input mean square |x|^2/n0: a finite number in (0, MAX_Q0]."""
     try:
         value = float(q0)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         value = float("nan")
-    if not (np.isfinite(value) and value > 0):
-        raise InvalidValueError(f"q0 (the input mean square |x|^2/n0) must be > 0, got {q0!r}")
+    if not (np.isfinite(value) and 0 < value <= MAX_Q0):
+        shown = repr(q0) if isinstance(q0, (int, float, np.number)) else type(q0).__name__
+        raise InvalidValueError(f"q0 (the input mean square |x|^2/n0) must be > 0 and at most "
+                                f"{MAX_Q0:g}, got {shown}")
     return value
 
 

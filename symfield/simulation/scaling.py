@@ -19,22 +19,33 @@ from ..sampling.seeds import SeedLike, as_seed_sequence, child_sequence
 from . import inputs as geometry
 from . import measurements as measure
 from .checks import DEFAULT_Z, domino_moments
+from .limits import MAX_DEPTH, check_integer, check_scales, simulation_size
 from .report import ScalingCheck
 
 
 def check_width_scaling(activation: str | Activation, sigma_w: float, sigma_b: float,
                         widths: tuple[int, int], depth: int, seed: SeedLike,
                         replicas: int = 16, z: float = DEFAULT_Z, expected: float = -0.5,
-                        directions: int = 16, q0: float = 1.0) -> ScalingCheck:
+                        directions: int = 16, q0: float = 1.0, *,
+                        max_memory: int | None = None,
+                        max_flops: float | None = None) -> ScalingCheck:
     """Fit the exponent of rms_{a<b} [J^T J]_ab / mean_a [J^T J]_aa in the width at layer
     ``depth`` (J = d x^depth / d x^0 over the first ``directions`` input coordinates) and
-    compare it with ``expected`` (the domino theorem: -1/2) at |z| <= ``z``."""
+    compare it with ``expected`` (the domino theorem: -1/2) at |z| <= ``z``. Sizes are
+    checked first, as in ``check_law`` (``max_memory``, ``max_flops``)."""
     act = get_activation(activation)
-    n1, n2 = (int(w) for w in widths)
-    if not 2 <= n1 < n2:
+    if not (isinstance(widths, (tuple, list)) and len(widths) == 2):
+        raise InvalidValueError(f"widths must be two increasing integers >= 2, got "
+                                f"{type(widths).__name__} {widths!r:.60}")
+    n1, n2 = (check_integer("widths", w, 2) for w in widths)
+    if not n1 < n2:
         raise InvalidValueError(f"widths must be two increasing widths >= 2, got {widths!r}")
-    if not isinstance(depth, int) or depth < 1:
-        raise InvalidValueError(f"depth must be an integer >= 1, got {depth!r}")
+    depth = check_integer("depth", depth, 1, MAX_DEPTH)
+    replicas = check_integer("replicas", replicas, 2)
+    directions = check_integer("directions", directions, 2)
+    sigma_w, sigma_b = check_scales(sigma_w, sigma_b)
+    size = simulation_size(n2, depth, replicas, 1 + directions, 1, "check_width_scaling",
+                           max_memory, max_flops)
     root = as_seed_sequence(seed)
     frame_rng = np.random.default_rng(child_sequence(root, 1))
     frames = [geometry.input_frame(frame_rng, n, q0, 0, axes=directions) for n in (n1, n2)]
@@ -44,7 +55,8 @@ def check_width_scaling(activation: str | Activation, sigma_w: float, sigma_b: f
     def statistic(rng: np.random.Generator) -> np.ndarray:
         ratios = []
         for n, frame, basis in zip((n1, n2), frames, axes):
-            network = sample_network(act, sigma_w, sigma_b, [n] * (depth + 1), rng)
+            network = sample_network(act, sigma_w, sigma_b, [n] * (depth + 1), rng,
+                                     lazy=size.lazy, max_memory=size.memory_limit)
             grams = measure.jacobian_grams(network.forward_tangents(frame.point, basis))
             diag, _, square = domino_moments(grams[-1:])[0]
             ratios.append(math.sqrt(square) / diag)

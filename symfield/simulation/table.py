@@ -23,6 +23,8 @@ from ..sampling.seeds import SeedLike, as_seed_sequence, child_sequence
 from . import inputs as geometry
 from . import measurements as measure
 from .checks import combine_replicas, domino_moments
+from .limits import (MAX_DEPTH, SimulationSize, check_correlation, check_integer,
+                     check_scales, simulation_size)
 from .predictions import Predictor
 from .progress import Progress
 
@@ -142,21 +144,41 @@ def _curvature_applies(predictor: Predictor) -> bool:
 def simulate(activation: str | Activation, sigma_w: float, sigma_b: float, width: int,
              depth: int, replicas: int = 16, seed: SeedLike = 0, directions: int = 4,
              q0: float = 1.0, c0: float = 0.5,
-             progress: Callable[[], None] | None = None) -> SimulationTable:
+             progress: Callable[[], None] | None = None, *, max_memory: int | None = None,
+             max_flops: float | None = None) -> SimulationTable:
     """Sample ``replicas`` independent networks and tabulate, per layer, the predicted and
     measured q, c, metric factor, curvature and domino diagonal / off-diagonal.
 
-    ``progress`` is called once per finished network.
+    ``progress`` is called once per finished network. The sizes are checked before anything
+    is sampled: the arrays must fit in memory (``max_memory`` bytes, default a share of the
+    available memory; networks whose weights do not all fit are regenerated per pass) and
+    the work must stay below ``max_flops`` (default ``limits.DEFAULT_MAX_FLOPS``).
     """
     act = get_activation(activation)
-    for name, value, low in (("width", width, 2), ("depth", depth, 1), ("replicas", replicas, 2),
-                             ("directions", directions, 2)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise InvalidValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    width = check_integer("width", width, 2)
+    depth = check_integer("depth", depth, 1, MAX_DEPTH)
+    replicas = check_integer("replicas", replicas, 2)
+    directions = check_integer("directions", directions, 2)
     if directions + 3 > width:
         raise InvalidValueError(f"width {width} is too small for {directions} directions")
+    sigma_w, sigma_b = check_scales(sigma_w, sigma_b)
+    q0 = geometry.check_q0(q0)
+    c0 = check_correlation("c0", c0)
     predictor = Predictor(act, sigma_w, sigma_b)
     curvature = _curvature_applies(predictor)
+    columns_per_layer = 1 + directions + 1 + (3 if curvature else 0)
+    size = simulation_size(width, depth, replicas, columns_per_layer, 3 if curvature else 2,
+                           "simulate", max_memory, max_flops)
+    # Degenerate statistics (a zero variance in a ratio) show as n/a, never as warnings.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return _simulate(act, predictor, curvature, size, sigma_w, sigma_b, width, depth,
+                         replicas, seed, directions, q0, c0, progress)
+
+
+def _simulate(act: Activation, predictor: Predictor, curvature: bool, size: SimulationSize,
+              sigma_w: float, sigma_b: float, width: int, depth: int, replicas: int,
+              seed: SeedLike, directions: int, q0: float, c0: float,
+              progress: Callable[[], None] | None) -> SimulationTable:
     root = as_seed_sequence(seed)
     rng = np.random.default_rng(child_sequence(root, 1))
     frame = geometry.input_frame(rng, width, q0, 2, axes=directions)
@@ -169,7 +191,8 @@ def simulate(activation: str | Activation, sigma_w: float, sigma_b: float, width
     for replica in range(replicas):
         start = time.perf_counter()
         network = sample_network(act, sigma_w, sigma_b, [width] * (depth + 1),
-                                 child_sequence(root, 0, replica))
+                                 child_sequence(root, 0, replica), lazy=size.lazy,
+                                 max_memory=size.memory_limit)
         middle = time.perf_counter()
         jets = network.forward_tangents(frame.point, axes)
         partner_pass = network.forward(second_input)
