@@ -1,14 +1,21 @@
-"""Shared CLI plumbing: a parser that fails in one line, value parsing, exit codes."""
+"""Shared CLI plumbing: a parser that fails in one line, value parsing, input and output files
+checked before any work, exit codes."""
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import stat
 import sys
 
-from ..errors import SymfieldError
+from ..dynamics.storage import quoted_path
+from ..errors import SymfieldError, quoted
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 #: A bug in symfield (distinct from 1, which 'symfield check' uses for "not equal").
 EXIT_INTERNAL = 70
+#: Longest error message printed: whatever an error quotes, the line stays readable.
+MAX_MESSAGE_CHARS = 400
 
 
 class UsageError(SymfieldError):
@@ -19,7 +26,13 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """The first line of ``message``, cut to ``limit`` characters."""
+    first = message.splitlines()[0] if message.strip() else message
+    return first if len(first) <= limit else first[:limit - 3] + "..."
 
 
 def parse_assignments(items: list[str] | None, option: str = "--at") -> dict[str, str]:
@@ -28,11 +41,118 @@ def parse_assignments(items: list[str] | None, option: str = "--at") -> dict[str
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise UsageError(f"{option} expects NAME=VALUE, got {item!r}")
+            raise UsageError(f"{option} expects NAME=VALUE, got {quoted(item)}")
         out[name.strip()] = value.strip()
     return out
 
 
+# ------------------------------------------------------------------------------------------
+# argparse types (their messages follow "argument --name: ")
+# ------------------------------------------------------------------------------------------
+def finite_float(text: str) -> float:
+    """A finite float ("nan", "inf" and overflowing numbers such as 1e999 are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {quoted(text)}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {quoted(text)}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {quoted(text)}")
+    return value
+
+
+_BYTE_UNITS = {"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "M": 1 << 20, "MB": 1 << 20,
+               "G": 1 << 30, "GB": 1 << 30, "T": 1 << 40, "TB": 1 << 40}
+
+
+def byte_size(text: str) -> int:
+    """A memory size: bytes, or a number with K, M, G or T (powers of 1024), e.g. 16G."""
+    raw = text.strip().upper()
+    number = raw.rstrip("KMGTB")
+    unit = raw[len(number):]
+    try:
+        value = float(number) * _BYTE_UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 16G, 512M or 1000000000 (bytes), got {quoted(text)}"
+        ) from None
+    if not (math.isfinite(value) and value >= 1):
+        raise argparse.ArgumentTypeError(f"expected a positive size, got {quoted(text)}")
+    return int(value)
+
+
+def check_workers(workers: int | None, option: str = "--workers") -> int | None:
+    """``--workers`` from 1 to the CPUs available (None: the command's default)."""
+    if workers is None:
+        return None
+    from ..dynamics.executors import check_workers as bounded
+
+    return bounded(workers, option)
+
+
+# ------------------------------------------------------------------------------------------
+# files
+# ------------------------------------------------------------------------------------------
+def read_input_file(path: str, option: str, max_bytes: int) -> str:
+    """The text of an input file ('-' for stdin), at most ``max_bytes`` bytes of UTF-8.
+
+    Only regular files are read: a FIFO or a device (/dev/zero) would block or never end.
+    The file is opened without blocking and checked on the open descriptor."""
+    if path == "-":
+        text = sys.stdin.read(max_bytes + 1)
+        if len(text) > max_bytes:
+            raise UsageError(f"{option}: stdin holds more than {max_bytes} bytes")
+        return text
+    shown = quoted_path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise UsageError(f"{option}: cannot read {shown}: {e.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise UsageError(f"{option}: {shown} is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise UsageError(f"{option}: {shown} is not a regular file (a pipe or a device); "
+                             "give a file, or '-' to read stdin")
+        if info.st_size > max_bytes:
+            raise UsageError(f"{option}: {shown} is larger than {max_bytes} bytes")
+        with os.fdopen(fd, "rb") as fh:
+            fd = -1
+            data = fh.read(max_bytes + 1)
+    except OSError as e:
+        raise UsageError(f"{option}: cannot read {shown}: {e.strerror}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > max_bytes:
+        raise UsageError(f"{option}: {shown} is larger than {max_bytes} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{option}: {shown} is not a UTF-8 text file") from None
+
+
+def check_output_file(path: str | None, option: str) -> str | None:
+    """An output file checked before any work: creatable in an existing, writable directory,
+    not a directory or a device (None passes through)."""
+    if path is None:
+        return None
+    from ..dynamics.storage import check_writable_file
+
+    try:
+        check_writable_file(path, option)
+    except SymfieldError as e:
+        raise UsageError(str(e)) from None
+    return path
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"symfield: error: {message}", file=sys.stderr)
+    print(f"symfield: error: {one_line(message)}", file=sys.stderr)
     return code

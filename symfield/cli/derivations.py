@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..dynamics.storage import check_writable_directory
+from ..errors import SymfieldError
 from ..output import documents
 from .common import EXIT_FAILURE, EXIT_OK, UsageError
 
@@ -28,8 +30,16 @@ def run_derivations(args: argparse.Namespace) -> int:
             return EXIT_FAILURE
         print(f"{directory}: up to date")
         return EXIT_OK
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"{directory} is not a directory")
+    # the target is checked before minutes of derivations, not after
+    try:
+        check_writable_directory(directory, "--dir")
+    except SymfieldError as e:
+        raise UsageError(str(e)) from None
+    if args.pdf:
+        from ..output.pdf import pdflatex_available
+
+        if not pdflatex_available():
+            raise UsageError("--pdf needs pdflatex (Debian: apt-get install texlive-latex-base)")
     for path in documents.build(directory):
         print(path)
         if args.pdf:

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import mpmath
 import sympy as sp
 
 from ..activations import activations, get_activation
 from ..laws import derive, get_law, laws
-from .common import EXIT_OK, UsageError, parse_assignments
+from ..errors import SymfieldError
+from ..numbers import MAX_DPS, MIN_DPS, check_dps
+from .common import (EXIT_OK, EXIT_USAGE, UsageError, check_output_file, one_line,
+                     parse_assignments)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +29,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--activation", dest="activation_opt", help="activation (all laws if LAW is omitted)")
     p.add_argument("--at", action="append", metavar="NAME=VALUE",
                    help="evaluate at this value (repeat for each variable), e.g. --at q=0.5")
-    p.add_argument("--dps", type=int, default=30, help="significant digits of --at values (15-100)")
+    p.add_argument("--dps", type=int, default=30, help=f"significant digits of --at values ({MIN_DPS}-{MAX_DPS})")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print LaTeX")
     fmt.add_argument("--json", action="store_true", help="print JSON")
@@ -66,38 +70,71 @@ def _value_text(value: mpmath.mpf, dps: int) -> str:
 
 
 def run_derive(args: argparse.Namespace) -> int:
+    """One law: any failure is the one-line error (exit 2). Every law of an activation: a law
+    that cannot be derived or evaluated at the --at point (outside its domain, such as the
+    curvature fixed point in the ordered phase) gets its reason on its own line and the
+    others are printed; the exit status is 0 when at least one law was shown with its value
+    (or, without --at, derived), 2 when none could be."""
     values = parse_assignments(args.at)
+    if values:
+        check_dps(args.dps)  # once, not once per law
+    several = args.law is None
+    if args.pdf and several:
+        raise UsageError("--pdf needs one law and one activation")
+    if args.pdf:
+        check_output_file(args.pdf, "--pdf")
     records = []
     for law_name, act_name in _targets(args):
-        law = derive(law_name, act_name)
+        try:
+            law = derive(law_name, act_name)
+        except SymfieldError as e:
+            if not several:
+                raise
+            records.append((None, {"law": law_name, "activation": act_name,
+                                   "error": one_line(str(e))}))
+            continue
         record = {
             "law": law.name, "activation": law.activation.name,
             "variables": [s.name for s in law.variables], "expr": sp.sstr(law.expr),
             "latex": law.latex(), "closed_form": law.closed_form, "form": law.form,
             "divergence": law.divergence, "convention": law.convention,
         }
-        several = args.law is None
         if values:
             relevant = {k: v for k, v in values.items() if k in record["variables"]} \
                 if several else values
-            needed = [v for v in record["variables"] if v not in law._defaults()]
+            defaults = (law.parameter_defaults() if hasattr(law, "parameter_defaults")
+                        else law._defaults())  # the name before the laws' refactoring
+            needed = [v for v in record["variables"] if v not in defaults]
             # With every law at once, a law is evaluated only if all its variables were given.
             if not several or all(v in relevant for v in needed):
-                value = law.evaluate(dps=args.dps, **relevant)
-                record.update(value=_value_text(value, args.dps), dps=args.dps, at=relevant)
+                try:
+                    value = law.evaluate(dps=args.dps, **relevant)
+                except SymfieldError as e:
+                    if not several:
+                        raise
+                    record.update(error=one_line(str(e)), dps=args.dps, at=relevant)
+                else:
+                    record.update(value=_value_text(value, args.dps), dps=args.dps, at=relevant)
         records.append((law, record))
+    shown = [r for _l, r in records if "error" not in r]
+    evaluated = [r for r in shown if "value" in r]
+    attempted = [r for _l, r in records if "at" in r]
+    # nothing could be shown: every law failed, or every attempted value did
+    nothing = not shown or (attempted and not evaluated)
     if args.pdf:
-        if len(records) != 1:
-            raise UsageError("--pdf needs one law and one activation")
         from ..output.pdf import compile_pdf
 
         print(compile_pdf(records[0][0].latex(document=True), args.pdf))
         return EXIT_OK
+    code = EXIT_USAGE if nothing else EXIT_OK
     if args.json:
         payload = [r for _l, r in records]
         print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
-        return EXIT_OK
+        return code
     for law, record in records:
+        if law is None:
+            print(f"{record['law']}[{record['activation']}]: not derived: {record['error']}")
+            continue
         if args.latex:
             print(law.latex(document=args.document))
         else:
@@ -106,7 +143,13 @@ def run_derive(args: argparse.Namespace) -> int:
                 print("  derivation:")
                 for step in law.derivation:
                     print(f"    {step}")
-        if "value" in record:
+        if "at" in record:
             at = ", ".join(f"{k}={v}" for k, v in record["at"].items())
-            print(f"  value at {at} ({args.dps} digits): {record['value']}")
-    return EXIT_OK
+            if "value" in record:
+                print(f"  value at {at} ({args.dps} digits): {record['value']}")
+            else:
+                print(f"  no value at {at}: {record['error']}")
+    if nothing:
+        print("symfield: error: no law could be evaluated at these values (reasons above)",
+              file=sys.stderr)
+    return code

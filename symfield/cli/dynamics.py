@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 
-from .common import EXIT_OK, UsageError
+from ..errors import quoted
+from ..numbers import MAX_DPS, MIN_DPS
+from .common import EXIT_OK, UsageError, check_output_file, check_workers
 
 
 def _add_scales(p: argparse.ArgumentParser, need_w: bool = True) -> None:
@@ -28,9 +30,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                     "read exactly as typed (0.3 is 3/10).")
     p.add_argument("activation", help="activation name (see 'symfield list')")
     _add_scales(p)
-    p.add_argument("--dps", type=int, default=30, help="significant digits, 15-100 (default 30)")
+    p.add_argument("--dps", type=int, default=30, help=f"significant digits, {MIN_DPS}-{MAX_DPS} (default 30)")
     p.add_argument("--workers", type=int, default=1,
-                   help="processes computing the report's integrals side by side (default 1)")
+                   help="processes computing the report's integrals side by side (default 1, "
+                        "at most the CPU count)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run_fixed_point)
 
@@ -40,7 +43,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                     "(default 0), and the critical set as derived (a point or a curve in q*).")
     p.add_argument("activation", help="activation name (see 'symfield list')")
     _add_scales(p, need_w=False)
-    p.add_argument("--dps", type=int, default=30, help="significant digits, 15-100 (default 30)")
+    p.add_argument("--dps", type=int, default=30, help=f"significant digits, {MIN_DPS}-{MAX_DPS} (default 30)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run_critical)
 
@@ -61,11 +64,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--axis", action="append", metavar="NAME=RANGE",
                    help="another axis (law variables such as q or c), repeatable")
     p.add_argument("--dps", type=int, default=None,
-                   help="verified digits (15-100) point by point; float64 if omitted")
+                   help=f"verified digits ({MIN_DPS}-{MAX_DPS}) point by point; float64 if "
+                        "omitted")
     p.add_argument("-o", "--output", metavar="FILE", help="table to write (.csv or .parquet)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--workers", type=int, default=None,
-                   help="local worker processes (default: the CPU count)")
+                   help="local worker processes, 1 to the CPU count (default: the CPU count)")
     p.add_argument("--chunk-size", type=int, default=None, metavar="N", help="points per task")
     p.add_argument("--restart", action="store_true",
                    help="discard the partial results of an earlier run instead of resuming")
@@ -74,14 +78,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _check_dps(dps) -> None:
-    if dps is not None and not 15 <= dps <= 100:
-        raise UsageError(f"--dps must be from 15 to 100 (got {dps})")
+    """The library's bounds, checked before anything is derived."""
+    if dps is not None and not MIN_DPS <= dps <= MAX_DPS:
+        raise UsageError(f"--dps must be from {MIN_DPS} to {MAX_DPS} (got {dps})")
 
 
 def run_fixed_point(args: argparse.Namespace) -> int:
     from ..dynamics import fixed_point
 
     _check_dps(args.dps)
+    check_workers(args.workers)
     report = fixed_point(args.activation, args.sigma_w, args.sigma_b, args.dps,
                          sigma_w2=args.sigma_w2, sigma_b2=args.sigma_b2, workers=args.workers)
     print(report.to_json() if args.json else report)
@@ -117,9 +123,9 @@ def _axes(args: argparse.Namespace) -> dict[str, list[str]]:
     for item in args.axis or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise UsageError(f"--axis expects NAME=RANGE, got {item!r}")
+            raise UsageError(f"--axis expects NAME=RANGE, got {quoted(item)}")
         if name.strip() in axes:
-            raise UsageError(f"axis {name.strip()} given twice")
+            raise UsageError(f"axis {quoted(name.strip())} given twice")
         axes[name.strip()] = linspace_axis(value)
     return axes
 
@@ -128,6 +134,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     from ..dynamics import sweep
 
     _check_dps(args.dps)
+    check_workers(args.workers)
+    check_output_file(args.output, "--output")
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise UsageError(f"--chunk-size must be >= 1, got {args.chunk_size}")
     quantities = [q.strip() for q in args.quantities.split(",") if q.strip()]
     result = sweep(args.activation, quantities, _axes(args), dps=args.dps, output=args.output,
                    scheduler=args.scheduler, workers=args.workers, chunk_size=args.chunk_size,

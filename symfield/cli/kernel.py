@@ -3,15 +3,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 import mpmath
 import numpy as np
 
+from ..dynamics.model import parse_scales
+from ..dynamics.storage import quoted_path
+from ..errors import quoted
 from ..laws.recursion import nngp_ntk
-from .common import EXIT_OK, UsageError
+from ..numbers import MAX_DPS, MIN_DPS
+from .common import EXIT_OK, UsageError, read_input_file
 
 MAX_ROWS, MAX_COLUMNS = 2000, 100_000
+#: Largest input file (a 2000 x 100000 matrix of short numbers is far smaller).
+MAX_INPUT_BYTES = 50_000_000
+#: Deepest recursion: every layer is a vectorised pass over the m x m matrices (float64).
+MAX_DEPTH = 100_000
+#: Kernel evaluations of a certified (--dps) run: each is one high-precision law value.
+MAX_CERTIFIED_EVALUATIONS = 20_000
+#: Matrix entries times layers of a float64 run (about a minute of vectorised work).
+MAX_FLOAT64_WORK = 4e9
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +37,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sigma-w", default="1", help="weight scale sigma_w (default 1)")
     p.add_argument("--sigma-b", default="0", help="bias scale sigma_b (default 0)")
     p.add_argument("--dps", type=int, default=None,
-                   help="significant digits (15-100) for certified mpmath matrices; float64 if omitted")
+                   help=f"significant digits ({MIN_DPS}-{MAX_DPS}) for certified mpmath matrices; "
+                        "float64 if omitted")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run_kernel)
 
@@ -43,9 +55,9 @@ def read_vectors(text: str, source: str) -> list[list[str]]:
             try:
                 value = float(t)
             except ValueError:
-                raise UsageError(f"{source}:{lineno}: {t!r} is not a number") from None
+                raise UsageError(f"{source}:{lineno}: {quoted(t)} is not a number") from None
             if not np.isfinite(value):
-                raise UsageError(f"{source}:{lineno}: {t!r} is not a finite number")
+                raise UsageError(f"{source}:{lineno}: {quoted(t)} is not a finite number")
         rows.append(tokens)
         if len(rows) > MAX_ROWS:
             raise UsageError(f"{source}: more than {MAX_ROWS} input vectors")
@@ -61,16 +73,26 @@ def read_vectors(text: str, source: str) -> list[list[str]]:
 
 
 def _load(path: str) -> list[list[str]]:
-    if path == "-":
-        return read_vectors(sys.stdin.read(), "<stdin>")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read(50_000_000)
-    except OSError as e:
-        raise UsageError(f"cannot read {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not a text file") from None
-    return read_vectors(text, path)
+    text = read_input_file(path, "--inputs", MAX_INPUT_BYTES)
+    return read_vectors(text, "<stdin>" if path == "-" else quoted_path(path))
+
+
+def _check_work(depth: int, rows: int, dps: int | None) -> None:
+    """The recursion's size, before it starts: depth, and the work of depth layers on the
+    rows x rows matrices."""
+    if not 1 <= depth <= MAX_DEPTH:
+        raise UsageError(f"--depth must be from 1 to {MAX_DEPTH}, got {depth}")
+    if dps is not None:
+        evaluations = 2 * (depth - 1) * rows * (rows + 1) // 2
+        if evaluations > MAX_CERTIFIED_EVALUATIONS:
+            raise UsageError(
+                f"--dps with {rows} inputs at depth {depth} needs {evaluations} certified "
+                f"kernel evaluations, more than {MAX_CERTIFIED_EVALUATIONS}; use fewer inputs, "
+                f"a smaller depth, or float64 (omit --dps)")
+    elif float(depth) * rows * rows > MAX_FLOAT64_WORK:
+        raise UsageError(f"{rows} inputs at depth {depth} is {float(depth) * rows * rows:.2g} "
+                         f"matrix entries to update, more than {MAX_FLOAT64_WORK:.0e}; use fewer "
+                         f"inputs or a smaller depth")
 
 
 def _as_text(M, dps: int | None) -> list[list[str]]:
@@ -80,7 +102,11 @@ def _as_text(M, dps: int | None) -> list[list[str]]:
 
 
 def run_kernel(args: argparse.Namespace) -> int:
+    if not 1 <= args.depth <= MAX_DEPTH:  # before reading a large file
+        raise UsageError(f"--depth must be from 1 to {MAX_DEPTH}, got {args.depth}")
+    parse_scales(args.sigma_w, args.sigma_b)  # the dynamics' bounds: finite and not huge
     rows = _load(args.inputs)
+    _check_work(args.depth, len(rows), args.dps)
     exact = args.dps is not None
     inputs = rows if exact else [[float(t) for t in r] for r in rows]
     Sigma, Theta = nngp_ntk(args.activation, inputs, args.depth, args.sigma_w, args.sigma_b,

@@ -1,13 +1,14 @@
 """Entry point of the ``symfield`` command."""
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
-import importlib
+import numpy as np
 
 from ..errors import SymfieldError
-from .common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, OneLineParser, fail
+from .common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, OneLineParser, fail, one_line
 
 #: Modules of symfield.cli that add subcommands (each has ``add_parsers(subparsers)``), in
 #: the order ``--help`` lists them. A module that does not exist yet is skipped.
@@ -41,11 +42,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return args.run(args)
+        # NaN or a zero variance is reported in the output (n/a, a reason), never as numpy's
+        # RuntimeWarnings on stderr
+        with np.errstate(all="ignore"):
+            return args.run(args)
     except SymfieldError as e:
-        return fail(str(e).splitlines()[0] if str(e) else type(e).__name__, EXIT_USAGE)
+        return fail(str(e) if str(e).strip() else type(e).__name__, EXIT_USAGE)
     except KeyboardInterrupt:
         return fail("interrupted", 130)
+    except MemoryError:
+        # sizes are estimated before the work starts; this is what the estimate missed
+        return fail("out of memory: the computation needs more memory than is available; "
+                    "use smaller sizes", EXIT_USAGE)
     except BrokenPipeError:
         # the reader went away (symfield ... | head): not an error of ours
         import os as _os
@@ -55,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - last resort: one line, traceback on request
         if os.environ.get("SYMFIELD_DEBUG"):
             raise
-        return fail(f"internal error: {type(e).__name__}: {e} (set SYMFIELD_DEBUG=1 for a "
-                    f"traceback)", EXIT_INTERNAL)
+        return fail(f"internal error: {type(e).__name__}: {one_line(str(e), 200)} (set "
+                    f"SYMFIELD_DEBUG=1 for a traceback)", EXIT_INTERNAL)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import math
 
-from .common import EXIT_OK, EXIT_USAGE, OneLineParser, UsageError
+from ..dynamics.storage import quoted_path
+from ..errors import quoted
+from .common import (EXIT_OK, EXIT_USAGE, OneLineParser, UsageError, check_workers,
+                     finite_float)
 
 
 def _pair(text: str, name: str) -> tuple[float, float]:
     parts = text.split(":")
     if len(parts) not in (2, 3):
-        raise UsageError(f"{name} expects LOW:HIGH (got {text!r})")
+        raise UsageError(f"{name} expects LOW:HIGH (got {quoted(text)})")
     try:
-        return float(parts[0]), float(parts[1])
+        low, high = float(parts[0]), float(parts[1])
     except ValueError:
-        raise UsageError(f"{name} expects LOW:HIGH numbers (got {text!r})") from None
+        raise UsageError(f"{name} expects LOW:HIGH numbers (got {quoted(text)})") from None
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise UsageError(f"{name} expects finite LOW:HIGH numbers (got {quoted(text)})")
+    return low, high
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +43,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ph.add_argument("--colour", default="xi_c",
                     help="quantity shown as colour (default xi_c; e.g. chi_c, q_star, c_star)")
     ph.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
-    ph.add_argument("--workers", type=int, default=None, help="local processes")
+    ph.add_argument("--workers", type=int, default=None,
+                    help="local processes, at most the CPU count (default: all CPUs)")
     ph.add_argument("--no-progress", action="store_true")
     ph.set_defaults(run=run_phase)
 
@@ -51,15 +59,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--sigma-b2", metavar="X")
     cw.add_argument("--map", dest="maps", choices=("length", "correlation", "both"),
                     default="both")
-    cw.add_argument("--start-q", type=float, default=None)
-    cw.add_argument("--start-c", type=float, default=None)
+    cw.add_argument("--start-q", type=finite_float, default=None,
+                    help="first q of the length-map cobweb (default 2 q* + 0.5)")
+    cw.add_argument("--start-c", type=finite_float, default=None,
+                    help="first c of the correlation-map cobweb, in [-1, 1]")
     cw.add_argument("--steps", type=int, default=12)
     cw.set_defaults(run=run_cobweb)
 
     ds = kinds.add_parser("depth-scales", help="xi_q, xi_c, |xi_grad| against sigma_w")
     ds.add_argument("activation")
     ds.add_argument("-o", "--output", required=True, metavar="FILE")
-    ds.add_argument("--sigma-b", default="0.3", metavar="X")
+    ds.add_argument("--sigma-b", type=finite_float, default=0.3, metavar="X")
     ds.add_argument("--sigma-w", default="0.5:4", metavar="LOW:HIGH")
     ds.add_argument("--points", type=int, default=300)
     ds.set_defaults(run=run_depth_scales)
@@ -70,13 +80,20 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return EXIT_USAGE
 
 
+def _check_output(path: str) -> None:
+    """The figure's file, checked before anything is computed."""
+    from ..output.plots import check_figure_path
+
+    check_figure_path(path, "--output")
+
+
 def _save(fig, path: str) -> int:
     from ..output.plots import save
 
     try:
         written = save(fig, path)
-    except (OSError, ValueError) as e:
-        raise UsageError(f"cannot write {path}: {e}") from None
+    except OSError as e:  # the checks passed, but the disk or directory changed since
+        raise UsageError(f"cannot write {quoted_path(path)}: {e.strerror or e}") from None
     print(f"wrote {written}")
     return EXIT_OK
 
@@ -84,6 +101,8 @@ def _save(fig, path: str) -> int:
 def run_phase(args: argparse.Namespace) -> int:
     from ..output.plots import phase_diagram
 
+    _check_output(args.output)
+    check_workers(args.workers)
     fig = phase_diagram(args.activation, _pair(args.sigma_w, "--sigma-w"),
                         _pair(args.sigma_b, "--sigma-b"), args.resolution, colour=args.colour,
                         scheduler=args.scheduler, workers=args.workers,
@@ -94,6 +113,7 @@ def run_phase(args: argparse.Namespace) -> int:
 def run_cobweb(args: argparse.Namespace) -> int:
     from ..output.plots import cobweb
 
+    _check_output(args.output)
     fig = cobweb(args.activation, args.sigma_w, args.sigma_b, maps=args.maps,
                  start_q=args.start_q, start_c=args.start_c, steps=args.steps,
                  sigma_w2=args.sigma_w2, sigma_b2=args.sigma_b2)
@@ -103,9 +123,7 @@ def run_cobweb(args: argparse.Namespace) -> int:
 def run_depth_scales(args: argparse.Namespace) -> int:
     from ..output.plots import depth_scales
 
-    try:
-        sigma_b = float(args.sigma_b)
-    except ValueError:
-        raise UsageError(f"--sigma-b expects a number (got {args.sigma_b!r})") from None
-    fig = depth_scales(args.activation, sigma_b, _pair(args.sigma_w, "--sigma-w"), args.points)
+    _check_output(args.output)
+    fig = depth_scales(args.activation, args.sigma_b, _pair(args.sigma_w, "--sigma-w"),
+                       args.points)
     return _save(fig, args.output)
