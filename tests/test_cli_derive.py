@@ -16,6 +16,7 @@ import mpmath as mp
 import pytest
 
 import symfield
+from symfield.numbers import MAX_DPS
 
 from cli_runner import run
 from oracles import activation_oracle, reference_law, relerr, single_input_laws
@@ -193,7 +194,7 @@ BAD = [
     ["derive", "chi0", "erf", "--at", "q=nan"],
     ["derive", "chi0", "erf", "--at", "q=inf"],
     ["derive", "chi0", "erf", "--at", "q=1", "--dps", "14"],
-    ["derive", "chi0", "erf", "--at", "q=1", "--dps", "101"],
+    ["derive", "chi0", "erf", "--at", "q=1", "--dps", str(MAX_DPS + 1)],
     ["derive", "chi0", "erf", "--at", "q=1", "--dps", "30.5"],
     ["derive", "chi1", "erf", "--at", "q=1"],                       # missing sigma_w
     ["derive", "chi0", "erf", "--at", "q=1", "--at", "foo=2"],      # unknown variable
@@ -223,7 +224,7 @@ def test_error_messages_name_the_problem(capsys):
     assert "q" in err
     _, _, err = run(capsys, "derive", "chi1", "erf", "--at", "q=1")
     assert "sigma_w" in err
-    _, _, err = run(capsys, "derive", "chi0", "erf", "--at", "q=1", "--dps", "101")
+    _, _, err = run(capsys, "derive", "chi0", "erf", "--at", "q=1", "--dps", str(MAX_DPS + 1))
     assert "dps" in err
 
 

@@ -7,6 +7,7 @@ import mpmath as mp
 import pytest
 
 from symfield.dynamics import fixed_point
+from symfield.numbers import MAX_DPS
 from symfield.errors import InvalidValueError, SymfieldError, UnknownNameError
 
 from cli_runner import run
@@ -98,4 +99,4 @@ def test_bad_input_from_python():
     with pytest.raises(InvalidValueError):
         fixed_point("tanh", sigma_w=1, workers=0)
     with pytest.raises(SymfieldError):
-        fixed_point("tanh", sigma_w=1, dps=101)
+        fixed_point("tanh", sigma_w=1, dps=MAX_DPS + 1)
