@@ -23,7 +23,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "derive", help="derive a law for an activation (or every law for one activation)",
         description="Derive LAW for ACTIVATION with the Gaussian calculus and print the result. "
-                    "With --at NAME=VALUE (repeatable) also print its certified value.")
+                    "With --at NAME=VALUE (repeatable) also print its certified value. "
+                    "Without LAW, every law of the activation is printed; a law that cannot "
+                    "be evaluated at the --at point (outside its domain) gets its reason on "
+                    "its own line, and the exit status is 2 only if no value could be shown.")
     p.add_argument("law", nargs="?", help="law name (see 'symfield list')")
     p.add_argument("activation_pos", nargs="?", metavar="activation", help="activation name")
     p.add_argument("--activation", dest="activation_opt", help="activation (all laws if LAW is omitted)")
