@@ -54,10 +54,16 @@ class Predictor:
             fn = law.to_numpy()
 
             def value(**kw: float) -> float:
-                # a law evaluated outside its domain (a wrong law pushing c past 1) gives
-                # nan, which the report counts as a failed comparison: no warning needed
-                with np.errstate(invalid="ignore"):
-                    return float(fn(**kw))
+                # A trajectory that left float64 (an iterate overflowed) or the law's domain
+                # (a wrong law pushing c past 1) has no prediction: nan, which the table
+                # shows as n/a and the report counts as a failed comparison.
+                if not all(np.isfinite(v) for v in kw.values()):
+                    return float("nan")
+                try:
+                    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+                        return float(fn(**kw))
+                except InvalidValueError:
+                    return float("nan")
 
             self._numpy[key] = value
         return self._numpy[key]
