@@ -26,7 +26,7 @@ from ..gaussian.expectation import Expectation
 from . import limits, sizes
 from .bind import substitute_activation
 from .equivalence import Verdict, compare
-from .errors import ParseError
+from .errors import ParseError, quote
 from .parser import parse_claim
 
 #: Law names users write on the left of a claim, normalised (lower case, no _ { } \ or spaces).
@@ -139,6 +139,9 @@ def verify(claim: str, law: str | None = None, activation: str | Activation | No
     turns that into exit code 2).
     """
     _check_effort(points, dps)
+    if law is not None and not isinstance(law, str):
+        raise SymfieldError(f"law must be a law's name (see symfield.laws()), got "
+                            f"{type(law).__name__}")
     budget = limits.Budget(limits.VERIFY_SECONDS)
     parsed = parse_claim(claim, syntax=syntax)
     act = get_activation(activation) if activation is not None else None
@@ -146,12 +149,14 @@ def verify(claim: str, law: str | None = None, activation: str | Activation | No
     if parsed.label is not None:
         labelled = _law_for_label(parsed.label, parsed.label_error)
         if law_name is not None and labelled != law_name.strip().lower():
-            raise SymfieldError(f"the claim is about {labelled} but law={law_name!r} was given")
+            raise SymfieldError(f"the claim is about {labelled} but law={quote(law_name)} was "
+                                f"given")
         law_name = labelled
     truth = None
     if law_name is not None:
         if act is None:
-            raise SymfieldError(f"which activation is {law_name} for? give activation=...")
+            raise SymfieldError(f"which activation is {quote(law_name)} for? give "
+                                f"activation=...")
         from ..laws import derive
 
         derived = derive(law_name, act)
@@ -211,8 +216,9 @@ def _check_effort(points: object, dps: object) -> None:
     for name, value, low, high in (("points", points, 1, limits.MAX_POINTS),
                                    ("dps", dps, 15, limits.MAX_DPS)):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            shown = quote(value) if isinstance(value, str) else repr(value)[:40]
             raise SymfieldError(f"{name} must be a whole number from {low} to {high}, "
-                                f"got {value!r}")
+                                f"got {shown}")
 
 
 _STRENGTH = {"identical": 3, "symbolic": 2, "symbolic+numeric": 2, "numeric": 1, "none": 0}

@@ -25,6 +25,7 @@ points covered.
 from __future__ import annotations
 
 import math
+import numbers
 import random
 from dataclasses import dataclass
 from fractions import Fraction
@@ -46,12 +47,21 @@ class Interval:
     log: bool = False
 
     def __post_init__(self) -> None:
+        for end in (self.low, self.high):
+            if isinstance(end, bool) or not isinstance(end, (numbers.Real, sp.Number)):
+                raise SymfieldError(f"an interval's ends must be numbers, got "
+                                    f"{type(end).__name__}")
+        if not isinstance(self.log, bool):
+            raise SymfieldError(f"log must be True or False, got {type(self.log).__name__}")
         if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low > self.high:
             raise SymfieldError(f"an interval needs finite low <= high, got [{self.low}, {self.high}]")
         if self.log and self.low <= 0:
             raise SymfieldError("a log-uniform interval needs low > 0")
 
     def sample(self, rng: random.Random) -> sp.Rational:
+        """A point of the interval drawn with ``rng`` (a ``random.Random``), exactly."""
+        if not isinstance(rng, random.Random):
+            raise SymfieldError(f"rng must be a random.Random, got {type(rng).__name__}")
         if self.log:
             value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
         else:
@@ -60,6 +70,8 @@ class Interval:
 
     def near_an_end(self, rng: random.Random) -> sp.Rational:
         """A point within a tiny fraction (1e-12 to 1e-1) of the length from either end."""
+        if not isinstance(rng, random.Random):
+            raise SymfieldError(f"rng must be a random.Random, got {type(rng).__name__}")
         if self.low == self.high:
             return _exact(self.low)
         gap = _exact(10.0 ** -rng.uniform(1, 12))
@@ -72,7 +84,10 @@ class Interval:
         low, high = _exact(self.low), _exact(self.high)
         return low + gap * (high - low) if rng.random() < 0.5 else high - gap * (high - low)
 
-    def contains(self, value: sp.Expr) -> bool:
+    def contains(self, value: object) -> bool:
+        """Whether a real number lies in [low, high]."""
+        if isinstance(value, bool) or not isinstance(value, (numbers.Real, sp.Number)):
+            raise SymfieldError(f"contains needs a real number, got {type(value).__name__}")
         return bool(self.low <= value <= self.high)
 
 

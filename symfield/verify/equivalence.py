@@ -61,6 +61,12 @@ class Counterexample:
         return gap / scale if scale else mpmath.mpf(1)
 
     def describe(self, digits: int | None = None) -> str:
+        """'at q=0.5 the first is ... and the second is ...', with ``digits`` digits (default:
+        enough to see where the two values part)."""
+        if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int)
+                                   or not 1 <= digits <= 1000):
+            raise SymfieldError(f"digits must be a whole number from 1 to 1000, got "
+                                f"{_quoted(digits)}")
         gap = self.relative_difference()
         if digits is None:  # enough digits to see where the two values part
             digits = 12 if gap == 0 or gap > 1e-9 else min(60, int(-mpmath.log10(gap)) + 4)
@@ -127,10 +133,22 @@ def compare(a: sp.Expr, b: sp.Expr, *, domain: Domain | None = None, points: int
     invalid arguments.
     """
     a, b = _as_expr(a, "first"), _as_expr(b, "second")
-    if not 1 <= points <= limits.MAX_POINTS or not 15 <= dps <= limits.MAX_DPS:
-        raise SymfieldError(f"compare needs 1 <= points <= {limits.MAX_POINTS} and "
-                            f"15 <= dps <= {limits.MAX_DPS}")
-    required = frozenset(expectations) | a.atoms(Expectation) | b.atoms(Expectation)
+    for name, value, low, high in (("points", points, 1, limits.MAX_POINTS),
+                                   ("dps", dps, 15, limits.MAX_DPS)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise SymfieldError(f"compare needs a whole number {low} <= {name} <= {high}, "
+                                f"got {_quoted(value)}")
+    for name, value in (("symbolic_seconds", symbolic_seconds),
+                        ("numeric_seconds", numeric_seconds)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not 0 <= value < math.inf:
+            raise SymfieldError(f"{name} must be a number of seconds >= 0, got {_quoted(value)}")
+    if isinstance(rng_seed, bool) or not isinstance(rng_seed, int):
+        raise SymfieldError(f"rng_seed must be an integer, got {_quoted(rng_seed)}")
+    required = _expectations(expectations) | a.atoms(Expectation) | b.atoms(Expectation)
+    if budget is not None and not isinstance(budget, limits.Budget):
+        raise SymfieldError(f"budget must be a symfield.verify.limits.Budget or None, got "
+                            f"{type(budget).__name__}")
     too_big = sizes.too_large([a, b, *required])
     if too_big is not None:
         return Verdict("undecided", f"undecided: too large to check: {too_big}")
@@ -150,6 +168,26 @@ def compare(a: sp.Expr, b: sp.Expr, *, domain: Domain | None = None, points: int
     except (TimeoutError, limits.OutOfTime):
         outcome = numeric.timed_out(inner.seconds)
     return _combine(symbolic_note, outcome)
+
+
+def _expectations(values: object) -> frozenset:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise SymfieldError(f"expectations must be a collection of Expectation objects, got "
+                            f"{type(values).__name__}")
+    found = []
+    for value in values:
+        if not isinstance(value, Expectation):
+            raise SymfieldError(f"expectations must hold Expectation objects, got "
+                                f"{type(value).__name__}")
+        found.append(value)
+        if len(found) > limits.MAX_EXPECTATIONS:
+            raise SymfieldError(f"at most {limits.MAX_EXPECTATIONS} expectations")
+    return frozenset(found)
+
+
+def _quoted(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _left(budget: limits.Budget) -> float:

@@ -7,12 +7,15 @@ symbol from user text.
 from __future__ import annotations
 
 import difflib
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Callable, Mapping
 
 import sympy as sp
+from sympy.core.function import UndefinedFunction
 
 from ..activations import activations
+from ..errors import SymfieldError
 from ..activations import x as activation_x
 from ..gaussian.expectation import u1, u2
 from ..symbols import CANONICAL
@@ -27,8 +30,21 @@ z1 = sp.Symbol("z1", real=True)
 z2 = sp.Symbol("z2", real=True)
 x = activation_x
 
+class _TextFreeFunction(UndefinedFunction):
+    """An undefined SymPy function that refuses text arguments (SymPy would ``sympify``
+    them, which runs code): formulas in text go through the parser."""
+
+    def __call__(cls, *args, **options):
+        for arg in args:
+            if isinstance(arg, bool) or not isinstance(arg, (sp.Basic, int, float, Fraction)):
+                raise SymfieldError(f"{cls.__name__} takes SymPy expressions or numbers, got "
+                                    f"{type(arg).__name__}; parse text with "
+                                    f"symfield.verify.parse_expression")
+        return super().__call__(*args, **options)
+
+
 #: The network's activation, left unspecified; ``bind.substitute_activation`` fills it in.
-phi = sp.Function("phi", real=True)
+phi = _TextFreeFunction("phi", real=True)
 
 
 def _activation_parameters() -> dict[str, sp.Symbol]:

@@ -28,7 +28,7 @@ import sympy as sp
 from . import build
 from .claims import (Claim, ClaimStep, Syntax, check_characters, check_length, detect_syntax,
                      label_of, normalise, split_parts)
-from .errors import ParseError
+from .errors import ParseError, quote
 from .latex import TokenTally, parse_latex_expression
 from .plain import parse_plain
 
@@ -73,7 +73,8 @@ def _choose_syntax(text: str, syntax: str) -> Syntax:
         return detect_syntax(text)
     if syntax in ("plain", "latex"):
         return syntax  # type: ignore[return-value]
-    raise ParseError(f"unknown syntax {syntax!r}; valid: auto, plain, latex")
+    raise ParseError(f"unknown syntax {quote(syntax) if isinstance(syntax, str) else type(syntax).__name__}; "
+                     f"valid: auto, plain, latex")
 
 
 def _parse_claim(text: str, syntax: Syntax) -> Claim:
