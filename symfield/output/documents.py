@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Mapping
 
-from ..activations import Activation, activations
+from ..activations import Activation, activations, get_activation
+from ..errors import InvalidValueError, quoted
 from ..laws import derive, laws
 from .latex import PREAMBLE, escape_text, law_lhs, law_section, tex
 
@@ -28,7 +30,8 @@ $\Theta(x)$ & the Heaviside step; derivatives are distributional ($\mathrm{ReLU}
 
 
 def activation_document(act: Activation) -> str:
-    """Every law for one activation, with derivations."""
+    """Every law for one activation (an Activation or its name), with derivations."""
+    act = get_activation(act)
     title = escape_text(f"symfield derivations: {act.name}")
     parts = [PREAMBLE, r"\begin{document}", rf"{{\Large {title}}}\par\medskip",
              escape_text(f"phi(x) = {act.phi}  ({act.description})") + r"\par", CONVENTIONS]
@@ -40,6 +43,7 @@ def activation_document(act: Activation) -> str:
 
 def overview_rows(act: Activation) -> dict[str, str]:
     """For each law, this activation's line of the overview (LaTeX)."""
+    act = get_activation(act)
     rows = {}
     for name in laws():
         law = derive(name, act)
@@ -49,9 +53,17 @@ def overview_rows(act: Activation) -> dict[str, str]:
 
 
 def overview_document(rows_by_activation: dict[str, dict[str, str]] | None = None) -> str:
-    """All activations side by side, law by law, with the conventions."""
+    """All activations side by side, law by law, with the conventions. ``rows_by_activation``
+    (activation name -> law name -> LaTeX row, as :func:`overview_rows` makes them) saves
+    deriving them again; it must cover every activation and law."""
     if rows_by_activation is None:
         rows_by_activation = {n: overview_rows(a) for n, a in activations().items()}
+    elif not isinstance(rows_by_activation, Mapping) or any(
+            not isinstance(rows_by_activation.get(a), Mapping)
+            or any(not isinstance(rows_by_activation[a].get(n), str) for n in laws())
+            for a in activations()):
+        raise InvalidValueError("rows_by_activation must map every activation name to "
+                                "overview_rows(activation)")
     parts = [PREAMBLE, r"\begin{document}",
              r"{\Large symfield: the laws for every activation}\par\medskip",
              "Each result below was derived by the engine's Gaussian calculus; the per-activation "
@@ -75,8 +87,12 @@ def generated_documents(workers: int | None = None) -> dict[str, str]:
 
     Activations are derived in parallel worker processes (one activation each); the output
     is the same whatever the number of workers."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise InvalidValueError(f"workers must be a positive integer or None "
+                                f"(got {quoted(workers)})")
     names = list(activations())
-    workers = min(len(names), workers or os.cpu_count() or 1)
+    workers = min(len(names), workers or os.cpu_count() or 1, os.cpu_count() or 1)
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -101,8 +117,14 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def build(directory: str | Path) -> list[Path]:
-    """Regenerate every document in ``directory``; returns the paths written."""
-    directory = Path(directory)
+    """Regenerate every document in ``directory``; returns the paths written. The directory
+    is created (or found unusable) before minutes of derivations, not after."""
+    directory = _directory(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InvalidValueError(f"cannot create the directory {quoted(str(directory))}: "
+                                f"{e.strerror or type(e).__name__}") from None
     written = []
     for name, text in generated_documents().items():
         path = directory / name
@@ -113,10 +135,22 @@ def build(directory: str | Path) -> list[Path]:
 
 def stale(directory: str | Path) -> list[str]:
     """Names of documents in ``directory`` that differ from what the engine produces now."""
-    directory = Path(directory)
+    directory = _directory(directory)
+    if not directory.is_dir():
+        raise InvalidValueError(f"{quoted(str(directory))} is not a directory")
     out = []
     for name, text in generated_documents().items():
         path = directory / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             out.append(name)
     return out
+
+
+def _directory(directory: object) -> Path:
+    if not isinstance(directory, (str, os.PathLike)) or not str(directory).strip() \
+            or "\x00" in str(directory):
+        raise InvalidValueError(f"expected a directory path (got {quoted(directory)})")
+    return Path(directory)
+
+
+__all__ = ["activation_document", "build", "generated_documents", "overview_document", "stale"]

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from ..errors import InvalidValueError, quoted
 from ..network import NETWORK_LATEX_NAMES
 from ..symbols import CANONICAL, LATEX_NAMES
 
@@ -68,7 +69,10 @@ def safe_law_latex(latex_name: str) -> str:
 class SymfieldLatexPrinter(LatexPrinter):
     """SymPy's LaTeX printer with the project's notation; unsafe names print as text."""
 
-    def __init__(self, settings=None):
+    def __init__(self, settings: Mapping | None = None):
+        if settings is not None and not isinstance(settings, Mapping):
+            raise InvalidValueError(f"settings must be a mapping of SymPy LaTeX printer "
+                                    f"settings (got {quoted(settings)})")
         names = {CANONICAL[n]: t for n, t in LATEX_NAMES.items()}
         names.update(NETWORK_LATEX_NAMES)
         base = {"inv_trig_style": "full", "ln_notation": True, "symbol_names": names}
@@ -98,14 +102,23 @@ class SymfieldLatexPrinter(LatexPrinter):
         return rf"{base}{{\left({arg} \right)}}"
 
 
-@lru_cache(maxsize=8192)
 def tex(expr: sp.Basic) -> str:
-    """LaTeX of an expression in the project's notation (cached: steps recur across laws)."""
+    """LaTeX of an expression in the project's notation."""
+    if not isinstance(expr, sp.Basic):
+        raise InvalidValueError(f"expected a SymPy expression (got {quoted(expr)})")
+    return _tex(expr)
+
+
+@lru_cache(maxsize=8192)
+def _tex(expr: sp.Basic) -> str:
+    # cached: derivation steps recur across laws and activations
     return SymfieldLatexPrinter().doprint(expr)
 
 
 def tex_lines(expr: sp.Basic, width: int = BREAK_AT) -> list[str]:
     """LaTeX of ``expr`` split into lines at top-level + signs when it is long."""
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise InvalidValueError(f"width must be a positive integer (got {quoted(width)})")
     whole = tex(expr)
     if len(whole) <= width or not isinstance(expr, sp.Add):
         return [whole]
@@ -123,18 +136,34 @@ def tex_lines(expr: sp.Basic, width: int = BREAK_AT) -> list[str]:
     return lines
 
 
+#: What a derived law offers the renderers (checked, so a wrong argument is one clear line).
+_LAW_FIELDS = ("name", "activation", "expr", "variables", "derivation", "title", "latex_name",
+               "convention", "form", "divergent")
+
+
+def _check_law(law: object) -> None:
+    if not all(hasattr(law, f) for f in _LAW_FIELDS):
+        raise InvalidValueError(f"expected a derived law (symfield.derive(law, activation)), "
+                                f"got {quoted(law)}")
+
+
 def law_lhs(law: "Law") -> str:
+    """``\\chi_1(q, \\sigma_w)``: the law's LaTeX name (if whitelisted) and its variables."""
+    _check_law(law)
     args = ", ".join(LATEX_NAMES.get(s.name) or tex(s) for s in law.variables)
     return f"{safe_law_latex(law.latex_name)}({args})"
 
 
 def law_equation(law: "Law") -> str:
     """``\\chi_1(q, \\sigma_w) = ...`` for one law."""
+    _check_law(law)
     return f"{law_lhs(law)} = {tex(law.expr)}"
 
 
 def escape_text(text: str) -> str:
     """Plain text for LaTeX text mode."""
+    if not isinstance(text, str):
+        raise InvalidValueError(f"expected text (got {quoted(text)})")
     out = []
     specials = {"\\": r"\textbackslash{}", "_": r"\_", "^": r"\^{}", "&": r"\&", "%": r"\%",
                 "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\~{}"}
@@ -152,6 +181,7 @@ def align_equation(lhs: str, rhs_lines: list[str]) -> str:
 
 def derivation_body(law: "Law") -> str:
     """The derivation as an align* environment: each step with its rule as a text line."""
+    _check_law(law)
     rows = []
     name = sp.Symbol(law.name)
     for step in law.derivation:
@@ -171,8 +201,16 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 """
 
 
+#: Sectioning commands a law's section may use.
+SECTION_LEVELS = ("section", "subsection", "subsubsection", "paragraph")
+
+
 def law_section(law: "Law", level: str = "section") -> str:
     """A section with the law's result and its derivation."""
+    _check_law(law)
+    if level not in SECTION_LEVELS:
+        raise InvalidValueError(f"level must be one of {', '.join(SECTION_LEVELS)} "
+                                f"(got {quoted(level)})")
     kind = ("diverges: " + law.divergence) if law.divergent else {
         "closed": "closed form", "series": "exact convergent series over the poles",
         "integral": "exact unevaluated Gaussian expectation"}[law.form]
@@ -190,6 +228,11 @@ def law_section(law: "Law", level: str = "section") -> str:
 
 def law_document(law: "Law") -> str:
     """A standalone LaTeX document: the result and its derivation."""
+    _check_law(law)
     title = escape_text(f"symfield: {law.name} for {law.activation.name}")
     return "\n".join([PREAMBLE, r"\begin{document}", rf"{{\Large {title}}}\par\medskip",
                       law_section(law), r"\end{document}", ""])
+
+
+__all__ = ["PREAMBLE", "SECTION_LEVELS", "SymfieldLatexPrinter", "derivation_body", "escape_text",
+           "law_document", "law_equation", "law_lhs", "law_section", "tex", "tex_lines"]

@@ -107,5 +107,4 @@ def _run_pdflatex(name: str, work: str, timeout: float) -> tuple[int, str]:
     return process.returncode, out.decode("utf-8", errors="replace")
 
 
-__all__ = ["MAX_SOURCE_CHARS", "PDFLATEX_FLAGS", "compile_pdf", "pdflatex_available",
-           "pdflatex_environment"]
+__all__ = ["MAX_SOURCE_CHARS", "PDFLATEX_FLAGS", "compile_pdf", "pdflatex_available"]
