@@ -362,6 +362,33 @@ def test_malformed_claims_are_parse_errors_before_any_work(text, no_calculus):
     assert no_calculus == []
 
 
+@pytest.mark.parametrize("text", ["q^q = exp(q*log(q))", "exp(exp(q) + 1) = E*exp(exp(q))",
+                                  "sin(exp(q)) = 2*sin(exp(q)/2)*cos(exp(q)/2)",
+                                  "E[exp(q^q*u)] = exp(q^(2q)*q/2)"])
+def test_points_too_extreme_to_compute_are_skipped_before_computing(text):
+    # at q = 4e9, q^q is an exact integer with 4e10 digits and exp(exp(q)) needs 10^9-digit
+    # arithmetic: such points are skipped (said so), the others decide
+    verdict = verify(text)
+    assert verdict.status == "equal", verdict.reason
+    high = float(re.search(r"q in \[\S+, (\S+)\]", verdict.checked).group(1))
+    assert high < 1e12
+
+
+def test_the_magnitude_check_refuses_before_computing():
+    from symfield.symbols import q
+    from symfield.verify.numeric import EvaluationFailed, check_magnitudes, value_at
+
+    tower = q**q
+    check_magnitudes(tower, {q: sp.Integer(100)})  # 10^200: fine
+    for formula, value in ((sp.exp(sp.exp(q)), sp.Integer(10**12)),
+                           (tower, sp.Integer(4 * 10**9)),
+                           (sp.exp(-1 / q), sp.Rational(1, 10**12))):
+        with pytest.raises(EvaluationFailed, match="too extreme"):
+            value_at(formula, {q: value}, 50)
+    with pytest.raises(EvaluationFailed, match="1e1000"):
+        value_at(sp.sin(sp.Integer(10) ** 300 * q**4), {q: sp.Integer(10**250)}, 50)
+
+
 def test_bounds_hold_in_a_thread_without_signals():
     # SIGALRM only works in the main thread: in any other, sizes and the child process bound
     # the work (a power tower ran a minute per step there, unbounded)

@@ -311,7 +311,11 @@ class _NumericComparison:
     def _one_point(self, point: dict) -> None:
         outcome = self.outcome
         for e in self.required:
-            existence = decide(e, point)
+            try:
+                existence = decide(e, point)
+            except EvaluationFailed as why:
+                self._skip(f"the expectation {_show_e(e)}: {why}")
+                return
             if existence.status == "diverges":
                 shown = {s: v for s, v in point.items() if s in e.free_symbols}
                 outcome.ill_posed = (e, shown, existence.reason)

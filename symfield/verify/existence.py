@@ -31,6 +31,9 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from ..gaussian.expectation import Expectation
+from .limits import MAX_INTEGRAND_DEGREE
+from .numeric import EvaluationFailed, check_magnitudes
+from .sizes import integrand_degree
 
 Status = Literal["exists", "diverges", "unknown"]
 
@@ -60,13 +63,22 @@ class _Unknown(Exception):
 
 
 def decide(e: Expectation, point: Mapping[sp.Symbol, sp.Expr]) -> Existence:
-    """Does ``e`` exist once its parameters take the values of ``point``?"""
+    """Does ``e`` exist once its parameters take the values of ``point``?
+
+    Raises :class:`~.numeric.EvaluationFailed` when the point makes the integrand too extreme
+    to work with (the point is then skipped, like one where a formula cannot be evaluated).
+    """
     values = {s: point[s] for s in e.free_symbols if s in point}
     if set(values) != e.free_symbols:
         missing = ", ".join(sorted(str(s) for s in e.free_symbols - set(values)))
         return Existence("unknown", f"no value for {missing}")
+    check_magnitudes(e, values)
     try:
         integrand = e.integrand.subs(values)
+        degree = integrand_degree(integrand, frozenset(e.variables))
+        if degree > MAX_INTEGRAND_DEGREE:
+            raise EvaluationFailed(f"at this point the integrand has degree {degree} (limit "
+                                   f"{MAX_INTEGRAND_DEGREE})")
         covariance = tuple(v.subs(values) for v in e.covariance)
         if any(m != 0 for m in e.mean):
             return Existence("unknown", "only centred Gaussians are checked")

@@ -26,6 +26,14 @@ ZERO_SEARCH_FACTOR = 6
 MAX_ZERO_DIGITS = 3000
 
 
+#: Largest |log10| of any value met while evaluating a formula at a point, and largest
+#: argument of a periodic function: beyond them one evaluation can take hours (q^q at
+#: q = 4e9 is an exact integer with 4e10 digits; exp(exp(q)) at q = 1e12 needs 10^11-digit
+#: arithmetic), so such a point is skipped before anything is computed.
+MAX_LOG10_MAGNITUDE = 10**6
+MAX_PERIODIC_ARGUMENT = mpmath.mpf(10) ** 1000
+
+
 class EvaluationFailed(Exception):
     """A formula has no numerical value at a point (message says why)."""
 
@@ -64,6 +72,7 @@ def value_at(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) -> Va
     missing = expr.free_symbols - set(needed)
     if missing:
         raise EvaluationFailed(f"no value for {', '.join(sorted(map(str, missing)))}")
+    check_magnitudes(expr, needed)
     if expr.has(Expectation, sp.Sum):  # also the engine's pole series
         certified = _certified_evaluator()
         if certified is not None:
@@ -83,6 +92,98 @@ def value_at(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) -> Va
                 return Value(mpmath.mpc(0), None, floor)
             return Value(number)
     return _evalf(expr, needed, dps)
+
+
+class _Extreme(Exception):
+    pass
+
+
+_EXP_LIKE = {sp.exp: mpmath.exp, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh,
+             sp.tanh: mpmath.tanh, sp.sech: mpmath.sech, sp.csch: mpmath.csch,
+             sp.erf: mpmath.erf, sp.erfc: mpmath.erfc}
+_PERIODIC = {sp.sin: mpmath.sin, sp.cos: mpmath.cos, sp.tan: mpmath.tan, sp.sec: mpmath.sec,
+             sp.csc: mpmath.csc, sp.cot: mpmath.cot}
+_TAME = {sp.log: mpmath.log, sp.asin: mpmath.asin, sp.acos: mpmath.acos, sp.atan: mpmath.atan,
+         sp.asinh: mpmath.asinh, sp.acosh: mpmath.acosh, sp.atanh: mpmath.atanh,
+         sp.Abs: abs}
+
+
+def check_magnitudes(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr]) -> None:
+    """Raise EvaluationFailed if evaluating ``expr`` at ``values`` would meet a number beyond
+    10^(+-MAX_LOG10_MAGNITUDE) or a periodic function of an argument beyond
+    MAX_PERIODIC_ARGUMENT. Each node is estimated at 20 digits from its children before it
+    is computed, so the check itself never meets such a number."""
+    try:
+        with mpmath.workdps(20):
+            _estimate(expr, values)
+    except _Extreme as why:
+        raise EvaluationFailed(f"a value at this point is too extreme to compute ({why})") \
+            from None
+
+
+def _estimate(node: sp.Basic, values: Mapping[sp.Symbol, sp.Expr]) -> mpmath.mpc | None:
+    """The value of ``node`` at 20 digits, or None when not estimated (its parts are still
+    checked)."""
+    if isinstance(node, Expectation):
+        for part in (node.integrand, *node.covariance):
+            _estimate(part, values)  # its parameters (the bound variables have no value)
+        return None
+    if node.is_Symbol:
+        value = values.get(node)
+        return None if value is None else _estimate(value, values)
+    if node.is_Number or isinstance(node, sp.NumberSymbol):
+        try:
+            return _bounded(mpmath.mpc(sp.N(node, 20)), node)
+        except (TypeError, ValueError):
+            return None
+    args = [_estimate(arg, values) if isinstance(arg, sp.Basic) else None for arg in node.args]
+    if any(arg is None for arg in args):
+        return None
+    try:
+        if node.is_Add:
+            return _bounded(mpmath.fsum(args), node)
+        if node.is_Mul:
+            return _bounded(mpmath.fprod(args), node)
+        if node.is_Pow:
+            base, exponent = args
+            if base == 0:
+                return mpmath.mpc(0)
+            _check_exponent(exponent * mpmath.log(base), node)
+            return _bounded(mpmath.power(base, exponent), node)
+        func = type(node)
+        if func in _EXP_LIKE:
+            if func is not sp.erf and func is not sp.erfc:
+                _check_exponent(args[0], node)
+            return _bounded(_EXP_LIKE[func](args[0]), node)
+        if func in _PERIODIC:
+            if abs(args[0]) > MAX_PERIODIC_ARGUMENT:
+                raise _Extreme(f"{_short(node)} of an argument beyond 1e1000")
+            return _bounded(_PERIODIC[func](args[0]), node)
+        if func in _TAME:
+            return _bounded(mpmath.mpc(_TAME[func](args[0])), node)
+    except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+        return None
+    return None
+
+
+def _check_exponent(exponent: mpmath.mpc, node: sp.Basic) -> None:
+    """exp(exponent) must stay within 10^(+-MAX_LOG10_MAGNITUDE)."""
+    if abs(mpmath.re(exponent)) > MAX_LOG10_MAGNITUDE * mpmath.log(10):
+        raise _Extreme(f"{_short(node)} is about 10^({mpmath.nstr(mpmath.re(exponent) / mpmath.log(10), 3)})")
+
+
+def _bounded(value: mpmath.mpc, node: sp.Basic) -> mpmath.mpc:
+    value = mpmath.mpc(value)
+    size = abs(value)
+    if size != 0 and mpmath.isfinite(size) and \
+            abs(mpmath.log10(size)) > MAX_LOG10_MAGNITUDE:
+        raise _Extreme(f"{_short(node)} is about 10^({mpmath.nstr(mpmath.log10(size), 3)})")
+    return value
+
+
+def _short(node: sp.Basic) -> str:
+    text = sp.sstr(node)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _certified_evaluator():
