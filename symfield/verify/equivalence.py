@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 import random
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable, Literal
@@ -216,6 +218,10 @@ def _as_expr(value: object, which: str) -> sp.Expr:
 
 #: Larger differences are not worth a simplify (it would only time out).
 _MAX_SIMPLIFY_OPS = 400
+#: Outcomes of simplify by (difference, CPU seconds): a repeated claim costs no new child.
+_SIMPLIFIED: OrderedDict = OrderedDict()
+_SIMPLIFIED_SIZE = 512
+_SIMPLIFIED_LOCK = threading.Lock()
 
 
 def _symbolic_zero(difference: sp.Expr, seconds: float,
@@ -230,14 +236,25 @@ def _symbolic_zero(difference: sp.Expr, seconds: float,
         return "symbolic simplification skipped (unevaluated expectation or series)"
     if sp.count_ops(difference) > _MAX_SIMPLIFY_OPS:
         return "symbolic simplification skipped (too large)"
+    key = (difference, seconds)
+    with _SIMPLIFIED_LOCK:
+        if key in _SIMPLIFIED:
+            return _SIMPLIFIED[key]
     try:
         proven = limits.run_in_child(_simplifies_to_zero, difference, cpu_seconds=seconds,
                                      wall_seconds=None if budget is None else budget.remaining())
-    except TimeoutError:
-        return f"symbolic simplification gave up after {seconds:g} s of CPU time"
+        note: bool | str = True if proven else "simplify did not reach 0"
+    except limits.OutOfCPU:
+        note = f"symbolic simplification gave up after {seconds:g} s of CPU time"
+    except TimeoutError:  # wall clock: not remembered, a quieter machine may finish
+        return "symbolic simplification ran out of time"
     except limits.ChildFailed as exc:
-        return f"symbolic simplification failed ({str(exc).split(':')[0]})"
-    return True if proven else "simplify did not reach 0"
+        note = f"symbolic simplification failed ({str(exc).split(':')[0]})"
+    with _SIMPLIFIED_LOCK:  # the child's work is lost with it: remember the outcome here
+        _SIMPLIFIED[key] = note
+        while len(_SIMPLIFIED) > _SIMPLIFIED_SIZE:
+            _SIMPLIFIED.popitem(last=False)
+    return note
 
 
 def _simplifies_to_zero(difference: sp.Expr) -> bool:

@@ -72,7 +72,7 @@ def value_at(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) -> Va
     missing = expr.free_symbols - set(needed)
     if missing:
         raise EvaluationFailed(f"no value for {', '.join(sorted(map(str, missing)))}")
-    check_magnitudes(expr, needed)
+    smallest = check_magnitudes(expr, needed)
     if expr.has(Expectation, sp.Sum):  # also the engine's pole series
         certified = _certified_evaluator()
         if certified is not None:
@@ -91,7 +91,7 @@ def value_at(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) -> Va
             if abs(number) <= floor:
                 return Value(mpmath.mpc(0), None, floor)
             return Value(number)
-    return _evalf(expr, needed, dps)
+    return _evalf(expr, needed, dps, smallest)
 
 
 class _Extreme(Exception):
@@ -108,68 +108,102 @@ _TAME = {sp.log: mpmath.log, sp.asin: mpmath.asin, sp.acos: mpmath.acos, sp.atan
          sp.Abs: abs}
 
 
-def check_magnitudes(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr]) -> None:
+def check_magnitudes(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr]) -> mpmath.mpf | None:
     """Raise EvaluationFailed if evaluating ``expr`` at ``values`` would meet a number beyond
     10^(+-MAX_LOG10_MAGNITUDE) or a periodic function of an argument beyond
     MAX_PERIODIC_ARGUMENT. Each node is estimated at 20 digits from its children before it
-    is computed, so the check itself never meets such a number."""
+    is computed, so the check itself never meets such a number.
+
+    Returns the smallest nonzero size among the parts of ``expr`` (the whole excluded), or
+    None when some part could not be estimated.
+    """
+    estimator = _Estimator(values)
     try:
         with mpmath.workdps(20):
-            _estimate(expr, values)
+            estimator.value(expr)
     except _Extreme as why:
         raise EvaluationFailed(f"a value at this point is too extreme to compute ({why})") \
             from None
-
-
-def _estimate(node: sp.Basic, values: Mapping[sp.Symbol, sp.Expr]) -> mpmath.mpc | None:
-    """The value of ``node`` at 20 digits, or None when not estimated (its parts are still
-    checked)."""
-    if isinstance(node, Expectation):
-        for part in (node.integrand, *node.covariance):
-            _estimate(part, values)  # its parameters (the bound variables have no value)
+    sizes = [size for node, size in estimator.sizes.items() if node is not expr]
+    if not estimator.complete:
         return None
-    if node.is_Symbol:
-        value = values.get(node)
-        return None if value is None else _estimate(value, values)
-    if node.is_Number or isinstance(node, sp.NumberSymbol):
-        try:
-            return _bounded(mpmath.mpc(sp.N(node, 20)), node)
-        except (TypeError, ValueError):
+    return min(sizes, default=mpmath.mpf(1))
+
+
+class _Estimator:
+    """Values of the nodes of a formula at 20 digits, bottom-up, each node once."""
+
+    def __init__(self, values: Mapping[sp.Symbol, sp.Expr]) -> None:
+        self.values = values
+        self.memo: dict[sp.Basic, mpmath.mpc | None] = {}
+        self.sizes: dict[sp.Basic, mpmath.mpf] = {}  # nonzero sizes of the nodes estimated
+        self.complete = True
+
+    def value(self, node: sp.Basic) -> mpmath.mpc | None:
+        if node in self.memo:
+            return self.memo[node]
+        value = self._compute(node)
+        if value is None:
+            self.complete = False
+        elif value != 0:
+            self.sizes[node] = abs(value)
+        self.memo[node] = value
+        return value
+
+    def _compute(self, node: sp.Basic) -> mpmath.mpc | None:
+        if isinstance(node, Expectation):
+            for part in (node.integrand, *node.covariance):
+                self.value(part)  # its parameters (the bound variables have no value)
             return None
-    args = [_estimate(arg, values) if isinstance(arg, sp.Basic) else None for arg in node.args]
-    if any(arg is None for arg in args):
-        return None
-    try:
-        if node.is_Add:
-            return _bounded(mpmath.fsum(args), node)
-        if node.is_Mul:
-            return _bounded(mpmath.fprod(args), node)
-        if node.is_Pow:
-            base, exponent = args
-            if base == 0:
-                return mpmath.mpc(0)
-            _check_exponent(exponent * mpmath.log(base), node)
-            return _bounded(mpmath.power(base, exponent), node)
-        func = type(node)
-        if func in _EXP_LIKE:
-            if func is not sp.erf and func is not sp.erfc:
-                _check_exponent(args[0], node)
-            return _bounded(_EXP_LIKE[func](args[0]), node)
-        if func in _PERIODIC:
-            if abs(args[0]) > MAX_PERIODIC_ARGUMENT:
-                raise _Extreme(f"{_short(node)} of an argument beyond 1e1000")
-            return _bounded(_PERIODIC[func](args[0]), node)
-        if func in _TAME:
-            return _bounded(mpmath.mpc(_TAME[func](args[0])), node)
-    except (ZeroDivisionError, ValueError, TypeError, OverflowError):
-        return None
+        if node.is_Symbol:
+            value = self.values.get(node)
+            return None if value is None else self.value(value)
+        if node.is_Rational:
+            return _bounded(mpmath.mpc(mpmath.mpf(int(node.p)) / int(node.q)), node)
+        if node.is_Number or isinstance(node, sp.NumberSymbol):
+            try:
+                return _bounded(mpmath.mpc(sp.N(node, 20)), node)
+            except (TypeError, ValueError):
+                return None
+        args = [self.value(arg) if isinstance(arg, sp.Basic) else None for arg in node.args]
+        if any(arg is None for arg in args):
+            return None
+        try:
+            return _apply(node, args)
+        except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+            return None
+
+
+def _apply(node: sp.Basic, args: list) -> mpmath.mpc | None:
+    if node.is_Add:
+        return _bounded(mpmath.fsum(args), node)
+    if node.is_Mul:
+        return _bounded(mpmath.fprod(args), node)
+    if node.is_Pow:
+        base, exponent = args
+        if base == 0:
+            return mpmath.mpc(0)
+        _check_exponent(exponent * mpmath.log(base), node)
+        return _bounded(mpmath.power(base, exponent), node)
+    func = type(node)
+    if func in _EXP_LIKE:
+        if func is not sp.erf and func is not sp.erfc:
+            _check_exponent(args[0], node)
+        return _bounded(_EXP_LIKE[func](args[0]), node)
+    if func in _PERIODIC:
+        if abs(args[0]) > MAX_PERIODIC_ARGUMENT:
+            raise _Extreme(f"{_short(node)} of an argument beyond 1e1000")
+        return _bounded(_PERIODIC[func](args[0]), node)
+    if func in _TAME:
+        return _bounded(mpmath.mpc(_TAME[func](args[0])), node)
     return None
 
 
 def _check_exponent(exponent: mpmath.mpc, node: sp.Basic) -> None:
     """exp(exponent) must stay within 10^(+-MAX_LOG10_MAGNITUDE)."""
     if abs(mpmath.re(exponent)) > MAX_LOG10_MAGNITUDE * mpmath.log(10):
-        raise _Extreme(f"{_short(node)} is about 10^({mpmath.nstr(mpmath.re(exponent) / mpmath.log(10), 3)})")
+        power = mpmath.nstr(mpmath.re(exponent) / mpmath.log(10), 3)
+        raise _Extreme(f"{_short(node)} is about 10^({power})")
 
 
 def _bounded(value: mpmath.mpc, node: sp.Basic) -> mpmath.mpc:
@@ -194,7 +228,8 @@ def _certified_evaluator():
     return evaluate_expr
 
 
-def _evalf(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) -> Value:
+def _evalf(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int,
+           smallest: mpmath.mpf | None = None) -> Value:
     try:
         exact = expr.subs(values)
     except TimeoutError:
@@ -211,7 +246,8 @@ def _evalf(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) -> Valu
         return value
     # It cancels to (near) zero. That is only believed far below every quantity the formula
     # is made of: exp(10^-300 q) - 1 cancels to ~10^-190 at the first try but is 10^-301.
-    smallest = _smallest_magnitude(exact, dps)
+    if smallest is None:
+        smallest = _smallest_magnitude(exact, dps)
     wanted = smallest * mpmath.mpf(10) ** (-(dps + GUARD_DIGITS))
     if value.zero_bound <= wanted:
         return value
