@@ -1220,6 +1220,34 @@ def test_the_corpus_is_large_and_its_code_payloads_are_live(tmp_path):
     assert live >= 40
 
 
+def test_the_reported_reproductions_are_refused(tmp_path):
+    """Issue 18's reproductions (each created the marker file), in-process."""
+    import sympy as sp
+
+    import symfield
+    from symfield.activations.piecewise_linear import piecewise_linear
+    from symfield.errors import InvalidValueError
+
+    marker = tmp_path / "MARKER"
+    payload = f"__import__('os').system('touch {marker}')"
+    u = sp.Symbol("u")
+    calls = [lambda: symfield.NetworkSpec.make("relu", payload),
+             lambda: symfield.Expectation(payload, (u,), (1,)),
+             lambda: symfield.Expectation(u, (u,), (payload,)),
+             lambda: symfield.activations()["leaky_relu"].with_parameters(alpha=payload),
+             lambda: piecewise_linear("p", payload, 1, "d"),
+             lambda: symfield.Activation("p", payload, "d"),
+             lambda: symfield.activations()["erf"](payload)]
+    for call in calls:
+        with pytest.raises(InvalidValueError):
+            call()
+    assert not marker.exists()
+    # and SymPy objects still work as before
+    assert symfield.NetworkSpec.make("relu", sp.sqrt(2), "1/10").sigma_b == sp.Rational(1, 10)
+    assert symfield.activations()["leaky_relu"].with_parameters(alpha="0.2").phi == \
+        sp.Max(0, symfield.activations.x) + sp.Min(0, symfield.activations.x) / 5
+
+
 # ------------------------------------------------------------------------------------------
 # LaTeX: names reach documents as text, and pdflatex is confined
 # ------------------------------------------------------------------------------------------
