@@ -246,6 +246,7 @@ TRUE_CLAIMS = [
     ("V(q) = sigma_w^2*q/2 + sigma_b^2", {"activation": "relu"}),
     # expectations that exist (on the stated domain)
     ("E[phi(u)^2] = 1 - E[sech(u)^2]", {"activation": "tanh"}),
+    ("E[phi(u)^2] - 1 + E[sech(u)^2] = 0", {"activation": "tanh"}),  # a cancellation to 0
     ("(pi/4)*sqrt(1+4q) = 1/E[phi'(u)^2]", {"activation": "erf"}),
     ("E[exp(u^2)] = 1/sqrt(1-2q)", {"q": (0.01, 0.4), "points": 3}),
     ("E[u^4] = 3q^2", {}),
@@ -324,6 +325,18 @@ def test_equal_verdicts_say_which_domain_was_checked():
     narrowed = verify(f"{WILLIAMS} = {ATAN_FORM}", q=(0.5, 2))
     low, high = (float(x) for x in re.match(r"q in \[(\S+), (\S+)\]", narrowed.checked).groups())
     assert 0.5 <= low and high <= 2
+
+
+def test_a_tiny_expectation_is_not_taken_for_zero():
+    # E[tanh(u) H(u - 50)] is about 1e-545 for q in (0.5, 2): below what quadrature resolves,
+    # so "= 0" cannot be decided there -- and is never "equal"
+    verdict = verify("E[tanh(u)*Heaviside(u-50)] = 0", q=(0.5, 2))
+    assert verdict.status == "undecided" and "cannot tell whether the value is 0" in \
+        verdict.reason
+    with mpmath.workdps(30):  # the reference: positive, far below 10^-56
+        tail = mpmath.quad(lambda u: mpmath.tanh(u) * gaussian(u, 1), [50, 60])
+    assert 0 < tail < mp(10) ** -500
+    assert verify("E[tanh(u)*Heaviside(u-50)] = 0").status == "not_equal"  # whole domain
 
 
 def test_an_expectation_exists_only_where_the_parameters_allow_it():

@@ -89,6 +89,7 @@ def value_at(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int) -> Va
             # values that are (close to) zero: below it, only smallness is known
             floor = mpmath.mpf(10) ** (-(dps + 6))
             if abs(number) <= floor:
+                _check_parts_resolved(expr, needed, dps, certified, floor)
                 return Value(mpmath.mpc(0), None, floor)
             return Value(number)
     return _evalf(expr, needed, dps, smallest)
@@ -196,6 +197,17 @@ def _apply(node: sp.Basic, args: list) -> mpmath.mpc | None:
         return _bounded(_PERIODIC[func](args[0]), node)
     if func in _TAME:
         return _bounded(mpmath.mpc(_TAME[func](args[0])), node)
+    reals = [mpmath.re(a) for a in args]
+    if func is sp.Max:
+        return mpmath.mpc(max(reals))
+    if func is sp.Min:
+        return mpmath.mpc(min(reals))
+    if func is sp.sign:
+        return mpmath.mpc(mpmath.sign(reals[0]))
+    if func is sp.Heaviside:
+        return mpmath.mpc(1 if reals[0] > 0 else 0 if reals[0] < 0 else mpmath.mpf(1) / 2)
+    if func is sp.atan2:
+        return mpmath.mpc(mpmath.atan2(reals[0], reals[1]))
     return None
 
 
@@ -218,6 +230,30 @@ def _bounded(value: mpmath.mpc, node: sp.Basic) -> mpmath.mpc:
 def _short(node: sp.Basic) -> str:
     text = sp.sstr(node)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_parts_resolved(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], dps: int,
+                          certified, floor: mpmath.mpf) -> None:
+    """A formula with expectations that comes out below the quadrature's floor vanishes only
+    if its expectations are themselves well above it (a cancellation, like
+    E[tanh(u)^2] - 1 + E[sech(u)^2]); an expectation that is itself that small
+    (E[tanh(u) Heaviside(u - 50)] ~ 1e-545) cannot be told from 0."""
+    for e in sorted(expr.atoms(Expectation), key=sp.default_sort_key):
+        if e == expr:
+            part = mpmath.mpf(0)
+        else:
+            try:
+                part = abs(mpmath.mpc(certified(e, {s: values[s] for s in e.free_symbols},
+                                                dps)))
+            except TimeoutError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - numerics raise assorted errors
+                raise EvaluationFailed(f"the expectation could not be evaluated: "
+                                       f"{_one_line(exc)}") from None
+        if part <= floor * mpmath.mpf(10) ** (dps // 2):
+            raise EvaluationFailed(f"cannot tell whether the value is 0: {_short(e)} is "
+                                   f"below 10^-{dps // 2 + 6} here, beyond what quadrature "
+                                   f"resolves")
 
 
 def _certified_evaluator():
