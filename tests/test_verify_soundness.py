@@ -125,6 +125,11 @@ FALSE_CLAIMS = [
                kind="domain"),
     FalseClaim("Heaviside(q - 10^6) q = 0", sides=lambda p: (H(p["q"] - 10**6) * p["q"], 0),
                kind="domain"),
+    FalseClaim("Min(q, exp(30)) = q", sides=lambda p: (min(p["q"], E(30)), p["q"]),
+               kind="domain"),  # beyond 1e13, and no number in it says so
+    FalseClaim("Heaviside(q - 10^20) = 0", sides=lambda p: (H(p["q"] - mp(10) ** 20), 0),
+               kind="domain"),
+    FalseClaim("Min(L, 30) = L", sides=lambda p: (min(p["L"], 30), p["L"]), kind="domain"),
     FalseClaim("Min(sigma_w, 10^5) = sigma_w",
                sides=lambda p: (min(p["sigma_w"], 10**5), p["sigma_w"]), kind="domain"),
     FalseClaim("Max(sigma_b, 10^-6) = sigma_b",

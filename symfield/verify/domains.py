@@ -148,7 +148,7 @@ def _default_interval(symbol: sp.Symbol) -> Interval | None:
 def _is_scale(symbol: sp.Symbol) -> bool:
     """Positive, unbounded symbols: the ones probe points set to a formula's own scales."""
     return (symbol in _WIDE or bool(symbol.is_positive or symbol.is_nonnegative)) \
-        and symbol.name != "alpha" and not symbol.is_integer and symbol not in (D, C, rho)
+        and symbol.name not in ("alpha", "delta_ab") and symbol not in (D, C, rho)
 
 
 class PointSampler:
@@ -226,9 +226,16 @@ class PointSampler:
             return self._wide(symbol)
         interval = _default_interval(symbol)
         if interval is None:  # integers: depth L and the like
-            low = 1 if (symbol.is_positive or symbol == L) else -10
-            return sp.Integer(self.rng.randint(low, 20))
+            return self._integer(symbol, 20)
         return interval.sample(self.rng)
+
+    def _integer(self, symbol: sp.Symbol, high: int) -> sp.Integer:
+        """An integer in the symbol's range: delta_ab is 0 or 1 (a Kronecker delta); positive
+        ones from 1, non-negative ones from 0, others from -10, up to ``high``."""
+        if symbol.name == "delta_ab":
+            return sp.Integer(self.rng.randint(0, 1))
+        low = 1 if (symbol.is_positive or symbol == L) else 0 if symbol.is_nonnegative else -10
+        return sp.Integer(self.rng.randint(low, high))
 
     def _wide(self, symbol: sp.Symbol) -> sp.Expr:
         if symbol in _WIDE:
@@ -239,8 +246,8 @@ class PointSampler:
             gap = _exact(10.0 ** -self.rng.uniform(1, 6))
             return gap if self.rng.random() < 0.5 else 1 - gap
         interval = _default_interval(symbol)
-        if interval is None:
-            return self._independent(symbol, False)
+        if interval is None:  # integers: depth up to 1000
+            return self._integer(symbol, 1000)
         if interval is _LOG_VARIANCE:
             return _WIDE_VARIANCE.sample(self.rng)
         magnitude = _exact(10.0 ** self.rng.uniform(-6, 6))
@@ -297,7 +304,9 @@ class PointSampler:
             point = self.sample("typical")
             chosen = targets if self.rng.random() < 0.5 else [self.rng.choice(targets)]
             for symbol in chosen:
-                if kind == "scale":
+                if kind == "scale" and symbol.is_integer:
+                    point[symbol] = sp.Integer(max(1, min(10**6, round(float(value)))))
+                elif kind == "scale":
                     point[symbol] = value
                 else:
                     t = value
@@ -319,27 +328,57 @@ class PointSampler:
 
 
 def scales_of(*exprs: sp.Expr) -> tuple[float, ...]:
-    """The magnitudes a formula names, most extreme first: each number K with |log10 K| >= 1
-    gives K, 1/K and K^2 (a variance next to a threshold on its square root)."""
+    """The magnitudes a formula names, most extreme first: each number or constant
+    subexpression K (100 in Min(q, 100), exp(30) in Min(q, exp(30))) with |log10 K| >= 1, or
+    near 1 from below, gives K, 1/K and K^2 (a variance next to a threshold on its square
+    root)."""
     found: dict[int, float] = {}
-    for expr in exprs:
-        for number in expr.atoms(sp.Number):
-            if number.is_zero or not number.is_finite:
-                continue
-            try:
-                size = abs(float(number))
-            except (OverflowError, TypeError, ValueError):
-                continue
-            if size == 0 or not math.isfinite(size):
-                continue
-            exponent = math.log10(size)
-            if abs(exponent) < 1 and not 0.9 < size < 1:
-                continue
-            for value in (size, 1 / size, size * size):
-                if 0 < value < 1e300 and (value > 1e-300):
-                    found.setdefault(round(math.log10(value) * 4), value)
+    for size in _constant_sizes(exprs):
+        exponent = math.log10(size)
+        if abs(exponent) < 1 and not 0.9 < size < 1:
+            continue
+        for value in (size, 1 / size, size * size):
+            if 1e-300 < value < 1e300:
+                found.setdefault(round(math.log10(value) * 4), value)
     ordered = sorted(found.values(), key=lambda v: -abs(math.log10(v)))
     return tuple(ordered)
+
+
+#: Constant subexpressions looked at for scales, at most (numbers are always looked at).
+_MAX_CONSTANT_NODES = 50
+
+
+def _constant_sizes(exprs: tuple[sp.Expr, ...]) -> list[float]:
+    """|value| of every number and of the largest constant subexpressions, as floats."""
+    from .numeric import EvaluationFailed, check_magnitudes
+
+    sizes, looked = [], 0
+    for expr in exprs:
+        stack = [expr]
+        while stack:
+            node = stack.pop()
+            if node.is_Number:
+                candidates = [node]
+            elif not node.free_symbols and isinstance(node, sp.Expr) and node.args \
+                    and looked < _MAX_CONSTANT_NODES:
+                looked += 1
+                try:
+                    check_magnitudes(node, {})  # never evaluate exp(exp(1000)) in full
+                    candidates = [sp.N(node, 15)]
+                except (EvaluationFailed, TypeError, ValueError):
+                    candidates = []
+                stack.extend(a for a in node.args if isinstance(a, sp.Basic))
+            else:
+                stack.extend(a for a in node.args if isinstance(a, sp.Basic))
+                continue
+            for value in candidates:
+                try:
+                    size = abs(complex(value))
+                except (TypeError, ValueError, OverflowError):
+                    continue
+                if size != 0 and math.isfinite(size):
+                    sizes.append(size)
+    return sizes
 
 
 def describe_checked(points: list[dict[sp.Symbol, sp.Expr]], fixed: set[sp.Symbol]) -> str:
