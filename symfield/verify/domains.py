@@ -54,7 +54,8 @@ class Interval:
         if not isinstance(self.log, bool):
             raise SymfieldError(f"log must be True or False, got {type(self.log).__name__}")
         if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low > self.high:
-            raise SymfieldError(f"an interval needs finite low <= high, got [{self.low}, {self.high}]")
+            raise SymfieldError(f"an interval needs finite low <= high, got "
+                                f"[{self.low}, {self.high}]")
         if self.log and self.low <= 0:
             raise SymfieldError("a log-uniform interval needs low > 0")
 

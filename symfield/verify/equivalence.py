@@ -33,7 +33,7 @@ from ..errors import SymfieldError
 from ..gaussian.expectation import Expectation
 from . import limits, sizes
 from .domains import Domain, PointSampler, describe_checked, scales_of
-from .existence import Existence, decide
+from .existence import decide
 from .numeric import EvaluationFailed, Value, value_at
 
 Status = Literal["equal", "not_equal", "undecided"]
@@ -275,7 +275,8 @@ class _Outcome:
     constant: bool = False  # neither side has free symbols
     compared: list = field(default_factory=list)  # the points where both sides agreed
     fixed: set = field(default_factory=set)  # symbols the caller fixed
-    ill_posed: tuple | None = None  # (expectation, point, reason): an expectation that does not exist
+    #: (expectation, point, reason) for an expectation that does not exist at a point
+    ill_posed: tuple | None = None
     unknown: str | None = None  # why it cannot be told whether an expectation exists
 
 
@@ -299,7 +300,6 @@ class _NumericComparison:
         self.outcome = _Outcome(needed=points if self.symbols else 1, dps=dps,
                                 constant=not self.symbols,
                                 fixed=self.symbols - self.sampler.free)
-        self.rel_tol = mpmath.mpf(10) ** (-(dps - 10))
         self._difference = None if identical or not _exact_difference_applies(a, b) else a - b
 
     def run(self, budget: limits.Budget) -> _Outcome:

@@ -7,9 +7,11 @@ is bounded by its size, on any machine and in any thread, not by a clock.
 
 What size cannot predict — SymPy's ``simplify`` and the calculus on some small integrands
 (E[erf(u)^8] takes ~17 s) — runs in a forked child that is killed when its CPU time is up
-(:func:`run_in_child`), which works in every thread and does not depend on the load. The comparison as a whole also carries a
-cooperative :class:`Budget`, checked between points and steps; in the main thread a SIGALRM
-:func:`deadline` additionally interrupts a single long evaluation.
+(:func:`run_in_child`), which works in every thread and does not depend on the load. Numbers
+too extreme to compute at a point are refused before computing (``numeric.check_magnitudes``).
+The comparison as a whole also carries a cooperative :class:`Budget`, checked between points
+and steps; in the main thread a SIGALRM :func:`deadline` additionally interrupts a single
+long evaluation.
 """
 from __future__ import annotations
 

@@ -73,8 +73,8 @@ def _choose_syntax(text: str, syntax: str) -> Syntax:
         return detect_syntax(text)
     if syntax in ("plain", "latex"):
         return syntax  # type: ignore[return-value]
-    raise ParseError(f"unknown syntax {quote(syntax) if isinstance(syntax, str) else type(syntax).__name__}; "
-                     f"valid: auto, plain, latex")
+    shown = quote(syntax) if isinstance(syntax, str) else type(syntax).__name__
+    raise ParseError(f"unknown syntax {shown}; valid: auto, plain, latex")
 
 
 def _parse_claim(text: str, syntax: Syntax) -> Claim:
