@@ -332,6 +332,51 @@ def test_equal_verdicts_say_which_domain_was_checked():
     assert 0.5 <= low and high <= 2
 
 
+def converges_at(point: float, f: Callable, var) -> bool:
+    """The integral of |f| times the density near ``point`` settles as eps -> 0."""
+    def mass(eps):
+        return mpmath.quad(lambda u: abs(f(u)) * gaussian(u, var), [point + eps, point + 1])
+    small, smaller, smallest = mass(mp(10) ** -5), mass(mp(10) ** -15), mass(mp(10) ** -30)
+    return smallest - smaller < 0.5 * (smaller - small)
+
+
+@pytest.mark.parametrize("integrand, reference, exists", [
+    ("log(Abs(u))", lambda u: mpmath.log(abs(u)), True),
+    ("Abs(u)^(-1/2)", lambda u: abs(u) ** mp(-0.5), True),
+    ("Abs(u)^(-9/10)", lambda u: abs(u) ** mp(-0.9), True),
+    ("sin(u)/u", lambda u: mpmath.sin(u) / u, True),
+    ("Abs(u)^(-1)", lambda u: 1 / abs(u), False),
+    ("Abs(u)^(-3/2)", lambda u: abs(u) ** mp(-1.5), False),
+    ("1/(u^2 - 2)", lambda u: 1 / (u**2 - 2), False),
+])
+def test_singularities_decide_existence_like_the_reference(integrand, reference, exists):
+    from symfield.symbols import q
+    from symfield.verify import parse_expression
+    from symfield.verify.existence import decide
+
+    e = parse_expression(f"E[{integrand}]")
+    verdict = decide(e, {q: sp.Integer(1)})
+    assert verdict.status == ("exists" if exists else "diverges"), verdict.reason
+    with mpmath.workdps(30):
+        where = mpmath.sqrt(2) if "u^2 - 2" in integrand else 0
+        if exists:
+            assert converges_at(where, reference, 1)
+        else:
+            assert blows_up_at(where, reference, 1)
+
+
+def test_the_growth_boundary_of_exp_u_squared_is_not_guessed():
+    # E[exp(u^2)] exists for q < 1/2, not at q = 1/2 (the integrand then is constant)
+    from symfield.symbols import q
+    from symfield.verify import parse_expression
+    from symfield.verify.existence import decide
+
+    e = parse_expression("E[exp(u^2)]")
+    assert decide(e, {q: sp.Rational(49, 100)}).status == "exists"
+    assert decide(e, {q: sp.Rational(51, 100)}).status == "diverges"
+    assert decide(e, {q: sp.Rational(1, 2)}).status != "exists"
+
+
 def test_a_tiny_expectation_is_not_taken_for_zero():
     # E[tanh(u) H(u - 50)] is about 1e-545 for q in (0.5, 2): below what quadrature resolves,
     # so "= 0" cannot be decided there -- and is never "equal"
