@@ -122,14 +122,17 @@ def _unit_angle(c):
     return s, mp.atan2(s, c)
 
 
-def polar_expect(F: Callable, degree: int, qa, qb, r, dps: int = 32):
+def polar_expect(F: Callable, degree: int, qa, qb, r, dps: int = 32,
+                 accuracy: int | None = None):
     """E[F(u1, u2)] for F positively homogeneous of ``degree`` (F(l a, l b) = l^k F(a, b),
     l > 0), in polar coordinates of (z1, z2) = R (cos t, sin t):
     u1 = sqrt(qa) R cos t, u2 = sqrt(qb) R cos(t - t0), cos t0 = c. The radial integral
     int_0^oo R^(k+1) exp(-R^2/2) dR = 2^(k/2) Gamma(k/2 + 1) is exact; the angular integral is
     mpmath.quad split where cos t or cos(t - t0) vanishes (the kinks). Ten guard digits: a
     value that cancels to ~0 (sign(u1) sign(u2) at rho = 0) keeps an absolute error of ~10^-dps
-    times the scale of the integrand."""
+    times the scale of the integrand. ``accuracy`` (default ``dps``): the digits required of
+    the value when more are used to work (an integrand that cancels)."""
+    accuracy = dps if accuracy is None else accuracy
     with mp.workdps(dps + 10):
         qa, qb, r = to_mpf(qa), to_mpf(qb), to_mpf(r)
         sa, sb = mp.sqrt(qa), mp.sqrt(qb)
@@ -146,11 +149,11 @@ def polar_expect(F: Callable, degree: int, qa, qb, r, dps: int = 32):
         radial = to_mpf(2) ** (to_mpf(degree) / 2) * mp.gamma(to_mpf(degree) / 2 + 1)
         g = lambda t: F(sa * mp.cos(t), sb * mp.cos(t - t0))  # noqa: E731
         val, err = mp.quad(g, [0] + pts + [two_pi], error=True)
-        if err > to_mpf(10) ** (-(dps - 8)) * abs(val):   # value near 0: scale by int |g|
+        if err > to_mpf(10) ** (-(accuracy - 8)) * abs(val):   # value near 0: int |g|
             scale = mp.quad(lambda t: abs(g(t)), [0] + pts + [two_pi])
-            _check(val, err, dps, scale)
+            _check(val, err, accuracy, scale)
         else:
-            _check(val, err, dps)
+            _check(val, err, accuracy)
         return radial * val / two_pi
 
 
@@ -292,7 +295,7 @@ def nested_quad_expect(F: Callable, qa, qb, r, oracle: ActivationOracle, dps: in
 
 def pair_expect(qa, qb, r, oracle: ActivationOracle, f: Callable, g: Callable,
                 combine: Callable | None = None, dps: int = 32, jointly_even: bool = False,
-                degree: int | None = None):
+                degree: int | None = None, accuracy: int | None = None):
     """E[H(f(u1), g(u2))] (H = product unless ``combine`` is given) for
     (u1, u2) ~ N(0, [[qa, r], [r, qb]]), by the quadrature that suits the activation:
     polar coordinates for the piecewise-linear family (``degree`` = homogeneity degree of the
@@ -301,7 +304,7 @@ def pair_expect(qa, qb, r, oracle: ActivationOracle, f: Callable, g: Callable,
     H = combine if combine is not None else (lambda a, b: a * b)
     F = lambda a, b: H(f(a), g(b))  # noqa: E731
     if is_homogeneous(oracle) and degree is not None:
-        return polar_expect(F, degree, qa, qb, r, dps)
+        return polar_expect(F, degree, qa, qb, r, dps, accuracy)
     with mp.workdps(dps):
         c = to_mpf(r) / mp.sqrt(to_mpf(qa) * to_mpf(qb))
         degenerate = abs(c) >= 1
@@ -355,6 +358,12 @@ def literature_law(act: str, law: str, values: Mapping[str, object], alpha=None)
     raise LookupError(f"no literature composition for the two-input law {law!r}")
 
 
+def _even_activation(phi: Callable) -> bool:
+    """phi(-x) == phi(x) at a few irrational points (|x| for abs, checked numerically)."""
+    with mp.workdps(30):
+        return all(phi(-x) == phi(x) for x in (mp.sqrt(2), mp.pi, 1 / mp.e))
+
+
 def reference_pair_law(law: str, oracle: ActivationOracle, values: Mapping[str, object],
                        dps: int = 32):
     """The two-input law ``law`` from its definition, by ``pair_expect`` (and 1-D quadrature
@@ -388,8 +397,15 @@ def reference_pair_law(law: str, oracle: ActivationOracle, values: Mapping[str, 
                 return to_mpf(0)
             qq = v["sigma_w"] ** 2 * v["A"] + v["sigma_b"] ** 2
             cov = qq - v["sigma_w"] ** 2 * v["D"] / 2
-            return pair_expect(qq, qq, cov, oracle, phi, phi, dps=dps, jointly_even=even,
-                               degree=2, combine=lambda a, b: (a - b) ** 2)
+            if cov == -qq and _even_activation(phi):
+                # u' = -u almost surely and phi(-u) = phi(u): the integrand vanishes
+                return to_mpf(0)
+            # the value is O(sigma_w^2 D): that many more digits, relative to qq, are needed
+            extra = max(0, int(mp.log10(qq / (v["sigma_w"] ** 2 * v["D"]))))
+            with mp.workdps(dps + extra + 5):
+                return pair_expect(qq, qq, cov, oracle, phi, phi, dps=dps + extra,
+                                   jointly_even=even, degree=2, accuracy=dps,
+                                   combine=lambda a, b: (a - b) ** 2)
     raise LookupError(f"no hand-written reference for the two-input law {law!r}")
 
 

@@ -16,11 +16,11 @@ import sympy as sp
 
 from ..activations import Activation
 from ..derivation import Derivation, Step
-from ..errors import InvalidValueError, SymfieldError, UnknownNameError
+from ..errors import InvalidValueError, SymfieldError, UnknownNameError, quoted
 from ..gaussian.expectation import Expectation
 from ..gaussian.numerics.evaluate import compiled
 from ..numbers import (LAW_POLICY, MAX_DPS, MIN_DPS, check_dps, is_small_fraction,
-                       magnitude_spread, to_exact, to_mpf)
+                       magnitude_spread, to_exact, to_mpf, to_sympy)
 from ..symbols import NON_NEGATIVE, STRICTLY_POSITIVE
 
 
@@ -38,6 +38,12 @@ class LawDefinition:
     convention: str = ""
     #: check_domain(values by name, activation) raises InvalidValueError outside the domain.
     check_domain: Callable[[Mapping[str, object], Activation], None] | None = None
+    #: The same for float64 arrays (``to_numpy``): raises InvalidValueError naming the first
+    #: entry outside the domain (rounding of a few ulps over a closed edge is accepted).
+    check_domain_np: Callable[[Mapping[str, np.ndarray], Activation], None] | None = None
+    #: Variances whose value 0 is inside the domain (the degenerate Gaussian: the law's
+    #: q -> 0 limit, e.g. chi1(0) = sigma_w^2 phi'(0)^2 for smooth phi).
+    zero_variances: tuple[str, ...] = ()
     #: Laws this one is a special case of, for documentation.
     notes: str = ""
     #: The class of the derived law (recursions over depth override the numerics).
@@ -66,6 +72,7 @@ class Law:
     divergence: str | None = None
     reasons: list[str] = field(default_factory=list)
     _spec: LawDefinition | None = None
+    _numpy_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # -- what kind of result --------------------------------------------------------------
     @property
@@ -113,20 +120,27 @@ class Law:
                 f"(variables: {', '.join(names)})")
         point: dict[sp.Symbol, object] = {}
         merged = {**{k: v for k, v in self.parameter_defaults().items()}, **values}
+        zero_ok = self._zero_variances()
         for name, raw in merged.items():
             if name not in names:
                 continue
             value = to_exact(raw, name)
-            if name in STRICTLY_POSITIVE and not value > 0:
-                raise InvalidValueError(f"{name} must be > 0 (got {raw})")
+            if name in STRICTLY_POSITIVE and not (value > 0 or (name in zero_ok and value == 0)):
+                raise InvalidValueError(
+                    f"{name} must be {'>= 0' if name in zero_ok else '> 0'} (got {raw})")
             if name in NON_NEGATIVE and value < 0:
                 raise InvalidValueError(f"{name} must be >= 0 (got {raw})")
             if name in self.activation.parameters and names[name].is_positive and not value > 0:
                 raise InvalidValueError(f"{name} must be > 0 (got {raw})")
+            if names[name].is_integer and not _is_integer(value):
+                raise InvalidValueError(f"{name} must be an integer (got {raw})")
             point[names[name]] = value
         if self._spec is not None and self._spec.check_domain is not None:
             self._spec.check_domain({s.name: v for s, v in point.items()}, self.activation)
         return point
+
+    def _zero_variances(self) -> tuple[str, ...]:
+        return self._spec.zero_variances if self._spec is not None else ()
 
     def parameter_defaults(self) -> dict[str, object]:
         """Default values of the activation's parameters that are variables of the law."""
@@ -158,19 +172,37 @@ class Law:
             raise InvalidValueError(f"{self.name} is undefined at these values")
         return value
 
+    def _infinite_value(self, point: Mapping[sp.Symbol, object]) -> mpmath.mpf:
+        """+-inf for a divergent closed form (e.g. oo/(sigma_w^2/2 - 1)), its sign decided
+        at the point (SymPy cannot sign the denominator for a symbolic sigma_w)."""
+        scale = sp.Dummy("H", positive=True)
+        finite = self.expr.xreplace({sp.oo: scale}).xreplace(
+            {s: to_sympy(v) for s, v in point.items()})
+        if not finite.has(scale) and finite.is_number and finite.is_finite:
+            return mpmath.mpmathify(sp.N(finite, 30))  # the divergent piece is absent here
+        sign = sp.sign(sp.N(finite.subs(scale, 1), 30))
+        if sign == 0 or not sign.is_number or self.expr.has(sp.zoo, sp.nan):
+            raise InvalidValueError(f"{self.name} for {self.activation.name} is undefined at "
+                                    f"these values (infinite without a sign)")
+        return mpmath.inf if sign > 0 else -mpmath.inf
+
     def evaluate(self, dps: int = 30, method: str = "auto", **values: object) -> mpmath.mpf:
         """The law's value at ``values`` (keyed by symbol name), correct to ``dps`` digits.
 
-        Every digit is certified by evaluating at two working precisions
-        (``symfield.numbers.LAW_POLICY``). Divergent laws return +-inf. ``method`` chooses the
-        route for laws whose exact form is a series (see METHODS). Raises ValueError for
+        Every digit is certified by evaluating at two working precisions that agree on it
+        relative to the value (``symfield.numbers.LAW_POLICY``: the precision is raised as
+        far as cancellation or ill-conditioned inputs need, within the route's cap).
+        Divergent laws return +-inf. ``method`` chooses the route for laws whose exact form is
+        a series (see METHODS). dps may be 15..1000: closed forms take milliseconds at any
+        dps; quadratures and series cost more (their caps: ``CompiledExpr.max_work``), and a
+        route that cannot reach dps digits raises PrecisionError at once. Raises ValueError for
         unknown or missing variables, values outside the domain, non-finite values, or dps
         outside the allowed range.
         """
         dps = check_dps(dps)
         point = self._check(values)
-        if self.expr.is_infinite:
-            return mpmath.inf if self.expr.is_extended_positive else -mpmath.inf
+        if self.closed_form and self.expr.has(sp.oo, -sp.oo) and self.expr.is_infinite is not False:
+            return self._infinite_value(point)
         if self.form == "closed" and all(is_small_fraction(v) for v in point.values()):
             # Exact points first: at a fixed point such as D = 0 the closed form collapses to
             # a rational, which floating evaluation would return as a tiny nonzero number.
@@ -179,7 +211,11 @@ class Law:
             if exact.is_Rational:
                 with mpmath.workdps(dps):
                     return mpmath.mpf(exact.p) / exact.q
-        fn = self.compiled(method)
+        at_zero = any(point[s] == 0 for s in self.variables if s.name in self._zero_variances())
+        # The degenerate Gaussian (a variance of 0) through the definition: its expectations
+        # take their q -> 0 limits there, where the pole series and some closed forms divide
+        # by the variance.
+        fn = compiled(self.definition, tuple(self.variables)) if at_zero else self.compiled(method)
         raw = [point[s] for s in self.variables]
 
         def at(work: int):
@@ -187,7 +223,7 @@ class Law:
                 return fn.mp([to_mpf(v) for v in raw], work)
 
         try:
-            value = LAW_POLICY.certify(at, dps, magnitude_spread(raw))
+            value = LAW_POLICY.certify(at, dps, magnitude_spread(raw), fn.max_work(dps))
         except ZeroDivisionError:
             # e.g. E[delta(u1) delta(u2)] = 1/(2 pi sqrt(q1 q2 - rho^2)) at |c| = 1
             raise InvalidValueError(
@@ -198,44 +234,103 @@ class Law:
     def to_numpy(self, method: str = "auto") -> Callable[..., np.ndarray]:
         """A vectorised float64 function taking the same keywords as ``evaluate``.
 
+        Inputs are checked like ``evaluate`` checks them (finite numbers, signs, the law's
+        domain; a rounding excess of a few ulps over a closed edge such as rho = sqrt(q1 q2)
+        is accepted and treated as the edge): the first bad entry of an array is named in an
+        InvalidValueError. Accuracy: a few ulps times the condition number of the law in its
+        float64 inputs (the table in README.md, "float64 accuracy").
+
         For a pole series, 'series' sums it with scipy's Faddeeva function (erfcx/wofz) and
         recomputes by quadrature the points where its cancellation estimate exceeds 1e-14;
         'auto' uses the quadrature, which is faster in float64.
         """
+        evaluator = self.numpy_evaluator(method)
         order = tuple(self.variables)
-        fn = compiled(self._numeric_expr(method), order)
-        fallback = compiled(self.definition, order) if (
-            method == "series" and self.form == "series") else None
         defaults = self.parameter_defaults()
         names = [s.name for s in order]
-        law_name = self.name
+        integer_names = {s.name for s in order if s.is_integer}
+        zero_ok = self._zero_variances()
+        spec, activation, law_name = self._spec, self.activation, self.name
 
         def law_numpy(**arrays: object) -> np.ndarray:
             unknown = sorted(set(arrays) - set(names))
             if unknown:
                 raise UnknownNameError(f"{law_name} has no variable {unknown[0]!r}; "
                                        f"its variables are: {', '.join(names)}")
-            args = []
+            args = {}
             for n in names:
                 if n in arrays:
-                    args.append(np.asarray(arrays[n], dtype=float))
+                    raw = arrays[n]
                 elif n in defaults:
-                    args.append(np.asarray(float(sp.S(defaults[n])), dtype=float))
+                    raw = float(sp.S(defaults[n]))
                 else:
                     raise InvalidValueError(f"{law_name} needs a value for {n}")
-            out = fn.np(*args)
-            if fallback is not None and fn.last_error_estimate is not None:
-                bad = np.broadcast_to(fn.last_error_estimate, out.shape) > 1e-14
-                if np.any(bad):
-                    shape = out.shape
-                    sub = [np.broadcast_to(a, shape)[bad] for a in args]
-                    out = out.copy()
-                    out[bad] = fallback.np(*sub)
-            return out
+                args[n] = float_argument(raw, n, law_name, positive=n in STRICTLY_POSITIVE
+                                         or n in activation.parameters,
+                                         zero_allowed=n in zero_ok,
+                                         nonnegative=n in NON_NEGATIVE,
+                                         integer=n in integer_names)
+            if spec is not None and spec.check_domain_np is not None:
+                spec.check_domain_np(args, activation)
+            return evaluator(*[args[n] for n in names])
 
         law_numpy.__name__ = f"{self.name}_{self.activation.name}"
         law_numpy.__doc__ = f"float64 {self.name} for {self.activation.name}: {sp.sstr(self.expr)}"
         return law_numpy
+
+    def numpy_evaluator(self, method: str = "auto") -> Callable[..., np.ndarray]:
+        """The float64 law of positional arrays (``variables`` in order), *without* the
+        input checks of ``to_numpy``: for callers that have checked their inputs (the
+        depth recursions)."""
+        cached = self._numpy_cache.get(method)
+        if cached is not None:
+            return cached
+        order = tuple(self.variables)
+        fn = compiled(self._numeric_expr(method), order)
+        fallback = compiled(self.definition, order) if (
+            method == "series" and self.form == "series") else None
+        zero_index = [i for i, s in enumerate(order) if s.name in self._zero_variances()]
+        definition = self.definition
+        exact_inf = None
+        if self.closed_form and self.expr.has(sp.oo, -sp.oo) and self.expr.is_infinite is not False:
+            exact_inf = sp.lambdify(order, self.expr.xreplace({sp.oo: sp.Float("inf")}),
+                                    modules="numpy")
+
+        def evaluate(*args: np.ndarray) -> np.ndarray:
+            if exact_inf is not None:
+                with np.errstate(all="ignore"):
+                    shape = np.broadcast_shapes(*[np.shape(a) for a in args])
+                    return np.broadcast_to(np.asarray(exact_inf(*args), dtype=float),
+                                           shape).copy()
+            with np.errstate(all="ignore"):
+                out = np.asarray(fn.np(*args), dtype=float)
+            shape = out.shape
+            redo = np.zeros(shape, dtype=bool)
+            if fallback is not None and fn.last_error_estimate is not None:
+                redo |= np.broadcast_to(fn.last_error_estimate, shape) > 1e-14
+            for i in zero_index:
+                redo |= np.broadcast_to(args[i], shape) == 0
+            if fallback is not None or zero_index:
+                redo |= ~np.isfinite(out)
+                if np.any(redo):
+                    sub = [np.broadcast_to(a, shape)[redo] for a in args]
+                    out = out.copy()
+                    out[redo] = compiled(definition, order).np(*sub)
+            # Extreme magnitudes overflow or underflow in float64 intermediates
+            # (16 q/(4q + 1)^(3/2) at q = 1e300): such points, and NaN (inf - inf), are
+            # recomputed in mpmath; an infinity is the law's (E[delta delta] at |c| = 1).
+            extreme = np.isnan(out)
+            for a in args:
+                a = np.broadcast_to(a, shape)
+                with np.errstate(all="ignore"):
+                    extreme |= (np.abs(a) > 1e150) | ((a != 0) & (np.abs(a) < 1e-150))
+            if np.any(extreme):
+                out = out.copy()
+                out[extreme] = _mp_points(fn, [np.broadcast_to(a, shape)[extreme] for a in args])
+            return out
+
+        self._numpy_cache[method] = evaluate
+        return evaluate
 
     # -- display --------------------------------------------------------------------------
     def equation(self) -> sp.Eq:
@@ -264,5 +359,67 @@ class Law:
     __repr__ = __str__
 
 
+def _is_integer(value) -> bool:
+    try:
+        return value == int(value)
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _mp_points(fn, columns: list[np.ndarray]) -> np.ndarray:
+    """float64 values of a compiled law at a few points, computed in mpmath at 30 digits
+    (no overflow or underflow), NaN where the law is undefined."""
+    out = np.empty(columns[0].size if columns else 1)
+    for k in range(out.size):
+        with mpmath.workdps(30):
+            try:
+                value = fn.mp([mpmath.mpf(float(c[k])) for c in columns], 30)
+                if isinstance(value, mpmath.mpc):
+                    value = value.real if abs(value.imag) <= 1e-20 * abs(value) else mpmath.nan
+                out[k] = float(value)
+            except ZeroDivisionError:
+                out[k] = np.inf
+            except (ValueError, ArithmeticError, SymfieldError):
+                out[k] = np.nan
+    return out
+
+
+def float_argument(raw: object, name: str, law_name: str, positive: bool = False,
+                   zero_allowed: bool = False, nonnegative: bool = False,
+                   integer: bool = False) -> np.ndarray:
+    """A float64 array for one variable, checked like ``evaluate`` checks a value: real finite
+    numbers only (no None, text or complex), with the variable's sign; the first bad entry is
+    named in the InvalidValueError."""
+    try:
+        array = np.asarray(raw)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.dtype.kind not in "iuf" or array.dtype == bool:
+        raise InvalidValueError(f"{law_name}: {name} must be a real number or an array of "
+                                f"real numbers (got {quoted(raw)})")
+    array = array.astype(float, copy=False)
+
+    def refuse(mask: np.ndarray, requirement: str) -> None:
+        bad = np.argwhere(mask)
+        where = "" if array.ndim == 0 else f" (entry {tuple(int(i) for i in bad[0])})" \
+            if array.ndim > 1 else f" (entry {int(bad[0][0])})"
+        value = array[tuple(bad[0])] if array.ndim else array
+        raise InvalidValueError(f"{law_name}: {name} must be {requirement}; got "
+                                f"{float(value)!r}{where}")
+
+    finite = np.isfinite(array)
+    if not np.all(finite):
+        refuse(~finite, "finite")
+    if positive and zero_allowed and np.any(array < 0):
+        refuse(array < 0, ">= 0")
+    if positive and not zero_allowed and np.any(array <= 0):
+        refuse(array <= 0, "> 0")
+    if nonnegative and np.any(array < 0):
+        refuse(array < 0, ">= 0")
+    if integer and np.any(array != np.round(array)):
+        refuse(array != np.round(array), "an integer")
+    return array
+
+
 __all__ = ["Law", "LawDefinition", "MAX_DPS", "MIN_DPS", "SymfieldError", "check_dps",
-           "to_exact", "to_mpf"]
+           "float_argument", "to_exact", "to_mpf"]

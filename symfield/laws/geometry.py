@@ -33,6 +33,7 @@ METRIC_LAW = LawDefinition(
     title="conformal metric law: every g_ab is multiplied by chi1 per layer",
     latex_name=r"g'",
     variables=(g, q, sigma_w),
+    zero_variances=("q",),
     define=lambda phi: _chi1(phi) * g,
     convention="g^l_ab = chi1(q) g^{l-1}_ab with g_ab = (1/n) e_a . e_b (conformal: angles kept)",
 )
@@ -42,6 +43,7 @@ CURVATURE_MAP = LawDefinition(
     title="Poole's curvature recursion kbar^2 -> 3 chi2/chi1^2 + kbar^2/chi1 (pre-activation)",
     latex_name=r"\bar\kappa'^2",
     variables=(kappa2, q, sigma_w),
+    zero_variances=("q",),
     define=lambda phi: 3 * _chi2(phi) / _chi1(phi) ** 2 + kappa2 / _chi1(phi),
     convention="pre-activation (Poole et al. 2016): kbar^2 = N kappa^2, kappa = |a_perp|/|v|^2 "
                "along a curve; chi's at the variance q",
@@ -52,6 +54,7 @@ CURVATURE_MAP_DIRECTIONS = LawDefinition(
     title="curvature recursion for two input directions a, b with the (1 + 2 delta_ab) factor",
     latex_name=r"\bar\kappa'^2_{ab}",
     variables=(kappa2, q, sigma_w, delta_ab),
+    zero_variances=("q",),
     define=lambda phi: (1 + 2 * delta_ab) * _chi2(phi) / _chi1(phi) ** 2 + kappa2 / _chi1(phi),
     convention="pre-activation; kbar^2_ab = N |H_ab,perp|^2/(|e_a|^2 |e_b|^2) for orthogonal, "
                "isotropic coordinates (Isserlis: E[y_a^2 y_b^2] = g_aa g_bb + 2 g_ab^2)",
@@ -62,6 +65,7 @@ CURVATURE_MAP_POST = LawDefinition(
     title="curvature recursion in post-activation (Amari) variables: extra sigma_w^2",
     latex_name=r"\bar\kappa'^2_{x,ab}",
     variables=(kappa2, q, sigma_w, delta_ab),
+    zero_variances=("q",),
     define=lambda phi: (1 + 2 * delta_ab) * sigma_w**2 * _chi2(phi) / _chi1(phi) ** 2
     + kappa2 / _chi1(phi),
     convention="post-activation (Amari): kappa_x = sigma_w kappa_h, so the creation term has "
@@ -70,12 +74,24 @@ CURVATURE_MAP_POST = LawDefinition(
 
 def check_chaotic(point, activation) -> None:
     """Poole's curvature fixed point exists only where chi1 > 1 (the chaotic phase)."""
-    values = {n: point[n] for n in ("q", "sigma_w")}
-    chi1 = derive("chi1", activation).evaluate(dps=20, **values)
+    law = derive("chi1", activation)
+    values = {s.name: point[s.name] for s in law.variables if s.name in point}
+    chi1 = law.evaluate(dps=20, **values)
     if not chi1 > 1:
         raise InvalidValueError(
             f"the curvature fixed point exists only for chi1 > 1 (chaotic phase); here "
             f"chi1 = {mpmath.nstr(chi1, 8)}")
+
+
+def check_chaotic_np(arrays, activation) -> None:
+    """chi1 > 1 at every entry (float64)."""
+    from .two_input import refuse_entries
+
+    law = derive("chi1", activation)
+    chi1 = law.numpy_evaluator()(*[arrays[s.name] for s in law.variables])
+    refuse_entries(~(chi1 > 1), "the curvature fixed point exists only for chi1 > 1 "
+                   "(chaotic phase)", {"q": arrays["q"], "sigma_w": arrays["sigma_w"],
+                                       "chi1": chi1})
 
 
 CURVATURE_FIXED_POINT = LawDefinition(
@@ -83,9 +99,11 @@ CURVATURE_FIXED_POINT = LawDefinition(
     title="fixed point of Poole's curvature recursion 3 chi2/(chi1 (chi1 - 1)) (chi1 > 1)",
     latex_name=r"\bar\kappa^{*2}",
     variables=(q, sigma_w),
+    zero_variances=("q",),
     define=lambda phi: 3 * _chi2(phi) / (_chi1(phi) * (_chi1(phi) - 1)),
     convention="pre-activation; exists (positive) only in the chaotic phase chi1 > 1",
     check_domain=check_chaotic,
+    check_domain_np=check_chaotic_np,
 )
 
 DOMINO = LawDefinition(
@@ -93,6 +111,7 @@ DOMINO = LawDefinition(
     title="domino theorem: diagonal of the Gram matrix of L Jacobians at the fixed point",
     latex_name=r"[J^T J]_{ii}",
     variables=(q, sigma_w, L),
+    zero_variances=("q",),
     define=lambda phi: _chi1(phi) ** L,
     convention="(B^L...B^1)^T (B^L...B^1) = chi1^L I + O(n^{-1/2}) with B = diag(phi'(u)) W, "
                "at a fixed variance q (equal widths)",
@@ -103,6 +122,7 @@ GRADIENT_NORM = LawDefinition(
     title="backward gradient norm ratio over L layers: qtilde^{l-L}/qtilde^l = chi1^L",
     latex_name=r"\tilde q^{l-L}/\tilde q^{l}",
     variables=(q, sigma_w, L),
+    zero_variances=("q",),
     define=lambda phi: _chi1(phi) ** L,
     convention="gradient-independence assumption (backward weights treated as independent of "
                "the forward pass; Schoenholz et al. 2017), equal widths, fixed variance q",

@@ -20,6 +20,7 @@ CHI0 = LawDefinition(
     title="chi0: mean squared activity E[phi(sqrt(q) z)^2]",
     latex_name=r"\chi_0",
     variables=(q,),
+    zero_variances=("q",),
     define=lambda phi: expectation(phi(x) ** 2, x, q),
     convention="argument q = pre-activation variance; no sigma_w^2 factor",
 )
@@ -29,6 +30,7 @@ CHI1 = LawDefinition(
     title="chi1: slope of the correlation map at c = 1 (metric stretch factor)",
     latex_name=r"\chi_1",
     variables=(q, sigma_w),
+    zero_variances=("q",),
     define=lambda phi: sigma_w**2 * expectation(phi(x, 1) ** 2, x, q),
     convention="chi1 = sigma_w^2 E[phi'(u)^2], u ~ N(0, q) (includes sigma_w^2; Poole et al.)",
 )
@@ -38,6 +40,7 @@ CHI2 = LawDefinition(
     title="chi2: curvature creation coefficient",
     latex_name=r"\chi_2",
     variables=(q, sigma_w),
+    zero_variances=("q",),
     define=lambda phi: sigma_w**2 * expectation(phi(x, 2) ** 2, x, q),
     convention="chi2 = sigma_w^2 E[phi''(u)^2], u ~ N(0, q) (includes sigma_w^2; Poole et al.)",
 )
@@ -47,6 +50,7 @@ LENGTH_MAP = LawDefinition(
     title="length map V(q): pre-activation variance of the next layer (Poole et al.)",
     latex_name=r"\mathcal{V}",
     variables=(q, sigma_w, sigma_b),
+    zero_variances=("q",),
     define=lambda phi: NEXT_VARIANCE.subs(A, expectation(phi(x) ** 2, x, q)),
     convention="q^{l} = sigma_w^2 E[phi(u)^2] + sigma_b^2, u ~ N(0, q^{l-1})",
 )
@@ -56,6 +60,7 @@ ACTIVITY_MAP = LawDefinition(
     title="activity map F(A): post-activation activity of the next layer (Amari)",
     latex_name="F",
     variables=(A, sigma_w, sigma_b),
+    zero_variances=("A",),
     define=lambda phi: expectation(phi(x) ** 2, x, NEXT_VARIANCE),
     convention="A^{l+1} = chi0(sigma_w^2 A^l + sigma_b^2) (post-activation, Amari)",
     prelude=MEAN_FIELD_STEPS,
@@ -66,6 +71,7 @@ LENGTH_MAP_SLOPE = LawDefinition(
     title="slope of the length map V'(q) (stability of q*)",
     latex_name=r"\mathcal{V}'",
     variables=(q, sigma_w),
+    zero_variances=("q",),
     define=lambda phi: sigma_w**2 * expectation(phi(x, 1) ** 2 + phi(x) * phi(x, 2), x, q),
     convention="V'(q) = sigma_w^2 E[phi'(u)^2 + phi(u) phi''(u)] (heat equation)",
 )

@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import Mapping
 
 import mpmath
+import numpy as np
 import sympy as sp
 
 from ..activations import x
@@ -78,6 +79,53 @@ def check_distance(point: Mapping[str, object], activation=None) -> None:
             "D = A + A - 2C with |C| <= A")
 
 
+# ------------------------------------------------------------------------------------------
+# The same domains for float64 arrays (to_numpy): a closed edge may be exceeded by rounding
+# (a few ulps: rho = c sqrt(q1 q2) with c = 1), never by more
+# ------------------------------------------------------------------------------------------
+#: Relative excess over a closed edge that float64 input may carry (8 ulps).
+EDGE_ROUNDING = 8 * float(np.finfo(float).eps)
+
+
+def refuse_entries(outside: np.ndarray, message: str,
+                   arrays: Mapping[str, np.ndarray]) -> None:
+    """InvalidValueError naming the first entry where ``outside`` holds, if any."""
+    if not np.any(outside):
+        return
+    shape = outside.shape
+    index = tuple(int(i) for i in np.argwhere(outside)[0])
+    values = ", ".join(f"{n}={float(np.broadcast_to(a, shape)[index])!r}"
+                       for n, a in arrays.items())
+    where = f" at entry {index[0] if len(index) == 1 else index}" if shape else ""
+    raise InvalidValueError(f"{message}{where} (got {values})")
+
+
+def check_pair_np(arrays: Mapping[str, np.ndarray], activation=None) -> None:
+    a, r, b = arrays["q1"], arrays["rho"], arrays["q2"]
+    with np.errstate(over="ignore"):
+        outside = np.abs(r) > np.sqrt(a) * np.sqrt(b) * (1 + EDGE_ROUNDING)
+    refuse_entries(outside, "|rho| must be <= sqrt(q1*q2) (a covariance matrix)",
+                   {"q1": a, "q2": b, "rho": r})
+
+
+def check_correlation_np(arrays: Mapping[str, np.ndarray], activation=None) -> None:
+    value = arrays["c"]
+    refuse_entries(np.abs(value) > 1 + EDGE_ROUNDING, "the correlation c must lie in [-1, 1]",
+                   {"c": value})
+
+
+def check_overlap_np(arrays: Mapping[str, np.ndarray], activation=None) -> None:
+    overlap, activity = arrays["C"], arrays["A"]
+    refuse_entries(np.abs(overlap) > activity * (1 + EDGE_ROUNDING),
+                   "the overlap must satisfy |C| <= A", {"C": overlap, "A": activity})
+
+
+def check_distance_np(arrays: Mapping[str, np.ndarray], activation=None) -> None:
+    distance, activity = arrays["D"], arrays["A"]
+    refuse_entries(distance > 4 * activity * (1 + EDGE_ROUNDING),
+                   "the distance must satisfy 0 <= D <= 4A", {"D": distance, "A": activity})
+
+
 def _pair(phi, order: int, a, r, b):
     return bivariate_expectation(phi(u1, order) * phi(u2, order), a, r, b)
 
@@ -90,6 +138,7 @@ KERNEL = LawDefinition(
     define=lambda phi: _pair(phi, 0, q1, rho, q2),
     convention="(u1, u2) ~ N(0, [[q1, rho], [rho, q2]]); no sigma_w^2 factor",
     check_domain=check_pair,
+    check_domain_np=check_pair_np,
 )
 
 DERIVATIVE_KERNEL = LawDefinition(
@@ -100,6 +149,7 @@ DERIVATIVE_KERNEL = LawDefinition(
     define=lambda phi: _pair(phi, 1, q1, rho, q2),
     convention="(u1, u2) ~ N(0, [[q1, rho], [rho, q2]]); no sigma_w^2 factor",
     check_domain=check_pair,
+    check_domain_np=check_pair_np,
 )
 
 COVARIANCE_MAP = LawDefinition(
@@ -110,6 +160,7 @@ COVARIANCE_MAP = LawDefinition(
     define=lambda phi: NEXT_COVARIANCE.subs(C, _pair(phi, 0, q1, rho, q2)),
     convention="q12^{l} = sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2 with the layer l-1 covariance",
     check_domain=check_pair,
+    check_domain_np=check_pair_np,
     prelude=PAIR_MEAN_FIELD_STEPS,
 )
 
@@ -123,6 +174,7 @@ CORRELATION_MAP = LawDefinition(
     convention="c' = (sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2) / q', u1, u2 ~ N(0, q) with "
                "correlation c, q' = sigma_w^2 chi0(q) + sigma_b^2 (q' = q at the fixed point)",
     check_domain=check_correlation,
+    check_domain_np=check_correlation_np,
 )
 
 OVERLAP_MAP = LawDefinition(
@@ -134,6 +186,7 @@ OVERLAP_MAP = LawDefinition(
     convention="C^{l+1} = E[phi(u) phi(u')], Var u = Var u' = sigma_w^2 A + sigma_b^2, "
                "Cov = sigma_w^2 C + sigma_b^2 (post-activation, Amari)",
     check_domain=check_overlap,
+    check_domain_np=check_overlap_np,
     prelude=PAIR_MEAN_FIELD_STEPS,
 )
 
@@ -147,9 +200,10 @@ DISTANCE_MAP = LawDefinition(
                                     NEXT_COVARIANCE.subs(C, A - D / 2), NEXT_VARIANCE)),
     convention="D' = A' + A' - 2C' with C = A - D/2 (post-activation distance, Amari)",
     check_domain=check_distance,
+    check_domain_np=check_distance_np,
     prelude=MEAN_FIELD_STEPS,
 )
 
 ENTRIES = (KERNEL, DERIVATIVE_KERNEL, COVARIANCE_MAP, CORRELATION_MAP, OVERLAP_MAP, DISTANCE_MAP)
 
-__all__ = ["ENTRIES", "check_pair", "q"]
+__all__ = ["EDGE_ROUNDING", "ENTRIES", "check_pair", "check_pair_np", "q", "refuse_entries"]

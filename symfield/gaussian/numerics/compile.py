@@ -13,14 +13,15 @@ import numpy as np
 import sympy as sp
 
 from ...symbolic import parity
-from ...symbols import q1, q2, rho
-from ..expectation import Expectation
+from ..expectation import Expectation, bivariate_expectation
 from ..faddeeva import tanh_moment
 from ..simplify import merge_series
 from ..structure import jointly_even, kinks, separate
+from . import angles
 from .faddeeva_values import MP_FUNCTIONS, NP_FUNCTIONS
 from .mehler import MehlerSeries
-from .quadrature import expect2_mp, expect2_np, expect_mp, expect_mp_split, expect_np
+from .quadrature import (expect2_mp, expect2_np, expect_difference_mp, expect_difference_np,
+                         expect_mp, expect_mp_split, expect_np)
 from .series import CompiledSeries
 
 
@@ -28,7 +29,8 @@ def _mp_heaviside(a, h0=0.5):
     return mpmath.mpf(1) if a > 0 else (mpmath.mpf(0) if a < 0 else mpmath.mpf(h0))
 
 
-MP_MODULES = [{"Heaviside": _mp_heaviside, "sign": mpmath.sign, **MP_FUNCTIONS}, "mpmath"]
+MP_MODULES = [{"Heaviside": _mp_heaviside, "sign": mpmath.sign, **MP_FUNCTIONS,
+               **angles.MP_FUNCTIONS}, "mpmath"]
 
 
 def _np_arcsin(a):
@@ -45,52 +47,146 @@ class _nonnegative(sp.Function):
     leave a negative residue (q1*q2 - rho**2 at rho = sqrt(q1*q2)), which sqrt turns into NaN."""
 
 
-def _vanishes_at_the_pair_boundary(expr: sp.Expr) -> bool:
-    """expr is 0 at rho = +-sqrt(q1 q2), the edge of the covariance domain, where float64
-    rounding can step outside (e.g. q1*q2 - rho**2)."""
-    if not expr.has(rho):
-        return False
-    edge = sp.sqrt(q1 * q2)
-    return any(sp.expand(expr.subs(rho, r)) == 0 for r in (edge, -edge))
-
-
 def _clamp_radicands(expr: sp.Expr) -> sp.Expr:
-    """sqrt(a + b) -> sqrt(max(a + b, 0)) (any fractional power of a sum that vanishes on the
-    domain's edge), for float64 only."""
+    """sqrt(a + b) -> sqrt(max(a + b, 0)) (any fractional power of a sum not provably
+    positive on the domain: it vanishes on an edge, where rounding can step below 0), for
+    float64 only."""
     return expr.replace(
         lambda e: isinstance(e, sp.Pow) and e.exp.is_Rational and not e.exp.is_Integer
-        and e.base.is_Add and e.base.is_real is not False and e.base.is_positive is not True
-        and _vanishes_at_the_pair_boundary(e.base),
+        and e.base.is_Add and e.base.is_real is not False and not angles.positive(e.base),
         lambda e: sp.Pow(_nonnegative(e.base), e.exp, evaluate=False))
 
 
+def _gaps(atom: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
+    """(N, D, D^2 - N^2) of asin(N/D) or acos(N/D) with D > 0 on the domain, D^2 - N^2
+    factored symbolically; None otherwise."""
+    num, den = sp.fraction(sp.together(atom.args[0]))
+    if num.is_real is not True or not angles.positive(den):
+        return None
+    return num, den, angles.squared_gap(num, den)
+
+
+def _clamped(gap: sp.Expr) -> sp.Expr:
+    return gap if angles.positive(gap) else _nonnegative(gap)
+
+
 def _stable_angles(expr: sp.Expr) -> sp.Expr:
-    """asin(N/D) -> atan2(N, sqrt(D^2 - N^2)) and acos(N/D) -> atan2(sqrt(D^2 - N^2), N) for
-    D > 0, for float64 only: at rho = sqrt(q1 q2) the quotient rounds to 1 - 1e-16 and asin's
-    infinite slope turns that into an error of 1e-8, while D^2 - N^2 = q1 q2 - rho^2 is exactly 0."""
-    def rewrite(e):
-        num, den = sp.fraction(e.args[0])
-        if den == 1 or den.is_positive is not True or num.is_real is not True:
+    """asin(N/D) -> atan2(N, sqrt(D^2 - N^2)) and acos(N/D) -> atan2(sqrt(...), N) for D > 0
+    on the domain, for float64 only, with D^2 - N^2 factored symbolically; a radicand that is
+    a positive multiple of D^2 - N^2 is computed from the same factored form.
+
+    Near N/D = +-1 the rounded quotient carries an error of one ulp, which asin's infinite
+    slope turns into sqrt(ulp) (1e-8 at rho = sqrt(q1 q2), 5e-9 for the overlap map at
+    C = A(1 - 5e-14) with a large sigma_b); D^2 - N^2 = sigma_w^2 (A - C)(sigma_w^2 (A + C)
+    + 2 sigma_b^2), or q1 q2 - rho^2 (exactly 0 when rho^2 = q1 q2 in float64), keeps the
+    angle accurate to a few ulps of the inputs. The angle and sqrt(q1 q2 - rho^2) must come
+    from the *same* gap: the ReLU kernel's terms in each are large near c = 1 and only their
+    consistent combination is well conditioned."""
+    gaps = {}
+    for atom in expr.atoms(sp.asin, sp.acos):
+        found = _gaps(atom)
+        if found is not None:
+            gaps[atom] = found
+
+    def angle(e):
+        if e not in gaps:
             return e
-        gap = den**2 - num**2
-        # Only where the quotient reaches +-1 on the boundary rho = sqrt(q1 q2) (ReLU family;
-        # erf's arcsin argument stays inside (-1, 1) and keeps the cheaper plain form).
-        if not _vanishes_at_the_pair_boundary(gap):
-            return e
-        side = sp.sqrt(_nonnegative(gap))
+        num, _den, gap = gaps[e]
+        side = sp.sqrt(_clamped(gap))
         return sp.atan2(num, side) if isinstance(e, sp.asin) else sp.atan2(side, num)
 
-    return expr.replace(lambda e: isinstance(e, (sp.asin, sp.acos)), rewrite)
+    def radicand(e):
+        for _num, _den, gap in gaps.values():
+            ratio = sp.cancel(e.base / gap)
+            if not ratio.has(sp.Add) and angles.positive(ratio):
+                return sp.Pow(sp.Mul(ratio, _clamped(gap)), e.exp, evaluate=False)
+        return e
+
+    if gaps:
+        expr = expr.replace(lambda e: isinstance(e, sp.Pow) and e.base.is_Add
+                            and e.exp.is_Rational and not e.exp.is_Integer, radicand)
+    return expr.replace(lambda e: isinstance(e, (sp.asin, sp.acos)), angle)
 
 
-def _np_modules() -> list:
+def np_modules() -> list:
     """lambdify modules for float64."""
     import scipy.special as sc  # scipy loads on first numerical use, not on import
 
     return [{"asin": _np_arcsin, "acos": _np_arccos, "erf": sc.erf, "erfc": sc.erfc,
              "Heaviside": lambda a, h0=0.5: np.heaviside(a, h0),
-             "_nonnegative": lambda a: np.maximum(a, 0.0), **NP_FUNCTIONS},
+             "_nonnegative": lambda a: np.maximum(a, 0.0), **NP_FUNCTIONS,
+             **angles.NP_FUNCTIONS},
             "numpy", "scipy"]
+
+
+def at_zero_variance(integrand: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """lim_{s -> 0} E[f(x)], x ~ N(0, s): f(0) where f is continuous, the mean of the two
+    one-sided limits at a kink or jump (Heaviside(x)^2 -> 1/2, as the law's q -> 0 limit,
+    not Heaviside(0)^2 = 1/4)."""
+    if 0 not in kinks(integrand, x):
+        return integrand.subs(x, 0)
+    return (sp.limit(integrand, x, 0, "+") + sp.limit(integrand, x, 0, "-")) / 2
+
+
+def merge_square_differences(expr: sp.Expr) -> sp.Expr:
+    """k E[f(x)^2; q] - k E[f(u1) f(u2); (q, r, q)] -> (k/2) E[(f(u1) - f(u2))^2; (q, r, q)].
+
+    Amari's distance map 2 (chi0 - K) is such a difference: as r -> q both expectations tend
+    to E[f^2] and their difference loses all its digits; in the merged form it is a positive
+    integrand whose size is computed directly (``expect_difference_mp``/``_np``)."""
+    if not isinstance(expr, sp.Basic) or len(expr.atoms(Expectation)) < 2:
+        return expr
+
+    def merge(total):
+        terms = list(sp.Add.make_args(sp.expand(total, deep=False)))
+        singles, pairs = [], []
+        for i, term in enumerate(terms):
+            coeff, rest = term.as_independent(Expectation, as_Add=False)
+            if not isinstance(rest, Expectation) or not rest.centred:
+                continue
+            if rest.dimension == 1:
+                singles.append((i, coeff, rest))
+            elif rest.covariance[0] == rest.covariance[2]:
+                pairs.append((i, coeff, rest))
+        for i, ci, single in singles:
+            (x,) = single.variables
+            for j, cj, pair in pairs:
+                v1, v2 = pair.variables
+                parts = separate(pair.integrand, v1, v2)
+                if parts is None or sp.expand(ci + cj) != 0:
+                    continue
+                c, f, g = parts
+                if c != 1 or g != f.subs(v1, v2) or single.covariance[0] != pair.covariance[0]:
+                    continue
+                if sp.expand(single.integrand - f.subs(v1, x) ** 2) != 0:
+                    continue
+                merged = bivariate_expectation((f - g) ** 2, *pair.covariance)
+                rest = [t for k, t in enumerate(terms) if k not in (i, j)]
+                return sp.Add(*rest, ci / 2 * merged)
+        return total
+
+    return expr.replace(lambda e: isinstance(e, sp.Add) and len(e.atoms(Expectation)) >= 2,
+                        merge)
+
+
+def _square_difference(integrand: sp.Expr, v1: sp.Symbol, v2: sp.Symbol):
+    """f(v1) (as an expression in v1) when integrand == (f(v1) - f(v2))^2, else None."""
+    if not (isinstance(integrand, sp.Pow) and integrand.exp == 2 and integrand.base.is_Add):
+        return None
+    parts = sp.Add.make_args(integrand.base)
+    first = sp.Add(*[p for p in parts if p.has(v1) and not p.has(v2)])
+    second = sp.Add(*[p for p in parts if p.has(v2) and not p.has(v1)])
+    if len(parts) < 2 or sp.expand(first + second - integrand.base) != 0:
+        return None
+    if sp.expand(first + second.subs(v2, v1)) == 0:
+        return first
+    if sp.expand(second + first.subs(v1, v2)) == 0:
+        return second.subs(v2, v1)
+    return None
+
+
+#: Working digits allowed to two-dimensional expectations (their cost grows steeply).
+MAX_WORK_2D = 160
 
 
 class _CompiledExpectation:
@@ -101,27 +197,61 @@ class _CompiledExpectation:
         self._symbols = list(symbols)
         cov = [sp.lambdify(list(symbols), c, modules=MP_MODULES) for c in e.covariance]
         self.cov_mp = cov
+        #: structural zeros: a centred expectation of an odd integrand is exactly 0 (mpmath's
+        #: tanh is not exactly odd at every precision, so quadrature alone leaves ~10^-W)
+        self.odd = False
         if e.dimension == 1:
             (x,) = e.variables
-            self.even = parity(e.integrand, x) == "even"
+            shape = parity(e.integrand, x)
+            self.even, self.odd = shape == "even", shape == "odd"
             self.breaks = kinks(e.integrand, x)
             self.f_mp = sp.lambdify([x, *symbols], e.integrand, modules=MP_MODULES)
             self.break_mp = [sp.lambdify(list(symbols), b, modules=MP_MODULES) for b in self.breaks]
+            self.at_zero = at_zero_variance(e.integrand, x)
+            self.at_zero_mp = sp.lambdify(list(symbols), self.at_zero, modules=MP_MODULES)
         else:
             v1, v2 = e.variables
             self.even = jointly_even(e.integrand, v1, v2)
+            flipped = e.integrand.subs({v1: -v1, v2: -v2}, simultaneous=True)
+            self.odd = sp.expand(flipped + e.integrand) == 0
             self.F_mp = sp.lambdify([v1, v2, *symbols], e.integrand, modules=MP_MODULES)
+            #: E[(f(u1) - f(u2))^2] at equal variances: the difference route
+            self.difference = None
+            q1_expr, rho_expr, q2_expr = e.covariance
+            f_diff = _square_difference(e.integrand, v1, v2) if q1_expr == q2_expr else None
+            if f_diff is not None:
+                gap = sp.factor(sp.expand(q1_expr - rho_expr))   # sigma_w^2 D / 2, directly
+                even_f = parity(f_diff, v1) in ("even", "odd")
+                self.difference = {
+                    "f": f_diff, "fprime": sp.diff(f_diff, v1), "even": even_f,
+                    "mean_mp": sp.lambdify(list(symbols), (q1_expr + rho_expr) / 2,
+                                           modules=MP_MODULES),
+                    "gap_mp": sp.lambdify(list(symbols), 2 * gap, modules=MP_MODULES),
+                    "f_mp": sp.lambdify([v1, *symbols], f_diff, modules=MP_MODULES),
+                    "mean": (q1_expr + rho_expr) / 2, "gap": 2 * gap}
             parts = separate(e.integrand, v1, v2)
             self.parts_mp = None
+            #: at rho = 0 a separable integrand factorises: E[f(u1)] E[g(u2)], exactly 0
+            #: when either factor is odd
+            self.independent_zero = False
             if parts is not None:
                 c, f, g = parts
                 self.parts_mp = (sp.lambdify([v1, *symbols], c * f, modules=MP_MODULES),
                                  sp.lambdify([v2, *symbols], g, modules=MP_MODULES))
+                self.independent_zero = "odd" in (parity(f, v1), parity(g, v2))
 
     def mp(self, values: Sequence, dps: int):
+        if self.odd:
+            return mpmath.mpf(0)
+        if self.dimension == 2 and self.difference is not None:
+            d = self.difference
+            return expect_difference_mp(lambda xv: d["f_mp"](xv, *values), d["mean_mp"](*values),
+                                        d["gap_mp"](*values), dps, d["even"])
         cov = [c(*values) for c in self.cov_mp]
         if self.dimension == 2:
             q1, rho, q2 = cov
+            if rho == 0 and self.independent_zero:
+                return mpmath.mpf(0)
             separable = None
             if self.parts_mp is not None:
                 fc, gc = self.parts_mp
@@ -130,6 +260,8 @@ class _CompiledExpectation:
                                      jointly_even=self.even, separable=separable)
             return value
         (var,) = cov
+        if var == 0:
+            return self.at_zero_mp(*values)
         f = lambda xv: self.f_mp(xv, *values)  # noqa: E731
         if self.breaks:
             pts = [b(*values) for b in self.break_mp]
@@ -149,14 +281,16 @@ class CompiledExpr:
             expr = merge_series(expr)
         self.expr = expr
         self.symbols = list(symbols)
+        expr = merge_square_differences(expr)
         self.expectations = sorted(expr.atoms(Expectation), key=sp.default_sort_key)
         self.series = sorted((s for s in expr.atoms(sp.Sum)
                               if not any(e.has(s) for e in self.expectations)),
                              key=sp.default_sort_key)
         self.placeholders = [sp.Dummy(f"E{i}") for i in range(len(self.expectations))]
         self.series_placeholders = [sp.Dummy(f"S{i}") for i in range(len(self.series))]
-        self.outer = expr.xreplace({**dict(zip(self.expectations, self.placeholders)),
-                                    **dict(zip(self.series, self.series_placeholders))})
+        self.outer = angles.arcsine_differences(
+            expr.xreplace({**dict(zip(self.expectations, self.placeholders)),
+                           **dict(zip(self.series, self.series_placeholders))}))
         inner_symbols = self.placeholders + self.series_placeholders
         missing = self.outer.free_symbols - set(self.symbols) - set(inner_symbols)
         missing |= {s for e in self.expectations + self.series for s in e.free_symbols} \
@@ -167,15 +301,34 @@ class CompiledExpr:
         self._inner = [_CompiledExpectation(e, self.symbols) for e in self.expectations]
         self._series = [MehlerSeries(s, self.symbols) if s.has(tanh_moment)
                         else CompiledSeries(s, self.symbols) for s in self.series]
+        #: near the ends of an arcsine's range, closed forms are evaluated in the angle
+        self.angle = (angles.angle_form(self.outer, tuple(self.symbols))
+                      if not inner_symbols else None)
         self._outer_np = None
         self._inner_np = None
         #: float64 relative error estimate of the last ``np`` call (series cancellation)
         self.last_error_estimate = None
 
+    def max_work(self, dps: int) -> int:
+        """The most working digits this route may use for ``dps`` certified digits (its cost
+        is bounded up front: PrecisionError rather than a computation that does not end).
+
+        Closed forms: 4 dps + 600 (milliseconds). One-dimensional quadratures and pole series:
+        2 dps + 200 (seconds at 1000 digits). Two-dimensional expectations and Mehler series:
+        MAX_WORK_2D digits at most."""
+        if any(e.dimension == 2 for e in self._inner) or any(
+                isinstance(s, MehlerSeries) for s in self._series):
+            return MAX_WORK_2D
+        if self._inner or self._series:
+            return 2 * dps + 200
+        return 4 * dps + 600
+
     def mp(self, values: Sequence, dps: int):
         """Value at working precision ``dps`` (not certified: see ``evaluate.certified``)."""
         with mpmath.workdps(dps):
             vals = [mpmath.mpf(v) if not isinstance(v, mpmath.mpc) else v for v in values]
+            if self.angle is not None:
+                return self.angle.mp(vals, dps, lambda v: self._outer_mp(*v))
             inner = [e.mp(vals, dps) for e in self._inner]
             series = [s.mp(vals, dps) for s in self._series]
             return self._outer_mp(*vals, *inner, *series)
@@ -186,19 +339,39 @@ class CompiledExpr:
             self._outer_np = sp.lambdify(self.symbols + self.placeholders
                                          + self.series_placeholders,
                                          _clamp_radicands(_stable_angles(self.outer)),
-                                         modules=_np_modules())
+                                         modules=np_modules())
             self._inner_np = []
             for e, ce in zip(self.expectations, self._inner):
-                F = sp.lambdify([*e.variables, *self.symbols], e.integrand, modules=_np_modules())
-                cov = [sp.lambdify(self.symbols, c, modules=_np_modules()) for c in e.covariance]
-                self._inner_np.append((F, cov, ce.even, e.dimension))
+                F = sp.lambdify([*e.variables, *self.symbols], e.integrand, modules=np_modules())
+                cov = [sp.lambdify(self.symbols, c, modules=np_modules()) for c in e.covariance]
+                zero = (sp.lambdify(self.symbols, ce.at_zero, modules=np_modules())
+                        if e.dimension == 1 else None)
+                if e.dimension == 2 and ce.difference is not None:
+                    d, v1 = ce.difference, e.variables[0]
+                    zero = tuple(sp.lambdify([v1, *self.symbols], d[k], modules=np_modules())
+                                 for k in ("f", "fprime")) + tuple(
+                        sp.lambdify(self.symbols, d[k], modules=np_modules())
+                        for k in ("mean", "gap"))
+                self._inner_np.append((F, cov, ce.even, e.dimension, zero))
         arrays = [np.asarray(a, dtype=float) for a in arrays]
         shape = np.broadcast_shapes(*[a.shape for a in arrays]) if arrays else ()
         inner = []
-        for F, cov, even, dim in self._inner_np:
+        for F, cov, even, dim, zero in self._inner_np:
             cv = [np.broadcast_to(np.asarray(c(*arrays), dtype=float), shape) for c in cov]
             if dim == 1:
-                inner.append(expect_np(F, cv[0], even, tuple(arrays)))
+                value = expect_np(F, cv[0], even, tuple(arrays))
+                degenerate = cv[0] == 0
+                if np.any(degenerate):  # the q -> 0 limit, not NaN
+                    value = np.array(value, dtype=float)
+                    value[degenerate] = np.broadcast_to(
+                        np.asarray(zero(*arrays), dtype=float), shape)[degenerate]
+                inner.append(value)
+            elif zero is not None:  # E[(f(u1) - f(u2))^2]
+                f, fprime, mean, gap = zero
+                inner.append(expect_difference_np(
+                    f, fprime, np.broadcast_to(np.asarray(mean(*arrays), dtype=float), shape),
+                    np.broadcast_to(np.asarray(gap(*arrays), dtype=float), shape),
+                    tuple(arrays)))
             else:
                 inner.append(expect2_np(F, cv[0], cv[1], cv[2], even, tuple(arrays)))
         series, error = [], np.zeros(shape)
@@ -209,4 +382,6 @@ class CompiledExpr:
         out = np.asarray(self._outer_np(*arrays, *inner, *series), dtype=float)
         if out.shape != shape:  # a law constant in some variables: broadcast it
             out = np.broadcast_to(out, shape).copy()
+        if self.angle is not None:
+            out = self.angle.np(arrays, out)
         return out

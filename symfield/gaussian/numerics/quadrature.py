@@ -223,12 +223,14 @@ def expect2_mp(F: Callable, q1, rho, q2, dps: int, jointly_even: bool = False,
                separable: tuple[Callable, Callable] | None = None):
     """E[F(u1, u2)] for the centred pair (q1, rho, q2) at working precision ``dps``.
 
-    u2 | u1 ~ N(rho u1/q1, q2 - rho^2/q1): the inner expectation is a refined 1-D rule centred
-    at the conditional mean (the activation's features sit off-centre there, so the predicted
-    step is not trusted); the outer one, centred like the activation, uses the predicted step.
-    Callers certify the digits by repeating at a second precision (different grids). With
-    ``separable=(f, g)``, F = f(u1) g(u2) and f is kept out of the inner loop. At
-    |rho| = sqrt(q1 q2) the pair is degenerate (u2 = rho u1/q1): a 1-D expectation.
+    u2 | u1 ~ N(rho u1/q1, s^2), s^2 = q2 - rho^2/q1: the inner expectation is one fixed
+    trapezoid rule per outer node (``_conditional_rule``: uniform around the conditional mean
+    when the activation's features are wide on the scale s, a sinh map centred on the feature
+    at u2 = 0 when they are narrow, e.g. tanh at q = 1000); the outer one, centred like the
+    activation, uses the predicted step. Callers certify the digits by repeating at a second
+    precision (different grids). With ``separable=(f, g)``, F = f(u1) g(u2) and f is kept out
+    of the inner loop. At |rho| = sqrt(q1 q2) the pair is degenerate (u2 = rho u1/q1): a 1-D
+    expectation.
     """
     with mpmath.workdps(dps):
         q1, rho, q2 = mpmath.mpf(q1), mpmath.mpf(rho), mpmath.mpf(q2)
@@ -241,30 +243,91 @@ def expect2_mp(F: Callable, q1, rho, q2, dps: int, jointly_even: bool = False,
         cond_var = q2 - rho * slope
         if cond_var <= q2 * mpmath.mpf(10) ** (-dps):
             return expect_mp(lambda a: F(a, slope * a), q1, dps, even=jointly_even)
-
-        # An inner integral only matters through the outer weight ~ exp(-a^2/(2 q1)): far out
-        # in the outer tail it needs correspondingly fewer digits.
-        eps = mpmath.mpf(10) ** (-(dps - 2))
-
-        def inner_atol(a):
-            return eps * mpmath.exp(min(a * a / (2 * q1), mpmath.mpf(dps) * 2))
+        sd = mpmath.sqrt(cond_var)
 
         if separable is not None:
             f, g = separable
+            rule = _ConditionalRule(g, sd, dps)
 
             def inner(a):
-                value, _ = expect_mp(g, cond_var, dps, shift=slope * a, max_levels=4,
-                                     strict=False, atol=inner_atol(a))
-                return f(a) * value
+                return f(a) * rule.value(slope * a)
         else:
             def inner(a):
-                value, _ = expect_mp(lambda y: F(a, y), cond_var, dps, shift=slope * a,
-                                     max_levels=4, strict=False, atol=inner_atol(a))
-                return value
+                return _ConditionalRule(lambda y: F(a, y), sd, dps).value(slope * a)
 
         # One level outside too: the caller's second evaluation at another precision (hence
         # on other grids) is what certifies the digits.
         return expect_mp(inner, q1, dps, even=jointly_even, refine=False)
+
+
+#: Distance of the activation's nearest complex singularity from the real axis, in its own
+#: variable (tanh: pi/2; sigmoid pi, erf none): the conservative design value of the rules.
+_FEATURE_POLE = math.pi / 2
+
+
+@lru_cache(maxsize=32)
+def _gaussian_rule(step: float, cutoff: float, dps: int) -> tuple:
+    """(z_k, w_k) of the uniform trapezoid rule for E[h(Z)], Z ~ N(0, 1), |z_k| <= cutoff."""
+    with mpmath.workdps(dps):
+        h = mpmath.mpf(step)
+        count = int(math.ceil(cutoff / step))
+        norm = h / mpmath.sqrt(2 * mpmath.pi)
+        return tuple((k * h, norm * mpmath.exp(-(k * h) ** 2 / 2))
+                     for k in range(-count, count + 1))
+
+
+class _ConditionalRule:
+    """E[g(mean + sd Z)], Z ~ N(0, 1), for one g and sd and many means, g with unit-scale
+    features at 0 (analytic in a strip of half-width _FEATURE_POLE), by the cheaper of two
+    trapezoid rules:
+
+    * uniform in z around the Gaussian's centre, the step limited by the Gaussian
+      (exp(-2 pi^2/h^2)) and by g's poles at distance _FEATURE_POLE/sd in z;
+    * a sinh map centred on g's feature, mean + sd z = sinh(t), the step resolving the
+      Gaussian wherever it lives (narrow features, sd >> 1: tanh at q = 1000). Its nodes do
+      not depend on the mean: g is evaluated once per node for every mean (steps are halvings
+      of one base step, so that few grids are shared)."""
+
+    def __init__(self, g: Callable, sd, dps: int):
+        self.g, self.sd, self.dps = g, sd, dps
+        digits = dps * _LN10 + 3.0
+        self.gauss_step = math.pi * math.sqrt(2.0 / digits)
+        self.cutoff = gaussian_cutoff(dps)
+        self.sdf = float(sd)
+        self.uniform_step = min(self.gauss_step,
+                                2 * math.pi * (_FEATURE_POLE / self.sdf) / digits)
+        self.base_step = predicted_step(dps)
+        self.norm = 1 / (sd * mpmath.sqrt(2 * mpmath.pi))
+        self._grids: dict = {}
+
+    def value(self, mean):
+        cutoff, sd = self.cutoff, self.sdf
+        centre = -float(mean) / sd
+        scale = 1.0 / sd                       # width of g's feature in z
+        far = abs(centre) + cutoff
+        wanted = min(self.base_step, self.gauss_step / math.hypot(scale, far))
+        halvings = max(0, math.ceil(math.log2(self.base_step / wanted)))
+        step = self.base_step / 2**halvings
+        t_lo = math.asinh((-cutoff - centre) / scale)
+        t_hi = math.asinh((cutoff - centre) / scale)
+        uniform_count = 2 * cutoff / self.uniform_step
+        if uniform_count <= 3 * (t_hi - t_lo) / step:  # the sinh rule costs an exp per node
+            rule = _gaussian_rule(self.uniform_step, cutoff, self.dps)
+            return mpmath.fdot([w for _z, w in rule],
+                               [self.g(mean + self.sd * z) for z, _w in rule])
+        grid = self._grids.setdefault(halvings, {})
+        h = mpmath.mpf(step)
+        z_star = -mean / self.sd
+        weights, values = [], []
+        for j in range(math.floor(t_lo / step), math.ceil(t_hi / step) + 1):
+            node = grid.get(j)
+            if node is None:
+                sh, ch = mpmath.sinh(j * h), mpmath.cosh(j * h)
+                node = grid[j] = (sh / self.sd, ch, self.g(sh))
+            z = z_star + node[0]
+            weights.append(node[1] * mpmath.exp(-z * z / 2))
+            values.append(node[2])
+        return h * self.norm * mpmath.fdot(weights, values)
 
 
 def _inner_step(sd: np.ndarray) -> np.ndarray:
@@ -349,4 +412,110 @@ def expect2_np(F: Callable, q1: np.ndarray, rho: np.ndarray, q2: np.ndarray,
             u2 = slope[sel, None, None] * u1 + y
             inner = np.sum(F(u1, u2, *ps) * w2, axis=2)
             out[sel] = np.sum(inner * w1, axis=1)
+    return out.reshape(shape)
+
+
+# ------------------------------------------------------------------------------------------
+# E[(f(u1) - f(u2))^2] for a pair of equal variances: the difference computed directly
+# ------------------------------------------------------------------------------------------
+# With m = (u1 + u2)/2 ~ N(0, (q + r)/2) and d = u1 - u2 ~ N(0, 2 (q - r)) (independent when
+# the variances are equal), E[(f(u1) - f(u2))^2] = E_d E_m[(f(m + d/2) - f(m - d/2))^2]: as
+# r -> q the variance of d, 2 (q - r), is computed as such (sigma_w^2 D for Amari's distance
+# map), where 2 E[f^2] - 2 E[f(u1) f(u2)] would cancel all its digits.
+
+#: Gauss-Legendre rule on [-1/2, 1/2] for the divided difference (f(m + d/2) - f(m - d/2))/d
+#: = int f'(m + s d) ds at small |d| in float64 (exact to |d|^16 for analytic f).
+_GL_NODES, _GL_WEIGHTS = (a / 2 for a in np.polynomial.legendre.leggauss(8))
+#: Below this |d| float64 uses the divided difference.
+_SMALL_DIFFERENCE = 0.25
+
+
+def expect_difference_mp(f: Callable, var_mean, var_difference, dps: int,
+                         even_in_mean: bool = False):
+    """E[(f(m + d/2) - f(m - d/2))^2], m ~ N(0, var_mean), d ~ N(0, var_difference), at
+    working precision ``dps`` (outer rule over d at the predicted step, certified by the
+    caller's second precision; inner over m refined). The difference is formed with the
+    digits its cancellation costs."""
+    with mpmath.workdps(dps):
+        var_mean, var_difference = mpmath.mpf(var_mean), mpmath.mpf(var_difference)
+        if var_difference == 0:
+            return mpmath.mpf(0)
+        eps = mpmath.mpf(10) ** (-(dps - 2))
+
+        def squared_difference(d):
+            if d == 0:
+                return lambda m: mpmath.mpf(0)
+            lost = max(0, int(mpmath.log10(1 / abs(d)))) + 3
+
+            def g(m):
+                with mpmath.workdps(dps + lost + max(0, int(mpmath.log10(abs(m) + 1)))):
+                    value = f(m + d / 2) - f(m - d / 2)
+                return value * value
+            return g
+
+        def inner(d):
+            if var_mean == 0:  # u2 = -u1: m = 0 exactly
+                return squared_difference(d)(mpmath.mpf(0))
+            value, _ = expect_mp(squared_difference(d), var_mean, dps, even=even_in_mean,
+                                 max_levels=6, strict=False,
+                                 atol=eps * mpmath.exp(min(d * d / (2 * var_difference),
+                                                           mpmath.mpf(dps) * 2)) * d * d)
+            return value
+
+        value, _ = expect_mp(inner, var_difference, dps, even=True, refine=False)
+        return value
+
+
+def expect_difference_np(f: Callable, fprime: Callable, var_mean: np.ndarray,
+                         var_difference: np.ndarray, params: tuple = ()) -> np.ndarray:
+    """float64 E[(f(m + d/2) - f(m - d/2))^2] over arrays of the two variances; ``f`` and
+    ``fprime`` take (x, *params). Small |d|: the Gauss-Legendre divided difference, so that
+    the result keeps its relative accuracy as var_difference -> 0."""
+    var_mean = np.asarray(var_mean, dtype=float)
+    var_difference = np.asarray(var_difference, dtype=float)
+    shape = np.broadcast_shapes(var_mean.shape, var_difference.shape,
+                                *[np.shape(p) for p in params])
+    vm = np.broadcast_to(var_mean, shape).ravel()
+    vd = np.broadcast_to(var_difference, shape).ravel()
+    pflat = [np.broadcast_to(np.asarray(p, dtype=float), shape).ravel() for p in params]
+    out = np.zeros(vm.size)
+    live = vd > 0
+    if not np.any(live):
+        return out.reshape(shape)
+    norm = 1.0 / math.sqrt(2 * math.pi)
+
+    def grid(var):
+        sd = np.sqrt(var)
+        beta = np.minimum(sd, 1.0)
+        t_max = float(np.max(np.arcsinh(sd * _FP_CUTOFF / beta)))
+        count = int(math.ceil(t_max / _FP_STEP))
+        t = np.arange(0, count + 1) * _FP_STEP
+        weights = np.full(t.size, _FP_STEP)
+        weights[1:] *= 2.0  # both sides (the integrands are even in d; m: both signs below)
+        return sd, beta, t, weights
+
+    index = np.nonzero(live)[0]
+    sd_d, beta_d, t_d, w_d = grid(vd[index])
+    # var_mean = 0 (u2 = -u1): a point mass at m = 0, as the limit of a narrow Gaussian
+    sd_m, beta_m, t_m, _ = grid(np.maximum(vm[index], 1e-300))
+    t_m = np.concatenate([-t_m[:0:-1], t_m])
+    w_m = np.full(t_m.size, _FP_STEP)
+    per_point = t_d.size * t_m.size * (_GL_NODES.size + 2)
+    chunk = max(1, _FP_CHUNK_ELEMENTS // per_point)
+    for start in range(0, index.size, chunk):
+        sel = slice(start, start + chunk)
+        sd1, b1 = sd_d[sel, None], beta_d[sel, None]
+        d = b1 * np.sinh(t_d)                                         # (P, Nd)
+        wd = w_d * np.cosh(t_d) * np.exp(-0.5 * (d / sd1) ** 2) * (b1 / sd1) * norm
+        sd2, b2 = sd_m[sel, None], beta_m[sel, None]
+        m = b2 * np.sinh(t_m)                                         # (P, Nm)
+        wm = w_m * np.cosh(t_m) * np.exp(-0.5 * (m / sd2) ** 2) * (b2 / sd2) * norm
+        ps = [p[index[sel], None, None] for p in pflat]
+        dd, mm = d[:, :, None], m[:, None, :]
+        small = np.abs(dd) < _SMALL_DIFFERENCE
+        direct = f(mm + dd / 2, *ps) - f(mm - dd / 2, *ps)
+        divided = sum(w * fprime(mm + s * dd, *ps) for s, w in zip(_GL_NODES, _GL_WEIGHTS)) * dd
+        diff = np.where(small, divided, direct)
+        inner = np.sum(diff * diff * wm[:, None, :], axis=2)
+        out[index[sel]] = np.sum(inner * wd, axis=1)
     return out.reshape(shape)
