@@ -19,8 +19,7 @@ from .gaussian import Expectation, GaussianCalculus
 from .laws import Law, LawDefinition, derive
 from .laws.recursion import nngp_ntk
 from .network import NetworkSpec
-
-__version__ = "0.1.0"
+from .version import __version__
 
 
 # Entry points of the later parts, imported on first use (the sampling laboratory, the

@@ -35,6 +35,8 @@ def quoted(value: object) -> str:
     # SymPy atoms (nan, I, a Symbol) print briefly; a general expression may not
     plain = isinstance(value, (str, int, float, complex)) or value is None \
         or getattr(value, "is_Atom", False) is True
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4000:
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"  # repr fails
     text = repr(value) if plain else f"a {type(value).__name__}"
     return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "..."
 

@@ -8,7 +8,12 @@ overlap and distance.
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 import sympy as sp
+from sympy.core.function import UndefinedFunction
+
+from .errors import InvalidValueError
 
 # Pre-activation statistics (Poole / Schoenholz variables).
 q = sp.Symbol("q", positive=True)
@@ -73,3 +78,17 @@ def symbol(name: str) -> sp.Symbol:
         raise ValueError(
             f"unknown symbol {name!r}; canonical symbols are: {', '.join(CANONICAL)}"
         ) from None
+
+
+class TextFreeFunction(UndefinedFunction):
+    """An undefined SymPy function (such as the generic activation varphi) that refuses text
+    arguments: SymPy would ``sympify`` them, which runs code. Formulas in text go through the
+    safe parser (symfield.verify.parse_expression)."""
+
+    def __call__(cls, *args, **options):
+        for arg in args:
+            if isinstance(arg, bool) or not isinstance(arg, (sp.Basic, int, float, Fraction)):
+                raise InvalidValueError(
+                    f"{cls.__name__} takes SymPy expressions or numbers, got "
+                    f"{type(arg).__name__}; parse text with symfield.verify.parse_expression")
+        return super().__call__(*args, **options)

@@ -18,18 +18,10 @@ import symfield
 
 ROOT = Path(symfield.__file__).resolve().parent
 
-#: Cycles that exist today and are being removed (issue 10); each is the set of modules of one
-#: strongly connected component. The test fails on any other cycle, and on an entry here that
-#: no longer exists: delete it when its cycle is gone.
-KNOWN_CYCLES: set[frozenset[str]] = {
-    # dynamics/executors imports fixed_points, fixed_points imports executors (in a function).
-    frozenset({"symfield.dynamics.executors", "symfield.dynamics.fixed_points"}),
-    # symfield/__init__ imports dynamics and output.plots lazily (on first use of
-    # fixed_point, plot, ...); output/plots imports dynamics in its functions; and
-    # dynamics/sweeps imports symfield.__version__.
-    frozenset({"symfield", "symfield.dynamics", "symfield.dynamics.sweeps",
-               "symfield.output.plots"}),
-}
+#: Cycles tolerated for now, each the set of modules of one strongly connected component
+#: (none today: issue 10 removed the last ones). The test fails on any other cycle, and on an
+#: entry here that no longer exists.
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 #: package -> packages it must never import, directly or through other modules.
 FORBIDDEN = {

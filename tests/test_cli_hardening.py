@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 
 import symfield
+from symfield import processes
 from symfield.dynamics import executors
 
 from cli_runner import run
@@ -42,7 +43,7 @@ MAX_ERROR_CHARS = 500
 
 @pytest.fixture(autouse=True)
 def two_cpus(monkeypatch):
-    monkeypatch.setattr(executors, "available_cpus", lambda: CPUS)
+    monkeypatch.setattr(processes, "available_cpus", lambda: CPUS)
 
 
 def one_line_error(code: int, out: str, err: str, *phrases: str) -> str:
@@ -218,8 +219,8 @@ def test_sweep_workers_die_when_the_cli_is_killed(tmp_path):
     parts = tmp_path / "sweep.csv.parts"
     survivors = _kill_parent_and_watch("""
         import sys
-        import symfield.dynamics.executors as executors
-        executors.available_cpus = lambda: 2
+        import symfield.processes as processes
+        processes.available_cpus = lambda: 2
         from symfield.cli.main import main
         sys.exit(main(["sweep", "erf", "--sigma-w", "0.5:4:4000", "--sigma-b", "0.1",
                        "--dps", "30", "--chunk-size", "1", "--workers", "2", "--no-progress",
@@ -239,7 +240,7 @@ def test_pool_workers_die_with_their_parent(tmp_path, method, use_prctl):
     survivors = _kill_parent_and_watch(f"""
         import functools, multiprocessing, os, time
         from concurrent.futures import ProcessPoolExecutor
-        from symfield.dynamics.executors import die_with_parent
+        from symfield.processes import die_with_parent
 
         def task(seconds):
             open(f"running-{{os.getpid()}}", "w").close()

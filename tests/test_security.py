@@ -395,22 +395,13 @@ VALID: dict[str, Spec] = {
 #: Holes the walk found in files owned by other engineers, each a strict xfail (fixing the
 #: hole makes the test fail until its line here is removed). Security: code ran, a file was
 #: read, or the call hung. Clarity: the refusal was not a clear one-line error.
-_RAN = "code in the text ran (the marker file was created)"
 KNOWN_HOLES: dict[str, str] = {
-    "symfield.GaussianCalculus.integrate": f"gaussian/integrate.py sp.S(lo), sp.S(hi): {_RAN}",
-    "symfield.GaussianCalculus.pair_integrand": f"gaussian/engine.py, text integrand: {_RAN}",
-    "symfield.laws.varphi": f"laws/calculus.py: varphi = sp.Function('varphi') sympifies its "
-                            f"arguments: {_RAN}",
 }
 
 _LONG = "the message quotes the whole (up to 1 MB) input; quote a short excerpt"
 _DEEP = "a text argument fails deep inside with"
 KNOWN_UNCLEAR: dict[str, str] = {
     "symfield.GaussianCalculus.expect": f"gaussian/engine.py: e: {_DEEP} AttributeError",
-    "symfield.GaussianCalculus.expect_integrand": f"gaussian/engine.py: {_DEEP} AttributeError",
-    "symfield.GaussianCalculus.integrate": f"gaussian/integrate.py: lo, hi: {_DEEP} "
-                                           "SympifyError, AttributeError, OverflowError",
-    "symfield.GaussianCalculus.pair_integrand": f"gaussian/engine.py: {_DEEP} SympifyError",
     "symfield.Law.compiled": f"laws/base.py: method: {_LONG}",
     "symfield.Law.evaluate": f"laws/base.py: method, variable names: {_LONG}",
     "symfield.Law.to_numpy": f"laws/base.py: method: {_LONG}",
@@ -424,11 +415,9 @@ KNOWN_UNCLEAR: dict[str, str] = {
     "symfield.dynamics.SweepResult.exact": f"dynamics/sweeps.py: name: {_DEEP} KeyError",
     "symfield.dynamics.SweepResult.grid": f"dynamics/sweeps.py: name: {_DEEP} KeyError",
     "symfield.dynamics.iterate_correlation_map": f"dynamics/depth.py: c0, depth: {_LONG}",
-    "symfield.dynamics.make_executor": f"dynamics/executors.py: scheduler: {_LONG}",
     "symfield.dynamics.sweep": f"dynamics/sweeps.py: grid, executor: {_DEEP} AttributeError; "
                                f"quantities: {_LONG}",
     "symfield.laws.register": f"laws/registry.py: law: {_DEEP} AttributeError",
-    "symfield.laws.varphi": f"laws/calculus.py: {_DEEP} SympifyError, AttributeError",
     "symfield.nngp_ntk": f"laws/recursion.py: depth: {_LONG}",
     "symfield.plot.check_figure_path": "output/plots.py: path with a lone surrogate: "
                                        "UnicodeEncodeError",
@@ -475,22 +464,7 @@ KNOWN_UNCLEAR: dict[str, str] = {
 #: break the worker for the calls after it); each is reproduced once, in a fresh worker under
 #: a CPU budget, by test_known_hangs_are_fixed (a strict xfail). Value: (representative
 #: entry, parameter, reason).
-_EXPONENT_HANG = ("the number parser symfield.numbers.to_exact builds 10**exponent "
-                  "exactly, unbounded: to_exact('1e999999999') never returns; every number "
-                  "input (sigma_w, --at q=..., alpha=...) reaches it")
 KNOWN_HANGS: dict[tuple[str, str], tuple[str, str, str]] = {
-    ("*", "huge-exponent"): ("symfield.Law.evaluate", "**q", _EXPONENT_HANG),
-    ("*", "huge-negative-exponent"): ("symfield.Law.evaluate", "**q", _EXPONENT_HANG),
-    ("*", "huge-exponent-fraction"): ("symfield.Activation.with_parameters", "**alpha",
-                                      _EXPONENT_HANG),
-    ("symfield.GaussianCalculus.integrate", "power-tower-caret"): (
-        "symfield.GaussianCalculus.integrate", "lo",
-        "GaussianCalculus.integrate sympifies lo/hi (symfield/gaussian/integrate.py, "
-        "sp.S(lo)): '9^9^9^9' is evaluated"),
-    ("symfield.GaussianCalculus.pair_integrand", "power-tower"): (
-        "symfield.GaussianCalculus.pair_integrand", "integrand",
-        "GaussianCalculus.pair_integrand sympifies a text integrand (symfield/gaussian/"
-        "engine.py): '9**9**9**9' is evaluated"),
 }
 #: Payloads that are valid input for a parameter, left out of its walk (key: parameter name).
 NOT_HOSTILE: dict[tuple[str, str], str] = {

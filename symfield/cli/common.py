@@ -10,6 +10,7 @@ import sys
 
 from ..dynamics.storage import quoted_path
 from ..errors import SymfieldError, quoted
+from ..processes import check_workers as bounded_workers
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 #: A bug in symfield (distinct from 1, which 'symfield check' uses for "not equal").
@@ -89,11 +90,7 @@ def byte_size(text: str) -> int:
 
 def check_workers(workers: int | None, option: str = "--workers") -> int | None:
     """``--workers`` from 1 to the CPUs available (None: the command's default)."""
-    if workers is None:
-        return None
-    from ..dynamics.executors import check_workers as bounded
-
-    return bounded(workers, option)
+    return None if workers is None else bounded_workers(workers, option)
 
 
 # ------------------------------------------------------------------------------------------

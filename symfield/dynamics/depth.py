@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import InvalidValueError
-from ..laws.base import check_dps
+from ..numbers import check_dps
 from ..symbols import c, q, sigma_b, sigma_w
 from .edge import edge_of_chaos
 from .fixed_points import fixed_point

@@ -26,7 +26,7 @@ import sympy as sp
 
 from ..errors import InvalidValueError, PrecisionError
 from ..gaussian.expectation import Expectation
-from ..laws.base import check_dps
+from ..numbers import check_dps
 from ..symbols import q, sigma_b, sigma_w
 from .model import (Evaluator, MeanField, _preferred, _scale_squared, mean_field,
                     zero_variance_limit)

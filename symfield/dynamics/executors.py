@@ -21,100 +21,17 @@ a killed sweep leaves no process behind.
 """
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import multiprocessing.connection
-import os
-import signal
+import re
 import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterator, Sequence
 
-import numpy as np
-
 from ..errors import InvalidValueError, quoted
-from ..sampling.seeds import available_cpus
-
-
-# ------------------------------------------------------------------------------------------
-# worker processes: how many, and bound to their parent's life
-# ------------------------------------------------------------------------------------------
-def check_workers(workers: object, name: str = "workers") -> int:
-    """A number of worker processes: an int from 1 to the CPUs this process may use
-    (``os.sched_getaffinity`` where available). ``None`` means all of them."""
-    cpus = available_cpus()
-    if workers is None:
-        return cpus
-    if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, (int, np.integer)):
-        raise InvalidValueError(f"{name} must be a whole number from 1 to {cpus} (the CPUs "
-                                f"available), got {quoted(workers)}")
-    if not 1 <= workers <= cpus:
-        raise InvalidValueError(f"{name} must be from 1 to {cpus} (the CPUs available to this "
-                                f"process), got {int(workers)}")
-    return int(workers)
-
-
-#: prctl option that delivers a signal to this process when its parent thread ends.
-_PR_SET_PDEATHSIG = 1
-#: Seconds between two looks at the parent, where the parent cannot be waited on directly.
-_PARENT_POLL_SECONDS = 0.5
-
-
-def _set_parent_death_signal() -> bool:
-    """Ask Linux to SIGKILL this process when its parent ends; False where not available.
-
-    The kernel ties the signal to the *thread* that forked this process: symfield starts
-    pools from a thread that outlives them (the caller of start()/map(), or a forkserver)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def _watch_parent(interval: float = _PARENT_POLL_SECONDS) -> threading.Thread:
-    """A daemon thread that ends this process when its parent ends: it waits on the
-    multiprocessing parent sentinel when there is one (readable once the parent is gone),
-    and also polls ``os.getppid()``, which changes when the process is re-parented."""
-    original = os.getppid()
-    parent = multiprocessing.parent_process()
-    sentinel = getattr(parent, "sentinel", None) if parent is not None else None
-
-    def watch() -> None:
-        while True:
-            if sentinel is not None:
-                if multiprocessing.connection.wait([sentinel], timeout=interval):
-                    os._exit(1)
-            else:
-                time.sleep(interval)
-            if os.getppid() != original:
-                os._exit(1)
-
-    thread = threading.Thread(target=watch, name="symfield-parent-watch", daemon=True)
-    thread.start()
-    return thread
-
-
-def _parent_gone() -> bool:
-    parent = multiprocessing.parent_process()
-    return parent is not None and not parent.is_alive()
-
-
-def die_with_parent(use_prctl: bool = True) -> None:
-    """Initializer of every worker process symfield starts: the worker ends when the process
-    that started it does, even when that one is killed with SIGKILL (no cleanup code runs).
-
-    On Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` kills a forked worker at once, whatever it
-    is doing; a daemon thread watching the starting process covers the rest: other systems,
-    and workers of a fork server, whose OS parent is the server (which itself lives as long
-    as its workers do, so the kernel's signal alone would never come)."""
-    if use_prctl and _set_parent_death_signal() and _parent_gone():
-        os._exit(1)  # the parent died between the fork and the prctl call
-    _watch_parent()
+from ..processes import check_workers, die_with_parent
 
 
 # ------------------------------------------------------------------------------------------
@@ -248,6 +165,21 @@ class LocalExecutor(Executor):
             self._pool = None
 
 
+#: A Dask scheduler address: protocol://host:port (host a name, IPv4 or [IPv6] address).
+_SCHEDULER_ADDRESS = re.compile(
+    r"(tcp|tls|ucx|ws|wss)://([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):\d{1,5}")
+
+
+def check_scheduler_address(text: str) -> str:
+    """A scheduler address such as tcp://host:8786, checked before any connection attempt
+    (a malformed one can leave Dask's connection machinery hanging)."""
+    address = text.strip()
+    if not _SCHEDULER_ADDRESS.fullmatch(address) or int(address.rsplit(":", 1)[1]) > 65535:
+        raise InvalidValueError(f"the scheduler address must look like tcp://host:8786 "
+                                f"(protocol tcp, tls, ucx, ws or wss), got {quoted(text)}")
+    return address
+
+
 class DaskExecutor(Executor):
     """Tasks on a Dask distributed cluster (``pip install 'symfield[dask]'``)."""
 
@@ -261,13 +193,12 @@ class DaskExecutor(Executor):
         if isinstance(scheduler, distributed.Client):
             self.client = scheduler
         elif isinstance(scheduler, str):
-            if not scheduler.strip():
-                raise InvalidValueError("the scheduler address is empty")
+            address = check_scheduler_address(scheduler)
             try:
-                self.client = distributed.Client(scheduler, timeout="20s")
-            except (OSError, TimeoutError, ValueError) as e:
+                self.client = distributed.Client(address, timeout="20s")
+            except Exception as e:  # noqa: BLE001 - Dask raises assorted types, even AssertionError
                 raise InvalidValueError(f"cannot connect to the Dask scheduler at "
-                                        f"{scheduler}: {e}") from None
+                                        f"{quoted(address)}: {type(e).__name__}") from None
             self._own = True
         else:  # a cluster object (LocalCluster, ...)
             self.client = distributed.Client(scheduler)
@@ -313,20 +244,16 @@ _SIDE_MODELS: dict[str, Any] = {}
 
 
 def _side_task(key: str, task: tuple):
-    from .fixed_points import _evaluate_task
-
-    return _evaluate_task(_SIDE_MODELS[key], task)
+    return _SIDE_MODELS[key].evaluate_task(task)
 
 
 def evaluate_side_by_side(model, tasks: list, workers: int) -> list:
     """Values of law-evaluation tasks, in ``workers`` forked processes when that is safe
     (the forked children inherit the compiled laws), else in this process. The most expensive
     tasks (highest precision, two-dimensional integrals) are started first."""
-    from .fixed_points import _evaluate_task
-
     workers = min(check_workers(workers), len(tasks))
     if workers <= 1 or not _fork_is_safe() or multiprocessing.current_process().daemon:
-        return [_evaluate_task(model, t) for t in tasks]
+        return [model.evaluate_task(t) for t in tasks]
     key = f"{model.name}-{id(model)}"
     _SIDE_MODELS[key] = model
     order = sorted(range(len(tasks)), key=lambda i: -tasks[i][1] * (
@@ -340,5 +267,5 @@ def evaluate_side_by_side(model, tasks: list, workers: int) -> list:
     return out
 
 
-__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "Progress", "check_workers",
-           "die_with_parent", "evaluate_side_by_side", "make_executor"]
+__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "Progress", "evaluate_side_by_side",
+           "make_executor"]

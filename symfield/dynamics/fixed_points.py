@@ -46,10 +46,11 @@ import numpy as np
 import sympy as sp
 
 from ..errors import InvalidValueError, PrecisionError
-from ..laws.base import check_dps
+from ..numbers import check_dps
+from ..processes import check_workers
 from ..symbols import q, rho
 from . import vectorised
-from .executors import check_workers
+from .executors import evaluate_side_by_side
 from .model import MeanField, Scales, mean_field, parse_scales
 from .precision import GUARDS, MAX_SHORTFALL, agreement_digits, rounded
 
@@ -224,22 +225,15 @@ class _Evaluations:
         key = _task(name, work, **values)
         found = self.cache.get(key)
         if found is None:
-            found = self.cache[key] = _evaluate_task(self.model, key)
+            found = self.cache[key] = self.model.evaluate_task(key)
         return found
 
     def prefetch(self, tasks: list[Task]) -> None:
         todo = [t for t in dict.fromkeys(tasks) if t not in self.cache]
         if not todo:
             return
-        from .executors import evaluate_side_by_side
-
         for task, value in zip(todo, evaluate_side_by_side(self.model, todo, self.workers)):
             self.cache[task] = value
-
-
-def _evaluate_task(model: MeanField, task: Task) -> mpmath.mpf:
-    name, work, values = task
-    return model.mp(name, work, **dict(values))
 
 
 # ------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import cached_property, lru_cache
 
 import mpmath
@@ -26,17 +25,13 @@ from ..errors import InvalidValueError, PrecisionError, UnknownNameError, quoted
 from ..gaussian.expectation import Expectation, expectation
 from ..gaussian.numerics.evaluate import compiled
 from ..laws import derive
-from ..laws.base import to_exact
 from ..laws.hermite import hermite_coefficient
-from ..sampling.validation import MAX_SCALE
+from ..numbers import MAX_SCALE, MIN_SCALE, to_mpf, to_sympy
 from ..symbols import c, q, sigma_b, sigma_w
 
 #: Held while laws are derived or compiled: the Gaussian calculus is not re-entrant across
 #: threads (sweeps on Dask run tasks in threads).
 _PREPARING = threading.RLock()
-
-#: Smallest non-zero weight or bias scale (the largest is sampling.validation.MAX_SCALE).
-MIN_SCALE = 1e-8
 
 #: Laws the dynamics evaluates (all are registered laws of symfield.laws).
 LAW_NAMES = ("chi0", "chi1", "chi2", "length_map", "length_map_slope", "kernel",
@@ -46,33 +41,6 @@ LAW_NAMES = ("chi0", "chi1", "chi2", "length_map", "length_map_slope", "kernel",
 # ------------------------------------------------------------------------------------------
 # sigma_w, sigma_b
 # ------------------------------------------------------------------------------------------
-def _exact(raw: object, name: str) -> sp.Expr:
-    """A finite real number as an exact SymPy number.
-
-    Decimal strings are exact ("0.3" is 3/10). A Python float is read as the shortest decimal
-    that prints as it (0.3 is 3/10, not the binary number nearest to it): a setting such as
-    sigma_b = 0.3 means 3/10, and reading the binary value would change the 17th digit of
-    every result. mpmath numbers are exact binary numbers and are kept as such.
-    """
-    if isinstance(raw, (float, np.floating)) and not isinstance(raw, bool):
-        if not np.isfinite(raw):
-            raise InvalidValueError(f"{name} must be finite (got {raw!r})")
-        raw = repr(float(raw))
-    if isinstance(raw, mpmath.mpf):
-        if not mpmath.isfinite(raw):
-            raise InvalidValueError(f"{name} must be finite (got {raw})")
-        man, exp = raw.man_exp
-        return sp.Rational(int(man)) * sp.Integer(2) ** int(exp)
-    value = to_exact(raw, name)
-    if isinstance(value, Fraction):
-        return sp.Rational(value.numerator, value.denominator)
-    if isinstance(value, mpmath.mpf):  # pragma: no cover - handled above
-        return _exact(value, name)
-    value = sp.sympify(value)
-    # a SymPy Float is an exact binary number: keep exactly that number
-    return sp.Rational(value) if value.is_Float else value
-
-
 @dataclass(frozen=True)
 class Scales:
     """sigma_w^2 and sigma_b^2, exact."""
@@ -95,7 +63,7 @@ class Scales:
     def mp(self, work: int) -> dict[str, mpmath.mpf]:
         """sigma_w, sigma_b, sigma_w2, sigma_b2 as mpmath numbers at ``work`` digits."""
         with mpmath.workdps(work):
-            return {name: _to_mpf(getattr(self, name), work)
+            return {name: to_mpf(getattr(self, name), name)
                     for name in ("sigma_w", "sigma_b", "sigma_w2", "sigma_b2")}
 
     def floats(self) -> dict[str, float]:
@@ -107,13 +75,6 @@ class Scales:
 
     def __str__(self) -> str:
         return f"sigma_w^2 = {self.sigma_w2}, sigma_b^2 = {self.sigma_b2}"
-
-
-def _to_mpf(value: sp.Expr, work: int) -> mpmath.mpf:
-    value = sp.sympify(value)
-    if value.is_Rational:
-        return mpmath.mpf(int(value.p)) / int(value.q)
-    return mpmath.mpf(sp.N(value, work + 10)._mpf_)
 
 
 def parse_scales(sigma_w: object = None, sigma_b: object = None, *, sigma_w2: object = None,
@@ -144,14 +105,14 @@ def _scale_squared(raw: object, name: str, squared: bool, zero: bool) -> sp.Expr
     """sigma^2 from sigma or sigma^2 as given, with sigma in [MIN_SCALE, MAX_SCALE] (or 0 if
     ``zero``): outside, float64 starting values over- or underflow and no law is cheap to
     certify, and a huge exact number would fill every message."""
-    value = _exact(raw, name)
+    value = to_sympy(raw, name)
     low, high = sp.Rational(repr(MIN_SCALE)), sp.Rational(repr(MAX_SCALE))
     if squared:
         low, high = low**2, high**2
     valid = f"{'0 or ' if zero else ''}from {float(low):g} to {float(high):g}"
     if value < 0 or (value == 0 and not zero) or (value != 0 and not low <= value <= high):
         shown = quoted(raw) if isinstance(raw, (str, float)) else mpmath.nstr(
-            _to_mpf(value, 15), 6)
+            to_mpf(value, name), 6)
         sign = ">= 0" if zero else "> 0"
         needs = f"{sign} ({valid})" if value <= 0 else valid
         raise InvalidValueError(f"{name} must be {needs}, got {shown}")
@@ -352,6 +313,12 @@ class MeanField:
 
     def mp(self, name: str, work: int, **values) -> mpmath.mpf:
         return self.evaluator(name).mp(work, **values)
+
+    def evaluate_task(self, task: tuple) -> mpmath.mpf:
+        """A law value described as data, (name, working precision, ((variable, value),
+        ...)): the unit of work the dynamics hands to worker processes."""
+        name, work, values = task
+        return self.mp(name, work, **dict(values))
 
     def np(self, name: str, **arrays) -> np.ndarray:
         return self.evaluator(name).np(**arrays)

@@ -40,12 +40,14 @@ import numpy as np
 
 from ..errors import InvalidValueError, PrecisionError, UnknownNameError, quoted
 from ..laws import laws as registered_laws
-from ..laws.base import check_dps
-from ..sampling.seeds import available_cpus
-from ..sampling.validation import MAX_SCALE, check_memory
-from .executors import Executor, Progress, check_workers, make_executor
+from ..numbers import check_dps
+from ..processes import available_cpus, check_workers
+from ..numbers import MAX_SCALE, MIN_SCALE
+from ..sampling.validation import check_memory
+from ..version import __version__
+from .executors import Executor, Progress, make_executor
 from .fixed_points import CONVENTIONS, QUANTITIES, fixed_point
-from .model import MIN_SCALE, mean_field
+from .model import mean_field
 from .storage import (check_writable_file, pyarrow_available, read_json, read_table,
                       write_json, write_table)
 from .vectorised import PHASE_NAMES, fixed_points_float64
@@ -329,8 +331,6 @@ def parts_dir(output: Path) -> Path:
 
 
 def _metadata(spec: SweepSpec, fmt: str, executor: Executor, elapsed: float) -> dict:
-    from .. import __version__
-
     model = mean_field(spec.activation)
     return {
         "activation": spec.activation,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..derivation import Step
+from ..errors import InvalidValueError, as_expression, quoted
 from .expectation import Expectation
 from .integrate import check_exact, definite_integral
 from .normal_form import (Divergent, NotTractable, collect_terms, parse_term, prepare,
@@ -112,7 +113,13 @@ class GaussianCalculus:
 
     # -- calculus -------------------------------------------------------------------------
     def integrate(self, f: sp.Expr, var: sp.Symbol, lo, hi) -> sp.Expr:
-        return definite_integral(f, var, lo, hi)
+        """int_lo^hi f d(var), verified (text is refused: SymPy would run it as code)."""
+        if not isinstance(var, sp.Symbol):
+            raise InvalidValueError(f"the integration variable must be a SymPy Symbol, got "
+                                    f"{quoted(var)}")
+        return definite_integral(as_expression(f, "the integrand"), var,
+                                 as_expression(lo, "the lower limit"),
+                                 as_expression(hi, "the upper limit"))
 
     def _memoised(self, key, compute):
         """compute() once per key; a cache hit replays the recorded steps into the trace.
@@ -148,6 +155,8 @@ class GaussianCalculus:
 
     def expect_integrand(self, integrand: sp.Expr, m: Measure) -> sp.Expr:
         """E[integrand] under m, in closed form, or raise NotTractable / Divergent."""
+        integrand = as_expression(integrand, "the integrand")
+        _check_measure(m, Measure)
         return self._memoised((integrand, m), lambda: self._expect_uncached(integrand, m))
 
     def _expect_uncached(self, integrand: sp.Expr, m: Measure) -> sp.Expr:
@@ -201,6 +210,8 @@ class GaussianCalculus:
     # -- Gaussian pairs -------------------------------------------------------------------
     def pair_integrand(self, integrand: sp.Expr, m: PairMeasure, direct_only: bool = False) -> sp.Expr:
         """E[integrand(u1, u2)] for the pair m, in closed form (or raise NotTractable)."""
+        integrand = as_expression(integrand, "the integrand")
+        _check_measure(m, PairMeasure)
         return self._memoised(("pair", integrand, m, direct_only),
                               lambda: self._pair_uncached(integrand, m, direct_only))
 
@@ -289,6 +300,11 @@ class GaussianCalculus:
             return e.subs(values, simultaneous=True) if values else e
 
         return [Step(relabel(s.before), relabel(s.after), s.rule, s.justification) for s in steps]
+
+
+def _check_measure(m: object, kind: type) -> None:
+    if not isinstance(m, kind):
+        raise InvalidValueError(f"the measure must be a {kind.__name__}, got {quoted(m)}")
 
 
 def _scaled(coeff: sp.Expr, value: sp.Expr) -> sp.Expr:

@@ -15,6 +15,7 @@ from ..derivation import Derivation
 from ..gaussian.engine import GaussianCalculus
 from ..gaussian.expectation import Expectation
 from ..gaussian.simplify import tidy
+from ..symbols import TextFreeFunction
 from .base import Law, LawDefinition
 from .registry import get_law
 
@@ -22,7 +23,7 @@ from .registry import get_law
 ENGINE = GaussianCalculus()
 
 #: The generic activation used to display definitions.
-varphi = sp.Function("varphi")
+varphi = TextFreeFunction("varphi")
 
 
 def _generic_phi(arg: sp.Expr, order: int = 0) -> sp.Expr:

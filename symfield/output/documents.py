@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Mapping
 
 from ..activations import Activation, activations, get_activation
 from ..errors import InvalidValueError, quoted
 from ..laws import derive, laws
+from ..processes import check_workers, die_with_parent
 from .latex import PREAMBLE, escape_text, law_lhs, law_section, tex
 
 CONVENTIONS = r"""\section*{Conventions}
@@ -87,16 +89,10 @@ def generated_documents(workers: int | None = None) -> dict[str, str]:
 
     Activations are derived in parallel worker processes (one activation each); the output
     is the same whatever the number of workers."""
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or workers < 1):
-        raise InvalidValueError(f"workers must be a positive integer or None "
-                                f"(got {quoted(workers)})")
     names = list(activations())
-    workers = min(len(names), workers or os.cpu_count() or 1, os.cpu_count() or 1)
+    workers = min(len(names), check_workers(workers))
     if workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
             results = list(pool.map(_for_activation, names))
     else:
         results = [_for_activation(n) for n in names]
@@ -141,7 +137,8 @@ def stale(directory: str | Path) -> list[str]:
     out = []
     for name, text in generated_documents().items():
         path = directory / name
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
+        # a FIFO or device in place of a document would block read_text: stale, unread
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
             out.append(name)
     return out
 

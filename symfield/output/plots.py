@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InvalidValueError, quoted
-from ..sampling.validation import MAX_SCALE
+from ..numbers import MAX_SCALE
 
 #: Largest grid of a picture (points per axis of a phase diagram, points of a curve).
 MAX_RESOLUTION = 2000

@@ -8,13 +8,13 @@ and a lazy one agree exactly, and the thread count never changes a single number
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Union
 
 import numpy as np
 
 from ..errors import InvalidValueError
+from ..processes import available_cpus
 
 SeedLike = Union[int, np.integer, np.random.SeedSequence, np.random.Generator]
 
@@ -57,15 +57,6 @@ def child_sequence(parent: np.random.SeedSequence, *key: int) -> np.random.SeedS
         spawn_key=(*parent.spawn_key, *key),
         pool_size=parent.pool_size,
     )
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the OS has one): the bound of
-    every thread or process pool in symfield."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # no affinity masks on this OS
-        return os.cpu_count() or 1
 
 
 def scaled_normal_matrix(shape: tuple[int, int], stream: np.random.SeedSequence,

@@ -9,10 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InvalidValueError
-
-#: Largest weight or bias scale accepted: beyond it float64 pre-activations overflow within a
-#: few layers, and no mean-field statement is testable.
-MAX_SCALE = 1e3
+from ..numbers import MAX_SCALE
 #: Share of the available memory a computation may plan to use by default (the rest is left
 #: for the interpreter, temporaries and everything else running).
 MEMORY_SHARE = 0.8

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidValueError
-from ..sampling.validation import MAX_SCALE, check_memory, check_scale, memory_limit
+from ..numbers import MAX_SCALE
+from ..sampling.validation import check_memory, check_scale, memory_limit
 
 #: Deepest network simulated: every layer costs Python-level work per pass and per replica.
 MAX_DEPTH = 100_000
