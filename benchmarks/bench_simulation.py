@@ -7,7 +7,8 @@ throughput, measured in the same run on plain matmuls of exactly the same shapes
 separately: it is drawing random numbers, paid once per network, not propagation.
 
 Also printed: the throughput of one plain W @ (n x (1 + k)) product (the reference of
-``symfield.sampling.benchmark.measure_throughput``) and of a square matmul, for context.
+``symfield.laboratory.networks.benchmark.measure_throughput``) and of a square matmul, for
+context.
 
 Run: python benchmarks/bench_simulation.py [--replicas R]
 """
@@ -19,7 +20,7 @@ import time
 import numpy as np
 
 from _common import report
-from symfield.simulation import simulate
+from symfield.laboratory import simulate
 
 WIDTH, DEPTH, DIRECTIONS = 2048, 30, 8
 

@@ -22,18 +22,18 @@ from .network import NetworkSpec
 from .version import __version__
 
 
-# Entry points of the later parts, imported on first use (the sampling laboratory, the
+# Entry points of the later parts, imported on first use (the sampled-network laboratory, the
 # dynamics and plotting pull in more than a derivation needs).
 def sample_network(*args, **kwargs):
-    """A finite random network (see :func:`symfield.sampling.sample_network`)."""
-    from .sampling import sample_network as impl
+    """A finite random network (see :func:`symfield.laboratory.networks.sample_network`)."""
+    from .laboratory.networks import sample_network as impl
 
     return impl(*args, **kwargs)
 
 
 def check_law(*args, **kwargs):
-    """Check a law against sampled finite networks (see :mod:`symfield.simulation`)."""
-    from .simulation import check_law as impl
+    """Check a law against sampled finite networks (see :mod:`symfield.laboratory`)."""
+    from .laboratory import check_law as impl
 
     return impl(*args, **kwargs)
 
@@ -65,11 +65,11 @@ __all__ = [
 
 def __getattr__(name: str):
     # symfield.plot is the plotting module (matplotlib is imported only when asked for);
-    # the dynamics, sampling and simulation packages load on first use too.
+    # the dynamics and laboratory packages load on first use too.
     import importlib
 
     if name == "plot":
         return importlib.import_module(".output.plots", __name__)
-    if name in ("dynamics", "sampling", "simulation"):
+    if name in ("dynamics", "laboratory"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'symfield' has no attribute {name!r}")

@@ -28,7 +28,7 @@ FORBIDDEN = {
     "symfield.gaussian": ("symfield.laws", "symfield.dynamics", "symfield.output",
                           "symfield.verify", "symfield.cli"),
     # The sampled networks are the independent witness of the calculus.
-    "symfield.sampling": ("symfield.gaussian", "symfield.laws"),
+    "symfield.laboratory.networks": ("symfield.gaussian", "symfield.laws"),
 }
 
 

@@ -273,14 +273,15 @@ SIMULATE = ["simulate", "tanh", "--sigma-w", "1.5", "--sigma-b", "0.1"]
     (["--replicas", "1"], ["replicas", ">= 2"]),
 ])
 def test_simulate_sizes_are_checked_first(capsys, monkeypatch, extra, phrases):
-    monkeypatch.setattr("symfield.sampling.network.RandomNetwork.__init__", never_called)
+    monkeypatch.setattr(
+        "symfield.laboratory.networks.random_network.RandomNetwork.__init__", never_called)
     code, out, err = run(capsys, *SIMULATE, *extra)
     one_line_error(code, out, err, *phrases)
 
 
 def test_simulate_uses_lazy_networks_when_eager_ones_do_not_fit():
-    from symfield.simulation import simulate
-    from symfield.simulation.limits import simulation_size
+    from symfield.laboratory import simulate
+    from symfield.laboratory.limits import simulation_size
 
     width, depth = 48, 6
     eager = simulation_size(width, depth, 2, 8, 3, "t")
@@ -326,9 +327,9 @@ def test_grid_and_depth_sizes_are_checked_first(capsys, monkeypatch, tmp_path, a
 @pytest.mark.parametrize("target", ["/proc/symfield-x.{ext}", "{tmp}", "{tmp}/missing/x.{ext}"])
 @pytest.mark.parametrize("argv, ext, patched", [
     (SIMULATE + ["--width", "16", "--depth", "1", "--replicas", "2", "--directions", "2",
-                 "--csv"], "csv", "symfield.simulation.simulate"),
+                 "--csv"], "csv", "symfield.laboratory.simulate"),
     (SIMULATE + ["--width", "16", "--depth", "1", "--replicas", "2", "--directions", "2",
-                 "--plot"], "png", "symfield.simulation.simulate"),
+                 "--plot"], "png", "symfield.laboratory.simulate"),
     (["plot", "cobweb", "tanh", "--sigma-w", "1.5", "-o"], "png", "symfield.output.plots.cobweb"),
     (["plot", "phase", "tanh", "-o"], "png", "symfield.output.plots.phase_diagram"),
     (["plot", "depth-scales", "tanh", "-o"], "png", "symfield.output.plots.depth_scales"),
@@ -352,7 +353,7 @@ def test_unwritable_outputs_are_refused_before_the_work(capsys, monkeypatch, tmp
 def test_unsupported_figure_formats_are_refused_before_the_work(capsys, monkeypatch, tmp_path,
                                                                 argv):
     monkeypatch.setattr("symfield.output.plots.cobweb", never_called)
-    monkeypatch.setattr("symfield.simulation.simulate", never_called)
+    monkeypatch.setattr("symfield.laboratory.simulate", never_called)
     code, out, err = run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in argv])
     one_line_error(code, out, err, "png", "svg")
     assert not list(tmp_path.iterdir())

@@ -23,7 +23,7 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 
 import symfield
-from symfield.simulation.predictions import edge_of_chaos
+from symfield.laboratory.predictions import edge_of_chaos
 
 Z = 5.0
 REPLICAS = 32
@@ -70,7 +70,7 @@ def test_every_registered_activation_is_either_checked_or_refused():
     import pytest
 
     from symfield.errors import InvalidValueError
-    from symfield.simulation import check_law
+    from symfield.laboratory import check_law
 
     for name in symfield.activations():
         if name in applicable("curvature_map"):

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from symfield.laws.geometry import DOMINO, GRADIENT_NORM
 from symfield.laws.single_input import CHI1
-from symfield.simulation import check_law, check_width_scaling
+from symfield.laboratory import check_law, check_width_scaling
 from symfield.symbols import L
 from test_properties_common import (NO_SHRINK, POWER, REPLICAS, Z, applicable,
                                     network_settings)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import symfield
 from symfield.laws.geometry import CURVATURE_MAP, CURVATURE_MAP_DIRECTIONS, METRIC_LAW
 from symfield.laws.single_input import CHI1, CHI2
-from symfield.simulation import Predictor, check_law
+from symfield.laboratory import Predictor, check_law
 from symfield.symbols import kappa2
 from test_properties_common import (NO_SHRINK, PHASE, POWER, REPLICAS, SEEDS, SIGMA_B, Z,
                                     applicable, critical_sigma_w, network_settings)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from symfield.laws.single_input import LENGTH_MAP
 from symfield.laws.two_input import CORRELATION_MAP
-from symfield.simulation import check_law
+from symfield.laboratory import check_law
 from test_properties_common import NO_SHRINK, POWER, REPLICAS, Z, network_settings
 
 #: 16 orthogonal inputs per network: the q of orthogonal inputs fluctuate nearly

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symfield.errors import InvalidValueError
-from symfield.sampling import (
+from symfield.laboratory.networks import (
     curve_curvature_squared,
     great_circle,
     metric_tensor,

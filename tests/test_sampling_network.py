@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import symfield.sampling as sampling
-import symfield.sampling.seeds as seeds
+import symfield.laboratory.networks as networks
+import symfield.laboratory.networks.seeds as seeds
 from symfield.errors import InvalidValueError, SymfieldError, UnknownNameError
-from symfield.sampling import replicate_networks, sample_network
+from symfield.laboratory.networks import replicate_networks, sample_network
 
 SEEDS = st.integers(0, 2**32 - 1)
 Z = 5.0  # Monte Carlo band in standard errors (p ~ 6e-7 per check)
@@ -195,21 +195,21 @@ def test_curve_derivatives_match_finite_differences_on_a_great_circle(activation
     rng = np.random.default_rng(5)
     first, second = rng.standard_normal(6), rng.standard_normal(6)
     radius, angle = np.sqrt(6 * 1.3), 0.7
-    jets = net.forward_curve(*sampling.great_circle(angle, first, second, radius))
+    jets = net.forward_curve(*networks.great_circle(angle, first, second, radius))
 
     def velocity_at(h):
         return net.forward_tangents(*_with_column(
-            sampling.great_circle(angle + h, first, second, radius))).post[-1].tangents[:, 0]
+            networks.great_circle(angle + h, first, second, radius))).post[-1].tangents[:, 0]
 
     def position_at(h):
-        return net.forward(sampling.great_circle(angle + h, first, second, radius)[0]).x(3)
+        return net.forward(networks.great_circle(angle + h, first, second, radius)[0]).x(3)
 
     np.testing.assert_allclose(jets.post[-1].velocity, central_difference(position_at, 1e-5),
                                rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(jets.post[-1].acceleration, central_difference(velocity_at, 1e-5),
                                rtol=1e-6, atol=1e-7)
     # a curve is the one-direction case of the second-order pass with input_second = a
-    position, velocity, acceleration = sampling.great_circle(angle, first, second, radius)
+    position, velocity, acceleration = networks.great_circle(angle, first, second, radius)
     general = net.forward_second_order(position, velocity[:, None], acceleration[:, None, None])
     np.testing.assert_allclose(general.post[-1].second[:, 0, 0], jets.post[-1].acceleration,
                                rtol=1e-13, atol=1e-14)
@@ -353,35 +353,44 @@ def test_bad_replicas():
 
 
 # -- architecture: an independent witness ------------------------------------------------------
-SAMPLING_DIR = pathlib.Path(sampling.__file__).parent
-ALLOWED_SYMFIELD_MODULES = {"activations", "errors"}
+NETWORKS_DIR = pathlib.Path(networks.__file__).parent
+#: The ground floor the witness may stand on: the activation registry (phi, phi', phi'' as
+#: numpy), errors, number and scale checks, worker counts. Never the calculus or the laws.
+ALLOWED_SYMFIELD_MODULES = {"activations", "errors", "numbers", "processes"}
 
 
-def test_sampling_imports_nothing_symbolic_but_the_activation_registry():
-    for path in SAMPLING_DIR.glob("*.py"):
+def test_sampled_networks_import_nothing_symbolic_but_the_activation_registry():
+    for path in NETWORKS_DIR.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level >= 2:
+            if isinstance(node, ast.ImportFrom) and node.level == 2:
+                # symfield.laboratory.*: the cross-checks import the laws
+                raise AssertionError(f"{path.name} imports ..{node.module} (the laboratory's "
+                                     f"cross-checks)")
+            if isinstance(node, ast.ImportFrom) and node.level >= 3:
                 top = (node.module or "").split(".")[0]
-                assert top in ALLOWED_SYMFIELD_MODULES, f"{path.name} imports ..{node.module}"
+                assert top in ALLOWED_SYMFIELD_MODULES, f"{path.name} imports ...{node.module}"
             names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert name.split(".")[0] != "sympy", f"{path.name} imports {name}"
                 if name.startswith("symfield."):
-                    assert name.split(".")[1] in ALLOWED_SYMFIELD_MODULES | {"sampling"}, \
+                    assert name.startswith("symfield.laboratory.networks") or \
+                        name.split(".")[1] in ALLOWED_SYMFIELD_MODULES, \
                         f"{path.name} imports {name}"
 
 
-def test_importing_sampling_loads_no_gaussian_or_laws_module():
+def test_importing_the_sampled_networks_loads_no_gaussian_or_laws_module():
     # symfield/__init__.py imports everything, so stand in an empty parent package: what
-    # gets loaded then is exactly sampling and what it imports, directly or not.
+    # gets loaded then is exactly symfield.laboratory (its __init__ runs first),
+    # symfield.laboratory.networks and what they import, directly or not.
     code = (
         "import sys, types\n"
         "root = types.ModuleType('symfield')\n"
-        f"root.__path__ = [{str(SAMPLING_DIR.parent)!r}]\n"
+        f"root.__path__ = [{str(NETWORKS_DIR.parent.parent)!r}]\n"
         "sys.modules['symfield'] = root\n"
-        "import symfield.sampling\n"
-        "bad = [m for m in sys.modules if m.startswith(('symfield.gaussian', 'symfield.laws'))]\n"
+        "import symfield.laboratory.networks\n"
+        "bad = [m for m in sys.modules if m.startswith(('symfield.gaussian', 'symfield.laws',\n"
+        "                                               'symfield.dynamics'))]\n"
         "print(bad)\n"
         "sys.exit(1 if bad else 0)\n"
     )

@@ -65,8 +65,8 @@ TEXT_SAMPLE, TYPED_SAMPLE = 8, 3
 
 #: The documented modules whose public names are walked.
 MODULES = ("symfield", "symfield.verify", "symfield.laws", "symfield.activations",
-           "symfield.dynamics", "symfield.sampling", "symfield.simulation", "symfield.plot",
-           "symfield.output")
+           "symfield.dynamics", "symfield.laboratory.networks", "symfield.laboratory",
+           "symfield.plot", "symfield.output")
 
 
 # ------------------------------------------------------------------------------------------
@@ -154,12 +154,14 @@ Q = Make(lambda: _sym("q", positive=True))
 FORWARD = Make(lambda: _network().forward(__import__("numpy").ones((2, 4))))
 JETPASS = Make(lambda: _network().forward_second_order(__import__("numpy").ones(4),
                                                        __import__("numpy").eye(4)[:, :2]))
-PREDICTOR = Make(lambda: importlib.import_module("symfield.simulation").Predictor("tanh", 1.5, 0.3))
+#: The sampled-network laboratory and its independent witness.
+LAB, NETS = "symfield.laboratory", "symfield.laboratory.networks"
+PREDICTOR = Make(lambda: importlib.import_module(LAB).Predictor("tanh", 1.5, 0.3))
 SWEEP = Make(lambda: importlib.import_module("symfield.dynamics").sweep(
     "erf", grid={"sigma_w": [1.5], "sigma_b": [0.3]}, dps=15, progress=False, workers=1))
-TABLE = Make(lambda: importlib.import_module("symfield.simulation").simulate(
+TABLE = Make(lambda: importlib.import_module(LAB).simulate(
     "tanh", 1.5, 0.3, 8, 2, replicas=4))
-ESTIMATE = Make(lambda: importlib.import_module("symfield.sampling").replicate(
+ESTIMATE = Make(lambda: importlib.import_module(NETS).replicate(
     lambda rng: rng.normal(), 4, 0))
 REPORT = Make(lambda: importlib.import_module("symfield.dynamics").fixed_point(
     "erf", 1.5, 0.3, dps=15))
@@ -208,7 +210,7 @@ VALID: dict[str, Spec] = {
     "symfield.NetworkSpec.preactivation": Spec(dict(self=Make(lambda: importlib.import_module(
         "symfield").NetworkSpec.make("relu")))),
     "symfield.check_law": Spec(dict(law="length_map", width=8, depth=2, seed=0, replicas=4,
-                                    **SMALL_NET), signature_of="symfield.simulation.check_law",
+                                    **SMALL_NET), signature_of=f"{LAB}.check_law",
                                keywords={"q0": 1.0}),
     "symfield.critical_sigma_w": Spec(dict(activation="erf", sigma_b=0.3, dps=15),
                                       signature_of="symfield.dynamics.critical_sigma_w"),
@@ -218,7 +220,7 @@ VALID: dict[str, Spec] = {
     "symfield.nngp_ntk": Spec(dict(activation="relu", inputs=[[1, 0], [0, 1]], depth=1,
                                    sigma_w=1, sigma_b=0), full=("sigma_w",)),
     "symfield.sample_network": Spec(dict(widths=[4, 8], seed=0, **SMALL_NET),
-                                    signature_of="symfield.sampling.sample_network"),
+                                    signature_of=f"{NETS}.sample_network"),
     # symfield.verify
     "symfield.verify.Counterexample.describe": Spec(dict(self=Make(
         lambda: importlib.import_module("symfield.verify").Counterexample(
@@ -284,83 +286,75 @@ VALID: dict[str, Spec] = {
     "symfield.dynamics.sweep": Spec(dict(activation="erf", grid={"sigma_w": [1.5],
                                                                   "sigma_b": [0.3]},
                                          dps=15, progress=False, workers=1), sample=4),
-    # symfield.sampling
-    "symfield.sampling.Estimate.z_score": Spec(dict(self=ESTIMATE, reference=0.0)),
-    "symfield.sampling.ForwardPass.u": Spec(dict(self=FORWARD, layer=1)),
-    "symfield.sampling.ForwardPass.x": Spec(dict(self=FORWARD, layer=1)),
-    "symfield.sampling.ForwardPass.q12": Spec(dict(self=FORWARD)),
-    "symfield.sampling.ForwardPass.correlation": Spec(dict(self=FORWARD)),
-    "symfield.sampling.ForwardPass.overlap": Spec(dict(self=FORWARD)),
-    "symfield.sampling.Jet": Spec(dict(packed=_array(4, 3), directions=2, order=1)),
-    "symfield.sampling.JetPass.layer": Spec(dict(self=JETPASS, layer=1)),
-    "symfield.sampling.JetPass.metric": Spec(dict(self=JETPASS, layer=1)),
-    "symfield.sampling.JetPass.normalized_curvature_squared": Spec(dict(self=JETPASS, layer=1)),
-    "symfield.sampling.RandomNetwork": Spec(dict(
+    # symfield.laboratory.networks
+    f"{NETS}.Estimate.z_score": Spec(dict(self=ESTIMATE, reference=0.0)),
+    f"{NETS}.ForwardPass.u": Spec(dict(self=FORWARD, layer=1)),
+    f"{NETS}.ForwardPass.x": Spec(dict(self=FORWARD, layer=1)),
+    f"{NETS}.ForwardPass.q12": Spec(dict(self=FORWARD)),
+    f"{NETS}.ForwardPass.correlation": Spec(dict(self=FORWARD)),
+    f"{NETS}.ForwardPass.overlap": Spec(dict(self=FORWARD)),
+    f"{NETS}.Jet": Spec(dict(packed=_array(4, 3), directions=2, order=1)),
+    f"{NETS}.JetPass.layer": Spec(dict(self=JETPASS, layer=1)),
+    f"{NETS}.JetPass.metric": Spec(dict(self=JETPASS, layer=1)),
+    f"{NETS}.JetPass.normalized_curvature_squared": Spec(dict(self=JETPASS, layer=1)),
+    f"{NETS}.RandomNetwork": Spec(dict(
         activation=Make(lambda: importlib.import_module("symfield.activations").get_activation(
             "tanh")), sigma_w=1.5, sigma_b=0.3, widths=(4, 8),
         stream=Make(lambda: __import__("numpy").random.SeedSequence(0)), lazy=False)),
-    "symfield.sampling.RandomNetwork.weight": Spec(dict(self=NETWORK, layer=1)),
-    "symfield.sampling.RandomNetwork.bias": Spec(dict(self=NETWORK, layer=1)),
-    "symfield.sampling.RandomNetwork.forward": Spec(dict(self=NETWORK, inputs=_array(2, 4))),
-    "symfield.sampling.RandomNetwork.forward_tangents": Spec(dict(
+    f"{NETS}.RandomNetwork.weight": Spec(dict(self=NETWORK, layer=1)),
+    f"{NETS}.RandomNetwork.bias": Spec(dict(self=NETWORK, layer=1)),
+    f"{NETS}.RandomNetwork.forward": Spec(dict(self=NETWORK, inputs=_array(2, 4))),
+    f"{NETS}.RandomNetwork.forward_tangents": Spec(dict(
         self=NETWORK, point=_array(4), directions=_array(4, 2))),
-    "symfield.sampling.RandomNetwork.forward_curve": Spec(dict(
+    f"{NETS}.RandomNetwork.forward_curve": Spec(dict(
         self=NETWORK, position=_array(4), velocity=_array(4))),
-    "symfield.sampling.RandomNetwork.forward_second_order": Spec(dict(
+    f"{NETS}.RandomNetwork.forward_second_order": Spec(dict(
         self=NETWORK, point=_array(4), directions=_array(4, 2))),
-    "symfield.sampling.RandomNetwork.layer_jacobian": Spec(dict(self=NETWORK, point=_array(4),
-                                                                layer=1)),
-    "symfield.sampling.RandomNetwork.jacobian_product": Spec(dict(self=NETWORK,
-                                                                  point=_array(4))),
-    "symfield.sampling.correlation": Spec(dict(first=_array(3), second=_array(3))),
-    "symfield.sampling.curve_curvature_squared": Spec(dict(velocity=_array(3),
-                                                           acceleration=_array(3))),
-    "symfield.sampling.great_circle": Spec(dict(
+    f"{NETS}.RandomNetwork.layer_jacobian": Spec(dict(self=NETWORK, point=_array(4), layer=1)),
+    f"{NETS}.RandomNetwork.jacobian_product": Spec(dict(self=NETWORK, point=_array(4))),
+    f"{NETS}.correlation": Spec(dict(first=_array(3), second=_array(3))),
+    f"{NETS}.curve_curvature_squared": Spec(dict(velocity=_array(3), acceleration=_array(3))),
+    f"{NETS}.great_circle": Spec(dict(
         angle=0.5, first=Make(lambda: __import__("numpy").array([1.0, 0, 0])),
         second=Make(lambda: __import__("numpy").array([0, 1.0, 0])), radius=1.0)),
-    "symfield.sampling.mean_product": Spec(dict(first=_array(3), second=_array(3))),
-    "symfield.sampling.mean_square": Spec(dict(values=_array(3))),
-    "symfield.sampling.metric_tensor": Spec(dict(tangents=_array(3, 2))),
-    "symfield.sampling.normalized_curve_curvature_squared": Spec(dict(velocity=_array(3),
-                                                                      acceleration=_array(3))),
-    "symfield.sampling.normalized_extrinsic_curvature_squared": Spec(dict(
+    f"{NETS}.mean_product": Spec(dict(first=_array(3), second=_array(3))),
+    f"{NETS}.mean_square": Spec(dict(values=_array(3))),
+    f"{NETS}.metric_tensor": Spec(dict(tangents=_array(3, 2))),
+    f"{NETS}.normalized_curve_curvature_squared": Spec(dict(velocity=_array(3),
+                                                            acceleration=_array(3))),
+    f"{NETS}.normalized_extrinsic_curvature_squared": Spec(dict(
         tangents=_array(3, 2), second=_array(3, 2, 2))),
-    "symfield.sampling.replicate": Spec(dict(statistic=Make(lambda: (lambda rng: 0.0)),
-                                             replicas=4, seed=0)),
-    "symfield.sampling.replicate_networks": Spec(dict(
+    f"{NETS}.replicate": Spec(dict(statistic=Make(lambda: (lambda rng: 0.0)), replicas=4,
+                                   seed=0)),
+    f"{NETS}.replicate_networks": Spec(dict(
         statistic=Make(lambda: (lambda net: 0.0)), widths=[4, 8], replicas=2, seed=0,
         **SMALL_NET)),
-    "symfield.sampling.sample_network": Spec(dict(widths=[4, 8], seed=0, **SMALL_NET)),
-    "symfield.sampling.second_fundamental_mean_square": Spec(dict(tangents=_array(3, 2),
-                                                                  second=_array(3, 2, 2))),
-    # symfield.simulation
-    "symfield.simulation.LawCheck.build": Spec(dict(rows=Make(lambda: [importlib.import_module(
-        "symfield.simulation").Row("q", 1, 1.0, 1.0, 0.1)]), z=5.0), keywords={"law": "q"},
+    f"{NETS}.sample_network": Spec(dict(widths=[4, 8], seed=0, **SMALL_NET)),
+    f"{NETS}.second_fundamental_mean_square": Spec(dict(tangents=_array(3, 2),
+                                                        second=_array(3, 2, 2))),
+    # symfield.laboratory
+    f"{LAB}.LawCheck.build": Spec(dict(rows=Make(lambda: [importlib.import_module(
+        LAB).Row("q", 1, 1.0, 1.0, 0.1)]), z=5.0), keywords={"law": "q"},
         unchecked="a LawCheck needs every one of its fields as keywords"),
-    "symfield.simulation.Predictor": Spec(dict(**SMALL_NET)),
-    "symfield.simulation.Predictor.law": Spec(dict(self=PREDICTOR, name="length_map")),
-    "symfield.simulation.Predictor.lengths": Spec(dict(self=PREDICTOR, q0=1.0, depth=2)),
-    "symfield.simulation.Predictor.correlations": Spec(dict(self=PREDICTOR, c0=0.5, q0=1.0,
-                                                            depth=2)),
-    "symfield.simulation.Predictor.metrics": Spec(dict(self=PREDICTOR, gram0=_array(2, 2),
-                                                       q0=1.0, depth=2)),
-    "symfield.simulation.Predictor.curvatures": Spec(dict(
+    f"{LAB}.Predictor": Spec(dict(**SMALL_NET)),
+    f"{LAB}.Predictor.law": Spec(dict(self=PREDICTOR, name="length_map")),
+    f"{LAB}.Predictor.lengths": Spec(dict(self=PREDICTOR, q0=1.0, depth=2)),
+    f"{LAB}.Predictor.correlations": Spec(dict(self=PREDICTOR, c0=0.5, q0=1.0, depth=2)),
+    f"{LAB}.Predictor.metrics": Spec(dict(self=PREDICTOR, gram0=_array(2, 2), q0=1.0, depth=2)),
+    f"{LAB}.Predictor.curvatures": Spec(dict(
         self=PREDICTOR, kappa0=_array(1, 1), q0=1.0, depth=2, law_name="curvature_map")),
-    "symfield.simulation.Predictor.dominoes": Spec(dict(self=PREDICTOR, q0=1.0, depth=2)),
-    "symfield.simulation.Predictor.gradients": Spec(dict(self=PREDICTOR, q0=1.0, depth=2)),
-    "symfield.simulation.Predictor.stretches": Spec(dict(self=PREDICTOR, q0=1.0, depth=2)),
-    "symfield.simulation.Row.passed": Spec(dict(self=Make(lambda: importlib.import_module(
-        "symfield.simulation").Row("q", 1, 1.0, 1.0, 0.1)), z=5.0)),
-    "symfield.simulation.SimulationTable.quantity": Spec(dict(self=TABLE, name="q")),
-    "symfield.simulation.SimulationTable.to_csv": Spec(dict(self=TABLE, path="table.csv"),
-                                                      sample=4),
-    "symfield.simulation.check_law": Spec(dict(law="length_map", width=8, depth=2, seed=0,
-                                               replicas=4, **SMALL_NET),
-                                          keywords={"q0": 1.0}),
-    "symfield.simulation.check_width_scaling": Spec(dict(widths=(8, 16), depth=2, seed=0,
-                                                         replicas=4, directions=2, **SMALL_NET)),
-    "symfield.simulation.simulate": Spec(dict(width=8, depth=2, replicas=4, directions=2,
-                                              **SMALL_NET)),
+    f"{LAB}.Predictor.dominoes": Spec(dict(self=PREDICTOR, q0=1.0, depth=2)),
+    f"{LAB}.Predictor.gradients": Spec(dict(self=PREDICTOR, q0=1.0, depth=2)),
+    f"{LAB}.Predictor.stretches": Spec(dict(self=PREDICTOR, q0=1.0, depth=2)),
+    f"{LAB}.Row.passed": Spec(dict(self=Make(lambda: importlib.import_module(LAB).Row(
+        "q", 1, 1.0, 1.0, 0.1)), z=5.0)),
+    f"{LAB}.SimulationTable.quantity": Spec(dict(self=TABLE, name="q")),
+    f"{LAB}.SimulationTable.to_csv": Spec(dict(self=TABLE, path="table.csv"), sample=4),
+    f"{LAB}.check_law": Spec(dict(law="length_map", width=8, depth=2, seed=0, replicas=4,
+                                  **SMALL_NET), keywords={"q0": 1.0}),
+    f"{LAB}.check_width_scaling": Spec(dict(widths=(8, 16), depth=2, seed=0, replicas=4,
+                                            directions=2, **SMALL_NET)),
+    f"{LAB}.simulate": Spec(dict(width=8, depth=2, replicas=4, directions=2, **SMALL_NET)),
     # symfield.plot (symfield.output.plots)
     "symfield.plot.check_figure_path": Spec(dict(path="f.png"), full=("path",)),
     "symfield.plot.cobweb": Spec(dict(activation="tanh", sigma_w=1.5, sigma_b=0.3, steps=2,
@@ -425,39 +419,39 @@ KNOWN_UNCLEAR: dict[str, str] = {
     "symfield.plot.phase_diagram": f"output/plots.py: executor, result: {_DEEP} AttributeError",
     "symfield.plot.save": f"output/plots.py: fig: {_DEEP} AttributeError",
     "symfield.sample_network": f"sampling/network.py: sigma_w: {_LONG}",
-    "symfield.sampling.ForwardPass.overlap": f"sampling/passes.py: second: {_LONG}",
-    "symfield.sampling.ForwardPass.q12": f"sampling/passes.py: second: {_LONG}",
-    "symfield.sampling.ForwardPass.u": f"sampling/passes.py: layer: {_LONG}",
-    "symfield.sampling.JetPass.layer": f"sampling/passes.py: layer: {_LONG}",
-    "symfield.sampling.JetPass.metric": f"sampling/passes.py: layer: {_LONG}",
-    "symfield.sampling.JetPass.normalized_curvature_squared": f"sampling/passes.py: layer: "
+    "symfield.laboratory.networks.ForwardPass.overlap": f"sampling/passes.py: second: {_LONG}",
+    "symfield.laboratory.networks.ForwardPass.q12": f"sampling/passes.py: second: {_LONG}",
+    "symfield.laboratory.networks.ForwardPass.u": f"sampling/passes.py: layer: {_LONG}",
+    "symfield.laboratory.networks.JetPass.layer": f"sampling/passes.py: layer: {_LONG}",
+    "symfield.laboratory.networks.JetPass.metric": f"sampling/passes.py: layer: {_LONG}",
+    "symfield.laboratory.networks.JetPass.normalized_curvature_squared": f"sampling/passes.py: layer: "
                                                               f"{_LONG}",
-    "symfield.sampling.RandomNetwork": f"sampling/network.py: activation, stream: {_DEEP} "
+    "symfield.laboratory.networks.RandomNetwork": f"sampling/network.py: activation, stream: {_DEEP} "
                                        "AttributeError",
-    "symfield.sampling.RandomNetwork.jacobian_product": f"sampling/network.py: from_layer: "
+    "symfield.laboratory.networks.RandomNetwork.jacobian_product": f"sampling/network.py: from_layer: "
                                                         f"{_LONG}",
-    "symfield.sampling.RandomNetwork.layer_jacobian": f"sampling/network.py: layer: {_LONG}",
-    "symfield.sampling.correlation": f"sampling/geometry.py: numpy's float conversion: {_LONG}",
-    "symfield.sampling.mean_square": f"sampling/geometry.py: numpy's float conversion: {_LONG}",
-    "symfield.sampling.normalized_curve_curvature_squared": "sampling/geometry.py: numpy's "
+    "symfield.laboratory.networks.RandomNetwork.layer_jacobian": f"sampling/network.py: layer: {_LONG}",
+    "symfield.laboratory.networks.correlation": f"sampling/geometry.py: numpy's float conversion: {_LONG}",
+    "symfield.laboratory.networks.mean_square": f"sampling/geometry.py: numpy's float conversion: {_LONG}",
+    "symfield.laboratory.networks.normalized_curve_curvature_squared": "sampling/geometry.py: numpy's "
                                                             f"float conversion: {_LONG}",
-    "symfield.sampling.replicate": f"sampling/replicas.py: replicas, seed: {_LONG}",
-    "symfield.sampling.replicate_networks": f"sampling/replicas.py: sigma_b: {_LONG}",
-    "symfield.sampling.sample_network": f"sampling/network.py: sigma_b, lazy: {_LONG}",
-    "symfield.sampling.second_fundamental_mean_square": "sampling/geometry.py: numpy's float "
+    "symfield.laboratory.networks.replicate": f"sampling/replicas.py: replicas, seed: {_LONG}",
+    "symfield.laboratory.networks.replicate_networks": f"sampling/replicas.py: sigma_b: {_LONG}",
+    "symfield.laboratory.networks.sample_network": f"sampling/network.py: sigma_b, lazy: {_LONG}",
+    "symfield.laboratory.networks.second_fundamental_mean_square": "sampling/geometry.py: numpy's float "
                                                         f"conversion: {_LONG}",
-    "symfield.simulation.LawCheck.build": f"simulation/report.py: rows: {_DEEP} AttributeError",
-    "symfield.simulation.Predictor": f"simulation/predictions.py: sigma_w: {_LONG}",
-    "symfield.simulation.Predictor.curvatures": f"simulation/predictions.py: kappa0, "
+    "symfield.laboratory.LawCheck.build": f"simulation/report.py: rows: {_DEEP} AttributeError",
+    "symfield.laboratory.Predictor": f"simulation/predictions.py: sigma_w: {_LONG}",
+    "symfield.laboratory.Predictor.curvatures": f"simulation/predictions.py: kappa0, "
                                                 f"post_activation: {_DEEP} AttributeError, "
                                                 "IndexError",
-    "symfield.simulation.SimulationTable.quantity": f"simulation/table.py: name: {_DEEP} "
+    "symfield.laboratory.SimulationTable.quantity": f"simulation/table.py: name: {_DEEP} "
                                                     "KeyError",
-    "symfield.simulation.SimulationTable.to_csv": "simulation/table.py: path: a bare "
+    "symfield.laboratory.SimulationTable.to_csv": "simulation/table.py: path: a bare "
                                                   "FileNotFoundError / OSError",
-    "symfield.simulation.check_law": f"simulation/checks.py: sigma_w: {_LONG}",
-    "symfield.simulation.check_width_scaling": f"simulation/scaling.py: sigma_b, z: {_LONG}",
-    "symfield.simulation.simulate": f"simulation/table.py: sigma_b, seed: {_LONG}",
+    "symfield.laboratory.check_law": f"simulation/checks.py: sigma_w: {_LONG}",
+    "symfield.laboratory.check_width_scaling": f"simulation/scaling.py: sigma_b, z: {_LONG}",
+    "symfield.laboratory.simulate": f"simulation/table.py: sigma_b, seed: {_LONG}",
 }
 
 #: Payloads that hang an entry point (key: the entry, or "*" for every entry), left out of the walk so that a known hang does not cost HANG_SECONDS per case (or

@@ -1,4 +1,4 @@
-"""Unit tests of symfield.simulation and ``symfield simulate`` (the Monte Carlo properties
+"""Unit tests of symfield.laboratory and ``symfield simulate`` (the Monte Carlo properties
 themselves are in test_properties_*.py)."""
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import symfield
 from symfield.cli.main import main
 from symfield.errors import InvalidValueError, UnknownNameError
 from symfield.laws.single_input import LENGTH_MAP
-from symfield.simulation import (LawCheck, Predictor, check_law, simulate, supported_laws)
-from symfield.simulation import inputs as geometry
-from symfield.simulation.checks import combine_replicas
+from symfield.laboratory import (LawCheck, Predictor, check_law, simulate, supported_laws)
+from symfield.laboratory import inputs as geometry
+from symfield.laboratory.checks import combine_replicas
 
 
 def test_check_law_report_fields_and_lazy_entry_point():

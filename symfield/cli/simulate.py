@@ -52,8 +52,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from ..simulation import simulate
-    from ..simulation.progress import Progress
+    from ..laboratory import simulate
+    from ..laboratory.progress import Progress
 
     if args.seed < 0:
         raise InvalidValueError(f"--seed must be >= 0, got {args.seed}")
@@ -80,7 +80,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         _write(lambda: table.to_csv(args.csv), args.csv)
         print(f"wrote {args.csv}")
     if args.plot:
-        from ..simulation.plot import plot_table
+        from ..laboratory.plot import plot_table
 
         _write(lambda: plot_table(table, args.plot), args.plot)
         print(f"wrote {args.plot}")

@@ -39,11 +39,10 @@ import mpmath
 import numpy as np
 
 from ..errors import InvalidValueError, PrecisionError, UnknownNameError, quoted
+from ..laboratory.networks.validation import check_memory
 from ..laws import laws as registered_laws
-from ..numbers import check_dps
+from ..numbers import MAX_SCALE, MIN_SCALE, check_dps
 from ..processes import available_cpus, check_workers
-from ..numbers import MAX_SCALE, MIN_SCALE
-from ..sampling.validation import check_memory
 from ..version import __version__
 from .executors import Executor, Progress, make_executor
 from .fixed_points import CONVENTIONS, QUANTITIES, fixed_point

@@ -2,15 +2,15 @@
 
 Each function takes one ``RandomNetwork`` and returns plain arrays indexed by layer; the
 replica machinery averages them over independent networks. All propagation goes through
-``symfield.sampling`` (forward passes and exact forward-mode derivatives); only the backward
-pass for gradient norms is written here, from the network's public weights.
+``symfield.laboratory.networks`` (forward passes and exact forward-mode derivatives); only the
+backward pass for gradient norms is written here, from the network's public weights.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..sampling import JetPass, RandomNetwork
-from ..sampling.geometry import mean_square
+from .networks import JetPass, RandomNetwork
+from .networks.geometry import mean_square
 
 
 def lengths(network: RandomNetwork, inputs: np.ndarray) -> np.ndarray:

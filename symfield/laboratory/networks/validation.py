@@ -1,4 +1,4 @@
-"""Input checks shared by the sampling modules; every failure is an ``InvalidValueError``."""
+"""Input checks shared by the sampled-network modules; every failure is an ``InvalidValueError``."""
 from __future__ import annotations
 
 import math
@@ -8,8 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import InvalidValueError
-from ..numbers import MAX_SCALE
+from ...errors import InvalidValueError
+from ...numbers import MAX_SCALE
 #: Share of the available memory a computation may plan to use by default (the rest is left
 #: for the interpreter, temporaries and everything else running).
 MEMORY_SHARE = 0.8

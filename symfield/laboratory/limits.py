@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InvalidValueError
 from ..numbers import MAX_SCALE
-from ..sampling.validation import check_memory, check_scale, memory_limit
+from .networks.validation import check_memory, check_scale, memory_limit
 
 #: Deepest network simulated: every layer costs Python-level work per pass and per replica.
 MAX_DEPTH = 100_000
@@ -91,7 +91,7 @@ def simulation_size(width: int, depth: int, replicas: int, columns: int, passes:
     which regenerates the weights of a lazy network), and choose eager or lazy networks.
 
     Raises InvalidValueError naming the limit when the arrays do not fit in memory (see
-    ``sampling.validation.memory_limit``) or the work exceeds ``max_flops`` (default
+    ``networks.validation.memory_limit``) or the work exceeds ``max_flops`` (default
     DEFAULT_MAX_FLOPS).
     """
     layer = 8.0 * (width * width + width)  # one layer's weights and biases

@@ -14,7 +14,7 @@ from .geometry import (
     normalized_extrinsic_curvature_squared,
     second_fundamental_mean_square,
 )
-from .network import RandomNetwork, sample_network
+from .random_network import RandomNetwork, sample_network
 from .passes import ForwardPass, Jet, JetPass
 from .replicas import Estimate, replicate, replicate_networks
 

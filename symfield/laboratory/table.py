@@ -17,9 +17,9 @@ import numpy as np
 
 from ..activations import Activation, get_activation
 from ..errors import InvalidValueError
-from ..sampling import great_circle, sample_network
-from ..sampling.geometry import mean_product, mean_square
-from ..sampling.seeds import SeedLike, as_seed_sequence, child_sequence
+from .networks import great_circle, sample_network
+from .networks.geometry import mean_product, mean_square
+from .networks.seeds import SeedLike, as_seed_sequence, child_sequence
 from . import inputs as geometry
 from . import measurements as measure
 from .checks import combine_replicas, domino_moments

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .network import sample_network
+from .random_network import sample_network
 
 
 @dataclass(frozen=True)

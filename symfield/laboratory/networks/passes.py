@@ -10,7 +10,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..errors import InvalidValueError
+from ...errors import InvalidValueError
 from . import geometry
 from .validation import check_layer
 

@@ -1,7 +1,7 @@
 """``check_law``: a law's prediction against R independent sampled networks.
 
 Each supported law has a *plan*: the input geometry, the per-network statistic (measured with
-``symfield.sampling``) and the prediction (iterated with ``Predictor``), both flattened to one
+``symfield.laboratory.networks``) and the prediction (iterated with ``Predictor``), both flattened to one
 vector per layer. One value per independent network; the standard error is std/sqrt(R) over
 networks (never over units of one network, which are not independent).
 
@@ -31,8 +31,8 @@ import numpy as np
 from ..activations import Activation, get_activation
 from ..errors import InvalidValueError, UnknownNameError
 from ..laws import Law, LawDefinition, get_law
-from ..sampling import RandomNetwork, great_circle, replicate_networks
-from ..sampling.seeds import SeedLike, as_seed_sequence, child_sequence
+from .networks import RandomNetwork, great_circle, replicate_networks
+from .networks.seeds import SeedLike, as_seed_sequence, child_sequence
 from . import inputs as geometry
 from . import measurements as measure
 from .limits import MAX_DEPTH, check_integer, check_scales, simulation_size
@@ -455,7 +455,7 @@ def check_law(law: str | Law | LawDefinition, activation: str | Activation, sigm
     the law does not apply (e.g. curvature laws for ReLU, whose chi2 diverges), and before
     anything is sampled when the networks would not fit in memory (``max_memory`` bytes,
     default a share of the available memory) or the work exceeds ``max_flops`` (see
-    ``symfield.simulation.limits``).
+    ``symfield.laboratory.limits``).
     """
     act = get_activation(activation)
     name, overrides = _resolve(law, act)

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..activations import Activation, get_activation
 from ..errors import InvalidValueError
-from ..sampling import replicate, sample_network
-from ..sampling.seeds import SeedLike, as_seed_sequence, child_sequence
+from .networks import replicate, sample_network
+from .networks.seeds import SeedLike, as_seed_sequence, child_sequence
 from . import inputs as geometry
 from . import measurements as measure
 from .checks import DEFAULT_Z, domino_moments

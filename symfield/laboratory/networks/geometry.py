@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidValueError
+from ...errors import InvalidValueError
 from .validation import check_shape, real_array
 
 

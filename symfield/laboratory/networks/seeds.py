@@ -13,8 +13,8 @@ from typing import Union
 
 import numpy as np
 
-from ..errors import InvalidValueError
-from ..processes import available_cpus
+from ...errors import InvalidValueError
+from ...processes import available_cpus
 
 SeedLike = Union[int, np.integer, np.random.SeedSequence, np.random.Generator]
 

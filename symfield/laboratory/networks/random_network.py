@@ -13,8 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..activations import Activation, get_activation
-from ..errors import InvalidValueError
+from ...activations import Activation, get_activation
+from ...errors import InvalidValueError
 from .passes import ForwardPass, Jet, JetPass
 from .seeds import (
     SeedLike,

@@ -11,9 +11,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..activations import Activation
-from ..errors import InvalidValueError
-from .network import RandomNetwork, sample_network
+from ...activations import Activation
+from ...errors import InvalidValueError
+from .random_network import RandomNetwork, sample_network
 from .seeds import SeedLike, as_seed_sequence, child_sequence
 
 
