@@ -51,6 +51,22 @@ def critical_sigma_w(*args, **kwargs):
 
     return impl(*args, **kwargs)
 
+
+def fisher_statistics(*args, **kwargs):
+    """Fisher information statistics of a random network (see
+    :func:`symfield.learning.fisher_statistics`)."""
+    from .learning import fisher_statistics as impl
+
+    return impl(*args, **kwargs)
+
+
+def lazy_training(*args, **kwargs):
+    """Train finite networks and measure the lazy (NTK) regime across widths (see
+    :func:`symfield.learning.lazy_training`)."""
+    from .learning import lazy_training as impl
+
+    return impl(*args, **kwargs)
+
 # ``activations`` and ``laws`` are callable modules: symfield.activations() lists the
 # registered activations, symfield.laws() the laws (see _callable_module.py).
 
@@ -59,7 +75,8 @@ __all__ = [
     "Activation", "Expectation", "GaussianCalculus", "InvalidValueError", "Law",
     "LawDefinition", "NetworkSpec", "PrecisionError", "SymfieldError", "UnknownNameError",
     "activations", "check_law", "critical_sigma_w", "derive", "fixed_point", "laws",
-    "nngp_ntk", "sample_network", "symbols", "verify", "__version__",
+    "nngp_ntk", "sample_network", "symbols", "verify", "__version__", "fisher_statistics",
+    "lazy_training",
 ]
 
 
