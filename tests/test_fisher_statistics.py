@@ -450,3 +450,21 @@ def test_sampled_check_bounds_its_work():
         check_fisher_statistics("erf", 1, 0, depth=1)
     with pytest.raises(symfield.InvalidValueError, match="replicas must be"):
         check_fisher_statistics("erf", 1, 0, replicas=1)
+
+
+def test_cli_reads_a_data_set(tmp_path, capsys):
+    from symfield.cli.main import main
+
+    path = tmp_path / "inputs.txt"
+    X = np.random.default_rng(5).standard_normal((4, 3))
+    path.write_text("\n".join(" ".join(repr(float(v)) for v in row) for row in X) + "\n")
+    assert main(["fisher", "relu", "--sigma-w", "1.4", "--sigma-b", "0.1", "--widths", "3,16",
+                 "--inputs", str(path), "--json"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    expected = fisher_statistics("relu", 1.4, 0.1, [3, 16], inputs=X)
+    assert data["samples"] == 4 and float(data["lambda_max"]) == expected.lambda_max
+    assert main(["fisher", "relu", "--sigma-w", "1.4", "--sigma-b", "0.1", "--widths", "3,16",
+                 "--inputs", str(path), "--samples", "8"]) == 2
+    assert "cannot be combined" in capsys.readouterr().err

@@ -7,7 +7,8 @@ import json
 
 from ..errors import quoted
 from ..numbers import MAX_DPS, MIN_DPS
-from .common import EXIT_OK, UsageError, check_output_file, finite_float, positive_float
+from .common import (EXIT_OK, UsageError, check_output_file, finite_float, positive_float,
+                     read_input_file)
 
 #: Longest list of widths on the command line.
 MAX_WIDTHS = 64
@@ -47,6 +48,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=int, default=None, metavar="T",
                    help="empirical Fisher over T inputs (default: the input distribution, "
                         "T -> oo; 64 with --check)")
+    p.add_argument("--inputs", metavar="FILE",
+                   help="a data set instead of N(0, q_in I) inputs: one input vector of n_0 "
+                        "numbers per line ('-' for stdin); the Gram matrix of per-example "
+                        "gradients is predicted pair by pair and T is the number of inputs")
     p.add_argument("--dps", type=int, default=None,
                    help=f"significant digits ({MIN_DPS}-{MAX_DPS}) of certified numbers; float64 "
                         "if omitted")
@@ -112,10 +117,16 @@ def run_fisher(args: argparse.Namespace) -> int:
         raise UsageError("--plot draws the sampled spectrum: give --check widths too")
     _check_plot(args.plot)
     check_output_file(args.latex, "--latex")
+    inputs = None
+    if args.inputs is not None:
+        if args.check is not None or args.samples is not None:
+            raise UsageError("--inputs fixes the inputs and their number: it cannot be combined "
+                             "with --check or --samples")
+        inputs = _read_inputs(args.inputs, exact=args.dps is not None)
     samples = args.samples if args.samples is not None or args.check is None else 64
     report = fisher_statistics(args.activation, args.sigma_w, args.sigma_b, args.widths,
                                outputs=args.outputs, q_in=args.q_in, dps=args.dps,
-                               samples=samples)
+                               samples=samples, inputs=inputs)
     check = None
     if args.check is not None:
         check = check_fisher_statistics(
@@ -162,6 +173,17 @@ def run_lazy(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"wrote {args.plot}")
     return EXIT_OK
+
+
+def _read_inputs(path: str, exact: bool) -> list[list]:
+    """The data set's rows: number tokens checked by ``symfield kernel``'s reader (never
+    evaluated), as floats, or as text read exactly for certified numbers."""
+    from ..dynamics.storage import quoted_path
+    from .kernel import MAX_INPUT_BYTES, read_vectors
+
+    text = read_input_file(path, "--inputs", MAX_INPUT_BYTES)
+    rows = read_vectors(text, "<stdin>" if path == "-" else quoted_path(path))
+    return rows if exact else [[float(t) for t in row] for row in rows]
 
 
 def _write(path: str, text: str) -> None:

@@ -33,8 +33,10 @@ from .validation import MAX_DEPTH, check_integer, check_widths
 
 #: Most inputs of a data set given to fisher_statistics (float64 / certified).
 MAX_INPUTS, MAX_CERTIFIED_INPUTS = 2000, 64
-#: Largest entry count of a data set (inputs x dimension).
+#: Largest entry count of a data set (inputs x dimension), and the most multiplications of
+#: its Gram matrix at high precision (with dps).
 MAX_INPUT_ENTRIES = 10**8
+MAX_CERTIFIED_PRODUCTS = 2 * 10**6
 #: Most layers of a certified computation (each layer is four certified law evaluations per
 #: entry at two working precisions).
 MAX_CERTIFIED_DEPTH = 200
@@ -99,8 +101,8 @@ class FisherReport:
     def _text(self, value) -> str:
         if value is None:
             return "-"
-        if isinstance(value, np.ndarray):
-            return f"mean {self._text(value.mean() if value.dtype != object else sum(value) / len(value))}"
+        if isinstance(value, np.ndarray):  # a data set: one entry per input or pair
+            return f"mean {self._text(sum(value) / len(value))}"
         if isinstance(value, mpmath.mpf):
             return mpmath.nstr(value, self.dps or 15)
         return f"{float(value):.10g}"
@@ -261,6 +263,11 @@ def _inputs(inputs: object, exact: bool):
     if X.shape[0] > limit or X.size > MAX_INPUT_ENTRIES:
         raise InvalidValueError(f"inputs: at most {limit} inputs{' with dps' if exact else ''} "
                                 f"and {MAX_INPUT_ENTRIES} entries (got shape {X.shape})")
+    products = X.shape[0] * (X.shape[0] + 1) // 2 * X.shape[1]
+    if exact and products > MAX_CERTIFIED_PRODUCTS:
+        raise InvalidValueError(f"inputs: their Gram matrix at high precision needs {products} "
+                                f"products, more than {MAX_CERTIFIED_PRODUCTS} with dps; use "
+                                "fewer or shorter inputs, or float64 (omit dps)")
     if exact:
         return np.vectorize(lambda v: to_exact(v, "an input entry"), otypes=[object])(X)
     if not np.all(np.isfinite(X)):
@@ -349,36 +356,32 @@ def fisher_statistics(activation, sigma_w: object, sigma_b: object, widths, outp
                 "grow geometrically with depth); use fewer layers or dps for mpmath numbers")
         layers = _layers(order, full, lambda v: float(v[0]) if not data_set else np.asarray(v, float))
     else:
-        shapes: list = []
+        entries = [(layer, name) for layer in range(depth + 1)
+                   for name in LayerOrderParameters.NAMES if _present(name, layer, depth)]
 
         def at(work: int):
             context = MultiPrecisionContext(work)
             with mpmath.workdps(work):
                 order, stats = run(context)
-            flat = [v for v in stats if v is not None]
-            shapes.clear()
-            for layer in range(depth + 1):
-                for name in LayerOrderParameters.NAMES:
-                    values = getattr(order, name)[layer]
-                    if values is not None:
-                        shapes.append((layer, name, len(values)))
-                        flat.extend(values)
+                # an absent bulk eigenvalue is a structural 0 (certified as equal at once)
+                flat = [context.number(0) if v is None else v for v in stats]
+            for layer, name in entries:
+                flat.extend(getattr(order, name)[layer])
             return flat
 
-        raw = [sw_exact, sb_exact] + ([q_exact] if q_exact is not None else [])
+        raw = [sw_exact, sb_exact] + ([q_exact] if q_exact is not None else list(X.ravel()))
         spread = max(magnitude_spread(raw), max(significant_digits(v) for v in raw))
         flat = LAW_POLICY.certify(at, dps, spread)
-        present = [v is not None for v in _statistics_shape(samples, data_set)]
-        head, rest = len([p for p in present if p]), flat
-        values = iter(rest[:head])
-        numbers = [next(values) if p else None for p in present]
-        rest = rest[head:]
+        numbers = flat[:6]
+        if data_set or samples is None:
+            numbers[5] = None
         layers = [LayerOrderParameters(l, full[l]) for l in range(depth + 1)]
-        position = 0
-        for layer, name, count in shapes:
-            chunk = rest[position:position + count]
+        position = 6
+        for layer, name in entries:
+            count = len(rows) if name.endswith("12") else size
+            chunk = flat[position:position + count]
             position += count
-            setattr(layers[layer], name, chunk[0] if not data_set else np.array(chunk, dtype=object))
+            setattr(layers[layer], name, np.array(chunk, dtype=object) if data_set else chunk[0])
     m, s, lam, k1, k2, bulk = numbers
     if not lam > 0:
         raise InvalidValueError(f"lambda_max = {lam} is not positive at these values: the "
@@ -394,10 +397,11 @@ def fisher_statistics(activation, sigma_w: object, sigma_b: object, widths, outp
         data_set=data_set)
 
 
-def _statistics_shape(samples, data_set):
-    """Which of (m, s, lambda, K1, K2, bulk) a run returns (bulk is None in two cases)."""
-    bulk = None if (data_set or samples is None) else 0
-    return (0, 0, 0, 0, 0, bulk)
+def _present(name: str, layer: int, depth: int) -> bool:
+    """Whether layer ``layer`` of ``depth`` has the order parameter ``name``."""
+    if name.startswith("qhat"):
+        return layer < depth
+    return layer >= 1
 
 
 __all__ = ["FisherReport", "LayerOrderParameters", "fisher_statistics"]

@@ -543,9 +543,9 @@ def lazy_training(activation, sigma_w: object, sigma_b: object, widths=(64, 128,
     seed = check_seed(seed)
     replicas = check_integer("replicas", replicas, 1, 1000)
     input_dim = check_integer("input_dim", input_dim, 1, 4096)
-    if len(set(hidden)) < 2 and len(hidden) > 1 or (replicas < 2 and len(hidden) < 3):
-        raise InvalidValueError("the exponent fits need at least two distinct widths (and "
-                                "three runs): give more widths or replicas")
+    if len(set(hidden)) < 2 or replicas * len(hidden) < 3:
+        raise InvalidValueError(f"the exponent fits need at least two distinct widths and three "
+                                f"runs (got widths {list(hidden)} and {replicas} replicas)")
     shapes = [(input_dim,) + (n,) * (depth - 1) + (1,) for n in hidden]
     smallest = min(network_parameter_count(s) for s in shapes)
     if n_train >= smallest:
