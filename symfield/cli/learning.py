@@ -7,8 +7,7 @@ import json
 
 from ..errors import quoted
 from ..numbers import MAX_DPS, MIN_DPS
-from .common import (EXIT_OK, UsageError, check_output_file, finite_float, positive_float,
-                     read_input_file)
+from .common import EXIT_OK, UsageError, finite_float, positive_float, read_input_file
 
 #: Longest list of widths on the command line.
 MAX_WIDTHS = 64
@@ -62,8 +61,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="networks per width of the check (default 8)")
     p.add_argument("--seed", type=int, default=0, help="root seed of the check (default 0)")
     p.add_argument("--plot", metavar="FILE", help="with --check: write the spectrum figure")
-    p.add_argument("--latex", metavar="FILE", help="write the laws and their derivations "
-                                                   "(a LaTeX document)")
+    p.add_argument("--latex", action="store_true",
+                   help="print the laws with their derivations and the numbers as a LaTeX "
+                        "document (instead of the summary)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run_fisher)
 
@@ -115,8 +115,10 @@ def run_fisher(args: argparse.Namespace) -> int:
 
     if args.plot and args.check is None:
         raise UsageError("--plot draws the sampled spectrum: give --check widths too")
+    if args.latex and (args.json or args.check is not None):
+        raise UsageError("--latex prints the laws of the statistics: it cannot be combined "
+                         "with --json or --check")
     _check_plot(args.plot)
-    check_output_file(args.latex, "--latex")
     inputs = None
     if args.inputs is not None:
         if args.check is not None or args.samples is not None:
@@ -133,7 +135,9 @@ def run_fisher(args: argparse.Namespace) -> int:
             args.activation, args.sigma_w, args.sigma_b, widths=args.check,
             depth=len(args.widths), input_dim=args.widths[0], outputs=args.outputs,
             samples=samples, q_in=args.q_in, replicas=args.replicas, seed=args.seed)
-    if args.json:
+    if args.latex:
+        print(report.latex())
+    elif args.json:
         out = report.as_dict()
         if check is not None:
             out["check"] = [{"width": row.width, "widths": list(row.widths),
@@ -145,8 +149,6 @@ def run_fisher(args: argparse.Namespace) -> int:
         print(report.format())
         if check is not None:
             print(check.format())
-    if args.latex:
-        _write(args.latex, report.latex())
     if args.plot:
         check.plot(args.plot)
         if not args.json:
@@ -184,11 +186,3 @@ def _read_inputs(path: str, exact: bool) -> list[list]:
     text = read_input_file(path, "--inputs", MAX_INPUT_BYTES)
     rows = read_vectors(text, "<stdin>" if path == "-" else quoted_path(path))
     return rows if exact else [[float(t) for t in row] for row in rows]
-
-
-def _write(path: str, text: str) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
