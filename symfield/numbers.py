@@ -215,19 +215,22 @@ class PrecisionPolicy:
         return 4 * dps + 600
 
     def certify(self, compute: Callable[[int], object], dps: int, spread: int = 0,
-                max_work: int | None = None):
+                max_work: int | None = None, input_digits: int = 0):
         """``compute(working_dps)`` to ``dps`` digits, or PrecisionError.
 
         ``compute`` returns one number or a sequence of numbers (then every entry must be
         confirmed, and the list is returned). ``spread`` extra digits go to the second
         precision only: when the inputs span many orders of magnitude (sigma_b = 1e-20 next to
-        A = 1) or carry many digits (rho = -(1 - 10^-30)), the first precision may round them
-        away and two evaluations could agree on the same wrong digits.
+        A = 1), the first precision may round the small one away and two evaluations could
+        agree on the same wrong digits. Likewise the second precision holds every digit of
+        the inputs (``input_digits``): rho = -(1 - 10^-30) rounds to -1 at 21 and at 27
+        digits, where both would give the same exact 0.
         """
         cap = self.max_work(dps) if max_work is None else max_work
         low, high = self.first
         spread = min(spread, self.max_spread)
-        previous_work, work = dps + low, dps + high + spread
+        previous_work = dps + low
+        work = max(dps + high + spread, min(input_digits, self.max_spread) + high)
         if previous_work > cap:
             raise PrecisionError(f"{dps} digits need more working precision than this "
                                  f"evaluation route allows ({cap} digits)")
@@ -283,21 +286,28 @@ LAW_POLICY = PrecisionPolicy()
 
 def magnitude_spread(values) -> int:
     """Extra digits a computation with these exact inputs needs at its second precision: twice
-    the largest |log10 |v|| over the nonzero values (squares double it), or the number of
-    significant digits an input carries (so that rho = -(1 - 10^-30) is not rounded to -1 at
-    both precisions), whichever is larger."""
-    widest = digits = 0
+    the largest |log10 |v|| over the nonzero values (squares double it)."""
+    widest = 0
     with mpmath.workdps(15):
         for v in values:
             try:
-                exact = to_exact(v)
                 x = abs(to_mpf(v))
             except InvalidValueError:
                 continue
             if x != 0:
                 widest = max(widest, abs(int(mpmath.floor(mpmath.log10(x)))))
-            digits = max(digits, significant_digits(exact))
-    return max(2 * widest, digits)
+    return 2 * widest
+
+
+def input_digits(values) -> int:
+    """The most significant digits any of these exact inputs carries (see ``certify``)."""
+    digits = 0
+    for v in values:
+        try:
+            digits = max(digits, significant_digits(to_exact(v)))
+        except InvalidValueError:
+            continue
+    return digits
 
 
 def significant_digits(value: ExactNumber) -> int:
@@ -324,5 +334,5 @@ def significant_digits(value: ExactNumber) -> int:
 
 
 __all__ = ["LAW_POLICY", "MAX_DPS", "MAX_SCALE", "MIN_DPS", "MIN_SCALE", "PrecisionPolicy", "agreement_digits",
-           "check_dps", "check_scales", "is_small_fraction", "magnitude_spread",
-           "significant_digits", "to_exact", "to_mpf", "to_sympy"]
+           "check_dps", "check_scales", "input_digits", "is_small_fraction",
+           "magnitude_spread", "significant_digits", "to_exact", "to_mpf", "to_sympy"]

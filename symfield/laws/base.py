@@ -19,8 +19,8 @@ from ..derivation import Derivation, Step
 from ..errors import InvalidValueError, SymfieldError, UnknownNameError, quoted
 from ..gaussian.expectation import Expectation
 from ..gaussian.numerics.evaluate import compiled
-from ..numbers import (LAW_POLICY, MAX_DPS, MIN_DPS, check_dps, is_small_fraction,
-                       magnitude_spread, to_exact, to_mpf, to_sympy)
+from ..numbers import (LAW_POLICY, MAX_DPS, MIN_DPS, check_dps, input_digits,
+                       is_small_fraction, magnitude_spread, to_exact, to_mpf, to_sympy)
 from ..symbols import NON_NEGATIVE, STRICTLY_POSITIVE
 
 
@@ -223,7 +223,8 @@ class Law:
                 return fn.mp([to_mpf(v) for v in raw], work)
 
         try:
-            value = LAW_POLICY.certify(at, dps, magnitude_spread(raw), fn.max_work(dps))
+            value = LAW_POLICY.certify(at, dps, magnitude_spread(raw), fn.max_work(dps),
+                                       input_digits(raw))
         except ZeroDivisionError:
             # e.g. E[delta(u1) delta(u2)] = 1/(2 pi sqrt(q1 q2 - rho^2)) at |c| = 1
             raise InvalidValueError(
@@ -241,7 +242,9 @@ class Law:
         float64 inputs (the table in README.md, "float64 accuracy").
 
         For a pole series, 'series' sums it with scipy's Faddeeva function (erfcx/wofz) and
-        recomputes by quadrature the points where its cancellation estimate exceeds 1e-14;
+        recomputes by quadrature the points where its error estimate exceeds 1e-14 (and those
+        with variances too small or too large for it: its all-asymptotic regime, more than
+        2000 head terms);
         'auto' uses the quadrature, which is faster in float64.
         """
         evaluator = self.numpy_evaluator(method)
@@ -290,6 +293,9 @@ class Law:
         fallback = compiled(self.definition, order) if (
             method == "series" and self.form == "series") else None
         zero_index = [i for i, s in enumerate(order) if s.name in self._zero_variances()]
+        # points float64 cannot do are certified in mpmath by the default route (never the
+        # pole series at a huge variance, whose terms are counted in the millions there)
+        rescue = compiled(self._numeric_expr("auto"), order)
         definition = self.definition
         exact_inf = None
         if self.closed_form and self.expr.has(sp.oo, -sp.oo) and self.expr.is_infinite is not False:
@@ -305,9 +311,12 @@ class Law:
             with np.errstate(all="ignore"):
                 out = np.asarray(fn.np(*args), dtype=float)
             shape = out.shape
+            estimate = fn.last_error_estimate
+            # the relative error estimate of the quadrature behind each value (None: closed)
+            quadrature_error = None if fallback is not None else estimate
             redo = np.zeros(shape, dtype=bool)
-            if fallback is not None and fn.last_error_estimate is not None:
-                redo |= np.broadcast_to(fn.last_error_estimate, shape) > 1e-14
+            if fallback is not None and estimate is not None:
+                redo |= np.broadcast_to(estimate, shape) > SERIES_FALLBACK
             for i in zero_index:
                 redo |= np.broadcast_to(args[i], shape) == 0
             if fallback is not None or zero_index:
@@ -315,18 +324,28 @@ class Law:
                 if np.any(redo):
                     sub = [np.broadcast_to(a, shape)[redo] for a in args]
                     out = out.copy()
-                    out[redo] = compiled(definition, order).np(*sub)
+                    by_definition = compiled(definition, order)
+                    with np.errstate(all="ignore"):
+                        out[redo] = by_definition.np(*sub)
+                    if by_definition.last_error_estimate is not None:
+                        quadrature_error = np.zeros(shape) if quadrature_error is None \
+                            else np.array(np.broadcast_to(quadrature_error, shape))
+                        quadrature_error[redo] = by_definition.last_error_estimate
             # Extreme magnitudes overflow or underflow in float64 intermediates
-            # (16 q/(4q + 1)^(3/2) at q = 1e300): such points, and NaN (inf - inf), are
+            # (16 q/(4q + 1)^(3/2) at q = 1e300), and quadratures can cancel (tanh's
+            # E[phi'^2 + phi phi''] at q = 1e30): such points, and NaN (inf - inf), are
             # recomputed in mpmath; an infinity is the law's (E[delta delta] at |c| = 1).
             extreme = np.isnan(out)
+            if quadrature_error is not None:
+                extreme |= np.broadcast_to(quadrature_error, shape) > QUADRATURE_RESCUE
             for a in args:
                 a = np.broadcast_to(a, shape)
                 with np.errstate(all="ignore"):
                     extreme |= (np.abs(a) > 1e150) | ((a != 0) & (np.abs(a) < 1e-150))
             if np.any(extreme):
                 out = out.copy()
-                out[extreme] = _mp_points(fn, [np.broadcast_to(a, shape)[extreme] for a in args])
+                out[extreme] = _mp_points(rescue, [np.broadcast_to(a, shape)[extreme]
+                                                   for a in args])
             return out
 
         self._numpy_cache[method] = evaluate
@@ -366,21 +385,32 @@ def _is_integer(value) -> bool:
         return False
 
 
+#: float64 'series' points recomputed by quadrature above this estimated relative error.
+SERIES_FALLBACK = 1e-14
+#: float64 quadrature points recomputed (certified) in mpmath above this estimated error.
+QUADRATURE_RESCUE = 1e-13
+
+
 def _mp_points(fn, columns: list[np.ndarray]) -> np.ndarray:
-    """float64 values of a compiled law at a few points, computed in mpmath at 30 digits
-    (no overflow or underflow), NaN where the law is undefined."""
+    """float64 values of a compiled law at a few points, certified to 17 digits in mpmath
+    (no overflow, underflow or cancellation survives), NaN where the law is undefined."""
     out = np.empty(columns[0].size if columns else 1)
     for k in range(out.size):
-        with mpmath.workdps(30):
-            try:
-                value = fn.mp([mpmath.mpf(float(c[k])) for c in columns], 30)
+        values = [mpmath.mpf(float(c[k])) for c in columns]
+
+        def at(work: int, values=values):
+            with mpmath.workdps(work):
+                value = fn.mp(values, work)
                 if isinstance(value, mpmath.mpc):
                     value = value.real if abs(value.imag) <= 1e-20 * abs(value) else mpmath.nan
-                out[k] = float(value)
-            except ZeroDivisionError:
-                out[k] = np.inf
-            except (ValueError, ArithmeticError, SymfieldError):
-                out[k] = np.nan
+                return value
+
+        try:
+            out[k] = float(LAW_POLICY.certify(at, 17, magnitude_spread(values), fn.max_work(17)))
+        except ZeroDivisionError:
+            out[k] = np.inf
+        except (ValueError, ArithmeticError, SymfieldError):
+            out[k] = np.nan
     return out
 
 

@@ -15,6 +15,8 @@ off-diagonal pairs, so a Gram matrix is updated on its upper triangle only and a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
 
 import mpmath
 import numpy as np
@@ -22,7 +24,9 @@ import sympy as sp
 
 from ..activations import Activation, get_activation
 from ..errors import InvalidValueError
-from ..numbers import LAW_POLICY, check_dps, check_scales, magnitude_spread, to_exact
+from ..gaussian.numerics.compile import FusedFloat64
+from ..numbers import (LAW_POLICY, check_dps, check_scales, input_digits, magnitude_spread,
+                       to_exact)
 from ..symbols import L, Theta, q1, q2, rho, sigma_b, sigma_w
 from .base import Law, LawDefinition
 from .calculus import derive
@@ -31,6 +35,12 @@ from .evaluation import (EvaluationContext, Float64Context, MultiPrecisionContex
 from .two_input import COVARIANCE_MAP, DERIVATIVE_KERNEL, PAIR_MEAN_FIELD_STEPS, check_pair
 
 MAX_SYMBOLIC_DEPTH = 6
+
+
+def _max_work(activation: Activation, dps: int) -> int:
+    """Working-digit cap of a recursion: that of its costlier kernel route."""
+    return min(derive(name, activation).compiled().max_work(dps)
+               for name in ("kernel", "derivative_kernel"))
 
 
 def check_depth(depth: object) -> int:
@@ -113,8 +123,59 @@ def _gram(context: EvaluationContext, X: np.ndarray, sw, sb) -> np.ndarray:
     return gram
 
 
+@lru_cache(maxsize=64)
+def pair_kernels_float64(activation: Activation) -> Callable[..., tuple]:
+    """(K, Kdot)(q1, q2, rho, *parameters) in float64: for closed forms one fused function
+    (the angle shared by the kernel and the derivative kernel), otherwise the two laws'
+    evaluators (their inputs assumed checked: the recursion's covariances are clipped)."""
+    kernel = derive("kernel", activation)
+    dot = derive("derivative_kernel", activation)
+    if kernel.closed_form and dot.closed_form:
+        fused = FusedFloat64([kernel.expr, dot.expr], kernel.variables)
+
+        def both(*args):
+            return tuple(fused(*args))
+        return both
+    first, second = kernel.numpy_evaluator(), dot.numpy_evaluator()
+
+    def separately(*args):
+        return first(*args), second(*args)
+    return separately
+
+
+def _gram_layers_float64(act: Activation, X: np.ndarray, depth: int, sw: float,
+                         sb: float) -> tuple[np.ndarray, np.ndarray]:
+    """The recursion on whole Gram matrices: the variances broadcast along rows and columns
+    (no gathering of pairs), the updates in place."""
+    pair = pair_kernels_float64(act)
+    closed = derive("kernel", act).closed_form and derive("derivative_kernel", act).closed_form
+    parameters = [float(sp.S(d)) for _n, (_s, d) in act.parameters.items()
+                  if _s in derive("kernel", act).variables]
+    sw2, sb2 = sw * sw, sb * sb
+    S = X @ X.T
+    S *= sw2 / X.shape[1]
+    S += sb2
+    T = S.copy()
+    for _ in range(depth - 1):
+        d = np.diagonal(S).copy()
+        var1, var2 = d[:, None], d[None, :]
+        if not closed:  # quadratures need |rho| <= sqrt(q1 q2) exactly; closed forms clamp
+            bound = np.sqrt(var1 * var2)
+            S = np.minimum(np.maximum(S, -bound), bound)
+        K, Kdot = pair(var1, var2, S, *parameters)
+        K *= sw2
+        K += sb2
+        Kdot *= sw2
+        T *= Kdot
+        T += K
+        S = K
+    return S, T
+
+
 def _gram_layers(context: EvaluationContext, act: Activation, X: np.ndarray, depth: int,
                  sw, sb) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(context, Float64Context):
+        return _gram_layers_float64(act, X, depth, sw, sb)
     gram = _gram(context, X, sw, sb)
     m = gram.shape[0]
     rows, cols = np.triu_indices(m, 1)
@@ -154,7 +215,8 @@ def nngp_ntk(activation: str | Activation, inputs: object, depth: int, sigma_w: 
             S, T = _gram_layers(context, act, X, depth, context.number(sw), context.number(sb))
         return [*S.ravel(), *T.ravel()]
 
-    values = LAW_POLICY.certify(at, dps, magnitude_spread([sw, sb]))
+    values = LAW_POLICY.certify(at, dps, magnitude_spread([sw, sb]), _max_work(act, dps),
+                                input_digits([sw, sb, *X.ravel()]))
     m = X.shape[0]
     return mpmath.matrix(np.reshape(values[:m * m], (m, m)).tolist()), \
         mpmath.matrix(np.reshape(values[m * m:], (m, m)).tolist())
@@ -233,7 +295,8 @@ class RecursionLaw(Law):
                 return self._pair(context, point["depth"], *(context.number(v) for v in raw),
                                   parameters)
 
-        return LAW_POLICY.certify(at, dps, magnitude_spread(raw))
+        return LAW_POLICY.certify(at, dps, magnitude_spread(raw),
+                                  _max_work(self.activation, dps), input_digits(raw))
 
     def to_numpy(self):
         is_ntk, parameters, law_name = self.is_ntk, self._parameter_names(), self.name

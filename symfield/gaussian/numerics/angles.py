@@ -41,6 +41,7 @@ from ...symbols import NON_NEGATIVE, STRICTLY_POSITIVE
 SERIES_TERMS = 26
 #: Below this small angle float64 uses the Taylor series at an end.
 SERIES_ANGLE = 1.0
+_TAN_SQUARED = math.tan(SERIES_ANGLE) ** 2
 
 _T = sp.Dummy("T", positive=True)
 _COS, _SIN = sp.cos(_T), sp.sin(_T)
@@ -76,9 +77,18 @@ def sign_definite(expr: sp.Expr) -> bool:
 
 
 def squared_gap(num: sp.Expr, den: sp.Expr) -> sp.Expr:
-    """Den^2 - N^2, factored: sigma_w^2 (A - C)(...) rather than a difference of squares
-    (q1 q2 - rho^2 stays as it is: it is exactly 0 when rho^2 = q1 q2 in float64)."""
-    return sp.factor(sp.expand(den**2 - num**2))
+    """Den^2 - N^2 in a form that computes the small factor directly: factored when it
+    factors (sigma_w^2 (A - C)(sigma_w^2 (A + C) + 2 sigma_b^2), (1 - c)(1 + c)), otherwise
+    (D - N)(D + N) with D = sqrt(Den^2) one square root (sqrt(q1 q2), not sqrt(q1) sqrt(q2):
+    then D = q exactly for q1 = q2 = q in float64, and q - rho is exact near rho = q)."""
+    squared = sp.expand(den**2 - num**2)
+    factored = sp.factor(squared)
+    if isinstance(factored, sp.Mul) and sum(1 for f in sp.Mul.make_args(factored)
+                                            if f.has(*num.free_symbols) and f.is_Add) >= 1:
+        return factored
+    root = sp.Pow(sp.expand(den**2), sp.Rational(1, 2), evaluate=False)
+    return sp.Mul(sp.Add(root, -num, evaluate=False), sp.Add(root, num, evaluate=False),
+                  evaluate=False)
 
 
 def positive(expr: sp.Expr) -> bool:
@@ -335,7 +345,7 @@ class AngleForm:
     def _compile_np(self) -> None:
         from .compile import np_modules
 
-        parts = (self.num, self.den, self.gap)
+        parts = (self.num, self.gap)
         self._parts_np = sp.lambdify(self.symbols, list(parts), modules=np_modules(), cse=True)
         self._series_np = {end: info["series"].numpy_function(self.symbols)
                            for end, info in self.ends.items() if info["series"] is not None}
@@ -369,27 +379,42 @@ class AngleForm:
         side = mpmath.sqrt(max(gap, 0))
         return mpmath.atan2(side, num if end == 0 else -num)
 
-    def np(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> np.ndarray:
+    def np(self, arrays: Sequence[np.ndarray], out: np.ndarray, parts=None) -> np.ndarray:
         """Replace, in ``out`` (the expression as derived, float64), the points near an end
-        whose value is not bounded away from zero by the exact Taylor series."""
+        whose value is not bounded away from zero by the exact Taylor series. ``parts`` are
+        (N, Den^2 - N^2) if the caller computed them already (``FusedFloat64``)."""
         if not self.needs_series:
             return out
         if not self._np_ready:
             self._compile_np()
-        shape, size = out.shape, out.size
-        flat = [np.broadcast_to(np.asarray(a, dtype=float), shape).reshape(-1) for a in arrays]
-        num, den, gap = (np.broadcast_to(np.asarray(p, dtype=float), (size,))
-                         for p in self._parts_np(*flat))
-        side = np.sqrt(np.maximum(gap, 0.0))
-        result = np.array(out, dtype=float).reshape(-1)
+        shape = out.shape
+        if parts is None:
+            flat = [np.broadcast_to(np.asarray(a, dtype=float), shape) for a in arrays]
+            parts = self._parts_np(*flat)
+        num, gap = (np.broadcast_to(np.asarray(p, dtype=float), shape) for p in parts)
+        result = None
         for end, series in self._series_np.items():
-            signed = num if end == 0 else -num
-            t = np.arctan2(side, signed)
-            near = (signed > 0) & (t < SERIES_ANGLE)
-            if np.any(near):
-                sub = [a[near] for a in flat]
-                result[near] = series(*sub, t[near])
-        return result.reshape(shape)
+            near = self.near_end(num, gap, end)
+            if not np.any(near):
+                continue
+            if result is None:
+                result = np.array(out, dtype=float)
+            signed = num[near] if end == 0 else -num[near]
+            t = np.arctan2(np.sqrt(np.maximum(gap[near], 0.0)), signed)
+            sub = [np.broadcast_to(np.asarray(a, dtype=float), shape)[near] for a in arrays]
+            result[near] = series(*sub, t)
+        return out if result is None else result
+
+    @staticmethod
+    def near_end(num: np.ndarray, gap: np.ndarray, end: int) -> np.ndarray:
+        """t < SERIES_ANGLE at an end, t = atan2(sqrt(gap), +-N): +-N > 0 and
+        gap <= tan(SERIES_ANGLE)^2 N^2 (no square root, no division)."""
+        signed = num > 0 if end == 0 else num < 0
+        return signed & (gap <= _TAN_SQUARED * (num * num))
+
+    def parts(self) -> tuple[sp.Expr, sp.Expr]:
+        """(N, Den^2 - N^2): what the float64 correction needs besides the value."""
+        return self.num, self.gap
 
 
 @lru_cache(maxsize=256)

@@ -13,7 +13,7 @@ from typing import Mapping
 import mpmath
 import sympy as sp
 
-from ...numbers import LAW_POLICY, magnitude_spread
+from ...numbers import LAW_POLICY, input_digits, magnitude_spread
 from ..expectation import set_numeric_evaluator
 from .compile import CompiledExpr
 
@@ -42,7 +42,7 @@ def evaluate_expr(expr: sp.Expr, values: Mapping[sp.Symbol, object], dps: int):
         with mpmath.workdps(work):
             return fn.mp([_to_mp(v) for v in raw], work)
 
-    return LAW_POLICY.certify(at, dps, magnitude_spread(raw))
+    return LAW_POLICY.certify(at, dps, magnitude_spread(raw), fn.max_work(dps), input_digits(raw))
 
 
 def _to_mp(v):

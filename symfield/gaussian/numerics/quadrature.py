@@ -145,7 +145,10 @@ def expect_mp(f: Callable, var, dps: int, even: bool = False, max_levels: int = 
             scale = scale / 2 + new_abs * h
             error = abs(refined - estimate)
             estimate = refined
-            if error <= max(tol * max(abs(estimate), scale * mpmath.mpf(10) ** -6), atol):
+            # Converged relative to the size of the integrand: when the value is much smaller
+            # (cancellation, e.g. E[phi'^2 + phi phi''] for tanh at q = 1e30), it has fewer
+            # digits, and the caller's second precision shows how many.
+            if error <= max(tol * max(abs(estimate), scale), atol):
                 return estimate, error
         if not strict:
             return estimate, error
@@ -175,11 +178,13 @@ _FP_CHUNK_ELEMENTS = 1 << 22
 
 
 def expect_np(f: Callable[[np.ndarray], np.ndarray], var: np.ndarray, even: bool = False,
-              params: tuple = ()) -> np.ndarray:
+              params: tuple = (), cancellation: np.ndarray | None = None) -> np.ndarray:
     """E[f(x, *params)], x ~ N(0, var), in float64 for an array of variances.
 
     ``params`` are arrays broadcastable to ``var`` that ``f`` needs besides x. The work is done
-    in chunks so that memory stays bounded for 10^6 points.
+    in chunks so that memory stays bounded for 10^6 points. ``cancellation`` (an array of the
+    result's shape) receives sum |w f| / |sum w f| per point: the factor by which rounding
+    in the integrand is amplified.
     """
     var = np.asarray(var, dtype=float)
     shape = np.broadcast_shapes(var.shape, *[np.shape(p) for p in params])
@@ -189,9 +194,12 @@ def expect_np(f: Callable[[np.ndarray], np.ndarray], var: np.ndarray, even: bool
         result = np.full(var_flat.size, np.nan)
         if not np.all(invalid):
             ok = ~invalid
+            sub = None if cancellation is None else np.ones(int(np.count_nonzero(ok)))
             result[ok] = expect_np(f, var_flat[ok], even,
                                    tuple(np.broadcast_to(np.asarray(p, dtype=float), shape).ravel()[ok]
-                                         for p in params))
+                                         for p in params), sub)
+            if cancellation is not None:
+                cancellation.reshape(-1)[ok] = sub
         return result.reshape(shape)
     params_flat = [np.broadcast_to(np.asarray(p, dtype=float), shape).ravel() for p in params]
     out = np.empty(var_flat.size)
@@ -211,8 +219,12 @@ def expect_np(f: Callable[[np.ndarray], np.ndarray], var: np.ndarray, even: bool
         beta = beta_all[sl, None]
         xs = beta * sinh_t
         w = weights_t * cosh_t * np.exp(-0.5 * (xs / sd) ** 2) * (beta / (sd * math.sqrt(2 * math.pi)))
-        vals = f(xs, *[p[sl, None] for p in params_flat])
-        out[sl] = np.sum(vals * w, axis=1)
+        vals = f(xs, *[p[sl, None] for p in params_flat]) * w
+        out[sl] = np.sum(vals, axis=1)
+        if cancellation is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.sum(np.abs(vals), axis=1) / np.abs(out[sl])
+            cancellation.reshape(-1)[sl] = np.where(np.isfinite(ratio), ratio, np.inf)
     return out.reshape(shape)
 
 
@@ -220,7 +232,8 @@ def expect_np(f: Callable[[np.ndarray], np.ndarray], var: np.ndarray, even: bool
 # Gaussian pairs: nested one-dimensional rules (condition on u1)
 # ------------------------------------------------------------------------------------------
 def expect2_mp(F: Callable, q1, rho, q2, dps: int, jointly_even: bool = False,
-               separable: tuple[Callable, Callable] | None = None):
+               separable: tuple[Callable, Callable] | None = None,
+               surrogates: tuple | None = None):
     """E[F(u1, u2)] for the centred pair (q1, rho, q2) at working precision ``dps``.
 
     u2 | u1 ~ N(rho u1/q1, s^2), s^2 = q2 - rho^2/q1: the inner expectation is one fixed
@@ -229,8 +242,9 @@ def expect2_mp(F: Callable, q1, rho, q2, dps: int, jointly_even: bool = False,
     at u2 = 0 when they are narrow, e.g. tanh at q = 1000); the outer one, centred like the
     activation, uses the predicted step. Callers certify the digits by repeating at a second
     precision (different grids). With ``separable=(f, g)``, F = f(u1) g(u2) and f is kept out
-    of the inner loop. At |rho| = sqrt(q1 q2) the pair is degenerate (u2 = rho u1/q1): a 1-D
-    expectation.
+    of the inner loop; ``surrogates`` = (for f, for g), each None or (a, b, kappa) with
+    f - (a erf(kappa x) + b) decaying fast (``_ConditionalRule``). At |rho| = sqrt(q1 q2) the
+    pair is degenerate (u2 = rho u1/q1): a 1-D expectation.
     """
     with mpmath.workdps(dps):
         q1, rho, q2 = mpmath.mpf(q1), mpmath.mpf(rho), mpmath.mpf(q2)
@@ -238,7 +252,9 @@ def expect2_mp(F: Callable, q1, rho, q2, dps: int, jointly_even: bool = False,
             # Condition on the wider variable: the inner variance q1 - rho^2/q2 is then the
             # smaller of the two, and the inner integrand varies slowly across it.
             swapped = None if separable is None else (separable[1], separable[0])
-            return expect2_mp(lambda a, b: F(b, a), q2, rho, q1, dps, jointly_even, swapped)
+            flipped = None if surrogates is None else (surrogates[1], surrogates[0])
+            return expect2_mp(lambda a, b: F(b, a), q2, rho, q1, dps, jointly_even, swapped,
+                              flipped)
         slope = rho / q1
         cond_var = q2 - rho * slope
         if cond_var <= q2 * mpmath.mpf(10) ** (-dps):
@@ -247,7 +263,7 @@ def expect2_mp(F: Callable, q1, rho, q2, dps: int, jointly_even: bool = False,
 
         if separable is not None:
             f, g = separable
-            rule = _ConditionalRule(g, sd, dps)
+            rule = _ConditionalRule(g, sd, dps, None if surrogates is None else surrogates[1])
 
             def inner(a):
                 return f(a) * rule.value(slope * a)
@@ -276,6 +292,10 @@ def _gaussian_rule(step: float, cutoff: float, dps: int) -> tuple:
                      for k in range(-count, count + 1))
 
 
+#: Conditional standard deviation from which a surrogate (closed-form part) is considered.
+SURROGATE_SD = 0.5
+
+
 class _ConditionalRule:
     """E[g(mean + sd Z)], Z ~ N(0, 1), for one g and sd and many means, g with unit-scale
     features at 0 (analytic in a strip of half-width _FEATURE_POLE), by the cheaper of two
@@ -286,21 +306,61 @@ class _ConditionalRule:
     * a sinh map centred on g's feature, mean + sd z = sinh(t), the step resolving the
       Gaussian wherever it lives (narrow features, sd >> 1: tanh at q = 1000). Its nodes do
       not depend on the mean: g is evaluated once per node for every mean (steps are halvings
-      of one base step, so that few grids are shared)."""
+      of one base step, so that few grids are shared);
+    * for wider Gaussians (sd >= SURROGATE_SD, when it needs fewer nodes) and g with limits
+      at +-oo: g = s + r with the
+      surrogate s = a erf(kappa y) + b, whose expectation is closed
+      (a erf(kappa mean / sqrt(1 + 2 kappa^2 sd^2)) + b), and r decaying fast: only r is
+      integrated, on a feature-centred grid that stops where r falls below the precision."""
 
-    def __init__(self, g: Callable, sd, dps: int):
+    def __init__(self, g: Callable, sd, dps: int, surrogate: tuple | None = None):
         self.g, self.sd, self.dps = g, sd, dps
+        self.sdf = float(sd)
+        self.norm = 1 / (sd * mpmath.sqrt(2 * mpmath.pi))
         digits = dps * _LN10 + 3.0
         self.gauss_step = math.pi * math.sqrt(2.0 / digits)
         self.cutoff = gaussian_cutoff(dps)
-        self.sdf = float(sd)
         self.uniform_step = min(self.gauss_step,
                                 2 * math.pi * (_FEATURE_POLE / self.sdf) / digits)
         self.base_step = predicted_step(dps)
-        self.norm = 1 / (sd * mpmath.sqrt(2 * mpmath.pi))
         self._grids: dict = {}
+        self.surrogate = None
+        if surrogate is not None and sd >= SURROGATE_SD:
+            self._set_surrogate(*surrogate)
+
+    def _set_surrogate(self, a, b, kappa) -> None:
+        """Accept the surrogate if the remainder falls below the precision by |y| = 4096."""
+        a, b, kappa = (mpmath.mpf(v) for v in (a, b, kappa))
+        remainder = lambda y: self.g(y) - (a * mpmath.erf(kappa * y) + b)  # noqa: E731
+        tiny = mpmath.mpf(10) ** (-(self.dps + 8)) * (abs(a) + abs(b) + 1)
+        reach = 1.0
+        while any(abs(remainder(mpmath.mpf(sign * reach))) > tiny for sign in (1, -1)):
+            reach *= 2
+            if reach > 4096:
+                return
+        digits = self.dps * _LN10 + 3.0
+        step = min(predicted_step(self.dps),
+                   math.pi * math.sqrt(2.0 / digits) * self.sdf / reach)
+        count = math.ceil(math.asinh(reach) / step)
+        if 2 * count >= 2 * self.cutoff / self.uniform_step:
+            return  # the plain rule needs fewer nodes
+        h = mpmath.mpf(step)
+        nodes = []
+        for j in range(-count, count + 1):
+            y = mpmath.sinh(j * h)
+            nodes.append((y, h * mpmath.cosh(j * h), remainder(y)))
+        self.surrogate = (a, b, kappa * kappa, kappa, nodes)
+
+    def _value_with_surrogate(self, mean):
+        a, b, kappa2, kappa, nodes = self.surrogate
+        closed = a * mpmath.erf(kappa * mean / mpmath.sqrt(1 + 2 * kappa2 * self.sd**2)) + b
+        inv = 1 / (2 * self.sd**2)
+        weights = [w * mpmath.exp(-(y - mean) ** 2 * inv) for y, w, _r in nodes]
+        return closed + self.norm * mpmath.fdot(weights, [r for _y, _w, r in nodes])
 
     def value(self, mean):
+        if self.surrogate is not None:
+            return self._value_with_surrogate(mean)
         cutoff, sd = self.cutoff, self.sdf
         centre = -float(mean) / sd
         scale = 1.0 / sd                       # width of g's feature in z

@@ -32,6 +32,10 @@ _K = sp.Dummy("K", positive=True)
 _BETA = sp.Dummy("beta", positive=True)
 
 
+#: Head terms an mpmath evaluation takes at most (q up to ~1e5 at 30 digits).
+MAX_HEAD_TERMS_MP = 20000
+#: Head terms the float64 sum takes at most (beta >= y/MAX_HEAD_TERMS: q below ~1e4).
+MAX_HEAD_TERMS = 2000
 #: Expansion terms combined symbolically for the float64 all-asymptotic regime.
 ASYMPTOTIC_TERMS = 40
 #: beta above which every term (y >= beta/2 >= 10) is in the asymptotic regime in float64:
@@ -235,6 +239,10 @@ class CompiledSeries:
             # so that few expansion terms are needed).
             y_needed = math.sqrt(3 * (dps + 5) * math.log(10)) + 2
             k0 = max(0, int(math.ceil(float(y_needed / beta) - 0.5)))
+            if k0 > MAX_HEAD_TERMS_MP:
+                raise PrecisionError(
+                    f"the pole series needs {k0} terms at this variance (more than "
+                    f"{MAX_HEAD_TERMS_MP}): use method='quadrature'")
             terms = [self._term_mp(kk + mpmath.mpf(1) / 2, beta, A, P, B, n, dps)
                      for kk in range(k0)]
             tail, bound, tail_largest = self._tail_mp(P, B, beta, k0, n, dps)
@@ -314,7 +322,11 @@ class CompiledSeries:
         P = [(p, vec(c)) for p, c in self.p_np]
         B = [(j, vec(c)) for j, c in self.b_np]
         y_needed = math.sqrt(3 * 20 * math.log(10)) + 2
-        k0 = int(min(200000, max(0, np.ceil(np.max(y_needed / beta) - 0.5))))
+        # Large variances (small beta) need ~y_needed/beta head terms: beyond MAX_HEAD_TERMS
+        # the points are left to the quadrature (their estimate is set to infinity below).
+        too_wide = ~(beta * MAX_HEAD_TERMS >= y_needed)
+        usable = beta[~too_wide]
+        k0 = int(max(0, np.ceil(np.max(y_needed / usable) - 0.5))) if usable.size else 0
         out = np.zeros(size)
         largest = np.zeros(size)
         for kk in range(k0):
@@ -355,6 +367,10 @@ class CompiledSeries:
             for p, c in self.asym_np:
                 value += np.broadcast_to(np.asarray(c(*sub), dtype=float), value.shape) * sc.zeta(-p, 0.5)
             out[asym] = value
-            largest[asym] = abs(value)
+            # the combined coefficients cancel among themselves in float64 (1e-12 at
+            # q = 1e-6): these points are left to the quadrature
+            largest[asym] = np.inf
+        largest[too_wide] = np.inf
+        out[too_wide] = np.nan
         self.last_cancellation = (largest / np.maximum(abs(out), 1e-300)).reshape(shape)
         return out.reshape(shape)
