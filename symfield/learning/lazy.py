@@ -506,7 +506,7 @@ class _Budget:
 
 
 def lazy_training(activation, sigma_w: object, sigma_b: object, widths=(64, 128, 256, 512),
-                  depth: int = 2, n_train: int = 16, n_test: int = 16, steps: int | None = None,
+                  depth: int = 2, n_train: int = 32, n_test: int = 32, steps: int | None = None,
                   lr: float | None = None, parameterization: str = "ntk", seed: int = 0, *,
                   replicas: int = 3, input_dim: int = DEFAULT_INPUT_DIM,
                   target_loss: float = 1e-3, lr_fraction: float = 0.5,
