@@ -202,7 +202,8 @@ def test_ntk_parameterisation_kernel_equals_the_ntk_recursion(activation, sw, sb
                                        np.diagonal(gram).copy(), rows, cols,
                                        gram[rows, cols], sw, sb)
     diagonal, off = tangent_kernels(context, order, sw, sb)["ntk"]
-    theta = symfield.nngp_ntk(activation, X, 4, sw, sb)[1]
+    certified = symfield.nngp_ntk(activation, X, 4, sw, sb, dps=20)[1]
+    theta = np.array(certified.tolist(), dtype=float)
     np.testing.assert_allclose(diagonal, np.diagonal(theta), rtol=1e-12)
     np.testing.assert_allclose(off, theta[rows, cols], rtol=1e-12)
 

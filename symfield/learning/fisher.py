@@ -27,8 +27,8 @@ from ..laws import derive
 from ..laws.evaluation import EvaluationContext, Float64Context, MultiPrecisionContext
 from ..laws.fisher import (parameter_count, propagate_order_parameters, statistic_laws,
                            tangent_kernels)
-from ..numbers import (LAW_POLICY, check_dps, check_scales, magnitude_spread,
-                       significant_digits, to_exact)
+from ..numbers import (LAW_POLICY, check_dps, check_scales, input_digits, magnitude_spread,
+                       to_exact)
 from .validation import MAX_DEPTH, check_integer, check_widths
 
 #: Most inputs of a data set given to fisher_statistics (float64 / certified).
@@ -370,8 +370,7 @@ def fisher_statistics(activation, sigma_w: object, sigma_b: object, widths, outp
             return flat
 
         raw = [sw_exact, sb_exact] + ([q_exact] if q_exact is not None else list(X.ravel()))
-        spread = max(magnitude_spread(raw), max(significant_digits(v) for v in raw))
-        flat = LAW_POLICY.certify(at, dps, spread)
+        flat = LAW_POLICY.certify(at, dps, magnitude_spread(raw), input_digits=input_digits(raw))
         numbers = flat[:6]
         if data_set or samples is None:
             numbers[5] = None
