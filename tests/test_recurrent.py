@@ -297,6 +297,7 @@ def test_bad_input_is_one_line(change, match):
     (lambda: layered_macrodynamics("erf", 1, 0, 3, overlap0=2), r"overlap0 must lie in"),
     (lambda: layered_macrodynamics("erf", 1, 0, 3, activity0=0), "activity0"),
     (lambda: layered_macrodynamics("erf", 1, 0, 3, dps=3), "dps must be an integer"),
+    (lambda: layered_macrodynamics("erf", 1, 0, 5000, dps=20), "at most 1000 steps"),
     (lambda: layered_macrodynamics("erf", -1, 0, 3), "sigma_w must be > 0"),
     (lambda: layered_macrodynamics("relu", 1000, 0, 500), "leaves float64"),
     (lambda: recurrent_comparison("erf", 1, 0, 8, 2, kinds=["asymmetric"], kappa=0.2),

@@ -19,12 +19,15 @@ import mpmath
 import numpy as np
 
 from ..activations import Activation, get_activation
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, quoted
 from ..laws import Law, derive
 from ..numbers import check_dps, check_scales, to_exact, to_mpf
 
 #: Longest trajectory predicted: every step is a law evaluation at Python level.
 MAX_STEPS = 100_000
+#: Longest certified trajectory: each step certifies two laws (milliseconds for closed forms
+#: at 30 digits, much more for quadratures at high precision).
+MAX_CERTIFIED_STEPS = 1000
 
 
 @dataclass(frozen=True)
@@ -66,11 +69,11 @@ def _start(activity0: object, overlap0: object) -> tuple[Fraction, Fraction]:
     overlap = to_exact(overlap0, "overlap0")
     if not activity > 0:
         raise InvalidValueError(f"activity0 (the states' mean square |x|^2/n) must be > 0, "
-                                f"got {activity0!r}")
+                                f"got {quoted(activity0)}")
     if abs(overlap) > activity:
         raise InvalidValueError(f"overlap0 must lie in [-activity0, activity0] = "
                                 f"[{-float(activity):g}, {float(activity):g}] (|C_0| <= A_0 "
-                                f"for two states of activity A_0), got {overlap0!r}")
+                                f"for two states of activity A_0), got {quoted(overlap0)}")
     return activity, overlap
 
 
@@ -102,6 +105,10 @@ def layered_macrodynamics(activation: str | Activation, sigma_w: object, sigma_b
     start_activity, start_overlap = _start(activity0, overlap0)
     if dps is not None:
         dps = check_dps(dps)
+        if steps > MAX_CERTIFIED_STEPS:
+            raise InvalidValueError(f"certified trajectories (dps given) have at most "
+                                    f"{MAX_CERTIFIED_STEPS} steps, got {steps}; float64 "
+                                    f"(dps=None) goes to {MAX_STEPS}")
     activity_law, overlap_law = _maps(act)
     if dps is None:
         activity, overlap = _iterate_float64(activity_law, overlap_law, float(w), float(b),
@@ -151,4 +158,5 @@ def _iterate_certified(activity_law: Law, overlap_law: Law, w: Fraction, b: Frac
     return tuple(activity), tuple(overlap)
 
 
-__all__ = ["MAX_STEPS", "LayeredMacrodynamics", "check_steps", "layered_macrodynamics"]
+__all__ = ["MAX_CERTIFIED_STEPS", "MAX_STEPS", "LayeredMacrodynamics", "check_steps",
+           "layered_macrodynamics"]

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..activations import Activation, get_activation
 from ..dynamics.recurrent import check_steps, layered_macrodynamics
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, quoted
 from .limits import check_correlation, check_flops, check_integer, check_scales
 from .networks.seeds import SeedLike, as_seed_sequence, child_sequence, scaled_normal_matrix
 from .networks.validation import check_memory
@@ -66,9 +66,7 @@ def check_weights(weights: object, kappa: object) -> tuple[str, float | None]:
     """The weight kind and, for "partial", its symmetry kappa in [0, 1]."""
     if not isinstance(weights, str) or weights not in WEIGHT_KINDS:
         raise InvalidValueError(f"weights must be one of {', '.join(WEIGHT_KINDS)}, got "
-                                f"{weights!r}" if isinstance(weights, str) else
-                                f"weights must be one of {', '.join(WEIGHT_KINDS)}, got "
-                                f"{type(weights).__name__}")
+                                f"{quoted(weights)}")
     if weights != "partial":
         if kappa is not None:
             raise InvalidValueError(f"kappa is the symmetry of weights='partial' (asymmetric "
