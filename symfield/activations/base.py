@@ -1,9 +1,11 @@
 """The activation object: a SymPy expression of one real variable plus metadata.
 
-Derivatives are SymPy's, which are distributional for the non-smooth building blocks
-(``diff(Max(0, x), x) == Heaviside(x)``, ``diff(Heaviside(x), x) == DiracDelta(x)``). That is why
-non-smooth activations are written with ``Max``/``Min``/``Abs``/``Piecewise`` and never as
-``x*Heaviside(x)``, whose square-derivative produces the meaningless ``x**2*DiracDelta(x)**2``.
+Derivatives are distributional and built from the activation's own structure
+(``symfield.symbolic.piecewise_smooth``): the derivative of each smooth piece on its interval,
+plus Dirac deltas (and their derivatives) for every jump of phi or of a derivative, with
+weights evaluated at the jump. So ``Max(-1, Min(1, x))'' = delta(x + 1) - delta(x - 1)`` and
+``(x**2*H(x))''`` has no ``x*delta(x)`` left to square. Kinks and parity are found from phi
+(``analysis_notes`` says what could not be decided).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import sympy as sp
 
 from ..errors import InvalidValueError, as_expression, quoted
 from ..numbers import to_sympy
-from ..symbolic import parity
+from ..symbolic import NONSMOOTH, NotAnalysable, distributional_derivative, parity, piecewise_smooth
 
 #: The variable every activation is written in.
 x = sp.Symbol("x", real=True)
@@ -31,11 +33,15 @@ MAX_NAME_CHARS = 1000
 
 @dataclass(frozen=True, eq=False)
 class Activation:
-    """A registered activation function phi(x).
+    """An activation function phi(x).
 
     ``parameters`` maps a parameter name to ``(symbol, default)``; ``phi`` may contain the
-    symbols. ``kinks`` lists the points where phi is not smooth. ``numpy`` is an optional fast
-    float64 implementation (otherwise phi is lambdified).
+    symbols, and the derived laws keep them as variables. ``structure`` holds the values of
+    parameters that shape phi itself (the power k of ``relu_power``, a polynomial's
+    coefficients): they are substituted before anything is derived, and ``rebuild`` makes the
+    family member with other values. ``kinks`` (found from phi when not given) are the points
+    where phi or a derivative jumps. ``numpy`` is an optional fast float64 implementation
+    (otherwise phi is lambdified). ``formula`` is the text phi was parsed from, if any.
     """
 
     name: str
@@ -43,8 +49,12 @@ class Activation:
     description: str
     family: str | None = None
     parameters: Mapping[str, tuple[sp.Symbol, sp.Expr]] = field(default_factory=dict)
-    kinks: tuple[sp.Expr, ...] = ()
+    kinks: tuple[sp.Expr, ...] | None = None
     numpy: Callable[[np.ndarray], np.ndarray] | None = None
+    formula: str | None = None
+    structure: Mapping[str, object] = field(default_factory=dict)
+    rebuild: Callable[..., "Activation"] | None = field(default=None, repr=False)
+    _derivatives: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # Every field is checked here, so nothing later (parity, lambdify, documents, the
@@ -54,14 +64,17 @@ class Activation:
                 raise InvalidValueError(f"the activation {what} must be text (got {quoted(value)})")
         if len(self.name) > MAX_NAME_CHARS:
             raise InvalidValueError(f"activation names have at most {MAX_NAME_CHARS} characters")
-        if self.family is not None and not isinstance(self.family, str):
-            raise InvalidValueError(f"family must be text or None (got {quoted(self.family)})")
-        if self.numpy is not None and not callable(self.numpy):
-            raise InvalidValueError(f"numpy must be a function or None (got {quoted(self.numpy)})")
+        for what, value in (("family", self.family), ("formula", self.formula)):
+            if value is not None and not isinstance(value, str):
+                raise InvalidValueError(f"{what} must be text or None (got {quoted(value)})")
+        for what, value in (("numpy", self.numpy), ("rebuild", self.rebuild)):
+            if value is not None and not callable(value):
+                raise InvalidValueError(f"{what} must be a function or None (got {quoted(value)})")
         object.__setattr__(self, "phi", as_expression(self.phi, "phi"))
-        if isinstance(self.kinks, (str, bytes)) or not isinstance(self.kinks, (tuple, list)):
-            raise InvalidValueError(f"kinks must be a tuple (got {quoted(self.kinks)})")
-        object.__setattr__(self, "kinks", tuple(as_expression(k, "a kink") for k in self.kinks))
+        if self.kinks is not None:
+            if isinstance(self.kinks, (str, bytes)) or not isinstance(self.kinks, (tuple, list)):
+                raise InvalidValueError(f"kinks must be a tuple (got {quoted(self.kinks)})")
+            object.__setattr__(self, "kinks", tuple(as_expression(k, "a kink") for k in self.kinks))
         if not isinstance(self.parameters, Mapping):
             raise InvalidValueError(f"parameters must map a name to (symbol, default) "
                                     f"(got {quoted(self.parameters)})")
@@ -73,25 +86,66 @@ class Activation:
                                         f"(got {quoted(key)})")
             checked[key] = (entry[0], parameter_value(entry[1], entry[0], key))
         object.__setattr__(self, "parameters", checked)
+        if not isinstance(self.structure, Mapping):
+            raise InvalidValueError(f"structure must map a name to a value "
+                                    f"(got {quoted(self.structure)})")
+        object.__setattr__(self, "structure", dict(self.structure))
+        if self.kinks is None:
+            object.__setattr__(self, "kinks", self._analysed_kinks)
 
-    # -- symbolic -------------------------------------------------------------------------
+    # -- analysis -------------------------------------------------------------------------
+    @cached_property
+    def _decomposition(self):
+        """phi split into smooth pieces (``PiecewiseSmooth``), or the reason it could not be."""
+        if not self.phi.has(*NONSMOOTH, sp.DiracDelta):
+            return None
+        try:
+            return piecewise_smooth(self.phi, x)
+        except NotAnalysable as e:
+            return str(e)
+
+    @property
+    def _analysed_kinks(self) -> tuple[sp.Expr, ...]:
+        found = self._decomposition
+        return found.kinks if found is not None and not isinstance(found, str) else ()
+
+    @property
+    def analysis_notes(self) -> tuple[str, ...]:
+        """What the analysis of phi could not decide (empty when everything was found)."""
+        notes = []
+        if isinstance(self._decomposition, str):
+            notes.append(f"the points where phi switches branch could not be located "
+                         f"({self._decomposition}); its derivatives are SymPy's, with deltas "
+                         f"normalised where possible")
+        if self.parity is None and not self.parameters:
+            notes.append("parity undecided (phi is neither recognisably even nor odd)")
+        return tuple(notes)
+
     @property
     def smooth(self) -> bool:
         """True when phi is infinitely differentiable on the real line."""
-        return not self.kinks
+        return not self.kinks and not isinstance(self._decomposition, str)
 
     @cached_property
     def parity(self) -> str | None:
         """'even', 'odd', or None, decided symbolically."""
         return parity(self.phi, x)
 
+    # -- symbolic -------------------------------------------------------------------------
     def derivative(self, order: int = 1) -> sp.Expr:
         """The distributional derivative of the given order, as a SymPy expression in ``x``."""
         if isinstance(order, bool) or not isinstance(order, (int, np.integer)) \
                 or not 0 <= order <= MAX_DERIVATIVE_ORDER:
             raise InvalidValueError(f"derivative order must be an integer from 0 to "
                                     f"{MAX_DERIVATIVE_ORDER} (got {quoted(order)})")
-        return sp.diff(self.phi, x, int(order)) if order else self.phi
+        order = int(order)
+        if order == 0:
+            return self.phi
+        found = self._derivatives.get(order)
+        if found is None:
+            found = distributional_derivative(self.phi, x, order)
+            self._derivatives[order] = found
+        return found
 
     def __call__(self, arg: sp.Expr, order: int = 0) -> sp.Expr:
         """phi^{(order)}(arg) as a SymPy expression."""
@@ -99,25 +153,38 @@ class Activation:
 
     def with_parameters(self, **values: object) -> "Activation":
         """The same activation with some parameters fixed to values: SymPy expressions, or
-        numbers (int, float, Fraction, mpmath, or a decimal / "p/q" string)."""
-        unknown = set(values) - set(self.parameters)
+        numbers (int, float, Fraction, mpmath, or a decimal / "p/q" string). Structural
+        parameters (``structure``) make the family member with those values."""
+        unknown = set(values) - set(self.parameters) - set(self.structure)
         if unknown:
-            valid = ", ".join(self.parameters) or "none"
+            valid = ", ".join([*self.parameters, *self.structure]) or "none"
             raise InvalidValueError(
                 f"activation {self.name!r} has no parameter {quoted(sorted(unknown)[0])}; "
                 f"valid: {valid}")
-        fixed = {k: parameter_value(v, self.parameters[k][0], k) for k, v in values.items()}
-        subs = {self.parameters[k][0]: v for k, v in fixed.items()}
-        remaining = {k: v for k, v in self.parameters.items() if k not in values}
+        shaping = {k: v for k, v in values.items() if k in self.structure}
+        base = self
+        if shaping:
+            if self.rebuild is None:  # pragma: no cover - every structured entry rebuilds
+                raise InvalidValueError(f"activation {self.name!r} cannot be rebuilt")
+            base = self.rebuild(**{**self.structure, **shaping})
+        symbolic = {k: v for k, v in values.items() if k in self.parameters}
+        if not symbolic:
+            return base
+        fixed = {k: parameter_value(v, base.parameters[k][0], k) for k, v in symbolic.items()}
+        subs = {base.parameters[k][0]: v for k, v in fixed.items()}
+        remaining = {k: v for k, v in base.parameters.items() if k not in symbolic}
         tag = ",".join(f"{k}={sp.sstr(v)}" for k, v in fixed.items())
         return Activation(
-            name=f"{self.name}[{tag}]",
-            phi=self.phi.subs(subs),
-            description=self.description,
-            family=self.family,
+            name=f"{base.name}[{tag}]",
+            phi=base.phi.subs(subs),
+            description=base.description,
+            family=base.family,
             parameters=remaining,
-            kinks=tuple(k.subs(subs) for k in self.kinks),
+            kinks=tuple(k.subs(subs) for k in base.kinks),
             numpy=None,
+            formula=base.formula,
+            structure=base.structure,
+            rebuild=None,
         )
 
     # -- float64 --------------------------------------------------------------------------

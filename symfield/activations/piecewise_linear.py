@@ -1,8 +1,8 @@
-"""The piecewise-linear family phi(x) = a*min(x, 0) + b*max(x, 0).
+"""The piecewise-linear family phi(x) = a*min(x, 0) + b*max(x, 0) as a constructor.
 
-ReLU is (a, b) = (0, 1), leaky ReLU (alpha, 1), abs (-1, 1). The family is one definition;
-each entry is data. Written with Max/Min so that SymPy's derivatives are the distributional
-ones: phi' = a*H(-x) + b*H(x), phi'' = (b - a)*delta(x).
+The registry's members (relu, leaky_relu, abs, ab_relu, linear) are formulas in
+``catalogue``; this builds a member directly from SymPy slopes (a, b), for code that makes
+its own: phi' = a*H(-x) + b*H(x), phi'' = (b - a)*delta(x).
 """
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import sympy as sp
 
 from ..errors import as_expression
 from .base import Activation, x
-
-alpha = sp.Symbol("alpha", positive=True)
+from .parameters import alpha
 
 
 def piecewise_linear(name: str, a: sp.Expr, b: sp.Expr, description: str,
@@ -27,18 +26,11 @@ def piecewise_linear(name: str, a: sp.Expr, b: sp.Expr, description: str,
         name=name,
         phi=a * sp.Min(0, x) + b * sp.Max(0, x),
         description=description,
-        family="piecewise_linear",
+        family="ab_relu",
         parameters=parameters or {},
         kinks=(sp.S.Zero,),
         numpy=numpy_phi,
     )
 
 
-RELU = piecewise_linear("relu", 0, 1, "rectified linear unit max(x, 0) (Cho & Saul 2009)")
-LEAKY_RELU = piecewise_linear(
-    "leaky_relu", alpha, 1, "leaky ReLU max(x, 0) + alpha*min(x, 0)",
-    parameters={"alpha": (alpha, sp.Rational(1, 100))},
-)
-ABS = piecewise_linear("abs", -1, 1, "absolute value |x|")
-
-ENTRIES = (RELU, LEAKY_RELU, ABS)
+__all__ = ["alpha", "piecewise_linear"]

@@ -23,11 +23,55 @@ class UsageError(SymfieldError):
     """Bad command-line input."""
 
 
+#: Destinations of the positional that names an activation in the subcommands.
+ACTIVATION_DESTS = ("activation", "activation_pos")
+#: The option that gives the activation as a formula instead of a name.
+PHI_OPTION = "--phi"
+_PHI_DEST = "phi_formula"
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit code 2."""
+    """argparse, but a usage error is one line on stderr and exit code 2.
+
+    A subcommand that takes an activation positionally also gets ``--phi EXPR``: the
+    activation as a formula in x (parsed by the safe formula parser when the command looks
+    the activation up), given instead of the name."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+    def add_argument(self, *names, **kwargs):  # type: ignore[override]
+        dest = kwargs.get("dest") or (names[0] if names and not names[0].startswith("-") else None)
+        if dest not in ACTIVATION_DESTS or getattr(self, "_activation_action", None) is not None:
+            return super().add_argument(*names, **kwargs)
+        # The name becomes optional here; parse_known_args requires a name or --phi.
+        required = kwargs.get("nargs") != "?"
+        kwargs["nargs"] = "?"
+        action = super().add_argument(*names, **kwargs)
+        self._activation_action, self._activation_required = action, required
+        super().add_argument(PHI_OPTION, dest=_PHI_DEST, metavar="EXPR",
+                             help="the activation as a formula in x instead of a name, e.g. "
+                                  "'x*Phi(x)' or 'a*erf(b*x)' (free names are parameters: "
+                                  "set them with --at)")
+        return action
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, extras = super().parse_known_args(args, namespace)
+        action = getattr(self, "_activation_action", None)
+        if action is None:
+            return parsed, extras
+        formula = getattr(parsed, _PHI_DEST, None)
+        named = getattr(parsed, action.dest, None)
+        if formula is not None:
+            if named is not None or getattr(parsed, "activation_opt", None) is not None:
+                self.error(f"give the activation once: a name or {PHI_OPTION} EXPR, not both")
+            if not formula.strip():
+                self.error(f"{PHI_OPTION} needs a formula in x, e.g. {PHI_OPTION} 'x*Phi(x)'")
+            setattr(parsed, action.dest, formula)
+        elif named is None and self._activation_required:
+            self.error(f"the activation is required: a name (see 'symfield list') or "
+                       f"{PHI_OPTION} EXPR, a formula in x such as 'x*Phi(x)'")
+        return parsed, extras
 
 
 def one_line(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:

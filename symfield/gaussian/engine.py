@@ -18,7 +18,9 @@ from .integrate import check_exact, definite_integral
 from .normal_form import (Divergent, NotTractable, collect_terms, parse_term, prepare,
                           split_terms)
 from .rules.base import Factors, Measure, PairMeasure, Rule
-from .rules.bivariate import ConditioningRule, DiagonalLiftRule, PriceRule
+from .rules.bivariate import (ConditioningRule, DiagonalLiftRule, ErfPriceRule, ErfProductRule,
+                              PriceRule)
+from .rules.characteristic import CharacteristicFunctionRule, PairCharacteristicRule
 from .rules.delta import DeltaRule
 from .rules.erf import ErfLinearRule, SlopeDerivativeRule, SteinRule
 from .rules.gaussian import DeterminantRule, MomentRule
@@ -62,15 +64,19 @@ class GaussianCalculus:
     rules: tuple[Rule, ...] = (
         ParityRule(),
         DeltaRule(),
+        PoleExpansionRule(),
         DeterminantRule(),
+        CharacteristicFunctionRule(),
         TruncationRule(),
         ErfLinearRule(),
         SteinRule(),
+        ErfProductRule(),
         SlopeDerivativeRule(),
-        PoleExpansionRule(),
         MomentRule(),
         DiagonalLiftRule(),
         HeatEquationRule(),
+        ErfPriceRule(),
+        PairCharacteristicRule(),
         ConditioningRule(on_first=True),
         ConditioningRule(on_first=False),
         PriceRule(),
@@ -87,6 +93,8 @@ class GaussianCalculus:
         self._failures: dict = {}  # (key, mode) -> (exception type, args, divergence notes)
         self._fallback_depth = 0  # > 0: no integrand-level rules (no recursion through them)
         self._cheap_only = 0      # > 0: no expensive term rules
+        self._splitting = False   # inside a term-by-term evaluation (no nested splits)
+        self.lifting = 0          # > 0: inside a diagonal lift made by a term rule
 
     def _rules(self, acts_on: str, expensive: bool) -> list[Rule]:
         """The rules acting on ``acts_on``, in order; the expensive ones only if allowed."""
@@ -168,6 +176,16 @@ class GaussianCalculus:
             return self.attempt(self._by_terms, pairs, m, False)
         except NotTractable as no_terms:
             failure = no_terms
+        if len(pairs) > 1 and self._fallback_depth == 0 and not self._splitting:
+            # Linearity first: each term with every rule it may need (erf^2 needs the
+            # diagonal lift on its own, not on the square of the whole sum).
+            self._splitting = True
+            try:
+                return self.attempt(self._by_integrands, pairs, m)
+            except NotTractable as e:
+                failure = e
+            finally:
+                self._splitting = False
         if self._fallback_depth == 0:
             for rule in self._rules("integrand", True):
                 if rule.applies(integrand, m):
@@ -184,6 +202,17 @@ class GaussianCalculus:
             return self.attempt(self._by_terms, pairs, m, True)
         except NotTractable:
             raise failure from None
+
+    def _by_integrands(self, pairs: list, m: Measure) -> sp.Expr:
+        total = sp.S.Zero
+        for coeff, dep in pairs:
+            total += _scaled(coeff, self.expect_integrand(dep, m))
+        if total is sp.nan:
+            raise Divergent("divergent terms of opposite signs: the expectation is ill-defined")
+        expanded = sp.Add(*[c * m.expectation(d) for c, d in pairs])
+        self.record(expanded, total, "linearity",
+                    "expand the integrand and take each term's expectation")
+        return check_exact(total, (m.x,))
 
     def _by_terms(self, pairs: list, m: Measure, expensive: bool) -> sp.Expr:
         total = sp.S.Zero

@@ -7,6 +7,8 @@ w'(z) = -2 z w(z) + 2i/sqrt(pi), so every derivative is linear in w.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import mpmath
 import sympy as sp
 
@@ -61,6 +63,35 @@ class faddeeva(sp.Function):  # noqa: N801 - SymPy functions are lower case
 
 
 
+@lru_cache(maxsize=None)
+def _pole_power_expectation(m: int) -> sp.Expr:
+    """2 Re E[(y - a)^-m] for y ~ N(0, V), a = i sqrt(2V) Y (Y > 0), in the placeholders
+    Y, V and a real W standing for w(iY).
+
+    E[(y - a)^-1] = i sqrt(pi/(2V)) w(a/sqrt(2V)), and (y - a)^-m is the (m-1)-th
+    a-derivative of (y - a)^-1 over (m-1)!; w^(j) = P_j w + Q_j with P_0 = 1, Q_0 = 0,
+    P_(j+1) = P_j' - 2 z P_j, Q_(j+1) = Q_j' + 2i/sqrt(pi) P_j (from w' = -2 z w + 2i/sqrt(pi))."""
+    z = sp.Symbol("z")
+    P, Q = sp.S.One, sp.S.Zero
+    for _ in range(m - 1):
+        P, Q = sp.expand(sp.diff(P, z) - 2 * z * P), sp.expand(sp.diff(Q, z) + 2 * sp.I / sp.sqrt(sp.pi) * P)
+    value = (sp.I * sp.sqrt(sp.pi / (2 * _PV)) * (2 * _PV) ** sp.Rational(-(m - 1), 2)
+             / sp.factorial(m - 1) * (P * _PW + Q)).subs(z, sp.I * _PY)
+    return sp.expand(2 * sp.re(sp.expand(value)))
+
+
+_PY = sp.Symbol("Y", positive=True)
+_PV = sp.Symbol("V", positive=True)
+_PW = sp.Symbol("W", real=True)
+
+
+def pole_pair_expectation(m: int, v: sp.Expr, K: sp.Expr) -> sp.Expr:
+    """E[(y - a)^-m + (y - conj a)^-m] for y ~ N(0, v) and the pole pair a = +-i pi K
+    (K > 0): 2 Re E[(y - a)^-m], linear in the Faddeeva value w(i pi K/sqrt(2v))."""
+    Y = sp.pi * K / sp.sqrt(2 * v)
+    return _pole_power_expectation(m).subs({_PW: faddeeva(sp.I * Y), _PY: Y, _PV: v})
+
+
 class tanh_moment(sp.Function):  # noqa: N801
     """T(n, v) = E[tanh^(n)(y)], y ~ N(0, v): the Hermite coefficients of tanh.
 
@@ -79,13 +110,16 @@ class tanh_moment(sp.Function):  # noqa: N801
             return sp.S.Zero
 
     def _eval_rewrite_as_Sum(self, n, v, **kwargs):
+        # tanh has the principal part (y - a_k)^-1 at every pole a_k = i pi (k + 1/2), so
+        # d^n/dy^n tanh has (-1)^n n! (y - a_k)^-(n+1): the pole expansion of the rule.
         k = sp.Symbol("k", integer=True, nonnegative=True)
+        if n.is_Integer:
+            summand = (-1) ** n * sp.factorial(n) * pole_pair_expectation(
+                int(n) + 1, v, k + sp.Rational(1, 2))
+            return sp.Sum(sp.expand(summand), (k, 0, sp.oo))
         Y = sp.Symbol("Y", positive=True)
         at = sp.pi * (2 * k + 1) / (2 * sp.sqrt(2 * v))
-        if n.is_Integer:
-            derivative = sp.diff(faddeeva(sp.I * Y), Y, int(n)).subs(Y, at)
-        else:
-            derivative = sp.Subs(sp.Derivative(faddeeva(sp.I * Y), (Y, n)), Y, at)
+        derivative = sp.Subs(sp.Derivative(faddeeva(sp.I * Y), (Y, n)), Y, at)
         prefactor = 2 * (-1) ** ((n + 1) / 2) * sp.sqrt(sp.pi / (2 * v)) * (2 * v) ** (-n / 2)
         return prefactor * sp.Sum(derivative, (k, 0, sp.oo))
 

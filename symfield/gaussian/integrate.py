@@ -90,12 +90,33 @@ def _agrees(a: sp.Expr, b: sp.Expr, var: sp.Symbol, lo, hi, rng) -> bool:
     return True
 
 
+def _non_elementary(f: sp.Expr, var: sp.Symbol) -> str | None:
+    """A reason f has no antiderivative SymPy can find, spotted without trying: an
+    exponential of a non-polynomial function of var (exp(-a/(b - r^2)), the bivariate normal
+    density in its correlation: Owen's T, not elementary), where manualintegrate would spend
+    its whole budget."""
+    for e in f.atoms(sp.exp):
+        exponent = e.args[0]
+        if not exponent.has(var):
+            continue
+        try:
+            poly = sp.Poly(exponent, var)
+        except sp.PolynomialError:
+            return f"exp({sp.sstr(exponent)[:60]}) is not an exponential of a polynomial in {var}"
+        if any(c.has(var) for c in poly.all_coeffs()):
+            return f"exp({sp.sstr(exponent)[:60]}) is not an exponential of a polynomial in {var}"
+    return None
+
+
 def antiderivative(f: sp.Expr, var: sp.Symbol, lo=0, hi=1, slow_fallback: float = 0) -> sp.Expr:
     """An antiderivative of f in var, verified by differentiation on (lo, hi).
 
     ``manualintegrate`` first (fast, readable forms); SymPy's full ``integrate`` only when
     ``slow_fallback`` gives it a time budget in seconds (it can take tens of seconds).
     """
+    reason = _non_elementary(f, var)
+    if reason is not None:
+        raise NotTractable(f"no elementary antiderivative in {var}: {reason}")
     rng = random.Random(20261128)
     candidates = []
     try:

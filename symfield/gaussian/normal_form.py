@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ..symbolic import canonical_steps, heaviside_form
+from ..symbolic import canonical_steps, heaviside_form, normalise_delta_term
 
 
 class NotTractable(Exception):
@@ -164,7 +164,12 @@ def collect_terms(pairs: list[tuple[sp.Expr, sp.Expr]]) -> list[tuple[sp.Expr, s
 
 
 def prepare(integrand: sp.Expr, x: sp.Symbol) -> list[tuple[sp.Expr, sp.Expr]]:
-    """Step form (a.e.), expanded into (coefficient, x-dependent product) pairs, like terms
-    collected and each coefficient factored (so that its sign can be read off)."""
-    stepped = canonical_steps(heaviside_form(integrand), x)
-    return collect_terms(split_terms(stepped, x))
+    """Step form (a.e.), expanded into (coefficient, x-dependent product) pairs, products
+    with one delta rewritten at the delta's point (``normalise_deltas``: x*delta(x) = 0),
+    like terms collected and each coefficient factored (so that its sign can be read off)."""
+    stepped = canonical_steps(heaviside_form(integrand, x), x)
+    pairs = split_terms(stepped, x)
+    if stepped.has(sp.DiracDelta):
+        pairs = [(c * cn, dn) for c, d in pairs
+                 for cn, dn in split_terms(normalise_delta_term(d, x), x)]
+    return collect_terms(pairs)

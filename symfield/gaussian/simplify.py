@@ -39,6 +39,8 @@ def merge_series(expr: sp.Expr) -> sp.Expr:
             rest += term
     for (index, lo, hi), summand in summands.items():
         summand = sp.expand(summand)
+        if summand == 0:   # the series cancelled (an odd derivative of sigmoid): no Sum(0)
+            continue
         values = list(summand.atoms(faddeeva))
         if len(values) == 1:
             (w,) = values

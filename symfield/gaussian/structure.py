@@ -29,7 +29,7 @@ def separate(expr: sp.Expr, u1: sp.Symbol, u2: sp.Symbol) -> tuple[sp.Expr, sp.E
 def kinks(integrand: sp.Expr, var: sp.Symbol) -> list[sp.Expr]:
     """Points where a piecewise integrand is not smooth (roots of its step arguments)."""
     out = []
-    for h in heaviside_form(integrand).atoms(sp.Heaviside):
+    for h in heaviside_form(integrand, var).atoms(sp.Heaviside):
         arg = h.args[0]
         roots = sp.solve(arg, var)
         out.extend(r for r in roots if r.is_real is not False)

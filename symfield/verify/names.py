@@ -14,11 +14,12 @@ from typing import Callable, Mapping
 import sympy as sp
 from sympy.core.function import UndefinedFunction
 
-from ..activations import activations
+from ..activations.base import x as activation_x
+from ..activations.parameters import NAMED_PARAMETERS
 from ..errors import SymfieldError
-from ..activations import x as activation_x
 from ..gaussian.expectation import u1, u2
 from ..symbols import CANONICAL
+from ..symbolic import log1p, logistic, normal_cdf, relu, softplus
 
 # -- integration variables --------------------------------------------------------------------
 #: u ~ N(0, q): the pre-activation (same role as the activation variable x).
@@ -48,12 +49,8 @@ phi = _TextFreeFunction("phi", real=True)
 
 
 def _activation_parameters() -> dict[str, sp.Symbol]:
-    """Parameters of registered activations (e.g. leaky ReLU's ``alpha``), by name."""
-    found: dict[str, sp.Symbol] = {}
-    for activation in activations().values():
-        for name, (symbol, _default) in activation.parameters.items():
-            found.setdefault(name, symbol)
-    return found
+    """Parameters of the named activations (e.g. leaky ReLU's ``alpha``), by name."""
+    return dict(NAMED_PARAMETERS)
 
 
 _SYMBOLS: dict[str, sp.Expr] = {
@@ -108,6 +105,12 @@ _FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int, int | None]] = {
     "Min": (sp.Min, 2, None),
     "Heaviside": (sp.Heaviside, 1, 1),
     "sign": (sp.sign, 1, 1),
+    # activation building blocks (symfield.symbolic writes them as the calculus reads them)
+    "Phi": (normal_cdf, 1, 1),
+    "sigmoid": (logistic, 1, 1),
+    "softplus": (softplus, 1, 1),
+    "relu": (relu, 1, 1),
+    "log1p": (log1p, 1, 1),
 }
 
 _FUNCTION_ALIASES: dict[str, str] = {

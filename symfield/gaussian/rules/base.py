@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import sympy as sp
 
 from ..expectation import Expectation
+from ..normal_form import collect_terms, split_terms
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import GaussianCalculus
@@ -58,6 +59,16 @@ class Factors(NamedTuple):
 #: What a rule can act on: a normal-form ``Term`` under a ``Measure``; a whole one-variable
 #: integrand under a ``Measure`` (when the term rules fail); ``Factors`` under a ``PairMeasure``.
 ARITIES = ("term", "integrand", "pair")
+
+
+def expect_pieces(integrand: sp.Expr, m: Measure, engine: "GaussianCalculus") -> sp.Expr:
+    """E[integrand] term by term, each term's constant factor taken out first, so that the
+    integrand rules (diagonal lift, heat equation) see erf(x)^2 itself, not q erf(x)^2."""
+    # split_terms, not SymPy's expand: that would move Gaussian factors into denominators
+    total = sp.S.Zero
+    for coeff, dependent in collect_terms(split_terms(integrand, m.x)):
+        total += coeff * engine.expect_integrand(dependent, m)
+    return total
 
 
 class Rule(ABC):

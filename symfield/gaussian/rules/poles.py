@@ -1,104 +1,219 @@
-"""The pole-expansion rule: expectations of polynomials in tanh(alpha x) as Faddeeva series.
+"""The pole-expansion rule: expectations of logistic-family integrands as Faddeeva series.
 
-tanh and sech^2 are meromorphic with simple and double poles at i pi (k + 1/2):
-Mittag-Leffler gives sech^2(y) = -sum_{k in Z} (y - a_k)^-2, a_k = i pi (k + 1/2). For
-y ~ N(0, v) and Im a > 0, E[(y - a)^-1] = i sqrt(pi/(2v)) w(a/sqrt(2v)) with the Faddeeva
-function w, and differentiating in a gives E[(y - a)^-2]. Conjugate poles (k and -k-1) pair
-up, and on the imaginary axis w(iY) is real:
+An integrand that is a rational function of exp(c x) with poles only on the logistic lattice
+is a polynomial P in T = tanh(alpha x) (sigmoid, softplus' = sigmoid, tanh, sech^2, their
+derivatives; ``logistic_form`` finds alpha and P). The rule then carries out the pole
+expansion itself:
 
-    E[sech^2(y)] = (2/v) sum_{k>=0} (1 - sqrt(pi) Y_k w(i Y_k)),  Y_k = pi (k + 1/2)/sqrt(2v).
+* poles: tanh(y) has simple poles at a_k = i pi (k + 1/2), and tanh(a_k + e) = coth(e), so
+  P(tanh y) has the same principal part sum_m c_m (y - a_k)^-m at every pole: the negative
+  powers of the Laurent series of P(coth e) (from e coth e = sum_j 4^j B_2j e^2j/(2j)!);
+* Mittag-Leffler: P(tanh y) = C + sum_k sum_m c_m (y - a_k)^-m (conjugate poles paired),
+  C = P(1) - c_1 (at Re y -> +oo the sums of (y - a_k)^-m vanish for m >= 2, and the
+  symmetric sum of (y - a_k)^-1 is tanh y -> 1);
+* Faddeeva: for y ~ N(0, v) and Im a > 0, E[(y - a)^-1] = i sqrt(pi/(2v)) w(a/sqrt(2v)),
+  and E[(y - a)^-m] is its (m-1)-th a-derivative over (m-1)!; a conjugate pole contributes
+  the conjugate, so each pair gives 2 Re E[(y - a_k)^-m] (zero for odd m: w(iY) is real).
 
-Higher powers reduce to derivatives, sech^(2m+2) = ((2m)^2 sech^2m - (sech^2m)'')/(2m(2m+1)),
-and the heat equation E[f''(y)] = 2 d/dv E[f(y)] turns those into v-derivatives of the series.
-tanh^2 = 1 - sech^2, and odd powers vanish by parity.
+Powers of x in front (x tanh(x/2), SiLU) are lowered first by Stein's lemma. The Mehler
+rule for pairs uses the same form: f = a + b P_m(tanh(alpha u)) with P_m(tanh) = tanh^(m).
 """
 from __future__ import annotations
 
 from functools import lru_cache
+from math import gcd
 
 import sympy as sp
 
-from ..faddeeva import faddeeva, tanh_moment
+from ..faddeeva import faddeeva, pole_pair_expectation, tanh_moment
+from ..normal_form import NotTractable, Term
 from ..simplify import merge_series
-from ..normal_form import NotTractable, linear_coefficients
-from .base import Factors, Measure, PairMeasure, Rule
+from .base import Factors, Measure, PairMeasure, Rule, expect_pieces
 
 #: The summation index of the pole series.
 k = sp.Symbol("k", integer=True, nonnegative=True)
 _V = sp.Dummy("v", positive=True)
+#: Stands for tanh(alpha x) in the polynomial form.
+_T = sp.Symbol("T")
+#: Highest degree in tanh handled (the principal parts have as many terms).
+MAX_TANH_DEGREE = 16
+_LOGISTIC_FUNCTIONS = (sp.exp, sp.tanh, sp.sech, sp.cosh, sp.sinh, sp.coth, sp.csch)
+
+
+# ------------------------------------------------------------------------------------------
+# Recognising the logistic family
+# ------------------------------------------------------------------------------------------
+@lru_cache(maxsize=2048)
+def logistic_form(expr: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, sp.Poly] | None:
+    """(alpha, P) with expr = P(tanh(alpha x)), alpha > 0, P a polynomial; None otherwise.
+
+    expr must be a rational function of exponentials and hyperbolic functions of c x (no
+    offset), whose poles all lie on the lattice of tanh(alpha x)."""
+    if not expr.has(x):
+        return None
+    atoms = [a for a in expr.atoms(sp.Function) if a.has(x)]
+    if not atoms or any(not isinstance(a, _LOGISTIC_FUNCTIONS) for a in atoms):
+        return None
+    exponential = expr.rewrite(sp.exp)
+    slopes = []
+    for e in exponential.atoms(sp.exp):
+        if not e.has(x):
+            continue
+        arg = sp.expand(e.args[0])
+        slope = sp.cancel(arg / x)
+        if slope.has(x) or not (slope.is_Rational or slope.is_positive or slope.is_negative):
+            return None
+        slopes.append(slope)
+    if not slopes or any(s.free_symbols for s in slopes):
+        return _symbolic_slope_form(exponential, x, slopes)
+    unit = min(abs(s) for s in slopes)
+    E = sp.Dummy("E", positive=True)
+    powers = [s / unit for s in slopes]
+    if any(not p.is_Integer for p in powers):
+        return None
+    rational = sp.cancel(exponential.replace(
+        lambda e: isinstance(e, sp.exp) and e.has(x),
+        lambda e: E ** (sp.cancel(sp.expand(e.args[0]) / x) / unit)))
+    if rational.has(x):
+        return None
+    num, den = sp.fraction(rational)
+    try:
+        exponents = [m[0] for part in (num, den) for m in sp.Poly(part, E).monoms()]
+    except sp.PolynomialError:
+        return None
+    step = 0
+    for e_ in exponents:
+        step = gcd(step, int(e_))
+    step = max(step, 1)
+    alpha = unit * step / 2   # exp(2 alpha x) = E^step = (1 + T)/(1 - T)
+    in_t = sp.cancel(rational.subs(E, ((1 + _T) / (1 - _T)) ** sp.Rational(1, step)))
+    num, den = sp.fraction(in_t)
+    if den.has(_T):
+        return None
+    try:
+        poly = sp.Poly(sp.expand(num / den), _T)
+    except sp.PolynomialError:
+        return None
+    if poly.degree() > MAX_TANH_DEGREE or any(c.has(x) for c in poly.all_coeffs()):
+        return None
+    return alpha, poly
+
+
+def _symbolic_slope_form(exponential, x, slopes):
+    """Slopes with a common positive symbolic factor (tanh(b x), b > 0): read the form in
+    y = b x, then alpha = b alpha_y."""
+    if not slopes:
+        return None
+    base = slopes[0]
+    if not base.is_positive or any(not sp.cancel(s / base).is_Rational for s in slopes):
+        return None
+    y = sp.Dummy("y", real=True)
+    in_y = exponential.subs(x, y / base)
+    if in_y.has(x) or in_y.free_symbols & base.free_symbols:
+        return None
+    found = logistic_form(in_y, y)
+    if found is None:
+        return None
+    alpha, poly = found
+    return alpha * base, poly
+
+
+# ------------------------------------------------------------------------------------------
+# Principal parts and the Mittag-Leffler series
+# ------------------------------------------------------------------------------------------
+@lru_cache(maxsize=64)
+def _coth_series(order: int) -> tuple[sp.Rational, ...]:
+    """Coefficients of e coth e = sum_j 4^j B_2j e^2j/(2j)! up to e^order."""
+    out = [sp.S.Zero] * (order + 1)
+    for j in range(order // 2 + 1):
+        out[2 * j] = sp.Integer(4) ** j * sp.bernoulli(2 * j) / sp.factorial(2 * j)
+    return tuple(out)
+
+
+def principal_part(poly: sp.Poly) -> dict[int, sp.Expr]:
+    """{m: c_m}: the principal part sum_m c_m e^-m of P(coth e) at e = 0."""
+    degree = poly.degree()
+    u = _coth_series(degree)
+    parts: dict[int, sp.Expr] = {}
+    power = [sp.S.One] + [sp.S.Zero] * degree   # u^0 as a truncated series
+    for d in range(degree + 1):
+        coefficient = poly.coeff_monomial(_T**d)
+        if d and coefficient != 0:
+            for i in range(d):   # e^(i - d) from u^d's coefficient of e^i
+                if power[i] != 0:
+                    parts[d - i] = parts.get(d - i, sp.S.Zero) + coefficient * power[i]
+        power = [sum(power[i] * u[j - i] for i in range(j + 1)) for j in range(degree + 1)]
+    return {m: sp.expand(c) for m, c in parts.items() if sp.expand(c) != 0}
+
+
+def pole_series(poly: sp.Poly, v: sp.Expr) -> sp.Expr:
+    """E[P(tanh y)], y ~ N(0, v), as C + Sum_k sum_m c_m 2 Re E[(y - a_k)^-m]."""
+    parts = principal_part(poly)
+    constant = sp.expand(poly.as_expr().subs(_T, 1) - parts.get(1, 0))
+    summand = sp.S.Zero
+    K = k + sp.Rational(1, 2)
+    for m, c in sorted(parts.items()):
+        if m % 2 == 0:   # odd orders: 2 Re of an imaginary number
+            summand += c * pole_pair_expectation(m, v, K)
+    if summand == 0:
+        return constant
+    return constant + merge_series(sp.Sum(sp.expand(summand), (k, 0, sp.oo)))
 
 
 @lru_cache(maxsize=None)
 def sech_moment_series(m: int) -> sp.Expr:
-    """E[sech^(2m)(y)], y ~ N(0, v), as a Faddeeva series in the variance symbol _V."""
+    """E[sech^(2m)(y)], y ~ N(0, v), as a Faddeeva series in the variance symbol _V (the
+    pole expansion of P(T) = (1 - T^2)^m)."""
     if m == 0:
         return sp.S.One
-    if m == 1:
-        Y = sp.pi * (k + sp.Rational(1, 2)) / sp.sqrt(2 * _V)
-        return sp.Sum(2 / _V * (1 - sp.sqrt(sp.pi) * Y * faddeeva(sp.I * Y)), (k, 0, sp.oo))
-    prev = sech_moment_series(m - 1)
-    n = m - 1  # sech^(2n+2) from sech^(2n)
-    return merge_series(((2 * n) ** 2 * prev - 2 * sp.diff(prev, _V)) / (2 * n * (2 * n + 1)))
+    return pole_series(sp.Poly((1 - _T**2) ** m, _T), _V)
 
 
-def _tanh_power(factor: sp.Expr, x: sp.Symbol):
-    """(alpha, exponent, kind) for tanh(alpha x)**e or sech(alpha x)**e, else None."""
-    base, exp = factor.as_base_exp()
-    if not (exp.is_Integer and exp > 0) or not isinstance(base, (sp.tanh, sp.sech)):
-        return None
-    lc = linear_coefficients(base.args[0], x)
-    if lc is None or lc[1] != 0:
-        return None
-    return lc[0], int(exp), type(base)
+# ------------------------------------------------------------------------------------------
+# The rule
+# ------------------------------------------------------------------------------------------
+def _integrand(term: Term, x: sp.Symbol) -> sp.Expr:
+    return term.copy(coeff=sp.S.One, power=0).rebuild(x, coeff=False)
 
 
 class PoleExpansionRule(Rule):
-    """E[tanh(alpha x)^j sech(alpha x)^i] for centred x: expand in E[sech^2m], each a series."""
+    """E[x^n P(tanh(alpha x))] for centred x: Stein's lemma for the powers of x, then the
+    Mittag-Leffler series of P(tanh) with Faddeeva values."""
 
     name = "pole expansion (Mittag-Leffler) and Faddeeva series"
     acts_on = "term"
 
-    def applies(self, term, m: Measure) -> bool:
-        if m.mean != 0 or term.power or term.quad or term.lin or term.erfs or term.steps \
-                or term.deltas or not term.other:
+    def applies(self, term: Term, m: Measure) -> bool:
+        if m.mean != 0 or term.quad or term.erfs or term.steps or term.deltas or not term.other:
             return False
-        parts = [_tanh_power(f, m.x) for f in term.other]
-        return all(parts) and len({p[0] for p in parts}) == 1
+        return logistic_form(_integrand(term, m.x), m.x) is not None
 
-    def apply(self, term, m: Measure, engine) -> sp.Expr:
-        parts = [_tanh_power(f, m.x) for f in term.other]
-        alpha = parts[0][0]
-        tanh_power = sum(e for _a, e, kind in parts if kind is sp.tanh)
-        sech_power = sum(e for _a, e, kind in parts if kind is sp.sech)
-        if tanh_power % 2 or sech_power % 2:
-            raise NotTractable("odd powers of sech or tanh: not a pole series of this family")
-        s = sp.Symbol("s")  # stands for sech^2(alpha x)
-        polynomial = sp.Poly(sp.expand((1 - s) ** (tanh_power // 2) * s ** (sech_power // 2)), s)
+    def apply(self, term: Term, m: Measure, engine) -> sp.Expr:
+        x = m.x
+        g = _integrand(term, x)
+        if term.power:
+            n = term.power
+            # Stein's lemma: E[x^n g] = (n - 1) s E[x^(n-2) g] + s E[x^(n-1) g']
+            lowered = (n - 1) * m.var * x ** (n - 2) * g if n >= 2 else sp.S.Zero
+            reduced = lowered + m.var * x ** (n - 1) * sp.diff(g, x)
+            engine.record(m.expectation(term.rebuild(x)), term.coeff * m.expectation(reduced),
+                          "Stein's lemma", "E[x g(x)] = s E[g'(x)] lowers the power of x")
+            return term.coeff * merge_series(sp.expand(expect_pieces(reduced, m, engine)))
+        alpha, poly = logistic_form(g, x)
         variance = alpha**2 * m.var
-        value = sp.S.Zero
-        moments = {}
-        for (power,), coeff in zip(polynomial.monoms(), polynomial.coeffs()):
-            moment = sech_moment_series(power).subs(_V, variance)
-            moments[power] = moment
-            value += coeff * moment
-        value = merge_series(value)
-        engine.record(m.expectation(term.rebuild(m.x)),
-                      term.coeff * sp.Add(*[c * m.expectation(sp.sech(alpha * m.x) ** (2 * p))
-                                            for (p,), c in zip(polynomial.monoms(),
-                                                               polynomial.coeffs())]),
-                      "tanh^2 = 1 - sech^2",
-                      "write the integrand as a polynomial in sech^2(alpha x)")
-        if any(p >= 1 for p in moments):
-            engine.record(m.expectation(sp.sech(alpha * m.x) ** 2), sech_moment_series(1).subs(_V, variance),
-                          self.name,
-                          "sech^2(y) = -sum_k (y - i pi(k+1/2))^-2; E[(y-a)^-2] = d/da "
-                          "[i sqrt(pi/(2v)) w(a/sqrt(2v))]; conjugate poles pair up")
-        for p in sorted(moments):
-            if p >= 2:
-                engine.record(m.expectation(sp.sech(alpha * m.x) ** (2 * p)), moments[p],
-                              "reduction of sech powers",
-                              f"sech^{2 * p} = ({(2 * p - 2) ** 2} sech^{2 * p - 2} - (sech^{2 * p - 2})'')"
-                              f"/{(2 * p - 2) * (2 * p - 1)}; heat equation E[f''] = 2 d/dv E[f]")
+        value = pole_series(poly, variance)
+        tanh = sp.tanh(alpha * x)
+        engine.record(m.expectation(term.rebuild(x)),
+                      term.coeff * m.expectation(poly.as_expr().subs(_T, tanh)),
+                      "polynomial in tanh",
+                      f"a rational function of exp({sp.sstr(2 * alpha * x)}) with poles on the "
+                      f"logistic lattice is a polynomial in tanh({sp.sstr(alpha * x)})")
+        parts = principal_part(poly)
+        shown = " + ".join(f"{sp.sstr(c)}/(y - a_k)^{p}" for p, c in sorted(parts.items()))
+        engine.record(m.expectation(poly.as_expr().subs(_T, tanh)), value, self.name,
+                      f"principal part at every pole a_k = i pi (k + 1/2) of P(tanh y), "
+                      f"y = {sp.sstr(alpha * x)}: {shown or '0'}; E[(y - a)^-m] from "
+                      f"i sqrt(pi/(2v)) w(a/sqrt(2v)) by a-derivatives; conjugate poles pair up")
         return term.coeff * value
 
 
@@ -108,39 +223,28 @@ class PoleExpansionRule(Rule):
 @lru_cache(maxsize=None)
 def _tanh_derivative_polynomial(m: int) -> sp.Poly:
     """P_m with d^m/dy^m tanh(y) = P_m(tanh y): P_0 = t, P_{m+1} = (1 - t^2) P_m'."""
-    t = sp.Symbol("t")
-    p = t
+    p = _T
     for _ in range(m):
-        p = sp.expand((1 - t**2) * sp.diff(p, t))
-    return sp.Poly(p, t)
+        p = sp.expand((1 - _T**2) * sp.diff(p, _T))
+    return sp.Poly(p, _T)
 
 
 def tanh_family(f: sp.Expr, u: sp.Symbol, max_order: int = 6):
     """(a, b, m, alpha) with f = a + b P_m(tanh(alpha u)), i.e. f = a + b alpha^-m
-    d^m/du^m tanh(alpha u); None if f is not of that form."""
-    tanhs = f.atoms(sp.tanh)
-    if len(tanhs) != 1:
+    d^m/du^m tanh(alpha u); None if f is not of that form (any logistic-family spelling:
+    tanh, sigmoid, exp(u)/(1 + exp(u)), sech^2, ...)."""
+    found = logistic_form(f, u)
+    if found is None:
         return None
-    (th,) = tanhs
-    lc = linear_coefficients(th.args[0], u)
-    if lc is None or lc[1] != 0 or not lc[0].is_positive:
-        return None
-    t = sp.Symbol("t")
-    poly_expr = f.xreplace({th: t})
-    if poly_expr.has(u):
-        return None
-    try:
-        poly = sp.Poly(sp.expand(poly_expr), t)
-    except sp.PolynomialError:
-        return None
+    alpha, poly = found
     for m in range(max_order + 1):
         pm = _tanh_derivative_polynomial(m)
         if poly.degree() != pm.degree():
             continue
-        b = sp.simplify(poly.LC() / pm.LC())
+        b = sp.cancel(poly.LC() / pm.LC())
         rest = sp.expand(poly.as_expr() - b * pm.as_expr())
-        if not rest.has(t):
-            return rest, b, m, lc[0]
+        if not rest.has(_T):
+            return rest, b, m, alpha
     return None
 
 
@@ -174,3 +278,7 @@ class MehlerPoleRule(Rule):
                       "sum_n rho^n/n! E[f^(n)] E[g^(n)]; each coefficient is "
                       "E[tanh^(k)(y)], a Faddeeva series over the poles")
         return value
+
+
+__all__ = ["MehlerPoleRule", "PoleExpansionRule", "logistic_form", "pole_series",
+           "principal_part", "sech_moment_series", "tanh_family"]
