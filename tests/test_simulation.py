@@ -13,7 +13,8 @@ import symfield
 from symfield.cli.main import main
 from symfield.errors import InvalidValueError, UnknownNameError
 from symfield.laws.single_input import LENGTH_MAP
-from symfield.laboratory import (LawCheck, Predictor, check_law, simulate, supported_laws)
+from symfield.laboratory import (PLAN_KINDS, LawCheck, Predictor, check_law, simulate,
+                                 supported_laws)
 from symfield.laboratory import inputs as geometry
 from symfield.laboratory.checks import combine_replicas
 
@@ -67,7 +68,8 @@ def test_wrong_law_overrides_reach_the_prediction():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(law="kernel"), "cannot simulate"),
+    (dict(law="chi2"), "cannot simulate 'chi2': in a network chi2 only creates curvature"),
+    (dict(law="ntk"), "cannot simulate 'ntk': the empirical NTK"),
     (dict(law="curvature_map", activation="relu"), "does not apply"),
     (dict(replicas=1), "replicas"),
     (dict(width=0), "width"),
@@ -84,11 +86,92 @@ def test_check_law_refuses_bad_input(kwargs, message):
         check_law(**base)
 
 
+def test_every_registered_law_says_how_sampled_networks_check_it():
+    """A law names a plan kind the laboratory provides, or says why none can check it:
+    exactly one of the two, so a new law is never silently left unchecked."""
+    for name, definition in symfield.laws().items():
+        planned = definition.sampled_check is not None
+        assert planned != bool(definition.unsampled_reason.strip()), name
+        if planned:
+            assert definition.sampled_check in PLAN_KINDS, (name, definition.sampled_check)
+        else:
+            with pytest.raises(InvalidValueError, match=f"cannot simulate '{name}': "):
+                check_law(name, "erf", 1.0, 0.0, 16, 2, 0, replicas=2)
+    assert set(supported_laws()) == {name for name, definition in symfield.laws().items()
+                                     if definition.sampled_check}
+
+
+def test_a_definition_cannot_both_name_a_plan_and_refuse_one():
+    with pytest.raises(ValueError, match="contradict"):
+        replace(LENGTH_MAP, unsampled_reason="no network")
+    unplanned = replace(LENGTH_MAP, sampled_check=None)
+    with pytest.raises(InvalidValueError, match="gives no reason"):
+        check_law(unplanned, "erf", 1.0, 0.0, 16, 2, 0, replicas=2)
+    unknown = replace(LENGTH_MAP, sampled_check="no_such_plan")
+    with pytest.raises(InvalidValueError, match="does not provide"):
+        check_law(unknown, "erf", 1.0, 0.0, 16, 2, 0, replicas=2)
+
+
+def test_hostile_text_is_refused_with_a_short_excerpt():
+    """Text where an array, a row list or a number belongs: one short line, never the whole
+    (here 1 MB) input."""
+    from symfield.laboratory import LawCheck, check_width_scaling
+
+    text = "q+" * 500_000
+    predictor = Predictor("erf", 1.0, 0.1)
+    calls = [lambda: predictor.metrics(text, 1.0, 2),
+             lambda: predictor.curvatures(text, 1.0, 2, "curvature_map"),
+             lambda: predictor.metrics(np.eye(2), 1.0, 2, post_activation=text),
+             lambda: LawCheck.build(text, 5.0),
+             lambda: check_law("length_map", "erf", 1.0, 0.0, 16, 2, 0, replicas=2, z=text),
+             lambda: check_width_scaling("erf", 1.0, 0.0, (16, 32), 1, 0, z=text),
+             lambda: check_width_scaling("erf", 1.0, 0.0, (16, 32), 1, 0, expected=text)]
+    for call in calls:
+        with pytest.raises(InvalidValueError) as info:
+            call()
+        message = str(info.value)
+        assert "\n" not in message and len(message) < 300, message[:300]
+    with pytest.raises(InvalidValueError, match="must be a square"):
+        predictor.metrics(np.ones(3), 1.0, 2)
+    with pytest.raises(InvalidValueError, match="at least one compared row"):
+        LawCheck.build([], 5.0)
+
+
 def test_every_supported_law_runs():
     for name in supported_laws():
         options = {"directions": 2} if name == "curvature_map_post" else {}
         report = check_law(name, "erf", 1.3, 0.2, 24, 2, 1, replicas=3, **options)
         assert report.rows and all(np.isfinite(r.prediction) for r in report.rows), name
+
+
+def test_backward_plans_predict_the_gradient_norm_products():
+    """The backward order parameter iterated down from the top is the gradient-norm product
+    (the same chi1 factors), and the pair law at identical inputs is the one-input law."""
+    predictor = Predictor("tanh", 1.3, 0.2)
+    single = predictor.backward_order_parameters(0.7, 4)
+    assert single == pytest.approx(predictor.gradients(0.7, 4), rel=1e-12)
+    pair = predictor.backward_pair_order_parameters(1.0, 0.7, 0.7, 4)
+    assert pair == pytest.approx(single, rel=1e-9)
+    assert pair[-1] == single[-1] == 1.0
+
+
+def test_pair_gradient_products_of_identical_inputs_are_the_gradient_norms():
+    from symfield.laboratory import measurements as measure
+    from symfield.laboratory.networks import sample_network
+
+    rng = np.random.default_rng(3)
+    network = sample_network("erf", 1.2, 0.1, [12, 10, 9, 8], rng)
+    point = rng.standard_normal(12)
+    readouts = rng.standard_normal((8, 5))
+    pairs = np.stack([point, point, -point, -point])
+    products = measure.pair_gradient_products(network, pairs[:2], readouts)
+    assert products == pytest.approx(measure.gradient_norms(network, point, readouts),
+                                     rel=1e-12)
+    # two pairs: the average of each pair's products, each input back-propagated alone
+    both = measure.pair_gradient_products(network, pairs, readouts)
+    alone = (measure.gradient_norms(network, point, readouts)
+             + measure.gradient_norms(network, -point, readouts)) / 2
+    assert both == pytest.approx(alone, rel=1e-12)
 
 
 def test_combine_replicas_delta_method_matches_the_ratio_variance():
@@ -139,6 +222,10 @@ def test_simulate_table_csv_and_conventions(tmp_path):
     table.to_csv(str(path))
     rows = list(csv.DictReader(open(path)))
     assert len(rows) == 3 and float(rows[0]["q_prediction"]) == pytest.approx(2.29)
+    with pytest.raises(UnknownNameError, match="no quantity 'nope'; its quantities: q, c,"):
+        table.quantity("nope")
+    with pytest.raises(InvalidValueError, match="cannot write the CSV .*No such file"):
+        table.to_csv(str(tmp_path / "missing" / "table.csv"))
     relu = simulate("relu", 1.4, 0.1, 32, 2, replicas=2, seed=0, directions=2)
     assert np.all(np.isnan(relu.quantity("curvature").estimate))
     assert "not applicable to relu" in relu.format()

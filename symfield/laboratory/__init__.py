@@ -4,7 +4,8 @@
   forward-mode derivatives, geometry measurements, independent replicas, explicit seeds): the
   independent witness, which never imports the Gaussian calculus or the laws;
 - the cross-checks, which may import both the laws and ``networks``:
-  :func:`check_law` - one law against R independent sampled networks, with a z-test;
+  :func:`check_law` - one law against R independent sampled networks, with a z-test, by the
+  plan kind its definition names (``LawDefinition.sampled_check``; the kinds: :mod:`.plans`);
   :func:`check_width_scaling` - a power law in the width (the domino off-diagonal ~ n^-1/2);
   :func:`simulate` - the per-layer table behind ``symfield simulate``.
 
@@ -18,7 +19,7 @@ import importlib
 #: Public name -> the module of this package that defines it.
 _EXPORTS = {
     "DEFAULT_REPLICAS": "checks", "DEFAULT_Z": "checks", "check_law": "checks",
-    "supported_laws": "checks",
+    "supported_laws": "checks", "PLAN_KINDS": "plans", "PlanKind": "plans",
     "Predictor": "predictions", "LawCheck": "report", "Row": "report",
     "ScalingCheck": "report", "check_width_scaling": "scaling", "Quantity": "table",
     "SimulationTable": "table", "simulate": "table",

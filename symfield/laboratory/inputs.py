@@ -157,14 +157,17 @@ def orthogonal_inputs(rng: np.random.Generator, width: int, q0: float, count: in
 
 
 def correlated_pairs(rng: np.random.Generator, width: int, q0: float, correlation: float,
-                     pairs: int) -> np.ndarray:
-    """2 * ``pairs`` inputs (rows): rows 2j, 2j+1 have mean square q0 and correlation
-    ``correlation``; different pairs lie in mutually orthogonal planes."""
+                     pairs: int, partner_q0: float | None = None) -> np.ndarray:
+    """2 * ``pairs`` inputs (rows): rows 2j have mean square q0, rows 2j+1 mean square
+    ``partner_q0`` (default q0), each pair with correlation ``correlation``; different pairs
+    lie in mutually orthogonal planes."""
     if not -1.0 <= correlation <= 1.0:
         raise InvalidValueError(f"the input correlation must lie in [-1, 1], got {correlation}")
     q0 = check_q0(q0)
+    scale = 1.0 if partner_q0 is None else np.sqrt(check_q0(partner_q0) / q0)
     basis = np.sqrt(width * q0) * _orthonormal_columns(rng, width, 2 * pairs).T
     out = np.empty_like(basis)
     out[0::2] = basis[0::2]
-    out[1::2] = correlation * basis[0::2] + np.sqrt(1.0 - correlation**2) * basis[1::2]
+    out[1::2] = scale * (correlation * basis[0::2]
+                         + np.sqrt(1.0 - correlation**2) * basis[1::2])
     return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, quoted
 from ..numbers import MAX_SCALE
 from .networks.validation import check_memory, check_scale, memory_limit
 
@@ -48,6 +48,19 @@ def check_integer(name: str, value: object, low: int, high: int | None = None) -
     return int(value)
 
 
+def check_real(name: str, value: object, positive: bool = False) -> float:
+    """A finite real number (``positive``: > 0), such as a z threshold or an exponent."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        number = float("nan")
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not np.isfinite(number) \
+            or (positive and number <= 0):
+        kind = "a positive number" if positive else "a finite real number"
+        raise InvalidValueError(f"{name} must be {kind}, got {quoted(value)}")
+    return number
+
+
 def check_scales(sigma_w: object, sigma_b: object) -> tuple[float, float]:
     """sigma_w in (0, MAX_SCALE], sigma_b in [0, MAX_SCALE]: a zero weight scale gives a
     constant network, whose statistics (0/0 correlations and curvatures) say nothing."""
@@ -80,7 +93,8 @@ def check_flops(flops: float, what: str, max_flops: object = None) -> None:
         raise InvalidValueError(
             f"{what} is about {flops:.2g} floating-point operations, more than {source} "
             f"{float(limit):.2g} (hours of computing); use fewer replicas or a smaller width "
-            f"or depth, or raise the limit with max_flops= (--max-flops on the command line) to run it anyway")
+            f"or depth, or raise the limit with max_flops= (--max-flops on the command line) "
+            f"to run it anyway")
 
 
 def simulation_size(width: int, depth: int, replicas: int, columns: int, passes: int,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .networks import JetPass, RandomNetwork
-from .networks.geometry import mean_square
+from .networks.geometry import mean_product, mean_square
 
 
 def lengths(network: RandomNetwork, inputs: np.ndarray) -> np.ndarray:
@@ -29,15 +29,65 @@ def jacobian_grams(jets: JetPass) -> np.ndarray:
     return np.array([jet.tangents.T @ jet.tangents for jet in jets.post])
 
 
-def pair_moments(network: RandomNetwork, pairs: np.ndarray) -> np.ndarray:
-    """(q11, q22, q12) of the input pairs (rows 2j, 2j+1), averaged over pairs; (L, 3)."""
+def activities(network: RandomNetwork, inputs: np.ndarray) -> np.ndarray:
+    """A^l = mean_i (x^l_i)^2 (post-activation) averaged over the rows of ``inputs``; (L,)."""
+    return network.forward(inputs).activity().mean(axis=1)
+
+
+def _pair_layers(network: RandomNetwork, pairs: np.ndarray, post_activation: bool
+                 ) -> tuple[np.ndarray, ...]:
     result = network.forward(pairs)
+    return result.post_activations if post_activation else result.pre_activations
+
+
+def pair_moments(network: RandomNetwork, pairs: np.ndarray,
+                 post_activation: bool = False) -> np.ndarray:
+    """(m11, m22, m12) of the input pairs (rows 2j, 2j+1), averaged over pairs; (L, 3): the
+    variances q11, q22 and covariance q12 of pre-activations, or with ``post_activation``
+    Amari's activities A, A' and overlap C."""
     out = []
-    for u in result.pre_activations:
-        first, second = u[0::2], u[1::2]
+    for layer in _pair_layers(network, pairs, post_activation):
+        first, second = layer[0::2], layer[1::2]
         out.append([mean_square(first).mean(), mean_square(second).mean(),
-                    np.mean(first * second, axis=-1).mean()])
+                    mean_product(first, second).mean()])
     return np.array(out)
+
+
+def pair_distances(network: RandomNetwork, pairs: np.ndarray) -> np.ndarray:
+    """Amari's distance D^l = mean_i (x^l_i - x'^l_i)^2 of post-activations, averaged over the
+    pairs (rows 2j, 2j+1); (L,)."""
+    return np.array([mean_square(x[0::2] - x[1::2]).mean()
+                     for x in _pair_layers(network, pairs, True)])
+
+
+def slope_products(network: RandomNetwork, pairs: np.ndarray) -> np.ndarray:
+    """mean_i phi'(u^l_i) phi'(u'^l_i) of the pairs' pre-activations, averaged over the pairs
+    (rows 2j, 2j+1); (L,). phi' is the activation's pointwise derivative, as in the chain
+    rule of ``forward_tangents``."""
+    dphi = network.activation.numpy_functions[1]
+    return np.array([mean_product(dphi(u[0::2]), dphi(u[1::2])).mean()
+                     for u in _pair_layers(network, pairs, False)])
+
+
+def radial_moments(network: RandomNetwork, points: np.ndarray) -> np.ndarray:
+    """(1/n) u^l . e^l with e^l = d u^l / dt along the radial curve x(t) = (1 + t) x0, for
+    l = 1..L, averaged over the rows x0 of ``points``; (L,). Per network this is exactly
+    half the derivative of q^l = |u^l|^2/n along the curve."""
+    out = []
+    for point in points:
+        jets = network.forward_tangents(point, point[:, None])
+        out.append([mean_product(jet.value, jet.tangents[:, 0]) for jet in jets.pre])
+    return np.mean(out, axis=0)
+
+
+def domino_moments(grams: np.ndarray) -> np.ndarray:
+    """Per layer: mean diagonal, mean off-diagonal and mean squared off-diagonal of the
+    (k x k) blocks (J V)^T (J V); shape (L, 3)."""
+    k = grams.shape[1]
+    rows, cols = np.triu_indices(k, 1)
+    off = grams[:, rows, cols]
+    return np.stack([np.diagonal(grams, axis1=1, axis2=2).mean(axis=1), off.mean(axis=1),
+                     (off**2).mean(axis=1)], axis=1)
 
 
 def curvature_moments(jets: JetPass, post_activation: bool = False) -> np.ndarray:
@@ -73,20 +123,41 @@ def normal_part(moments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return full - np.einsum("abc,abc->ab", cross, solved), gram
 
 
-def gradient_norms(network: RandomNetwork, point: np.ndarray, readouts: np.ndarray
-                   ) -> np.ndarray:
-    """qtilde^l = mean_i (delta^l_i)^2 for l = 1..L, averaged over the readout columns.
-
-    delta^l = dE/du^l for E = r . u^L (one loss per readout column r), by back-propagation
-    through the same weights as the forward pass (no gradient-independence assumption is
-    made here: the measurement is the real gradient).
-    """
+def _backpropagated(network: RandomNetwork, inputs: np.ndarray, readouts: np.ndarray
+                    ) -> list[np.ndarray]:
+    """delta^l = dE/du^l for l = L..1 (top first), each (n_l, inputs, readouts): every row
+    of ``inputs`` (batch, n0) back-propagates every loss E = r . u^L (r a column of
+    ``readouts``) through the weights of its own forward pass. No gradient-independence
+    assumption is made here: these are the real gradients."""
     dphi = network.activation.numpy_functions[1]
-    forward = network.forward(point)
-    delta = np.asarray(readouts, dtype=np.float64)
-    norms = [mean_square(delta, axis=0).mean()]
+    forward = network.forward(inputs)
+    readouts = np.asarray(readouts, dtype=np.float64)
+    batch, count = len(inputs), readouts.shape[1]
+    delta = np.tile(readouts, (1, batch))  # column input * count + readout
+    out = [delta]
     for layer in range(network.depth - 1, 0, -1):
         delta = network.weight(layer + 1).T @ delta
-        delta *= dphi(forward.u(layer))[:, None]
-        norms.append(mean_square(delta, axis=0).mean())
-    return np.array(norms[::-1])
+        delta *= np.repeat(dphi(forward.u(layer)).T, count, axis=1)
+        out.append(delta)
+    return [delta.reshape(len(delta), batch, count) for delta in out]
+
+
+def gradient_norms(network: RandomNetwork, points: np.ndarray, readouts: np.ndarray
+                   ) -> np.ndarray:
+    """qtilde^l = mean_i (delta^l_i)^2 for l = 1..L, averaged over the readout columns and
+    the points (one input (n0,) or a batch (batch, n0)); delta^l = dE/du^l for E = r . u^L
+    by back-propagation through the same weights as the forward pass."""
+    points = np.atleast_2d(points)
+    return np.array([mean_square(delta, axis=0).mean()
+                     for delta in _backpropagated(network, points, readouts)[::-1]])
+
+
+def pair_gradient_products(network: RandomNetwork, pairs: np.ndarray, readouts: np.ndarray
+                           ) -> np.ndarray:
+    """qtilde^l_12 = mean_i delta^l_i(x) delta^l_i(x') for l = 1..L, averaged over the input
+    pairs (rows 2j, 2j+1) and the readout columns: both inputs of a pair back-propagate the
+    same loss E = r . u^L through the same weights."""
+    out = []
+    for delta in _backpropagated(network, pairs, readouts)[::-1]:
+        out.append(mean_product(delta[:, 0::2], delta[:, 1::2], axis=0).mean())
+    return np.array(out)

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InvalidValueError, quoted
+from .limits import check_real
+
 
 @dataclass(frozen=True)
 class Row:
@@ -66,8 +69,14 @@ class LawCheck:
 
     @classmethod
     def build(cls, rows: list[Row], z: float, **fields: object) -> "LawCheck":
+        """The report of the compared ``rows`` at |z| <= ``z``: the worst row decides."""
+        if isinstance(rows, (str, bytes)) or not isinstance(rows, (list, tuple)) \
+                or not all(isinstance(row, Row) for row in rows):
+            raise InvalidValueError(f"rows must be a list of Row (one compared number each), "
+                                    f"got {quoted(rows)}")
         if not rows:
-            raise ValueError("a check needs at least one compared row")
+            raise InvalidValueError("a check needs at least one compared row")
+        z = check_real("z", z, positive=True)
 
         def badness(row: Row) -> float:
             score = row.z_score

@@ -18,8 +18,8 @@ from .networks import replicate, sample_network
 from .networks.seeds import SeedLike, as_seed_sequence, child_sequence
 from . import inputs as geometry
 from . import measurements as measure
-from .checks import DEFAULT_Z, domino_moments
-from .limits import MAX_DEPTH, check_integer, check_scales, simulation_size
+from .checks import DEFAULT_Z
+from .limits import MAX_DEPTH, check_integer, check_real, check_scales, simulation_size
 from .report import ScalingCheck
 
 
@@ -39,11 +39,13 @@ def check_width_scaling(activation: str | Activation, sigma_w: float, sigma_b: f
                                 f"{type(widths).__name__} {widths!r:.60}")
     n1, n2 = (check_integer("widths", w, 2) for w in widths)
     if not n1 < n2:
-        raise InvalidValueError(f"widths must be two increasing widths >= 2, got {widths!r}")
+        raise InvalidValueError(f"widths must be two increasing widths >= 2, got ({n1}, {n2})")
     depth = check_integer("depth", depth, 1, MAX_DEPTH)
     replicas = check_integer("replicas", replicas, 2)
     directions = check_integer("directions", directions, 2)
     sigma_w, sigma_b = check_scales(sigma_w, sigma_b)
+    z, expected = check_real("z", z, positive=True), check_real("expected", expected)
+    q0 = geometry.check_q0(q0)
     size = simulation_size(n2, depth, replicas, 1 + directions, 1, "check_width_scaling",
                            max_memory, max_flops)
     root = as_seed_sequence(seed)
@@ -58,7 +60,7 @@ def check_width_scaling(activation: str | Activation, sigma_w: float, sigma_b: f
             network = sample_network(act, sigma_w, sigma_b, [n] * (depth + 1), rng,
                                      lazy=size.lazy, max_memory=size.memory_limit)
             grams = measure.jacobian_grams(network.forward_tangents(frame.point, basis))
-            diag, _, square = domino_moments(grams[-1:])[0]
+            diag, _, square = measure.domino_moments(grams[-1:])[0]
             ratios.append(math.sqrt(square) / diag)
         s1, s2 = ratios
         return np.array([math.log(s2 / s1) / log_ratio,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -16,13 +17,13 @@ from typing import Callable
 import numpy as np
 
 from ..activations import Activation, get_activation
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, UnknownNameError, quoted
 from .networks import great_circle, sample_network
 from .networks.geometry import mean_product, mean_square
 from .networks.seeds import SeedLike, as_seed_sequence, child_sequence
 from . import inputs as geometry
 from . import measurements as measure
-from .checks import combine_replicas, domino_moments
+from .checks import combine_replicas
 from .limits import (MAX_DEPTH, SimulationSize, check_correlation, check_integer,
                      check_scales, simulation_size)
 from .predictions import Predictor
@@ -71,10 +72,12 @@ class SimulationTable:
     matmul_shapes: tuple[tuple[int, int, int], ...] = field(default=())
 
     def quantity(self, name: str) -> Quantity:
+        """The quantity called ``name`` (UnknownNameError naming the table's quantities)."""
         for item in self.quantities:
             if item.name == name:
                 return item
-        raise KeyError(name)
+        raise UnknownNameError(f"the table has no quantity {quoted(name)}; its quantities: "
+                               f"{', '.join(item.name for item in self.quantities)}")
 
     # -- text -------------------------------------------------------------------------------
     def header(self) -> list[str]:
@@ -111,9 +114,20 @@ class SimulationTable:
         return self.format()
 
     # -- files ------------------------------------------------------------------------------
-    def to_csv(self, path: str) -> None:
-        """One row per layer: prediction, estimate, standard error and z per quantity."""
-        with open(path, "w", newline="", encoding="utf-8") as handle:
+    def to_csv(self, path: str | os.PathLike) -> None:
+        """One row per layer: prediction, estimate, standard error and z per quantity;
+        InvalidValueError (naming the file and the reason) when it cannot be written."""
+        try:
+            name = os.fspath(path)
+        except TypeError:
+            raise InvalidValueError(f"the CSV path must be a file name, got "
+                                    f"{quoted(path)}") from None
+        try:
+            handle = open(name, "w", newline="", encoding="utf-8")
+        except (OSError, ValueError) as error:  # ValueError: an embedded NUL byte
+            reason = getattr(error, "strerror", None) or "not a valid file name"
+            raise InvalidValueError(f"cannot write the CSV {quoted(name)}: {reason}") from None
+        with handle:
             writer = csv.writer(handle)
             names = ["layer"]
             for item in self.quantities:
@@ -228,7 +242,7 @@ def _replica_row(jets, partner_pass, curve, width: int) -> np.ndarray:
     depth = jets.depth
     out = np.full((depth, len(_RAW)), np.nan)
     grams = measure.jacobian_grams(jets)
-    domino = domino_moments(grams)
+    domino = measure.domino_moments(grams)
     for layer in range(1, depth + 1):
         u = jets.layer(layer).value
         other = partner_pass.u(layer)

@@ -126,6 +126,7 @@ BACKWARD_ORDER_PARAMETER = LawDefinition(
     check_domain=_check_qtilde,
     check_domain_np=_check_qtilde_np,
     prelude=_backward_steps(two_inputs=False),
+    sampled_check="backward_order_parameter",
 )
 
 BACKWARD_ORDER_PARAMETER_PAIR = LawDefinition(
@@ -142,6 +143,7 @@ BACKWARD_ORDER_PARAMETER_PAIR = LawDefinition(
     check_domain=check_pair,
     check_domain_np=check_pair_np,
     prelude=_backward_steps(two_inputs=True),
+    sampled_check="backward_pair_order_parameter",
 )
 
 ENTRIES = (BACKWARD_ORDER_PARAMETER, BACKWARD_ORDER_PARAMETER_PAIR)

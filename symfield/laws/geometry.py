@@ -36,6 +36,7 @@ METRIC_LAW = LawDefinition(
     zero_variances=("q",),
     define=lambda phi: _chi1(phi) * g,
     convention="g^l_ab = chi1(q) g^{l-1}_ab with g_ab = (1/n) e_a . e_b (conformal: angles kept)",
+    sampled_check="tangent_metric",
 )
 
 CURVATURE_MAP = LawDefinition(
@@ -47,6 +48,7 @@ CURVATURE_MAP = LawDefinition(
     define=lambda phi: 3 * _chi2(phi) / _chi1(phi) ** 2 + kappa2 / _chi1(phi),
     convention="pre-activation (Poole et al. 2016): kbar^2 = N kappa^2, kappa = |a_perp|/|v|^2 "
                "along a curve; chi's at the variance q",
+    sampled_check="great_circle_curvature",
 )
 
 CURVATURE_MAP_DIRECTIONS = LawDefinition(
@@ -58,6 +60,7 @@ CURVATURE_MAP_DIRECTIONS = LawDefinition(
     define=lambda phi: (1 + 2 * delta_ab) * _chi2(phi) / _chi1(phi) ** 2 + kappa2 / _chi1(phi),
     convention="pre-activation; kbar^2_ab = N |H_ab,perp|^2/(|e_a|^2 |e_b|^2) for orthogonal, "
                "isotropic coordinates (Isserlis: E[y_a^2 y_b^2] = g_aa g_bb + 2 g_ab^2)",
+    sampled_check="flat_torus_curvature",
 )
 
 CURVATURE_MAP_POST = LawDefinition(
@@ -70,6 +73,7 @@ CURVATURE_MAP_POST = LawDefinition(
     + kappa2 / _chi1(phi),
     convention="post-activation (Amari): kappa_x = sigma_w kappa_h, so the creation term has "
                "an extra sigma_w^2; convention-dependent (theory 6.4, open question 1)",
+    sampled_check="post_activation_curvature",
 )
 
 def check_chaotic(point, activation) -> None:
@@ -104,6 +108,11 @@ CURVATURE_FIXED_POINT = LawDefinition(
     convention="pre-activation; exists (positive) only in the chaotic phase chi1 > 1",
     check_domain=check_chaotic,
     check_domain_np=check_chaotic_np,
+    unsampled_reason=(
+        "a fixed point, not a layer map: kbar*^2 is reached only as the depth grows without bound "
+        "in the chaotic phase, while the curvature of a sampled network carries an O(1/n) bias "
+        "that grows with depth (the curvature checks stay at depth <= 3); it is the fixed point of "
+        "curvature_map, which the great_circle_curvature plan checks layer by layer"),
 )
 
 DOMINO = LawDefinition(
@@ -115,6 +124,7 @@ DOMINO = LawDefinition(
     define=lambda phi: _chi1(phi) ** L,
     convention="(B^L...B^1)^T (B^L...B^1) = chi1^L I + O(n^{-1/2}) with B = diag(phi'(u)) W, "
                "at a fixed variance q (equal widths)",
+    sampled_check="input_output_jacobian",
 )
 
 GRADIENT_NORM = LawDefinition(
@@ -126,6 +136,7 @@ GRADIENT_NORM = LawDefinition(
     define=lambda phi: _chi1(phi) ** L,
     convention="gradient-independence assumption (backward weights treated as independent of "
                "the forward pass; Schoenholz et al. 2017), equal widths, fixed variance q",
+    sampled_check="backpropagated_gradient",
 )
 
 ENTRIES = (METRIC_LAW, CURVATURE_MAP, CURVATURE_MAP_DIRECTIONS, CURVATURE_MAP_POST,

@@ -331,6 +331,7 @@ NNGP = LawDefinition(
                "expression is the layer map from Sigma^l = [[q1, rho], [rho, q2]]",
     law_class=RecursionLaw,
     prelude=PAIR_MEAN_FIELD_STEPS,
+    sampled_check="depth_covariance",
 )
 
 NTK = LawDefinition(
@@ -343,6 +344,13 @@ NTK = LawDefinition(
                "with Theta = Theta^l_12 (Jacot et al. 2018 with sigma_w^2 in dSigma)",
     law_class=RecursionLaw,
     prelude=PAIR_MEAN_FIELD_STEPS,
+    unsampled_reason=(
+        "the empirical NTK is a sum over every weight and bias of products of the output's "
+        "parameter gradients (NTK parameterisation); the laboratory's sampled networks propagate "
+        "inputs and input tangents (and back-propagate to the pre-activations), never parameter "
+        "gradients, so they give no estimate of Theta. The recursion is checked against an "
+        "independent reference recursion in tests/test_recursions.py, and its layer map's parts by "
+        "sampled plans: Sigma by nngp's, sigma_w^2 E[phi'(u1) phi'(u2)] by derivative_kernel's"),
 )
 
 ENTRIES = (NNGP, NTK)

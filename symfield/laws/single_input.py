@@ -23,6 +23,7 @@ CHI0 = LawDefinition(
     zero_variances=("q",),
     define=lambda phi: expectation(phi(x) ** 2, x, q),
     convention="argument q = pre-activation variance; no sigma_w^2 factor",
+    sampled_check="activity_at_variance",
 )
 
 CHI1 = LawDefinition(
@@ -33,6 +34,7 @@ CHI1 = LawDefinition(
     zero_variances=("q",),
     define=lambda phi: sigma_w**2 * expectation(phi(x, 1) ** 2, x, q),
     convention="chi1 = sigma_w^2 E[phi'(u)^2], u ~ N(0, q) (includes sigma_w^2; Poole et al.)",
+    sampled_check="one_layer_stretch",
 )
 
 CHI2 = LawDefinition(
@@ -43,6 +45,11 @@ CHI2 = LawDefinition(
     zero_variances=("q",),
     define=lambda phi: sigma_w**2 * expectation(phi(x, 2) ** 2, x, q),
     convention="chi2 = sigma_w^2 E[phi''(u)^2], u ~ N(0, q) (includes sigma_w^2; Poole et al.)",
+    unsampled_reason=(
+        "in a network chi2 only creates curvature (phi'' enters through the second derivative d^2x "
+        "= phi''(u) du^2 + phi'(u) d^2u), so it is checked where it acts: the creation terms of "
+        "curvature_map, curvature_map_directions and curvature_map_post are this expectation, and "
+        "each of those laws has a sampled plan"),
 )
 
 LENGTH_MAP = LawDefinition(
@@ -53,6 +60,7 @@ LENGTH_MAP = LawDefinition(
     zero_variances=("q",),
     define=lambda phi: NEXT_VARIANCE.subs(A, expectation(phi(x) ** 2, x, q)),
     convention="q^{l} = sigma_w^2 E[phi(u)^2] + sigma_b^2, u ~ N(0, q^{l-1})",
+    sampled_check="layer_variance",
 )
 
 ACTIVITY_MAP = LawDefinition(
@@ -64,6 +72,7 @@ ACTIVITY_MAP = LawDefinition(
     define=lambda phi: expectation(phi(x) ** 2, x, NEXT_VARIANCE),
     convention="A^{l+1} = chi0(sigma_w^2 A^l + sigma_b^2) (post-activation, Amari)",
     prelude=MEAN_FIELD_STEPS,
+    sampled_check="layer_activity",
 )
 
 LENGTH_MAP_SLOPE = LawDefinition(
@@ -74,6 +83,7 @@ LENGTH_MAP_SLOPE = LawDefinition(
     zero_variances=("q",),
     define=lambda phi: sigma_w**2 * expectation(phi(x, 1) ** 2 + phi(x) * phi(x, 2), x, q),
     convention="V'(q) = sigma_w^2 E[phi'(u)^2 + phi(u) phi''(u)] (heat equation)",
+    sampled_check="radial_stretch",
 )
 
 ENTRIES = (CHI0, CHI1, CHI2, LENGTH_MAP, ACTIVITY_MAP, LENGTH_MAP_SLOPE)

@@ -139,6 +139,7 @@ KERNEL = LawDefinition(
     convention="(u1, u2) ~ N(0, [[q1, rho], [rho, q2]]); no sigma_w^2 factor",
     check_domain=check_pair,
     check_domain_np=check_pair_np,
+    sampled_check="overlap_at_covariance",
 )
 
 DERIVATIVE_KERNEL = LawDefinition(
@@ -150,6 +151,7 @@ DERIVATIVE_KERNEL = LawDefinition(
     convention="(u1, u2) ~ N(0, [[q1, rho], [rho, q2]]); no sigma_w^2 factor",
     check_domain=check_pair,
     check_domain_np=check_pair_np,
+    sampled_check="slope_product_at_covariance",
 )
 
 COVARIANCE_MAP = LawDefinition(
@@ -162,6 +164,7 @@ COVARIANCE_MAP = LawDefinition(
     check_domain=check_pair,
     check_domain_np=check_pair_np,
     prelude=PAIR_MEAN_FIELD_STEPS,
+    sampled_check="pair_covariance",
 )
 
 CORRELATION_MAP = LawDefinition(
@@ -175,6 +178,7 @@ CORRELATION_MAP = LawDefinition(
                "correlation c, q' = sigma_w^2 chi0(q) + sigma_b^2 (q' = q at the fixed point)",
     check_domain=check_correlation,
     check_domain_np=check_correlation_np,
+    sampled_check="pair_correlation",
 )
 
 OVERLAP_MAP = LawDefinition(
@@ -188,6 +192,7 @@ OVERLAP_MAP = LawDefinition(
     check_domain=check_overlap,
     check_domain_np=check_overlap_np,
     prelude=PAIR_MEAN_FIELD_STEPS,
+    sampled_check="pair_overlap",
 )
 
 DISTANCE_MAP = LawDefinition(
@@ -202,6 +207,7 @@ DISTANCE_MAP = LawDefinition(
     check_domain=check_distance,
     check_domain_np=check_distance_np,
     prelude=MEAN_FIELD_STEPS,
+    sampled_check="pair_distance",
 )
 
 ENTRIES = (KERNEL, DERIVATIVE_KERNEL, COVARIANCE_MAP, CORRELATION_MAP, OVERLAP_MAP, DISTANCE_MAP)
