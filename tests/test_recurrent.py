@@ -170,7 +170,7 @@ def test_fresh_fields_have_the_layered_covariance():
 def test_fresh_weights_agree_with_the_law(activation, seed):
     report = recurrent(activation, 1.5, 0.1, 4000, 8, "fresh", trials=16, seed=seed)
     note(report.format())
-    assert report.agrees(Z), report.format()
+    assert report.agrees(), report.format()
     assert abs(report.measured_overlap[0] - 0.9) < 1e-14
 
 
@@ -183,8 +183,8 @@ def test_the_control_rejects_a_wrong_prediction(seed):
     rival = dataclasses.replace(report, predicted_overlap=wrong.overlap,
                                 predicted_activity=wrong.activity)
     note(rival.format())
-    assert report.agrees(Z) and not rival.agrees(Z)
-    assert np.max(np.abs(rival.z_overlap)) > Z
+    assert report.agrees() and not rival.agrees()
+    assert np.max(np.abs(rival.z_overlap)) > 2 * rival.critical_z()
 
 
 # ------------------------------------------------------------------------------------------
@@ -198,16 +198,16 @@ def test_asymmetric_weights_keep_the_law_and_symmetric_ones_break_it(seed):
                                       trials=8, seed=seed)
     note(comparison.format())
     asymmetric, symmetric, partial = comparison.reports
-    assert asymmetric.agrees(Z)
+    assert asymmetric.agrees()
     assert asymmetric.max_deviation < 0.06
     # t = 1 is exact for every kind (W has not acted on a state it made)
     for report in comparison.reports:
-        assert abs(report.z_overlap[1]) <= Z
+        assert abs(report.z_overlap[1]) <= report.critical_z()
     # from t = 2 on the symmetric net departs by O(1), far beyond its errors
-    assert not symmetric.agrees(Z) and symmetric.max_deviation > 0.15
-    assert np.max(symmetric.z_overlap[2:]) > 2 * Z
+    assert not symmetric.agrees() and symmetric.max_deviation > 0.15
+    assert np.max(symmetric.z_overlap[2:]) > symmetric.critical_z()
     # partial symmetry kappa = 1/2 departs too, by less
-    assert not partial.agrees(Z)
+    assert not partial.agrees()
     assert asymmetric.max_deviation < partial.max_deviation < symmetric.max_deviation
 
 
@@ -314,6 +314,19 @@ def test_bad_input_elsewhere_is_one_line(call, match):
     with pytest.raises(symfield.InvalidValueError, match=match) as info:
         call()
     assert "\n" not in str(info.value)
+
+
+def test_the_verdict_allows_for_estimated_errors():
+    """With 4 trials the errors are estimated from 3 degrees of freedom: the critical |z| of
+    the report is the Student t quantile, far above the normal 5; with many trials it nears
+    the normal quantile at the same level (Bonferroni over 2 x steps rows)."""
+    few = recurrent("erf", 1.5, 0.1, 32, 5, "fresh", trials=4, seed=1)
+    many = recurrent("erf", 1.5, 0.1, 32, 5, "fresh", trials=400, seed=1)
+    normal = float(mpmath.sqrt(2) * mpmath.erfinv(1 - mpmath.mpf(10) ** -3 / 10))
+    assert few.critical_z() > 3 * normal
+    assert normal < many.critical_z() < 1.03 * normal
+    with pytest.raises(symfield.InvalidValueError, match="level must be a probability"):
+        few.agrees(level=2)
 
 
 def test_streams_are_keyed_by_trial():

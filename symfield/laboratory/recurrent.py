@@ -42,8 +42,10 @@ from .networks.validation import check_memory
 WEIGHT_KINDS = ("asymmetric", "symmetric", "partial", "fresh")
 #: Symmetry of weights="partial" when none is given.
 DEFAULT_KAPPA = 0.5
-#: |z| above which a step's measurement contradicts the law (as in ``check_law``).
-DEFAULT_Z = 5.0
+#: Probability that a true law is reported as departing, for all the steps of a report
+#: together (Bonferroni over its rows, Student t with trials - 1 degrees of freedom: with the
+#: default 4 trials a z-score of 6 is not yet evidence).
+DEFAULT_LEVEL = 1e-3
 #: Trials x steps bound: every step of every trial is Python-level work.
 MAX_TRIAL_STEPS = 10_000_000
 #: Sizes of the default scaling study (the issue's n = 500 ... 8000).
@@ -260,10 +262,23 @@ class RecurrentReport:
             return 0.0
         return float(np.max(np.abs(self.measured_overlap[1:] - self.predicted_overlap[1:])))
 
-    def agrees(self, z: float = DEFAULT_Z) -> bool:
-        """Whether every step's overlap and activity lie within z standard errors of the law."""
+    def critical_z(self, level: float = DEFAULT_LEVEL) -> float:
+        """The |z| a step may reach while the report as a whole still agrees at ``level``:
+        the two-sided Student t quantile (trials - 1 degrees of freedom, the standard errors
+        being estimated from the trials) at level / (2 steps) (overlap and activity rows)."""
+        from scipy import stats
+
+        if not (isinstance(level, (int, float)) and 0 < level < 1):
+            raise InvalidValueError(f"level must be a probability in (0, 1), got {quoted(level)}")
+        rows = 2 * max(self.steps, 1)
+        return float(stats.t.isf(level / (2 * rows), self.trials - 1))
+
+    def agrees(self, level: float = DEFAULT_LEVEL) -> bool:
+        """Whether every step's overlap and activity lie within :meth:`critical_z` standard
+        errors of the law (a true law fails with probability at most ``level``)."""
+        limit = self.critical_z(level)
         scores = np.concatenate([self.z_overlap, self.z_activity])
-        return bool(np.all(np.isfinite(scores)) and np.all(np.abs(scores) <= z))
+        return bool(np.all(np.isfinite(scores)) and np.all(np.abs(scores) <= limit))
 
     def format(self) -> str:
         lines = [
@@ -283,7 +298,9 @@ class RecurrentReport:
                 f"{self.measured_activity[t]:>11.5f} {self.se_activity[t]:>9.2g}")
         verdict = "agrees with" if self.agrees() else "departs from"
         lines.append(f"  max_t |C_t - law| = {self.max_deviation:.4g}; the measurement {verdict} "
-                     f"the law at |z| <= {DEFAULT_Z:g}")
+                     f"the law: |z| <= {self.critical_z():.3g} at every step (Student t, "
+                     f"{self.trials - 1} degrees of freedom, level {DEFAULT_LEVEL:g} for all "
+                     f"steps together)")
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
@@ -639,7 +656,7 @@ def plot_scaling(scaling: RecurrentScaling, path=None):
 __all__ = [
     "DEFAULT_KAPPA",
     "DEFAULT_SIZES",
-    "DEFAULT_Z",
+    "DEFAULT_LEVEL",
     "WEIGHT_KINDS",
     "RecurrentComparison",
     "RecurrentReport",
