@@ -40,8 +40,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         f"{DEFAULT_KAPPA:g})")
     p.add_argument("--overlap0", type=finite_float, default=0.9,
                    help="overlap x.x'/n of the two initial states, -1 to 1 (default 0.9)")
-    p.add_argument("--trials", type=int, default=4,
-                   help="independent trials (W, b and initial states), at least 2 (default 4)")
+    p.add_argument("--trials", type=int, default=8,
+                   help="independent trials (W, b and initial states), at least 2 (default 8: "
+                        "the verdict's Student t needs a few degrees of freedom)")
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     p.add_argument("--scaling", type=width_list, default=None, metavar="N,N,...",
                    help="instead of one n: the largest deviation over t <= T at these n "
