@@ -164,7 +164,7 @@ def test_fresh_fields_have_the_layered_covariance():
 # ------------------------------------------------------------------------------------------
 # The control: fresh weights are the layered net, so the law must hold
 # ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("activation", ["erf", "relu"])
+@pytest.mark.parametrize("activation", ["erf", "relu", "sign"])
 @MONTE_CARLO
 @given(seed=SEEDS)
 def test_fresh_weights_agree_with_the_law(activation, seed):
@@ -190,12 +190,14 @@ def test_the_control_rejects_a_wrong_prediction(seed):
 # ------------------------------------------------------------------------------------------
 # The finding: asymmetric fixed weights keep the law, symmetric ones break it
 # ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("activation,sigma_w,sigma_b", [("erf", 1.5, 0.1), ("sign", 1, 0)])
 @MONTE_CARLO
 @given(seed=SEEDS)
-def test_asymmetric_weights_keep_the_law_and_symmetric_ones_break_it(seed):
-    comparison = recurrent_comparison("erf", 1.5, 0.1, 1000, 8, ["asymmetric", "symmetric",
-                                                                 "partial"],
-                                      trials=8, seed=seed)
+def test_asymmetric_weights_keep_the_law_and_symmetric_ones_break_it(activation, sigma_w,
+                                                                     sigma_b, seed):
+    comparison = recurrent_comparison(activation, sigma_w, sigma_b, 1000, 8,
+                                      ["asymmetric", "symmetric", "partial"], trials=8,
+                                      seed=seed)
     note(comparison.format())
     asymmetric, symmetric, partial = comparison.reports
     assert asymmetric.agrees()

@@ -42,6 +42,19 @@ def test_json_of_one_kind_and_the_plot(capsys, tmp_path):
     assert path.read_bytes().startswith(b"\x89PNG")
 
 
+def test_the_default_is_amaris_sign_net_and_phi_gives_a_formula(capsys):
+    code, out, err = run(capsys, "recurrent", "--n", "64", "--steps", "2", "--trials", "2",
+                         "--weights", "fresh", "--json")
+    assert code == 0, err
+    (report,) = json.loads(out)["reports"]
+    assert report["activation"] == "sign" and report["sigma_w"] == 1 and report["sigma_b"] == 0
+    assert report["measured_activity"][1:] == [1.0, 1.0]
+    code, out, err = run(capsys, "recurrent", "--phi", "tanh(2*x)", "--n", "64", "--steps", "2",
+                         "--trials", "2", "--weights", "fresh")
+    assert code == 0, err
+    assert "fresh" in out
+
+
 def test_scaling_study(capsys, tmp_path):
     path = tmp_path / "s.png"
     code, out, err = run(capsys, *BASE, "--scaling", "32,64", "--steps", "2", "--trials", "2",

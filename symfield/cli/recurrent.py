@@ -10,6 +10,8 @@ from .learning import width_list
 
 #: --weights all runs every kind side by side.
 _ALL = "all"
+#: Amari's microdynamics x(t+1) = sgn(W x(t)), when no activation is named.
+DEFAULT_ACTIVATION = "sign"
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -22,13 +24,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                     "states of activity 1 and overlap --overlap0, and print per step the "
                     "layered (fresh-weights) law's overlap C_t and activity A_t (the engine's "
                     "overlap and activity maps iterated) against the mean over independent "
-                    "trials with its standard error. Amari's microdynamics: 'symfield "
-                    "recurrent sign --sigma-w 1 --sigma-b 0'.")
-    p.add_argument("activation", help="activation name (see 'symfield list')")
-    p.add_argument("--sigma-w", type=finite_float, required=True,
-                   help="weight scale: W_ij has variance sigma_w^2/n (> 0, at most 1000)")
-    p.add_argument("--sigma-b", type=finite_float, required=True,
-                   help="bias scale sigma_b (0 to 1000)")
+                    "trials with its standard error. Without arguments: Amari's "
+                    "microdynamics x(t+1) = sgn(W x(t)).")
+    p.add_argument("activation", nargs="?", default=None,
+                   help="activation name (see 'symfield list'; default sign, Amari's "
+                        "x(t+1) = sgn(W x(t)))")
+    p.add_argument("--sigma-w", type=finite_float, default=1.0,
+                   help="weight scale: W_ij has variance sigma_w^2/n (> 0, at most 1000; "
+                        "default 1)")
+    p.add_argument("--sigma-b", type=finite_float, default=0.0,
+                   help="bias scale sigma_b (0 to 1000; default 0)")
     p.add_argument("--n", type=int, default=2000, help="neurons n (default 2000)")
     p.add_argument("--steps", type=int, default=10, help="time steps T (default 10)")
     p.add_argument("--weights", choices=(_ALL,) + WEIGHT_KINDS, default=_ALL,
@@ -65,14 +70,15 @@ def run_recurrent(args: argparse.Namespace) -> int:
         from ..output.plots import check_figure_path
 
         check_figure_path(args.plot, "--plot")
+    activation = DEFAULT_ACTIVATION if args.activation is None else args.activation
     kinds = WEIGHT_KINDS if args.weights == _ALL else (args.weights,)
     common = dict(kinds=kinds, overlap0=args.overlap0, trials=args.trials, seed=args.seed,
                   kappa=args.kappa, max_memory=args.max_memory, max_flops=args.max_flops)
     if args.scaling is not None:
-        result = recurrent_scaling(args.activation, args.sigma_w, args.sigma_b,
+        result = recurrent_scaling(activation, args.sigma_w, args.sigma_b,
                                    sizes=args.scaling, steps=args.steps, **common)
     else:
-        result = recurrent_comparison(args.activation, args.sigma_w, args.sigma_b, args.n,
+        result = recurrent_comparison(activation, args.sigma_w, args.sigma_b, args.n,
                                       args.steps, **common)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
