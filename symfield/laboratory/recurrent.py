@@ -82,10 +82,8 @@ def check_weights(weights: object, kappa: object) -> tuple[str, float | None]:
     except (TypeError, ValueError, OverflowError):
         value = math.nan
     if isinstance(kappa, (bool, np.bool_, str, bytes)) or not 0.0 <= value <= 1.0:
-        shown = repr(kappa) if isinstance(kappa, (int, float, np.number)) else \
-            type(kappa).__name__
         raise InvalidValueError(f"kappa (the correlation of W_ij and W_ji) must be a number in "
-                                f"[0, 1], got {shown}")
+                                f"[0, 1], got {quoted(kappa)}")
     return weights, value
 
 
