@@ -3,6 +3,11 @@
 u^l = W^l x^{l-1} + b^l,  x^l = phi(u^l),
 W^l_ij ~ N(0, sigma_w^2/n_{l-1}),  b^l_i ~ N(0, sigma_b^2),  all independent.
 
+With ``weights="orthogonal"`` each W^l is instead sigma_w times a Haar-distributed matrix with
+orthonormal rows or columns (QR of a Gaussian matrix with the signs of R's diagonal moved into
+Q, Mezzadri 2007), scaled by sqrt(n_l/n_{l-1}) when it widens, so that E[W_ij^2] =
+sigma_w^2/n_{l-1} as for Gaussian weights (a square layer is sigma_w times an orthogonal matrix).
+
 This package is the project's independent numerical witness: it must never import the symbolic
 laws or the Gaussian calculus, only the activation registry (for phi, phi', phi'' as numpy).
 """
@@ -14,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ...activations import Activation, get_activation
-from ...errors import InvalidValueError
+from ...errors import InvalidValueError, quoted
 from .passes import ForwardPass, Jet, JetPass
 from .seeds import (
     SeedLike,
@@ -30,6 +35,30 @@ from .validation import (check_layer, check_memory, check_scale, check_shape, ch
 _BIAS_KEY = 0
 _WEIGHT_KEY = 1
 
+#: The weight ensembles a network can be drawn from.
+WEIGHT_ENSEMBLES = ("gaussian", "orthogonal")
+
+
+def check_weights(weights: object) -> str:
+    """The weight ensemble's name ('gaussian' or 'orthogonal'), or InvalidValueError."""
+    if not isinstance(weights, str) or weights.strip().lower() not in WEIGHT_ENSEMBLES:
+        raise InvalidValueError(f"unknown weight ensemble {quoted(weights)}; valid ensembles: "
+                                f"{', '.join(WEIGHT_ENSEMBLES)}")
+    return weights.strip().lower()
+
+
+def haar_semi_orthogonal(shape: tuple[int, int], stream: np.random.SeedSequence) -> np.ndarray:
+    """A Haar-distributed matrix of the given shape with orthonormal rows (wide) or columns
+    (tall): the Q of a Gaussian matrix's QR, its columns' signs fixed by R's diagonal."""
+    rows, cols = shape
+    tall = (max(rows, cols), min(rows, cols))
+    gaussian = scaled_normal_matrix(tall, stream, 1.0)
+    factor_q, factor_r = np.linalg.qr(gaussian)
+    signs = np.sign(np.diag(factor_r))
+    signs[signs == 0] = 1.0  # a zero pivot has probability 0; keep the column as it is
+    factor_q *= signs[None, :]
+    return np.ascontiguousarray(factor_q if rows >= cols else factor_q.T)
+
 
 class RandomNetwork:
     """One draw of the random fully connected network; build it with ``sample_network``.
@@ -40,8 +69,10 @@ class RandomNetwork:
     """
 
     def __init__(self, activation: Activation, sigma_w: float, sigma_b: float,
-                 widths: tuple[int, ...], stream: np.random.SeedSequence, lazy: bool) -> None:
+                 widths: tuple[int, ...], stream: np.random.SeedSequence, lazy: bool,
+                 weights: str = "gaussian") -> None:
         self.activation = activation
+        self.weights = check_weights(weights)
         self.sigma_w = sigma_w
         self.sigma_b = sigma_b
         self.widths = widths
@@ -54,7 +85,8 @@ class RandomNetwork:
 
     def __repr__(self) -> str:
         return (f"RandomNetwork({self.activation.name!r}, sigma_w={self.sigma_w}, "
-                f"sigma_b={self.sigma_b}, widths={list(self.widths)}, lazy={self.lazy})")
+                f"sigma_b={self.sigma_b}, widths={list(self.widths)}, lazy={self.lazy}"
+                + ("" if self.weights == "gaussian" else f", weights={self.weights!r}") + ")")
 
     @property
     def depth(self) -> int:
@@ -65,8 +97,13 @@ class RandomNetwork:
     def _generate(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
         fan_in, fan_out = self.widths[layer - 1], self.widths[layer]
         layer_stream = child_sequence(self.stream, layer)
-        weight = scaled_normal_matrix((fan_out, fan_in), child_sequence(layer_stream, _WEIGHT_KEY),
-                                      self.sigma_w / math.sqrt(fan_in))
+        weight_stream = child_sequence(layer_stream, _WEIGHT_KEY)
+        if self.weights == "orthogonal":
+            weight = haar_semi_orthogonal((fan_out, fan_in), weight_stream)
+            weight *= self.sigma_w * math.sqrt(max(1.0, fan_out / fan_in))
+        else:
+            weight = scaled_normal_matrix((fan_out, fan_in), weight_stream,
+                                          self.sigma_w / math.sqrt(fan_in))
         bias = scaled_normal_vector(fan_out, child_sequence(layer_stream, _BIAS_KEY), self.sigma_b)
         # Read-only, so that no caller can silently change the sampled network.
         weight.flags.writeable = False
@@ -231,8 +268,11 @@ def parameter_bytes(widths: Sequence[int], lazy: bool) -> int:
 
 def sample_network(activation: str | Activation, sigma_w: float, sigma_b: float,
                    widths: Sequence[int], seed: SeedLike, *, lazy: bool = False,
-                   max_memory: int | None = None) -> RandomNetwork:
+                   max_memory: int | None = None, weights: str = "gaussian") -> RandomNetwork:
     """Draw a random network: W^l_ij ~ N(0, sigma_w^2/n_{l-1}), b^l_i ~ N(0, sigma_b^2).
+
+    ``weights="orthogonal"`` draws each W^l as sigma_w times a Haar (semi-)orthogonal matrix
+    instead, with the same E[W_ij^2] (see the module's documentation).
 
     ``widths`` = [n0, n1, ..., nL]. ``seed``: a non-negative int, a ``SeedSequence`` or a
     ``Generator``; equal seeds give equal networks. ``lazy=True`` keeps memory O(width^2).
@@ -243,12 +283,14 @@ def sample_network(activation: str | Activation, sigma_w: float, sigma_b: float,
     sigma_w = check_scale("sigma_w", sigma_w)
     sigma_b = check_scale("sigma_b", sigma_b)
     widths = check_widths(widths)
+    weights = check_weights(weights)
     if not isinstance(lazy, (bool, np.bool_)):
         raise InvalidValueError(f"lazy must be True or False, got {lazy!r}")
     check_memory(parameter_bytes(widths, bool(lazy)),
                  f"a network of widths {_summary(widths)}{' (lazy)' if lazy else ''}",
                  max_memory, "use smaller widths" + ("" if lazy else " or lazy=True"))
-    return RandomNetwork(activation, sigma_w, sigma_b, widths, as_seed_sequence(seed), bool(lazy))
+    return RandomNetwork(activation, sigma_w, sigma_b, widths, as_seed_sequence(seed), bool(lazy),
+                         weights)
 
 
 def _summary(widths: tuple[int, ...]) -> str:

@@ -67,14 +67,16 @@ def replicate(statistic: Callable[[np.random.Generator], np.ndarray | float], re
 def replicate_networks(statistic: Callable[[RandomNetwork], np.ndarray | float],
                        activation: str | Activation, sigma_w: float, sigma_b: float,
                        widths: Sequence[int], replicas: int, seed: SeedLike, *,
-                       lazy: bool = False, max_memory: int | None = None) -> Estimate:
+                       lazy: bool = False, max_memory: int | None = None,
+                       weights: str = "gaussian") -> Estimate:
     """Evaluate ``statistic(network)`` on R independently sampled networks (one in memory at
-    a time; ``lazy`` and ``max_memory`` as in ``sample_network``)."""
+    a time; ``lazy``, ``max_memory`` and ``weights`` as in ``sample_network``)."""
     replicas = _check_replicas(replicas)
     root = as_seed_sequence(seed)
     values = []
     for r in range(replicas):
         network = sample_network(activation, sigma_w, sigma_b, widths,
-                                 child_sequence(root, r), lazy=lazy, max_memory=max_memory)
+                                 child_sequence(root, r), lazy=lazy, max_memory=max_memory,
+                                 weights=weights)
         values.append(statistic(network))
     return _summarise(values)
