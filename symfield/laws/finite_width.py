@@ -226,6 +226,8 @@ CHI_PARALLEL = LawDefinition(
                "equation): the slope V'(q) of the length map (= length_map_slope); chi_perp "
                "is chi1 = sigma_w^2 E[phi'^2]",
     prelude=HEAT_STEPS[:1],
+    # the slope of the length map, measured as dq^l/dq^{l-1} along a radial input direction
+    sampled_check="radial_stretch",
 )
 
 #: The vertex layer map for any widths (r = n_l/n_{l-1}); not registered: the depth law
@@ -503,6 +505,11 @@ FOUR_POINT_VERTEX = LawDefinition(
                "expression is the layer map from V = V^l at q = q^l (widths n_l/n_{l-1} = 1; "
                "vertex_map has the ratio); Var[(1/n) sum_i (z_i^L)^2] = (2 q_L^2 + V^L)/n and "
                "the excess kurtosis of z_i^L is 3 V^L/(n q_L^2), to O(n^-2)",
+    unsampled_reason=(
+        "V^L is a variance across networks at order 1/n, not a replica mean at one width: "
+        "symfield.laboratory.finite_width.check_finite_width measures Var[s^l] over batches "
+        "of networks at several widths and fits n Var = V + c/n to remove the O(n^-2) "
+        "remainder"),
     law_class=FiniteWidthLaw,
     prelude=EXPANSION.vertex_steps + (
         Step(sp.Symbol("V'"), EXPANSION.vertex_map.subs(r, 1), "equal widths",
@@ -518,6 +525,10 @@ MEAN_SHIFT = LawDefinition(
     convention="E[s^l] = q^l + K1^l/n with q^l the mean-field variances (length map from "
                "q^1 = q); the expression is the layer map from (V, K1) = (V^l, K1^l) at q = "
                "q^l; E[(1/n) sum_i (z_i^L)^2] = q^L + K1^L/n + O(n^-2)",
+    unsampled_reason=(
+        "K1^L is an O(1/n) shift of a mean whose spread is O(1/sqrt(n)), separated from the "
+        "O(n^-2) remainder only by a fit across widths: "
+        "symfield.laboratory.finite_width.check_finite_width fits n (E[s^l] - q^l) = K1 + d/n"),
     law_class=FiniteWidthLaw,
     prelude=EXPANSION.mean_shift_steps + HEAT_STEPS,
 )
@@ -581,6 +592,10 @@ SCALE_INVARIANT_VARIANCE = LawDefinition(
                "activations); ReLU at sigma_w^2 = 2 gives (1 + 5/n)^L - 1",
     check_domain=_check_integers,
     check_domain_np=_check_integers_np,
+    unsampled_reason=(
+        "a variance across networks at one width, not a replica mean: "
+        "symfield.laboratory.finite_width.check_exact_variance measures Var[s^{L+1}]/q^2 over "
+        "batches of networks (ReLU at sigma_w^2 = 2, n = 8, L = 3 against (1 + 5/8)^3 - 1)"),
     law_class=ScaleInvariantLaw,
     prelude=_scale_invariant_steps(),
 )
