@@ -352,7 +352,8 @@ class JacobianSpectrum:
 
         lines = [r"\begin{align*}"]
         for step in self.free.derivation:
-            lines.append(rf"{tex(step.before)} &= {tex(step.after)} "
+            lhs = _LHS_LATEX.get(step.before.name, tex(step.before))
+            lines.append(rf"{lhs} &= {tex(step.after)} "
                          rf"&&\text{{{escape_text(step.rule)}}}\\")
         mus = ", ".join(rf"\mu_{k} = {mpmath.nstr(v, 12)}" for k, v in enumerate(self.mu, 1))
         lines.append(rf"&\text{{{escape_text(self.activation.name)}, {self.weights} weights, "
@@ -371,6 +372,14 @@ class JacobianSpectrum:
             rows.append(f"  {name:<12} {'n/a' if value is None else mpmath.nstr(value, self.dps)}")
         rows.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(rows)
+
+
+#: The derivation's left-hand sides in LaTeX (their SymPy names are plain text).
+_LHS_LATEX = {
+    "M_{D^2}(w)": r"M_{D^2}(w)", "M_{D^2}^{-1}(m)": r"M_{D^2}^{-1}(m)",
+    "S_{D^2}(m)": r"S_{D^2}(m)", "S_{WW^T}(m)": r"S_{WW^T}(m)", "S_{JJ^T}(m)": r"S_{JJ^T}(m)",
+    "w(m)": r"w(m)", "M_{JJ^T}(w)": r"M_{JJ^T}(w)", "m_2/m_1^2 - 1": r"m_2/m_1^2 - 1",
+}
 
 
 def _guard_digits(depth: int) -> int:
@@ -460,7 +469,9 @@ class _ResolventSolver:
     NEWTON_ITERATIONS = 12
 
     def __init__(self, report: JacobianSpectrum) -> None:
-        q_value = 1.0 if report.q_star is None else float(report.q_star)
+        # a q-independent law of d (ReLU) at q* = 0 would otherwise meet phi'(0) itself
+        q_value = 1.0 if report.q_star is None or report.q_independent \
+            else float(report.q_star)
         self.d, self.p = slope_distribution(report.activation, q_value)
         self.zero_mass = float(self.p[self.d == 0].sum())
         self.dp = self.d * self.p
