@@ -8,12 +8,13 @@ Quick use::
     law.evaluate(dps=50, q=1, sigma_w=1.5)    # certified mpmath number
     law.to_numpy()(q=qs, sigma_w=1.5)         # float64, vectorised
 
-``symfield.activations()`` and ``symfield.laws()`` list what is registered.
+``symfield.activations()`` and ``symfield.laws()`` list what is registered;
+``symfield.activation("x*Phi(x)")`` makes an activation from any formula in x.
 """
 from __future__ import annotations
 
 from . import activations, laws, symbols, verify
-from .activations import Activation
+from .activations import Activation, activation
 from .errors import InvalidValueError, PrecisionError, SymfieldError, UnknownNameError
 from .gaussian import Expectation, GaussianCalculus
 from .laws import Law, LawDefinition, derive
@@ -52,6 +53,30 @@ def critical_sigma_w(*args, **kwargs):
     return impl(*args, **kwargs)
 
 
+def finite_width(*args, **kwargs):
+    """The 1/n theory layer by layer: q, chi_par, chi_perp, V, K1 and, given a width, what
+    networks show (see :func:`symfield.dynamics.finite_width.finite_width`)."""
+    from .dynamics.finite_width import finite_width as impl
+
+    return impl(*args, **kwargs)
+
+
+def criticality(*args, **kwargs):
+    """Universality class and critical point of the 1/n theory (see
+    :func:`symfield.dynamics.criticality.criticality`)."""
+    from .dynamics.criticality import criticality as impl
+
+    return impl(*args, **kwargs)
+
+
+def recurrent(*args, **kwargs):
+    """A recurrent net x(t+1) = phi(W x(t) + b) with one fixed W against the layered law (see
+    :func:`symfield.laboratory.recurrent.recurrent`)."""
+    from .laboratory.recurrent import recurrent as impl
+
+    return impl(*args, **kwargs)
+
+
 def fisher_statistics(*args, **kwargs):
     """Fisher information statistics of a random network (see
     :func:`symfield.learning.fisher_statistics`)."""
@@ -72,11 +97,12 @@ def lazy_training(*args, **kwargs):
 
 
 __all__ = [
-    "Activation", "Expectation", "GaussianCalculus", "InvalidValueError", "Law",
+    "Activation", "Expectation", "activation", "GaussianCalculus", "InvalidValueError", "Law",
     "LawDefinition", "NetworkSpec", "PrecisionError", "SymfieldError", "UnknownNameError",
-    "activations", "check_law", "critical_sigma_w", "derive", "fixed_point", "laws",
+    "activations", "check_law", "critical_sigma_w", "criticality", "derive",
+    "finite_width", "fixed_point", "laws",
     "nngp_ntk", "sample_network", "symbols", "verify", "__version__", "fisher_statistics",
-    "lazy_training",
+    "lazy_training", "recurrent",
 ]
 
 

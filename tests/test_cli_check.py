@@ -220,7 +220,7 @@ def test_malformed_range_is_bad_input(capsys):
 @pytest.mark.parametrize("argv, needle", [
     (["E[phi'(u)^2] = 4/(pi*sqrt(1+4q))"], "activation"),
     (["q/2", "--law", "chi9", "--activation", "relu"], "chi9"),
-    (["q/2", "--law", "chi0", "--activation", "softplus"], "softplus"),
+    (["q/2", "--law", "chi0", "--activation", "softsign"], "softsign"),
     (["q/2", "--law", "chi0"], "activation"),
     (["chi_1 = sigma_w^2/2", "--law", "chi0", "--activation", "relu"], "chi1"),
     (["chi_7 = q", "--activation", "relu"], "chi_7"),
@@ -277,7 +277,7 @@ def test_unknown_names_list_the_valid_ones(capsys):
     code, out, err = run(capsys, "q/2", "--law", "chi9", "--activation", "relu")
     assert_bad_input(code, out, err)
     assert all(name in err for name in symfield.laws())
-    code, out, err = run(capsys, "q/2", "--law", "chi0", "--activation", "softplus")
+    code, out, err = run(capsys, "q/2", "--law", "chi0", "--activation", "softsign")
     assert_bad_input(code, out, err)
     assert all(name in err for name in ACTIVATIONS)
 

@@ -412,7 +412,7 @@ def test_unknown_law_or_activation_lists_valid_names():
         verify("q/2", law="chi9", activation="relu")
     assert all(name in str(info.value) for name in symfield.laws())
     with pytest.raises(SymfieldError) as info:
-        verify("q/2", law="chi0", activation="softplus")
+        verify("q/2", law="chi0", activation="softsign")
     for name in ("erf", "tanh", "sigmoid", "linear", "relu", "leaky_relu", "abs"):
         assert name in str(info.value)
     assert_one_line(str(info.value))

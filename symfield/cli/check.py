@@ -5,7 +5,7 @@ import argparse
 import json
 
 from ..verify import verify
-from .common import EXIT_FAILURE, EXIT_OK, UsageError, parse_assignments
+from .common import EXIT_FAILURE, EXIT_OK, UsageError, parse_assignments, read_input_file
 
 EXIT_UNDECIDED = 3
 MAX_FILE_BYTES = 1_000_000
@@ -56,16 +56,7 @@ def _claim_text(args: argparse.Namespace) -> str:
     if args.file and args.claim:
         raise UsageError("give the claim either as an argument or with --file, not both")
     if args.file:
-        try:
-            with open(args.file, encoding="utf-8") as fh:
-                text = fh.read(MAX_FILE_BYTES + 1)
-        except OSError as e:
-            raise UsageError(f"cannot read {args.file}: {e.strerror}") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"{args.file} is not a UTF-8 text file") from None
-        if len(text) > MAX_FILE_BYTES:
-            raise UsageError(f"{args.file} is larger than {MAX_FILE_BYTES} bytes")
-        return text
+        return read_input_file(args.file, "--file", MAX_FILE_BYTES)
     if args.claim is None:
         raise UsageError("what should be checked? give a CLAIM or --file")
     return args.claim

@@ -16,7 +16,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 #: A bug in symfield (distinct from 1, which 'symfield check' uses for "not equal").
 EXIT_INTERNAL = 70
 #: Longest error message printed: whatever an error quotes, the line stays readable.
-MAX_MESSAGE_CHARS = 400
+MAX_MESSAGE_CHARS = 900  # room for the list of valid names (30+ laws, 25+ activations)
 
 
 class UsageError(SymfieldError):

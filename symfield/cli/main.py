@@ -13,7 +13,7 @@ from .common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, OneLineParser, fail, one
 #: Modules of symfield.cli that add subcommands (each has ``add_parsers(subparsers)``), in
 #: the order ``--help`` lists them. A module that does not exist yet is skipped.
 COMMAND_MODULES = ("derive", "kernel", "check", "derivations", "simulate", "dynamics", "plot",
-                   "learning")
+                   "learning", "finite_width", "recurrent")
 
 
 def _command_modules():

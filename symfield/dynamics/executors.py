@@ -168,15 +168,20 @@ class LocalExecutor(Executor):
 #: A Dask scheduler address: protocol://host:port (host a name, IPv4 or [IPv6] address).
 _SCHEDULER_ADDRESS = re.compile(
     r"(tcp|tls|ucx|ws|wss)://([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):\d{1,5}")
+#: An in-process scheduler (a LocalCluster with processes=False): inproc://host/pid/n.
+_INPROC_ADDRESS = re.compile(r"inproc://[A-Za-z0-9.-]{1,253}/\d{1,10}/\d{1,10}")
 
 
 def check_scheduler_address(text: str) -> str:
     """A scheduler address such as tcp://host:8786, checked before any connection attempt
     (a malformed one can leave Dask's connection machinery hanging)."""
     address = text.strip()
+    if _INPROC_ADDRESS.fullmatch(address):
+        return address
     if not _SCHEDULER_ADDRESS.fullmatch(address) or int(address.rsplit(":", 1)[1]) > 65535:
         raise InvalidValueError(f"the scheduler address must look like tcp://host:8786 "
-                                f"(protocol tcp, tls, ucx, ws or wss), got {quoted(text)}")
+                                f"(protocol tcp, tls, ucx, ws or wss; inproc://host/pid/n "
+                                f"for an in-process cluster), got {quoted(text)}")
     return address
 
 
