@@ -52,6 +52,46 @@ def merge_series(expr: sp.Expr) -> sp.Expr:
     return rest
 
 
+def complementary_erf(expr: sp.Expr) -> sp.Expr:
+    """K erf(z) - K -> -K erfc(z) (and K erf(z) + K -> K erfc(-z)), then exp(z^2) erfc(z) ->
+    w(i z), the Faddeeva value e^{z^2} erfc(z): the truncated moments of ELU-type activations
+    come out as e^{2q} (1 - erf(sqrt(2q))), which no fixed precision evaluates at large q
+    (erf rounds to 1 and the difference to 0), while w(i z) keeps every digit."""
+    if not expr.has(sp.erf):
+        return expr
+    terms = list(sp.Add.make_args(sp.expand(expr)))
+    changed = False
+    for i, term in enumerate(terms):
+        erfs = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.erf)]
+        if len(erfs) != 1:
+            continue
+        (e,) = erfs
+        rest = term / e
+        for j, other in enumerate(terms):
+            if j == i or other == 0:
+                continue
+            if sp.expand(other + rest) == 0:
+                terms[i], terms[j] = -rest * sp.erfc(e.args[0]), sp.S.Zero
+            elif sp.expand(other - rest) == 0:
+                terms[i], terms[j] = rest * sp.erfc(-e.args[0]), sp.S.Zero
+            else:
+                continue
+            changed = True
+            break
+    if not changed:
+        return expr
+    out = sp.Add(*terms)
+    for term in sp.Add.make_args(out):
+        found = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.erfc)]
+        exps = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.exp)]
+        if len(found) != 1 or len(exps) != 1:
+            continue
+        z = found[0].args[0]
+        if z.is_positive and sp.expand(exps[0].args[0] - z**2) == 0:
+            out = out - term + term / (exps[0] * found[0]) * faddeeva(sp.I * z)
+    return out
+
+
 @lru_cache(maxsize=4096)
 def tidy(expr: sp.Expr) -> sp.Expr:
     """Try a few inexpensive normal forms and keep the shortest."""
@@ -60,6 +100,10 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     if expr.is_infinite or not expr.free_symbols or expr.has(sp.oo, -sp.oo, sp.zoo):
         return expr
     expr = factor_radicands(expr)
+    if expr.has(sp.erf):
+        complementary = complementary_erf(expr)
+        if complementary is not expr:   # a cancellation made explicit: keep this form
+            return complementary
     expanded = sp.expand(expr)
     candidates = [expr, sp.powsimp(sp.factor_terms(sp.together(expr))), expanded,
                   sp.factor_terms(expanded)]
