@@ -197,10 +197,22 @@ def test_delta_squared_diverges_with_a_reason():
     assert any(s.rule == "delta rule" for s in o.steps)
 
 
-def test_delta_times_step_at_the_same_point_is_reported_not_crashing():
+def test_delta_times_step_at_the_same_point_takes_half_the_density():
+    """H(x) delta(x) = delta(x)/2 (the symmetric convention H(0) = 1/2 that sign and step use:
+    sign' = 2 delta), so the expectation is p(0)/2, not a divergence."""
     o = expect(sp.DiracDelta(x) * sp.Heaviside(x))
-    assert o.divergence  # ill-defined product of distributions: said so, no exception
-    assert not (o.closed and o.value.is_finite)
+    assert o.closed and o.divergence is None
+    assert any(s.rule == "delta rule" for s in o.steps)
+    for qv in (sp.Rational(1, 3), 5):
+        with mp.workdps(40):
+            half_density_at_zero = mp.npdf(0, 0, mp.sqrt(mp.mpf(qv))) / 2
+            assert abs(numerically(o.value, qv) - half_density_at_zero) <= mp.mpf(10) ** -30
+
+
+def test_a_divergent_delta_product_times_a_step_is_reported_not_crashing():
+    o = expect(sp.DiracDelta(x) ** 2 * sp.Heaviside(x))
+    assert o.divergence and "delta" in o.divergence.lower()  # said so, no exception
+    assert o.value == sp.oo
 
 
 # ------------------------------------------------------------------------------------------
@@ -351,7 +363,7 @@ def test_an_intractable_expectation_is_not_retried(monkeypatch):
 def test_a_divergence_is_remembered_with_its_reason(monkeypatch):
     applied = _count_rule_applications(monkeypatch)
     engine = GaussianCalculus()
-    e = expectation(sp.DiracDelta(x) * sp.Heaviside(x), x, q)
+    e = expectation(sp.DiracDelta(x) ** 2 * sp.Heaviside(x), x, q)
     first = engine.expect(e)
     tried = len(applied)
     assert tried >= 1
