@@ -523,6 +523,91 @@ def field_kernel(activation: str | Activation, inputs: object, depth: int, sigma
     return layers if all_layers else layers[0]
 
 
+# ------------------------------------------------------------------------------------------
+# Spatial correlation over depth
+# ------------------------------------------------------------------------------------------
+#: Successive changes below this (relative) are rounding, not convergence, in the fit.
+_CHANGE_FLOOR = 1e-11
+
+
+@dataclass(frozen=True)
+class SpatialCorrelation:
+    """How correlation across positions evolves with depth.
+
+    ``offsets`` (k, d) are the offsets d (each axis 0 .. G_axis // 2); ``correlation[l, k]``
+    is the mean over positions z and inputs of Q(z, z + d) / sqrt(Q(z, z) Q(z + d, z + d))
+    at layer l + 1; ``variance[l]`` the mean Q(z, z). ``depth_scale[k]`` is the depth over
+    which the correlation at that offset settles: -1 / slope of log |c^{l+1} - c^l| against
+    l, fitted over the second half of the layers whose change is above rounding (inf where
+    the change does not shrink, nan where it is below rounding from the start).
+    """
+
+    grid: Grid
+    label: str
+    offsets: np.ndarray
+    variance: np.ndarray
+    correlation: np.ndarray
+    depth_scale: np.ndarray
+
+    def format(self) -> str:
+        depth = self.correlation.shape[0]
+        shown = sorted({0, 1, 2, depth // 4, depth // 2, depth - 1} & set(range(depth)))
+        names = [str(tuple(int(v) for v in o)) if len(o) > 1 else str(int(o[0]))
+                 for o in self.offsets]
+        lines = [f"Spatial correlation c^l(d) on a {self.grid.label()}, {self.label} weights",
+                 f"{'offset':>10}" + "".join(f"  {'l=' + str(l + 1):>10}" for l in shown)
+                 + f"  {'depth scale':>12}"]
+        for k, name in enumerate(names):
+            lines.append(f"{name:>10}" + "".join(f"  {self.correlation[l, k]:>10.6f}"
+                                                 for l in shown)
+                         + f"  {self.depth_scale[k]:>12.4g}")
+        return "\n".join(lines)
+
+
+def _depth_scale(series: np.ndarray) -> float:
+    change = np.abs(np.diff(series))
+    floor = _CHANGE_FLOOR * max(1.0, float(np.max(np.abs(series))))
+    layers = np.flatnonzero(change > floor)
+    if layers.size == 0:
+        return math.nan
+    # the contiguous run of changes above rounding from the first layer on
+    run = layers[:np.argmax(np.diff(np.append(layers, -1)) != 1) + 1]
+    tail = run[run.size // 2:]
+    if tail.size < 3:
+        return math.nan
+    slope = np.polyfit(tail.astype(float), np.log(change[tail]), 1)[0]
+    return math.inf if slope >= 0 else -1.0 / slope
+
+
+def spatial_correlation(activation: str | Activation, inputs: object, depth: int,
+                        sigma_w: object, sigma_b: object, grid: object,
+                        weight_covariance: object = "independent",
+                        bias_covariance: object = "independent") -> SpatialCorrelation:
+    """The correlation across positions as a function of the offset, per layer, and its
+    depth scale (float64; the arguments as for :func:`field_kernel`)."""
+    grid_ = check_grid(grid)
+    covariance = build_weight_covariance(weight_covariance, grid_)
+    layers = field_kernel(activation, inputs, depth, sigma_w, sigma_b, grid_, covariance,
+                          bias_covariance, all_layers=True)
+    coords = grid_.coordinates()
+    shape = np.array(grid_.shape)
+    offsets = coords[np.all(coords <= shape // 2, axis=1)]
+    correlation = np.empty((len(layers), len(offsets)))
+    variance = np.empty(len(layers))
+    for l, Q in enumerate(layers):
+        diagonal = np.einsum("ttab->tab", Q)  # (T, G, G): each input with itself
+        q = np.einsum("taa->ta", diagonal)    # (T, G)
+        variance[l] = q.mean()
+        for k, d in enumerate(offsets):
+            partner = np.ravel_multi_index(tuple(((coords + d) % shape).T), grid_.shape)
+            every = np.arange(grid_.size)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                c = diagonal[:, every, partner] / np.sqrt(q[:, every] * q[:, partner])
+            correlation[l, k] = c.mean()
+    scales = np.array([_depth_scale(correlation[:, k]) for k in range(len(offsets))])
+    return SpatialCorrelation(grid_, covariance.label, offsets, variance, correlation, scales)
+
+
 def _mp_array(array: np.ndarray, context: MultiPrecisionContext) -> np.ndarray:
     return np.vectorize(lambda v: context.number(float(v)), otypes=[object])(array)
 
@@ -537,6 +622,7 @@ def _as_mp(covariance: WeightCovariance, context: MultiPrecisionContext) -> Weig
                             window=covariance.window, **convert)
 
 
-__all__ = ["CORRELATIONS", "MAX_ENTRIES", "WEIGHT_COVARIANCES", "Grid", "WeightCovariance",
+__all__ = ["CORRELATIONS", "MAX_ENTRIES", "WEIGHT_COVARIANCES", "Grid", "SpatialCorrelation",
+           "WeightCovariance",
            "build_bias_covariance", "build_weight_covariance", "check_field_inputs",
-           "check_grid", "field_kernel", "periodic_correlation"]
+           "check_grid", "field_kernel", "periodic_correlation", "spatial_correlation"]
