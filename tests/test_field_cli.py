@@ -3,7 +3,6 @@ bad input (exit 2, one line)."""
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 from cli_runner import run
