@@ -491,15 +491,32 @@ def _step_text(L):
 
 @pytest.mark.parametrize("law", ["chi1", "chi2"])
 def test_tanh_derivation_names_pole_expansion_faddeeva_and_reduction(law):
+    """The general pole rule (issue 11) writes phi'^2 as a polynomial in tanh, expands each power
+    by its principal parts at a_k = i pi (k + 1/2) and maps each term to a Faddeeva value."""
     steps = _step_text(symfield.derive(law, "tanh"))
+    rules = [r for r, _ in steps]
     text = " | ".join(f"{r}: {j}" for r, j in steps)
-    assert any("pole expansion" in r and "Mittag-Leffler" in r for r, _ in steps)
-    assert any("Faddeeva" in r or "w(" in j for r, j in steps)
-    assert any("reduction" in r for r, _ in steps)
-    assert "heat equation" in text and "sech^4" in text
-    assert "tanh^2 = 1 - sech^2" in text
+    assert "polynomial in tanh" in rules
+    assert "pole expansion (Mittag-Leffler) and Faddeeva series" in rules
+    assert "linearity" in rules  # sech^4 = 1 - 2 tanh^2 + tanh^4: one series per power
+    assert "w(a/sqrt(2v))" in text and "i pi (k + 1/2)" in text
+    # principal parts of tanh^2, tanh^4 (and tanh^6 for chi2) at a pole, from
+    # tanh(a + u) = 1/u + u/3 - u^3/45 + ...:
+    assert "y = x: 1/(y - a_k)^2;" in text
+    assert "4/3/(y - a_k)^2 + 1/(y - a_k)^4" in text
     if law == "chi2":
-        assert "sech^6" in text
+        assert "23/15/(y - a_k)^2 + 2/(y - a_k)^4 + 1/(y - a_k)^6" in text
+
+
+@pytest.mark.parametrize("power", [2, 4, 6])
+def test_the_principal_parts_named_in_the_derivation_are_tanh_laurent_series(power):
+    """The hand-checked coefficients above, against SymPy's own Laurent series of tanh^n."""
+    u = sp.Symbol("u")
+    laurent = sp.series(sp.tanh(sp.I * sp.pi / 2 + u) ** power, u, 0, 1).removeO()
+    principal = {m: laurent.coeff(u, -m) for m in range(1, power + 1)}
+    expected = {2: {2: 1}, 4: {2: sp.Rational(4, 3), 4: 1},
+                6: {2: sp.Rational(23, 15), 4: 2, 6: 1}}[power]
+    assert {m: c for m, c in principal.items() if c != 0} == expected
 
 
 def test_series_law_result_step_is_not_called_closed_form():
