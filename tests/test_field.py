@@ -271,3 +271,27 @@ def test_gaussian_ring_profile_against_image_sums(length):
                                [-mpmath.inf, mpmath.inf])
         for d in range(1, 4):
             assert abs(R[0, d] - float(image(d) / image(0))) < 1e-14
+
+
+def test_hostile_values_get_one_line_errors(tmp_path):
+    """Every parameter fed text payloads (never evaluated: the marker file stays absent) and
+    wrong types: a SymfieldError of one line or a result, nothing else."""
+    from security_payloads import payloads
+
+    from symfield.errors import SymfieldError
+
+    marker = tmp_path / "marker"
+    texts = [p.text for p in payloads(str(marker), str(tmp_path / "secret"))][:25]
+    typed = [None, {}, -1, 1e308, float("nan"), True, 10**100, np.ones((2, 2, 2, 2, 2)),
+             ("conv",), ("conv", 10**30), ("correlated", "gaussian", 10**400), 1j, b"x",
+             np.array([object()])]
+    base = dict(activation="erf", inputs=np.ones((2, 4, 1)), depth=2, sigma_w=1.5,
+                sigma_b=0.1, grid=4, weight_covariance="independent",
+                bias_covariance="independent", dps=None, all_layers=False)
+    for name in base:
+        for value in texts + typed:
+            try:
+                field_kernel(**{**base, name: value})
+            except SymfieldError as e:
+                assert "\n" not in str(e) and len(str(e)) < 1000, (name, value, str(e))
+    assert not marker.exists()

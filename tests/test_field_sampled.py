@@ -129,5 +129,5 @@ def test_bad_input_is_one_line(call, words):
 def test_bad_checks_are_one_line():
     with pytest.raises(InvalidValueError, match="trials"):
         check_field("erf", np.ones((1, 4, 1)), 1, 1.0, 0.0, 4, trials=1)
-    with pytest.raises(InvalidValueError, match="two grid sizes"):
+    with pytest.raises(InvalidValueError, match="2 to 16 grid sizes"):
         self_averaging(sizes=(16,))

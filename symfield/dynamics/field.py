@@ -116,6 +116,16 @@ def _positive_int(value: object, what: str) -> int:
     return int(value)
 
 
+def check_scalars(**values: object) -> None:
+    """Refuse arrays and containers where one number is expected (the shared checks quote
+    their repr, which for an array spans lines)."""
+    for name, value in values.items():
+        if isinstance(value, (np.ndarray, list, tuple, dict, set)) \
+                and not (isinstance(value, np.ndarray) and value.ndim == 0):
+            raise InvalidValueError(f"{name} must be a single number, not a "
+                                    f"{type(value).__name__}")
+
+
 def check_grid(grid: object) -> Grid:
     """``grid``: G (a ring) or (G1, G2) (a torus), positive integers."""
     if isinstance(grid, Grid):
@@ -475,6 +485,7 @@ def field_kernel(activation: str | Activation, inputs: object, depth: int, sigma
     working precisions that agree on every entry); ``all_layers=True`` gives the list
     Q^1 .. Q^depth. The covariances are described in the module doc.
     """
+    check_scalars(depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, dps=dps)
     depth = check_depth(depth)
     sw, sb = check_scales(sigma_w, sigma_b)
     act = get_activation(activation)
@@ -622,7 +633,19 @@ def _as_mp(covariance: WeightCovariance, context: MultiPrecisionContext) -> Weig
                             window=covariance.window, **convert)
 
 
-__all__ = ["CORRELATIONS", "MAX_ENTRIES", "WEIGHT_COVARIANCES", "Grid", "SpatialCorrelation",
-           "WeightCovariance",
-           "build_bias_covariance", "build_weight_covariance", "check_field_inputs",
-           "check_grid", "field_kernel", "periodic_correlation", "spatial_correlation"]
+__all__ = [
+    "CORRELATIONS",
+    "MAX_ENTRIES",
+    "WEIGHT_COVARIANCES",
+    "Grid",
+    "SpatialCorrelation",
+    "WeightCovariance",
+    "build_bias_covariance",
+    "build_weight_covariance",
+    "check_field_inputs",
+    "check_grid",
+    "check_scalars",
+    "field_kernel",
+    "periodic_correlation",
+    "spatial_correlation",
+]

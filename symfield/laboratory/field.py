@@ -38,6 +38,7 @@ from ..dynamics.field import (
     build_weight_covariance,
     check_field_inputs,
     check_grid,
+    check_scalars,
     field_kernel,
 )
 from ..errors import InvalidValueError, quoted
@@ -50,6 +51,10 @@ from .networks.validation import check_memory
 DEFAULT_LEVEL = 1e-3
 # Keys of the random streams below one trial's seed.
 _WEIGHTS, _BIAS = range(2)
+#: Largest ring in a self-averaging study (its correlation matrices are G x G, factored).
+MAX_SELF_AVERAGING_SIZE = 1024
+#: Bound on trials x depth x sum G^2 x n^2 of a self-averaging study.
+MAX_SELF_AVERAGING_WORK = 2e9
 #: Bootstrap resamples for the standard error of a relative spread.
 _BOOTSTRAP = 400
 
@@ -136,6 +141,7 @@ class _Setup:
 
 def _setup(activation, inputs, depth, sigma_w, sigma_b, grid, weight_covariance,
            bias_covariance, n, trials, max_memory, max_flops) -> _Setup:
+    check_scalars(depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, n=n, trials=trials)
     act = get_activation(activation)
     depth = check_depth(depth)
     w, b = check_scales(sigma_w, sigma_b)
@@ -190,6 +196,7 @@ def sample_field(activation: str | Activation, inputs: object, depth: int, sigma
     is drawn when it would not fit in memory or exceed ``max_flops``."""
     setup = _setup(activation, inputs, depth, sigma_w, sigma_b, grid, weight_covariance,
                    bias_covariance, n, 1, max_memory, max_flops)
+    check_scalars(seed=seed)
     return _realise(setup, as_seed_sequence(seed))
 
 
@@ -258,6 +265,7 @@ def check_field(activation: str | Activation, inputs: object, depth: int, sigma_
                 max_flops: float | None = None) -> FieldCheck:
     """Sample ``trials`` independent realisations and compare their mean empirical kernel
     with the law (:func:`symfield.dynamics.field.field_kernel`, float64)."""
+    check_scalars(trials=trials, seed=seed)
     trials = check_integer("trials", trials, 2)
     setup = _setup(activation, inputs, depth, sigma_w, sigma_b, grid, weight_covariance,
                    bias_covariance, n, trials, max_memory, max_flops)
@@ -316,10 +324,21 @@ def self_averaging(activation: str | Activation = "erf", sigma_w: float = 1.5,
     against Gaussian-correlated ones whose input and output correlation lengths are
     ``length_fraction`` x G (long-range at every size). The input is the constant field 1
     with one channel."""
-    sizes = tuple(check_integer("grid size", G, 4, 4096) for G in sizes)
-    if len(sizes) < 2:
-        raise InvalidValueError("sizes needs at least two grid sizes to measure a slope")
+    if not isinstance(sizes, (list, tuple, np.ndarray)) or np.ndim(sizes) != 1 \
+            or not 2 <= len(sizes) <= 16:
+        raise InvalidValueError(f"sizes must be a list of 2 to 16 grid sizes (got "
+                                f"{quoted(sizes) if np.ndim(sizes) == 0 else np.shape(sizes)})")
+    sizes = tuple(check_integer("grid size", G, 4, MAX_SELF_AVERAGING_SIZE) for G in sizes)
+    check_scalars(sigma_w=sigma_w, sigma_b=sigma_b, depth=depth, n=n, trials=trials, seed=seed,
+                  length_fraction=length_fraction)
     trials = check_integer("trials", trials, 8, 100_000)
+    depth = check_depth(depth)
+    n = check_integer("n (channels)", n, 1, 64)
+    work = trials * depth * sum(G * G for G in sizes) * n * n
+    if work > MAX_SELF_AVERAGING_WORK:
+        raise InvalidValueError(f"trials x depth x sum of G^2 x n^2 = {work:.3g} exceeds "
+                                f"{MAX_SELF_AVERAGING_WORK:.3g}; use fewer trials, layers or "
+                                f"smaller grids")
     if not (isinstance(length_fraction, (int, float)) and 0 < length_fraction <= 10):
         raise InvalidValueError(f"length_fraction must be in (0, 10], got "
                                 f"{quoted(length_fraction)}")
