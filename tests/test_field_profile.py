@@ -57,3 +57,32 @@ def test_independent_bias_decorrelates_positions():
     profile = spatial_correlation("erf", _circle_field(8), 60, 1.5, 0.3, 8, ("conv", 3))
     assert np.all(np.abs(profile.correlation[-1, 1:]) < 1e-3)
     assert np.all(np.abs(profile.correlation[0, [1, 4]]) > 0.3)  # offset 2 is at 90 degrees
+
+
+@pytest.mark.parametrize("activation", ["erf", "tanh"])
+def test_derivation_document_compiles(tmp_path, activation):
+    """The field law's derivation (conditioning, exchange of sums and expectation, the
+    n -> infinity limit, the engine's kernel law) with the kernel law's own derivation: a
+    LaTeX document pdflatex compiles."""
+    import shutil
+    import subprocess
+
+    from symfield.dynamics.field import field_derivation_latex
+    from symfield.output.latex import PREAMBLE, law_section
+
+    body = field_derivation_latex(activation)
+    for words in ("Conditioning on layer", "exchanging the", "n \\to \\infty",
+                  "self-average", "C_w(z_1', z_1; z_2', z_2)"):
+        assert words in body
+    if activation == "erf":  # closed form substituted at the variances of Q^{l-1}
+        assert "\\operatorname{asin}" in body and "Q^{l-1}_{z_1 z_2}(x, x')" in body
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex not installed")
+    document = "\n".join([PREAMBLE, r"\begin{document}", r"\section*{Field kernel}", body,
+                          law_section(symfield.derive("kernel", activation)),
+                          r"\end{document}"])
+    (tmp_path / "field.tex").write_text(document)
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape",
+                           "field.tex"], cwd=tmp_path, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]
+    assert (tmp_path / "field.pdf").read_bytes().startswith(b"%PDF")
