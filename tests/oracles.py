@@ -109,6 +109,14 @@ def activation_oracle(name: str, params: Mapping[str, object] | None = None) -> 
             dphi=lambda x: mp.sech(x) ** 2,
             d2phi=lambda x: -2 * mp.tanh(x) * mp.sech(x) ** 2,
             even_squares=True, smooth_scale=True)
+    if name == "sigmoid":
+        def logistic(x):
+            return 1 / (1 + mp.exp(-x))
+        return ActivationOracle(
+            phi=logistic,
+            dphi=lambda x: logistic(x) * logistic(-x),
+            d2phi=lambda x: logistic(x) * logistic(-x) * (logistic(-x) - logistic(x)),
+            smooth_scale=True)
     if name == "linear":
         return ActivationOracle(phi=lambda x: x, dphi=lambda x: mp.mpf(1),
                                 d2phi=lambda x: mp.mpf(0), even_squares=True)

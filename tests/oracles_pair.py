@@ -134,6 +134,11 @@ def polar_expect(F: Callable, degree: int, qa, qb, r, dps: int = 32,
     the value when more are used to work (an integrand that cancels)."""
     accuracy = dps if accuracy is None else accuracy
     with mp.workdps(dps + 10):
+        # Near |c| = 1 the integrand lives on an angular window of width ~ sqrt(1 - |c|)
+        # next to a zero of cos: the angles there lose -log10(1 - |c|) digits to rounding.
+        c0 = to_mpf(r) / mp.sqrt(to_mpf(qa) * to_mpf(qb))
+        lost = int(mp.ceil(-mp.log10(1 - abs(c0)))) if abs(c0) < 1 else 0
+    with mp.workdps(dps + 10 + max(lost, 0)):
         qa, qb, r = to_mpf(qa), to_mpf(qb), to_mpf(r)
         sa, sb = mp.sqrt(qa), mp.sqrt(qb)
         c = r / (sa * sb)
@@ -487,8 +492,8 @@ def oracle_for(act_name: str, params: Mapping[str, object] | None = None):
 
 
 def effective_correlation(law: str, values: Mapping[str, object]):
-    """The correlation of the Gaussian pair a law integrates over (at 60 digits)."""
-    with mp.workdps(60):
+    """The correlation of the Gaussian pair a law integrates over (at 120 digits)."""
+    with mp.workdps(120):
         v = {k: to_mpf(x) for k, x in values.items() if k != "alpha"}
         if law in ("kernel", "derivative_kernel", "covariance_map"):
             return v["rho"] / mp.sqrt(v["q1"] * v["q2"])
@@ -508,12 +513,12 @@ def reference_dps(law: str, values: Mapping[str, object], base: int = 24) -> int
     degenerate (the angle sqrt(1 - c^2) loses digits) or the distance D is tiny."""
     c = effective_correlation(law, values)
     extra = 0
-    with mp.workdps(60):
+    with mp.workdps(120):
         if abs(c) < 1:
             extra = int(mp.ceil(-mp.log10(1 - abs(c))))
         if law == "distance_map" and to_mpf(values["D"]) > 0:
             extra = max(extra, int(mp.ceil(-mp.log10(to_mpf(values["D"])) / 2)))
-    return base + min(extra, 24)
+    return base + min(extra, 48)
 
 
 def assert_close(value, reference, rel=to_mpf(10) ** -20, floor=to_mpf(10) ** -26, what=""):

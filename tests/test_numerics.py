@@ -6,6 +6,7 @@ said so, and at least one point per family is anchored to an independent referen
 """
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import mpmath as mp
@@ -31,9 +32,15 @@ def law_of(name, act):
     return symfield.derive(name, act)
 
 
+def parameter_defaults(act) -> dict[str, sp.Rational]:
+    """An activation's own parameters (ab_relu's a and b, ...) at their catalogue defaults."""
+    return {name: default for name, (_symbol, default) in symfield.activation(act).parameters.items()}
+
+
 def values_for(law, point=POINT):
     names = {s.name for s in law.variables}
-    return {k: v for k, v in point.items() if k in names}
+    values = {**{k: str(v) for k, v in parameter_defaults(law.activation).items()}, **point}
+    return {k: v for k, v in values.items() if k in names}
 
 
 def finite_pairs():
@@ -83,17 +90,32 @@ def test_tanh_dps50_is_correct_to_48_digits(law, qv):
 
 @pytest.mark.parametrize("name,act", finite_pairs())
 def test_every_law_digits_are_right_from_15_to_80_dps(name, act):
-    """dps = d agrees with dps = d + 20 to d - 1 digits (a self-consistency check of the
-    certification; the absolute anchors are the quadrature tests)."""
+    """dps = 15, 40, 80 against the independent quadrature of the law's definition
+    (``oracles.reference_law``, mpmath.quad at dps + 15): a certification that agreed with
+    itself on wrong digits fails here (issue 19 item 4: the former version of this test
+    compared the evaluator with itself at dps + 20, which a vacuous certification passed)."""
     law = law_of(name, act)
     values = values_for(law)
+    oracle = activation_oracle(act, {k: v for k, v in values.items() if k == "alpha"})
+    if oracle is None:
+        pytest.skip(f"no mpmath oracle for the activation {act!r}")
     for d in (15, 40, 80):
-        low = law.evaluate(dps=d, **values)
-        high = law.evaluate(dps=d + 20, **values)
+        got = law.evaluate(dps=d, **values)
+        ref = reference_law(name, oracle, values, dps=d + 15)
         with mp.workdps(d + 30):
-            err = relerr(low, high)
+            err = relerr(got, ref)
             # (at d >= 40 this also shows the number is not a float64 in disguise)
             assert err <= mp.mpf(10) ** (1 - d), f"dps={d}: relative error {mp.nstr(err, 3)}"
+
+
+def test_the_digit_ladder_fails_a_vacuous_certification():
+    """Power of the test above: a value right to 15 digits only, returned as 40, fails."""
+    law = law_of("chi0", "tanh")
+    with mp.workdps(60):
+        wrong = law.evaluate(dps=15, q="7/10") * (1 + mp.mpf(10) ** -16)
+    ref = reference_law("chi0", activation_oracle("tanh"), {"q": "7/10"}, dps=55)
+    with mp.workdps(60):
+        assert relerr(wrong, ref) > mp.mpf(10) ** (1 - 40)
 
 
 # evaluate returns an mpmath.mpf (the issue's API), also for laws that are exact constants.
@@ -216,6 +238,7 @@ def _scalar_arguments(law, i):
 def _array_arguments(law):
     n = Q_SAMPLE.size
     out = {}
+    defaults = parameter_defaults(law.activation)
     for s in law.variables:
         if s.name in ("q", "A"):
             out[s.name] = Q_SAMPLE
@@ -225,12 +248,37 @@ def _array_arguments(law):
             out[s.name] = np.linspace(0.0, 1.5, n)
         elif s.name == "alpha":
             out[s.name] = 0.2
+        elif s.name in defaults:
+            out[s.name] = float(defaults[s.name])
         else:
             pytest.fail(f"no float64 test value for variable {s.name!r}")
     return out
 
 
-@pytest.mark.parametrize("name,act", finite_pairs())
+#: float64 losses known and not yet fixed (issue 19 item 2), strict: a fix makes them fail.
+#: elu/selu at q = 1e-6: O(1) terms of the closed form cancel to O(q) (1e-10 relative; the
+#: law needs its series in q near the degenerate Gaussian). hard_tanh/gabor length_map_slope
+#: at q ~ 1e3: 3e-13 (terms of size 1 cancel to 2e-5).
+FLOAT64_LOSSES = {(n, a) for n in ("chi0", "length_map", "activity_map") for a in ("elu", "selu")} \
+    | {("length_map_slope", "hard_tanh"), ("length_map_slope", "gabor")}
+#: to_numpy refuses ab_relu's default a = -1/2 ("a must be > 0"): symfield/laws/base.py treats
+#: every activation parameter as strictly positive (not a numerics defect; owner: laws).
+NEGATIVE_PARAMETER = {"ab_relu"}
+
+
+def _known_float64_defects(pairs):
+    out = []
+    for name, act in pairs:
+        marks = []
+        if act in NEGATIVE_PARAMETER:
+            marks.append(pytest.mark.xfail(strict=True, reason="laws refuse a negative parameter"))
+        elif (name, act) in FLOAT64_LOSSES:
+            marks.append(pytest.mark.xfail(strict=True, reason="known float64 cancellation"))
+        out.append(pytest.param(name, act, marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("name,act", _known_float64_defects(finite_pairs()))
 def test_to_numpy_agrees_with_evaluate(name, act):
     law = law_of(name, act)
     fn = law.to_numpy()
@@ -244,19 +292,26 @@ def test_to_numpy_agrees_with_evaluate(name, act):
     for i in range(Q_SAMPLE.size):
         scalar = _scalar_arguments(law, i)
         ref = float(law.evaluate(dps=20, **scalar))
+        if math.isinf(ref):  # beyond float64 (exp's activity map at A = 1e3): overflow
+            assert out[i] == ref, (name, act, scalar, out[i], ref)
+            continue
         tol = rel * abs(ref) if ref != 0 else 1e-300
         assert abs(out[i] - ref) <= tol, (name, act, scalar, out[i], ref)
 
 
-@pytest.mark.parametrize("name,act", finite_pairs())
+@pytest.mark.parametrize("name,act", [
+    pytest.param(n, a, marks=[pytest.mark.xfail(strict=True, reason="laws refuse a negative "
+                                                 "parameter")] if a in NEGATIVE_PARAMETER else [])
+    for n, a in finite_pairs()])
 def test_to_numpy_broadcasts(name, act):
     """Shapes broadcast like numpy; constant laws (ReLU chi1, linear chi2) still give arrays."""
     law = law_of(name, act)
     fn = law.to_numpy()
     names = [s.name for s in law.variables]
     shapes = {"q": (3, 1), "A": (3, 1), "sigma_w": (4,), "sigma_b": (1, 4), "alpha": ()}
-    values = {"q": 0.8, "A": 0.8, "sigma_w": 1.2, "sigma_b": 0.3, "alpha": 0.2}
-    args = {n: np.full(shapes[n], values[n]) for n in names}
+    values = {**{k: float(v) for k, v in parameter_defaults(act).items()},
+              "q": 0.8, "A": 0.8, "sigma_w": 1.2, "sigma_b": 0.3, "alpha": 0.2}
+    args = {n: np.full(shapes.get(n, ()), values[n]) for n in names}
     expected = np.broadcast_shapes(*[np.shape(a) for a in args.values()])
     out = fn(**args)
     assert isinstance(out, np.ndarray) and out.shape == expected, (out, expected)

@@ -72,10 +72,11 @@ def _exact(x) -> Fraction:
 
 #: sqrt of a variance, so that rho = c sqrt(q1 q2) is exact: q in [0.01, 20].
 SQRT_VAR = st.floats(-1.0, 0.65).map(lambda e: Fraction(10.0**e))
-#: A correlation in [-1, 1]: uniform, or +-(1 - 10^-k) (nearly degenerate), or 0, +-1.
+#: A correlation in [-1, 1]: uniform, or +-(1 - 10^-k) (nearly degenerate, far beyond
+#: float64: k up to 40), or 0, +-1.
 CORR = st.one_of(
     st.floats(-1.0, 1.0).map(_exact),
-    st.builds(lambda k, s: s * (1 - Fraction(1, 10**k)), st.integers(1, 14), st.sampled_from([1, -1])),
+    st.builds(lambda k, s: s * (1 - Fraction(1, 10**k)), st.integers(1, 40), st.sampled_from([1, -1])),
     st.sampled_from([Fraction(0), Fraction(1), Fraction(-1)]),
 )
 #: A fraction of the largest distance 4A: uniform, or near 0 / 1.
@@ -86,9 +87,10 @@ UNIT = st.one_of(
     st.sampled_from([Fraction(0), Fraction(1)]),
 )
 SIGMA_W = st.floats(0.2, 3.0).map(_exact)
-#: sigma_b = 0 or >= 1e-3: tiny sigma_b (sigma_b^2 below the working precision) is the
-#: subject of test_tiny_sigma_b_certification (a known bug), not of the generic tests.
-SIGMA_B = st.one_of(st.just(Fraction(0)), st.floats(1e-3, 1.5).map(_exact))
+#: sigma_b = 0, tiny (sigma_b^2 far below the working precision next to sigma_w^2 A: the
+#: second precision carries the inputs' magnitudes) or moderate.
+SIGMA_B = st.one_of(st.just(Fraction(0)), st.floats(1e-3, 1.5).map(_exact),
+                    st.builds(lambda k: Fraction(1, 10**k), st.integers(4, 30)))
 ALPHA = st.floats(0.001, 2.0).map(_exact)
 RAW = st.tuples(SQRT_VAR, SQRT_VAR, CORR, UNIT, SIGMA_W, SIGMA_B, ALPHA)
 
@@ -504,13 +506,14 @@ def test_relu_family_kernel_at_float_boundary_is_not_nan(act):
 
 
 def test_relu_kernel_float64_accuracy_near_c_equal_one():
-    """Document the float64 accuracy at |c| -> 1 (the asin/sqrt cancellation of the closed
-    form): better than 1e-7 relative is required here; see the report for the 1e-9 loss."""
+    """c -> 1: the kernel is well conditioned there, and float64 holds a few ulps (once only
+    1e-7 was required, for a loss of 1e-9). Near c = -1 with q1 != q2 it is not: see
+    test_float64_accuracy.py for the bound in terms of the condition number."""
     f = law_of("kernel", "relu").to_numpy()
     for q1v, q2v in ((1.0, 3.0), (2.0, 3.0), (0.5, 0.5)):
         r = np.sqrt(q1v * q2v) * (1 - 1e-15)
         exact = law_of("kernel", "relu").evaluate(dps=20, q1=q1v, q2=q2v, rho=float(r))
-        assert abs(float(f(q1=q1v, q2=q2v, rho=r)) - float(exact)) <= 1e-7 * float(exact)
+        assert abs(float(f(q1=q1v, q2=q2v, rho=r)) - float(exact)) <= 1e-14 * float(exact)
 
 
 @pytest.mark.parametrize("act", ACTIVATIONS)
@@ -659,14 +662,10 @@ def test_exact_boundary_with_long_fraction_is_accepted():
 ], ids=["relu-dps15", "abs-dps30"])
 def test_tiny_sigma_b_certification(law_name, act, values, dps, true_value):
     """sigma_b^2 far below the working precision next to A = 1: the two-precision check once
-    agreed on the same wrong digits (3.2e-21 for a true 4.2e-61). Now the digits are right, or
-    the evaluation says it cannot certify them (never silently wrong)."""
+    agreed on the same wrong digits (3.2e-21 for a true 4.2e-61), later gave up on the ReLU
+    case (41 cancelling digits). Now the digits are right."""
     law = law_of(law_name, act)
-    try:
-        value = law.evaluate(dps=dps, **values)
-    except symfield.PrecisionError:
-        assert act == "relu", "only the ReLU case (41 cancelling digits) may give up"
-        return
+    value = law.evaluate(dps=dps, **values)
     with mp.workdps(300):
         ref = literature_law(act, law_name, values) if true_value is None else to_mpf(true_value)
     assert_close(value, ref, to_mpf(10) ** -(dps - 1), floor=0, what=f"{law_name}[{act}]")

@@ -15,9 +15,11 @@ module only changes how it is *evaluated* (a rewrite applied when compiling):
   sigma_b^2)^2 - (C sigma_w^2 + sigma_b^2)^2);
 * at an end where the value G(0) or G(pi) is not bounded away from zero, the Taylor
   coefficients of G in t are combined *exactly* (the cancelling low orders are symbolic
-  zeros) and float64 sums the series for t < 1; mpmath evaluates G at t with the digits the
-  remaining cancellation costs (the certification checks them), and t = 0 exactly gives the
-  end value exactly (a structural zero, such as the distance map at D = 0).
+  zeros) and float64 sums the series for t < 1; mpmath sums the same series (its
+  coefficients evaluated at the point) where its terms fall below the precision, and
+  otherwise evaluates G at t with the digits the remaining cancellation costs (the
+  certification checks them); t = 0 exactly gives the end value exactly (a structural zero,
+  such as the distance map at D = 0).
 
 In between (|N| <= Den/2) the expression is evaluated as derived (it is well conditioned
 there). A difference of two arcsines asin(X) - asin(Y) with X - Y small (Amari's distance map
@@ -42,6 +44,9 @@ SERIES_TERMS = 26
 #: Below this small angle float64 uses the Taylor series at an end.
 SERIES_ANGLE = 1.0
 _TAN_SQUARED = math.tan(SERIES_ANGLE) ** 2
+#: Below this angle mpmath tries the exact Taylor series first (if its last terms are below
+#: the precision; otherwise the expression in the angle with the digits it cancels).
+MP_SERIES_ANGLE = 0.25
 
 _T = sp.Dummy("T", positive=True)
 _COS, _SIN = sp.cos(_T), sp.sin(_T)
@@ -85,6 +90,14 @@ def squared_gap(num: sp.Expr, den: sp.Expr) -> sp.Expr:
     factored = sp.factor(squared)
     if isinstance(factored, sp.Mul) and sum(1 for f in sp.Mul.make_args(factored)
                                             if f.has(*num.free_symbols) and f.is_Add) >= 1:
+        return factored
+    symbols = sorted(squared.free_symbols | den.free_symbols, key=lambda s: s.name)
+    try:
+        lower = sp.Poly(squared, *symbols).total_degree() < \
+            sp.Poly(sp.expand(den**2), *symbols).total_degree()
+    except sp.PolynomialError:
+        lower = False
+    if lower:  # the leading terms cancelled symbolically: (2q + 1)^2 - 4q^2 = 4q + 1
         return factored
     root = sp.Pow(sp.expand(den**2), sp.Rational(1, 2), evaluate=False)
     return sp.Mul(sp.Add(root, -num, evaluate=False), sp.Add(root, num, evaluate=False),
@@ -285,6 +298,7 @@ class AngleForm:
                               # kernel at c -> 1) and needs no series
                               "series": None if series.proportional() else series}
         self._mp_ready = self._np_ready = False
+        self._series_cache: dict = {}
 
     # -- symbolic ------------------------------------------------------------------------
     @staticmethod
@@ -368,11 +382,32 @@ class AngleForm:
         t = self._angle(values, end)
         if t == 0:
             return self._value_mp[end](*values)
-        extra = 5 + (self._order[end] * max(0, int(-mpmath.log10(t))) if t < 1 else 0)
+        if t < MP_SERIES_ANGLE:
+            # The exact Taylor coefficients at these values: no cancellation, and the terms
+            # say where the value is (b_0 = 2 sigma_b^2/(...) is 0 at sigma_b = 0).
+            terms = [c(*values) * t**n for n, c in enumerate(self._series_mp(end))]
+            largest = max(abs(v) for v in terms)
+            if largest == 0:
+                return mpmath.mpf(0)
+            if max(abs(v) for v in terms[-2:]) <= mpmath.mpf(10) ** (-(dps + 5)) * largest:
+                return mpmath.fsum(terms)
+        extra = 5 + (max(self._order[end], 3) * max(0, int(-mpmath.log10(t))) if t < 1 else 0)
         with mpmath.workdps(dps + extra):
             t = self._angle(values, end)
             value = self._end_mp[end](*values, t)
         return +value
+
+    def _series_mp(self, end: int) -> list:
+        """The exact Taylor coefficients at an end as mpmath functions (lazily)."""
+        cached = self._series_cache.get(end)
+        if cached is None:
+            from .compile import MP_MODULES
+
+            series = EndSeries(self.ends[end]["expr"])
+            cached = [sp.lambdify(self.symbols, series.coefficient(n), modules=MP_MODULES)
+                      for n in range(series.n_terms)]
+            self._series_cache[end] = cached
+        return cached
 
     def _angle(self, values: Sequence, end: int):
         num, _den, gap = (f(*values) for f in self._parts_mp)

@@ -12,6 +12,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from ...errors import PrecisionError
 from ...symbolic import parity
 from ..expectation import Expectation, bivariate_expectation
 from ..faddeeva import tanh_moment
@@ -108,13 +109,115 @@ def _stable_angles(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, (sp.asin, sp.acos)), angle)
 
 
+class _expm1(sp.Function):
+    """exp(x) - 1 computed directly (float64 only: 1 - exp(-2q) at q = 1e-6)."""
+
+
+class _expdiff(sp.Function):
+    """exp(a) - exp(b) as exp(max) (1 - exp(-|a - b|)) with expm1 (float64 only): neither
+    cancels near a = b (sinh(rho) exp(-q) at rho = 1e-8) nor overflows (rho = 1e3)."""
+
+
+def _np_expdiff(a, b):
+    top = np.maximum(a, b)
+    sign = np.where(a >= b, 1.0, -1.0)
+    return -sign * np.exp(top) * np.expm1(-np.abs(a - b))
+
+
+class _erfcx(sp.Function):
+    """exp(x^2) erfc(x) (float64 only: exp(2q) erfc(sqrt(2q)) overflows times underflows)."""
+
+
+#: Products of sums larger than this are not expanded to merge exponentials.
+_MAX_EXPANDED_TERMS = 16
+
+
+def _merge_exponentials(expr: sp.Expr) -> sp.Expr:
+    """exp(a) exp(b) -> exp(a + b), also through a sum of exponentials it multiplies
+    ((exp(rho) - exp(-rho)) exp(-q1/2) exp(-q2/2), the sine kernel): each factor alone may
+    overflow or underflow float64 where their product is moderate."""
+    def exps(e):
+        return [f for f in sp.Mul.make_args(e) if isinstance(f, sp.exp)]
+
+    def merge(product):
+        sums = [f for f in product.args if f.is_Add and any(exps(t) for t in f.args)]
+        size = 1
+        for f in sums:
+            size *= len(f.args)
+        if sums and exps(product) and size <= _MAX_EXPANDED_TERMS:
+            product = sp.expand_mul(product)
+        return sp.powsimp(product, combine="exp")
+
+    return expr.replace(
+        lambda e: e.is_Mul and (len(exps(e)) > 1 or (exps(e) and any(
+            f.is_Add and any(exps(t) for t in f.args) for f in e.args))),
+        merge)
+
+
+def _complements(total: sp.Expr) -> sp.Expr:
+    """In a sum, c R exp(a) erf(b) - c R exp(a) -> -c R exp(a - b^2) erfcx(b) (b >= 0 on the
+    domain), c R erf(b) - c R -> -c R erfc(b), c R exp(a) - c R -> c R expm1(a) and
+    c R exp(a) - c R exp(a') -> c R expdiff(a, a'): each
+    pair cancels where its parts tend to the same value, its difference is computed directly."""
+    terms = list(sp.Add.make_args(total))
+
+    def split(term):
+        coeff, rest = term.as_coeff_Mul()
+        factors = sp.Mul.make_args(rest)
+        exp_f = [f for f in factors if isinstance(f, sp.exp)]
+        erf_f = [f for f in factors if isinstance(f, sp.erf)]
+        others = sp.Mul(*[f for f in factors if f not in exp_f and f not in erf_f])
+        if len(exp_f) > 1 or len(erf_f) > 1:
+            return None
+        return (coeff, others, exp_f[0].args[0] if exp_f else sp.S.Zero,
+                erf_f[0].args[0] if erf_f else None)
+
+    parts = [split(t) for t in terms]
+    used: set[int] = set()
+    out = []
+    for i, pi in enumerate(parts):
+        if i in used or pi is None:
+            continue
+        coeff, others, a, b = pi
+        for j, pj in enumerate(parts):
+            if j == i or j in used or pj is None or pj[0] != -coeff or pj[1] != others:
+                continue
+            if b is not None and pj[3] is None and pj[2] == a:
+                # coeff R exp(a) (erf(b) - 1)
+                if not angles.positive(b):
+                    continue
+                shifted = sp.expand(a - b**2)
+                out.append(-coeff * others * sp.exp(shifted) * _erfcx(b))
+            elif b is None and pj[3] is None and a != 0 and pj[2] == 0:
+                out.append(coeff * others * _expm1(a))          # coeff R (exp(a) - 1)
+            elif b is None and pj[3] is None and a != 0 and pj[2] != 0:
+                out.append(coeff * others * _expdiff(a, pj[2]))  # coeff R (exp(a) - exp(a'))
+            else:
+                continue
+            used.update((i, j))
+            break
+    if not used:
+        return total
+    return sp.Add(*out, *[t for k, t in enumerate(terms) if k not in used])
+
+
+def _stable_exponentials(expr: sp.Expr) -> sp.Expr:
+    """float64-only rewrites of exponential and error-function terms (see the helpers)."""
+    if not expr.has(sp.exp, sp.erf):
+        return expr
+    expr = _merge_exponentials(expr)
+    return expr.replace(lambda e: e.is_Add and e.has(sp.exp, sp.erf), _complements)
+
+
 def np_modules() -> list:
     """lambdify modules for float64."""
     import scipy.special as sc  # scipy loads on first numerical use, not on import
 
     return [{"asin": _np_arcsin, "acos": _np_arccos, "erf": sc.erf, "erfc": sc.erfc,
              "Heaviside": lambda a, h0=0.5: np.heaviside(a, h0),
-             "_nonnegative": lambda a: np.maximum(a, 0.0), **NP_FUNCTIONS,
+             "_nonnegative": lambda a: np.maximum(a, 0.0), "_expm1": np.expm1,
+             "_expdiff": _np_expdiff,
+             "_erfcx": sc.erfcx, **NP_FUNCTIONS,
              **angles.NP_FUNCTIONS},
             "numpy", "scipy"]
 
@@ -125,7 +228,24 @@ def at_zero_variance(integrand: sp.Expr, x: sp.Symbol) -> sp.Expr:
     not Heaviside(0)^2 = 1/4)."""
     if 0 not in kinks(integrand, x):
         return integrand.subs(x, 0)
-    return (sp.limit(integrand, x, 0, "+") + sp.limit(integrand, x, 0, "-")) / 2
+    return (_one_sided_limit(integrand, x, 1) + _one_sided_limit(integrand, x, -1)) / 2
+
+
+def _one_sided_limit(integrand: sp.Expr, x: sp.Symbol, side: int) -> sp.Expr:
+    """lim f(x) as x -> 0 from the ``side``: x = side t with t > 0 decides the kinks
+    (Heaviside(t) = 1, sign(-t) = -1, |t| = t), then t = 0; SymPy's limit only where that
+    leaves no value (its series expansion fails on some products of exponentials with
+    Heaviside, TypeError inside SymPy)."""
+    t = sp.Dummy("t", positive=True)
+    decided = integrand.subs(x, side * t)
+    value = decided.subs(t, 0)
+    if value.is_finite:
+        return value
+    try:
+        return sp.limit(decided, t, 0, "+")
+    except (TypeError, NotImplementedError, ValueError) as error:
+        raise PrecisionError(f"the zero-variance limit of {integrand} could not be "
+                             f"decided ({type(error).__name__})") from error
 
 
 def merge_square_differences(expr: sp.Expr) -> sp.Expr:
@@ -212,7 +332,7 @@ class FusedFloat64:
         self.symbols = list(symbols)
         outer = [angles.arcsine_differences(e) for e in exprs]
         self.angles = [angles.angle_form(e, tuple(self.symbols)) for e in outer]
-        outputs = [_clamp_radicands(_stable_angles(e)) for e in outer]
+        outputs = [_clamp_radicands(_stable_angles(_stable_exponentials(e))) for e in outer]
         self._parts_at = []
         for form in self.angles:
             if form is not None and form.needs_series:
@@ -406,7 +526,8 @@ class CompiledExpr:
         if self._outer_np is None:
             self._outer_np = sp.lambdify(self.symbols + self.placeholders
                                          + self.series_placeholders,
-                                         _clamp_radicands(_stable_angles(self.outer)),
+                                         _clamp_radicands(_stable_angles(
+                                             _stable_exponentials(self.outer))),
                                          modules=np_modules())
             self._inner_np = []
             for e, ce in zip(self.expectations, self._inner):

@@ -16,12 +16,16 @@ def faddeeva_mp(z):
 
 
 def faddeeva_np(z):
-    """w(z) in float64 (scipy's wofz); real input on the imaginary axis uses erfcx."""
+    """w(z) in float64 (scipy's wofz); on the imaginary axis w(iy) = erfcx(y) is real (for
+    every real y, 0 included: the degenerate Gaussian q = 0) and is returned as a real array,
+    so that the law around it stays real."""
     import scipy.special as sc  # scipy loads on first numerical use, not on import
 
     z = np.asarray(z)
-    if np.iscomplexobj(z) and np.all(z.real == 0) and np.all(z.imag > 0):
-        return sc.erfcx(z.imag).astype(complex)
+    if not np.iscomplexobj(z):
+        return sc.wofz(z.astype(complex))
+    if np.all(z.real == 0):
+        return sc.erfcx(z.imag)
     return sc.wofz(z)
 
 

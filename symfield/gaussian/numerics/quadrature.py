@@ -174,6 +174,7 @@ def expect_mp_split(f: Callable, var, dps: int, breakpoints=()):
 # ------------------------------------------------------------------------------------------
 _FP_STEP = 0.125          # exp(-pi^2/(2h)) ~ 7e-18
 _FP_CUTOFF = 9.0          # standard-normal tail beyond 9 sd ~ 1e-19
+_FP_END_WEIGHT = 1e-18    # the share of the last nodes above which the rule was too short
 _FP_CHUNK_ELEMENTS = 1 << 22
 
 
@@ -223,7 +224,13 @@ def expect_np(f: Callable[[np.ndarray], np.ndarray], var: np.ndarray, even: bool
         out[sl] = np.sum(vals, axis=1)
         if cancellation is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.sum(np.abs(vals), axis=1) / np.abs(out[sl])
+                size = np.sum(np.abs(vals), axis=1)
+                ratio = size / np.abs(out[sl])
+                # An integrand that outgrows the Gaussian (exp(2 sqrt(q) x) at q = 1e3 peaks
+                # at 63 sd) still weighs at the rule's last nodes: the truncated sum would be
+                # silently wrong, so its error estimate is infinite (the caller recomputes).
+                ends = np.maximum(np.abs(vals[:, 0]), np.abs(vals[:, -1]))
+                ratio = np.where(ends > _FP_END_WEIGHT * size, np.inf, ratio)
             cancellation.reshape(-1)[sl] = np.where(np.isfinite(ratio), ratio, np.inf)
     return out.reshape(shape)
 
