@@ -643,35 +643,35 @@ def field_derivation_latex(activation: str | Activation) -> str:
     name = act.name.replace("_", r"\_")
     lines = [
         r"\begin{align*}",
-        r"\intertext{\small\textit{Definition: the pre-activation field of layer $l$ is "
+        (r"\intertext{\small\textit{Definition: the pre-activation field of layer $l$ is "
         r"$u^l_i(x, z') = \sum_{j=1}^{n} \sum_{z} w^l_{ij}(z', z)\, x^{l-1}_j(z) + b^l_i(z')$, "
         r"$x^{l-1}_j = \phi(u^{l-1}_j)$; its kernel is the covariance of two positions and "
-        r"two inputs.}}",
+        r"two inputs.}}"),
         r"Q^l(x, x'; z_1', z_2') &= \mathbb{E}\left[u^l_i(x, z_1')\, u^l_i(x', z_2')\right] \\",
-        r"\intertext{\small\textit{Conditioning on layer $l-1$ (the weights and biases of "
+        (r"\intertext{\small\textit{Conditioning on layer $l-1$ (the weights and biases of "
         r"layer $l$ are independent of it and of each other, zero-mean), then exchanging the "
-        r"finite sums over channels and positions with the expectation (linearity):}}",
-        r"&= \mathbb{E}\Big[\sum_{j,k}\sum_{z_1, z_2} \mathbb{E}\left[w_{ij}(z_1', z_1)\, "
+        r"finite sums over channels and positions with the expectation (linearity):}}"),
+        (r"&= \mathbb{E}\Big[\sum_{j,k}\sum_{z_1, z_2} \mathbb{E}\left[w_{ij}(z_1', z_1)\, "
         r"w_{ik}(z_2', z_2)\right] x_j(z_1)\, x'_k(z_2)\Big] + \mathbb{E}\left[b_i(z_1')\, "
-        r"b_i(z_2')\right] \\",
-        r"\intertext{\small\textit{Weights independent across channel pairs, "
+        r"b_i(z_2')\right] \\"),
+        (r"\intertext{\small\textit{Weights independent across channel pairs, "
         r"$\mathbb{E}[w_{ij}(z_1', z_1) w_{ik}(z_2', z_2)] = \delta_{jk}\, "
         r"\frac{\sigma_w^2}{n} C_w(z_1', z_1; z_2', z_2)$, biases of covariance "
-        r"$\sigma_b^2 C_b$:}}",
-        r"&= \sigma_w^2 \sum_{z_1, z_2} C_w(z_1', z_1; z_2', z_2)\; \mathbb{E}\Big[\frac{1}{n}"
+        r"$\sigma_b^2 C_b$:}}"),
+        (r"&= \sigma_w^2 \sum_{z_1, z_2} C_w(z_1', z_1; z_2', z_2)\; \mathbb{E}\Big[\frac{1}{n}"
         r"\sum_{j=1}^{n} \phi(u^{l-1}_j(x, z_1))\, \phi(u^{l-1}_j(x', z_2))\Big] + \sigma_b^2 "
-        r"C_b(z_1', z_2') \\",
-        r"\intertext{\small\textit{Mean field, $n \to \infty$ at fixed $G$ and depth: the "
+        r"C_b(z_1', z_2') \\"),
+        (r"\intertext{\small\textit{Mean field, $n \to \infty$ at fixed $G$ and depth: the "
         r"channels $j$ are exchangeable and, given the layers below, independent Gaussian "
         r"pairs with the covariance $Q^{l-1}$, so the channel average concentrates on one "
         r"pair's expectation (the finite sum over positions passes through the limit). It "
         r"holds for the ensemble; one realisation needs the average to self-average, which "
-        r"few channels with long-range correlated weights prevent.}}",
-        r"&= \sigma_w^2 \sum_{z_1, z_2} C_w(z_1', z_1; z_2', z_2)\; K^{l-1}(x, x'; z_1, z_2) "
-        r"+ \sigma_b^2 C_b(z_1', z_2') \\",
-        rf"\intertext{{\small\textit{{The engine's kernel law for {name} at the variances and "
+        r"few channels with long-range correlated weights prevent.}}"),
+        (r"&= \sigma_w^2 \sum_{z_1, z_2} C_w(z_1', z_1; z_2', z_2)\; K^{l-1}(x, x'; z_1, z_2) "
+        r"+ \sigma_b^2 C_b(z_1', z_2') \\"),
+        (rf"\intertext{{\small\textit{{The engine's kernel law for {name} at the variances and "
         r"covariance of $Q^{l-1}$ (first layer: $K^0(x, x'; z_1, z_2) = x(z_1) \cdot "
-        r"x'(z_2) / n_0$):}}",
+        r"x'(z_2) / n_0$):}}"),
         rf"K^{{l-1}}(x, x'; z_1, z_2) &= {kernel}",
         r"\end{align*}",
     ]
