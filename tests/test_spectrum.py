@@ -164,6 +164,8 @@ def test_fuss_catalan_edge(depth):
     ("erf", "1.2", "0.1", 5, "orthogonal"),
     ("tanh", "1.1", "0.05", 6, "gaussian"),
     ("relu", "1.2", "0.3", 3, "gaussian"),
+    # deep: the continuation must stay on the physical sheet of (z m S^L)^(1/L)
+    ("tanh", "1.05", "0.02", 50, "orthogonal"),
 ])
 def test_density_reproduces_moments(activation, sigma_w, sigma_b, depth, weights):
     report = jacobian_spectrum(activation, sigma_w, sigma_b, depth, weights=weights)
@@ -175,10 +177,11 @@ def test_density_reproduces_moments(activation, sigma_w, sigma_b, depth, weights
     assert np.all(density[(grid > 0.2 * edge) & (grid < 0.9 * edge)] > 0)
     m1 = np.trapezoid(grid * density, grid)
     m2 = np.trapezoid(grid**2 * density, grid)
-    assert abs(m1 / float(report.m1) - 1) < 1e-4
-    assert abs(m2 / float(report.m2) - 1) < 1e-4
+    tolerance = 1e-4 if depth < 50 else 5e-4  # the trapezoid rule's own error on this grid
+    assert abs(m1 / float(report.m1) - 1) < tolerance
+    assert abs(m2 / float(report.m2) - 1) < tolerance
     m3 = np.trapezoid(grid**3 * density, grid)
-    assert abs(m3 / float(report.m3) - 1) < 1e-4
+    assert abs(m3 / float(report.m3) - 1) < tolerance
     if activation == "relu":
         assert report.atom_at_zero == pytest.approx(0.5, abs=1e-12)
         assert np.trapezoid(density, grid) < 0.5 + 1e-3
@@ -233,3 +236,12 @@ def test_density_refuses_bad_points():
             report.density(bad)
     with pytest.raises(InvalidValueError, match="threshold must be a finite number > 0"):
         report.spread_depth(-1)
+
+
+def test_float64_scale_is_refused_with_a_reason():
+    report = jacobian_spectrum("relu", "1.9", 0, 3000)
+    assert report.m1 > mpmath.mpf(10) ** 700  # the moments are exact mpmath numbers
+    with pytest.raises(InvalidValueError, match="beyond float64"):
+        report.support_edge
+    with pytest.raises(InvalidValueError, match="x must hold finite numbers > 0"):
+        jacobian_spectrum("linear", 1, 0, 1).density("abc")

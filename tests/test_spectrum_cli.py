@@ -72,3 +72,9 @@ def test_plot_function_checks_arguments():
         jacobian_spectrum("erf", 1.0, 0.1, 2, points=3)
     figure = jacobian_spectrum("erf", 1.0, 0.1, 2, weights="orthogonal", points=50)
     assert figure.axes[0].get_xlabel().startswith("eigenvalue")
+
+
+def test_jacobian_huge_scale_reports_moments(run):
+    code, out, err = run("jacobian", "relu", "--sigma-w", "1.9", "--depth", "3000")
+    assert code == 0, err
+    assert "density" in out and "n/a: the eigenvalues of J J^T are of order" in out

@@ -8,6 +8,7 @@ import json
 
 import mpmath
 
+from ..errors import InvalidValueError
 from ..numbers import MIN_DPS
 from .common import EXIT_OK, UsageError, positive_float
 
@@ -70,8 +71,14 @@ def run_jacobian(args: argparse.Namespace) -> int:
     extra = {}
     if args.m3 or check is not None:
         extra["m3"] = mpmath.nstr(report.m3, report.dps)
-    extra["support_edge"] = report.support_edge
-    extra["atom_at_zero"] = report.atom_at_zero
+    try:
+        extra["support_edge"] = report.support_edge
+        extra["atom_at_zero"] = report.atom_at_zero
+    except InvalidValueError as error:  # float64 cannot hold the scale; the moments stand
+        if args.plot:
+            raise
+        extra["support_edge"] = extra["atom_at_zero"] = None
+        extra["density"] = f"n/a: {error}"
     if args.threshold is not None:
         extra["spread_depth"] = report.spread_depth(args.threshold)
     if args.latex:

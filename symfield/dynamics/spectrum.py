@@ -306,9 +306,13 @@ class JacobianSpectrum:
 
     def density(self, x: object) -> np.ndarray:
         """The eigenvalue density of J J^T at the points ``x`` (float64 array, x > 0)."""
-        points = np.asarray(x, dtype=float)
-        if points.dtype.kind != "f" or not np.all(np.isfinite(points)) or np.any(points <= 0):
-            raise InvalidValueError("density: x must hold finite numbers > 0")
+        try:
+            points = np.asarray(x, dtype=float)
+        except (TypeError, ValueError):
+            points = None
+        if points is None or not np.all(np.isfinite(points)) or np.any(points <= 0):
+            raise InvalidValueError(f"density: x must hold finite numbers > 0 (got "
+                                    f"{quoted(x)})")
         if points.size > 100_000:
             raise InvalidValueError("density: at most 100000 points at once")
         return self._solver.density(points)
@@ -481,7 +485,14 @@ class _ResolventSolver:
         if not self.mu1 > 0:
             raise InvalidValueError(f"{report.activation.name}: phi'(u) = 0 almost surely at "
                                     f"q*, so J = 0 and its spectrum is a point mass at 0")
-        self.scale = math.exp(self.depth * math.log(float(report.sigma_w) ** 2 * self.mu1))
+        log_scale = self.depth * math.log(float(report.sigma_w) ** 2 * self.mu1)
+        if abs(log_scale) > 700:
+            exponent = log_scale / math.log(10)
+            raise InvalidValueError(
+                f"the eigenvalues of J J^T are of order m1 = chi1^L = 10^{exponent:.0f}, "
+                f"beyond float64, where the density and its edge are computed (the moments "
+                f"are exact): use a smaller depth, or sigma_w nearer the edge of chaos")
+        self.scale = math.exp(log_scale)
 
     # -- the equations ---------------------------------------------------------------------
     def _moment_d(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -491,38 +502,58 @@ class _ResolventSolver:
         # complex @ complex runs in BLAS (a real vector against complex rows does not)
         return w * weighted.sum(axis=1), (weighted * inverse).sum(axis=1)
 
-    def _phase(self, z: np.ndarray, mm: np.ndarray, ww: np.ndarray):
-        """Phi = log z + log m - log(1 + m) + L log s(m), and dPhi/dm, dPhi/dw."""
+    @staticmethod
+    def _unwrapped(value: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """log(value) on the sheet nearest ``previous`` (a logarithm continued along the
+        path, not the principal one)."""
+        principal = np.log(value)
+        return principal + 2j * np.pi * np.round((previous - principal).imag / (2 * np.pi))
+
+    def _phase(self, z, logs):
+        """Phi = log z + log m - log(1 + m) + L log s(m), with the continued logarithms
+        (log m, log(1 + m), log w), and dPhi/dm, dPhi/dw."""
+        log_m, log_1pm, log_w = logs
+        mm, ww = np.exp(log_m), np.exp(log_w)
         L = self.depth
-        log_s = math.log(self.mu1) + np.log(ww) - np.log(mm)
+        log_s = math.log(self.mu1) + log_w - log_m
         d_m = 1 / mm - 1 / (1 + mm) - L / mm
         if self.orthogonal:
-            log_s = log_s + np.log1p(mm)
+            log_s = log_s + log_1pm
             d_m = d_m + L / (1 + mm)
-        phase = np.log(z) + np.log(mm) - np.log1p(mm) + L * log_s
-        return phase, d_m, L / ww
+        return np.log(z) + log_m - log_1pm + L * log_s, d_m, L / ww
 
-    def _newton(self, z, mm, ww):
+    def _newton(self, z, mm, ww, logs):
+        """Damped Newton on (F1, F2) = (M_D(w) - m, Phi): the equation z m S^L = 1 + m in log
+        form with the logarithms continued from the previous point of the path (so the
+        iterate cannot hop to another sheet, i.e. another solution of exp(Phi) = 1), only on
+        the points that have not converged yet."""
+        mm, ww = mm.copy(), ww.copy()
+        logs = [part.copy() for part in logs]
+        active = np.arange(z.size)
         for _ in range(self.NEWTON_ITERATIONS):
-            value, slope = self._moment_d(ww)
-            f1 = value - mm
-            phase, d_m, d_w = self._phase(z, mm, ww)
-            e = np.exp(np.clip(phase.real, -700, 700)) * np.exp(1j * phase.imag)
-            f2 = e - 1
-            # [[-1, slope], [e d_m, e d_w]] [dm, dw] = -[f1, f2]
-            a, b, c, dd = -1.0, slope, e * d_m, e * d_w
-            det = a * dd - b * c
-            step_m = (-f1 * dd + b * f2) / det
-            step_w = (-a * f2 + c * f1) / det
+            zs, ms, ws = z[active], mm[active], ww[active]
+            current = [part[active] for part in logs]
+            value, slope = self._moment_d(ws)
+            f1 = value - ms
+            f2, d_m, d_w = self._phase(zs, current)
+            done = np.abs(f1) + np.abs(f2) < 1e-12 * (1 + np.abs(ms))
+            # [[-1, slope], [d_m, d_w]] [dm, dw] = -[f1, f2]
+            det = -d_w - slope * d_m
+            step_m = (-f1 * d_w + slope * f2) / det
+            step_w = (f2 + d_m * f1) / det
             # damped: never move further than half the current size
-            limit = 0.5 * np.maximum(np.abs(mm), np.abs(ww))
+            limit = 0.5 * np.maximum(np.abs(ms), np.abs(ws))
             size = np.maximum(np.abs(step_m), np.abs(step_w))
             factor = np.where(size > limit, limit / np.where(size > 0, size, 1), 1.0)
-            mm = mm + factor * step_m
-            ww = ww + factor * step_w
-            if np.all(np.abs(f1) + np.abs(f2) < 1e-12 * (1 + np.abs(mm))):
+            new_m, new_w = ms + factor * step_m, ws + factor * step_w
+            mm[active], ww[active] = new_m, new_w
+            logs[0][active] = self._unwrapped(new_m, current[0])
+            logs[1][active] = self._unwrapped(1 + new_m, current[1])
+            logs[2][active] = self._unwrapped(new_w, current[2])
+            active = active[~done]
+            if active.size == 0:
                 break
-        return mm, ww, np.abs(f1) + np.abs(f2)
+        return mm, ww, logs
 
     def resolvent(self, x_scaled: np.ndarray) -> np.ndarray:
         """G(x~ + i0) in the scaled variable, by continuation from far above the axis."""
@@ -531,9 +562,10 @@ class _ResolventSolver:
         z = x_scaled + 1j * tops
         mm = 1.0 / z                 # M(z) ~ m1/z with m1 = 1 in the scaled variable
         ww = mm / self.mu1           # M_{D^2}(w) ~ mu1 w
+        logs = [np.log(mm), np.log1p(mm), np.log(ww)]
         for k in range(1, self.STEPS + 1):
             z = x_scaled + 1j * tops * ratio**k
-            mm, ww, _residual = self._newton(z, mm, ww)
+            mm, ww, logs = self._newton(z, mm, ww, logs)
         return (1 + mm) / z
 
     def density(self, x: np.ndarray) -> np.ndarray:
