@@ -17,11 +17,12 @@ import pytest
 import sympy as sp
 
 import symfield
+from symfield.activations import x
 from symfield.gaussian.numerics.evaluate import evaluate_expr
 from symfield.laws.hermite import hermite_coefficient, mehler_kernel
 from symfield.symbols import q, q1, q2, rho
 
-from oracles import gauss_expect, to_mpf
+from oracles import _MP_LAMBDIFY, ActivationOracle, gauss_expect, to_mpf
 from oracles_pair import GOLDEN_PAIR, LITERATURE_PAIR, assert_close, literature_law, oracle_for, reference_pair_law
 
 ACTIVATIONS = list(symfield.activations())
@@ -39,20 +40,43 @@ def he(k: int, x):
     return b
 
 
+_PARITY_POINTS = (mp.sqrt(2) / 3, mp.pi / 2, mp.e)
+
+
 def _centred_odd(oracle) -> bool:
     """phi(x) - phi(0) is odd (erf, tanh, sigmoid), checked at a few points to 40 digits."""
     with mp.workdps(50):
         zero = oracle.phi(to_mpf(0))
         return all(abs(oracle.phi(t) + oracle.phi(-t) - 2 * zero) < to_mpf(10) ** -40
-                   for t in (mp.sqrt(2) / 3, mp.pi / 2, mp.e))
+                   for t in _PARITY_POINTS)
+
+
+def _even(oracle) -> bool:
+    """phi is even (abs, gaussian, cos), checked at a few points to 40 digits."""
+    with mp.workdps(50):
+        return all(abs(oracle.phi(t) - oracle.phi(-t)) < to_mpf(10) ** -40 for t in _PARITY_POINTS)
+
+
+def phi_oracle(act: str) -> ActivationOracle:
+    """The shared oracle of `act`, or, where it has none because phi' is a Dirac delta (sign,
+    step), an oracle of phi alone: a projection and the 2-D kernel need nothing more."""
+    oracle = oracle_for(act)
+    if oracle is not None:
+        return oracle
+    activation = symfield.activations()[act]
+    phi = sp.lambdify(x, activation.derivative(0).subs(parameter_defaults(act)), modules=_MP_LAMBDIFY)
+    return ActivationOracle(phi=phi, dphi=None, d2phi=None,
+                            kinks=tuple(float(k) for k in activation.kinks))
 
 
 def projection(act: str, k: int, qv, dps: int = 40):
     """a_k(q) = E[phi(sqrt(q) z) He_k(z)] / sqrt(k!), by quadrature (no derivatives)."""
-    oracle = oracle_for(act)
+    oracle = phi_oracle(act)
     with mp.workdps(dps + 10):
         if k >= 1 and k % 2 == 0 and _centred_odd(oracle):
             return to_mpf(0)   # He_k (k >= 1) is orthogonal to constants; phi - phi(0) is odd
+        if k % 2 == 1 and _even(oracle):
+            return to_mpf(0)   # He_k odd, phi even: the quadrature would only see its own noise
         s = mp.sqrt(to_mpf(qv))
         even = oracle.even_squares and (k % 2 == 0) == (symfield.activations()[act].parity == "even")
         value = gauss_expect(lambda x: oracle.phi(x) * he(k, x / s), qv, oracle, dps + 5,
@@ -60,19 +84,24 @@ def projection(act: str, k: int, qv, dps: int = 40):
         return value / mp.sqrt(mp.factorial(k))
 
 
-#: Family parameters at the values the oracles use (leaky ReLU: alpha = 1/100).
-PARAMETER_DEFAULTS = {symbol: default for name in ACTIVATIONS
-                      for symbol, default in symfield.activations()[name].parameters.values()}
+def parameter_defaults(act: str) -> dict:
+    """The activation's own parameter symbols at its defaults (the values the oracles use):
+    symbols are shared across families (alpha is 1/100 for leaky_relu but 1 for elu), so the
+    substitution is per activation."""
+    return {symbol: default for symbol, default in symfield.activations()[act].parameters.values()}
 
 
-def numeric(expr, dps=30):
-    """A SymPy number (possibly a Faddeeva series) at dps digits; family parameters at their
-    default values."""
-    expr = sp.sympify(expr).subs(PARAMETER_DEFAULTS)
+def numeric(expr, dps=30, act=None):
+    """A SymPy number (possibly a Faddeeva series) at dps digits; the family parameters of
+    `act` at their default values."""
+    expr = sp.sympify(expr)
+    if act is not None:
+        expr = expr.subs(parameter_defaults(act))
+    assert not expr.free_symbols, f"unset parameters {expr.free_symbols} ({act})"
     if expr.is_Rational:
         with mp.workdps(dps + 10):
             return to_mpf(expr.p) / expr.q
-    return evaluate_expr(sp.sympify(expr), {}, dps)
+    return evaluate_expr(expr, {}, dps)
 
 
 # ------------------------------------------------------------------------------------------
@@ -83,7 +112,7 @@ def test_hermite_coefficients_equal_the_projection(act):
     for qv in (Fraction(3, 10), Fraction(1), Fraction(5, 2)):
         for k in range(0, 8):
             coef = hermite_coefficient(act, k, sp.Rational(qv.numerator, qv.denominator))
-            got = numeric(coef, 30)
+            got = numeric(coef, 30, act)
             ref = projection(act, k, qv)
             assert_close(got, ref, to_mpf(10) ** -25, floor=to_mpf(10) ** -30,
                          what=f"a_{k}({qv})[{act}]")
@@ -94,7 +123,7 @@ def test_hermite_coefficients_equal_the_projection_series_forms(act):
     qv = Fraction(4, 5)
     for k in (0, 1, 2, 3, 5):
         coef = hermite_coefficient(act, k, sp.Rational(4, 5))
-        assert_close(numeric(coef, 25), projection(act, k, qv, 30), to_mpf(10) ** -22,
+        assert_close(numeric(coef, 25, act), projection(act, k, qv, 30), to_mpf(10) ** -22,
                      floor=to_mpf(10) ** -26, what=f"a_{k}[{act}]")
 
 
@@ -121,7 +150,7 @@ def test_parseval_partial_sums_increase_to_chi0(act):
         chi0 = gauss_expect(lambda x: oracle_for(act).phi(x) ** 2, Fraction(7, 10), oracle_for(act), 40)
         total, previous = to_mpf(0), to_mpf(-1)
         for k in range(0, 25):
-            total += numeric(hermite_coefficient(act, k, qv), 30) ** 2
+            total += numeric(hermite_coefficient(act, k, qv), 30, act) ** 2
             assert total >= previous - to_mpf(10) ** -28 and total <= chi0 * (1 + to_mpf(10) ** -25)
             previous = total
         # piecewise-linear: a_k^2 ~ k^(-5/2), so the Parseval tail after 25 terms is ~1e-3 chi0;
@@ -147,7 +176,7 @@ MEHLER_POINTS = [(1, 1, "1/2"), (2, "1/2", "-7/10"), ("3/10", "7/5", "9/20"), (1
 
 
 def _chi0(act, qv):
-    oracle = oracle_for(act)
+    oracle = phi_oracle(act)
     return gauss_expect(lambda x: oracle.phi(x) ** 2, qv, oracle, 40)
 
 
@@ -161,7 +190,7 @@ def test_mehler_series_converges_to_the_closed_form(act):
             scale = mp.sqrt(_chi0(act, Fraction(a)) * _chi0(act, Fraction(b)))
             errors = []
             for order in (4, 8, 14):
-                partial = numeric(mehler_kernel(act, order, A, B, R), 30)
+                partial = numeric(mehler_kernel(act, order, A, B, R), 30, act)
                 err = abs(partial - exact)
                 bound = c ** (order + 1) * scale
                 assert err <= bound * (1 + to_mpf(10) ** -10) + to_mpf(10) ** -25, (act, a, b, r, order, err, bound)
@@ -194,15 +223,15 @@ def test_mehler_series_matches_2d_quadrature(act):
     with the Parseval tail bound brackets the independent 2-D quadrature of the kernel."""
     a, b, r = Fraction(4, 5), Fraction(4, 5), Fraction(4, 25)  # c = 1/5
     with mp.workdps(40):
-        ref = reference_pair_law("kernel", oracle_for(act), {"q1": a, "q2": b, "rho": r}, dps=26)
+        ref = reference_pair_law("kernel", phi_oracle(act), {"q1": a, "q2": b, "rho": r}, dps=26)
         scale = _chi0(act, a)
         order = 9
         partial = numeric(mehler_kernel(act, order, sp.Rational(4, 5), sp.Rational(4, 5),
-                                        sp.Rational(4, 25)), 25)
+                                        sp.Rational(4, 25)), 25, act)
         bound = (to_mpf(1) / 5) ** (order + 1) * scale
         assert abs(partial - ref) <= bound + to_mpf(10) ** -20, (partial, ref, bound)
         # and the series is not trivially far: the first term alone is outside the bound
-        first = numeric(mehler_kernel(act, 1, sp.Rational(4, 5), sp.Rational(4, 5), sp.Rational(4, 25)), 25)
+        first = numeric(mehler_kernel(act, 1, sp.Rational(4, 5), sp.Rational(4, 5), sp.Rational(4, 25)), 25, act)
         assert abs(first - ref) > bound
 
 
