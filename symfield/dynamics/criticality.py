@@ -51,6 +51,9 @@ CLASSES = ("scale-invariant", "K*=0", "half-stable", "none")
 
 #: Range of K scanned for a half-stable point, and the grid of the scan.
 SCAN = (1e-4, 1e4, 321)
+#: Largest estimated relative error of a float64 scan value whose sign is read (below 1
+#: the error is smaller than the value, so the sign is right).
+SIGN_TRUST = 0.5
 
 #: The layer index of the large-depth asymptotics.
 ell = sp.Symbol("l", positive=True)
@@ -350,19 +353,35 @@ def _exact_roots(gap: sp.Expr) -> list[sp.Expr] | None:
 
 def _scan_brackets(act: Activation) -> list[tuple[float, float]]:
     """Sign changes of E[phi phi''](K) on a geometric float64 grid (SCAN)."""
-    fn = derive(SUSCEPTIBILITY_GAP, act).to_numpy()
+    law = derive(SUSCEPTIBILITY_GAP, act)
+    fn = law.compiled()
     grid = np.geomspace(*SCAN)
+    defaults = law.parameter_defaults()
+    columns = [grid if s == q else np.ones_like(grid) if s == sigma_w
+               else np.full_like(grid, float(sp.S(defaults[s.name]))) for s in law.variables]
+    # float64, without to_numpy's certified mpmath rescue of merely inaccurate points (seconds
+    # each for a formula like x^7 exp(sin x)): only signs are read, every bracket is
+    # certified afterwards, and a point whose error may exceed its value carries no sign
     with np.errstate(all="ignore"):
-        values = np.asarray(fn(q=grid, sigma_w=1.0), dtype=float)
-    finite = np.isfinite(values)
-    if not np.any(finite):
+        values = np.array(fn.np(*columns), dtype=float)
+        estimate = fn.last_error_estimate
+    trusted = np.ones(values.shape, dtype=bool) if estimate is None \
+        else np.broadcast_to(estimate, values.shape) < SIGN_TRUST
+    overflowed = ~np.isfinite(values)
+    if np.any(overflowed):  # float64 intermediates overflowed (mish): to_numpy certifies these
+        with np.errstate(all="ignore"):
+            values[overflowed] = law.to_numpy()(q=grid[overflowed], sigma_w=1.0)
+        trusted = trusted | overflowed
+    trusted &= np.isfinite(values)
+    if not np.any(trusted):
         return []
     # values lost in float64 underflow or quadrature noise carry no sign (hard tanh's
     # E[phi phi''] ~ -exp(-1/(2K)) at small K)
-    floor = 1e-10 * float(np.max(np.abs(values[finite])))
-    signs = np.where(finite & (np.abs(values) > floor), np.sign(values), 0)
-    return [(float(grid[k]), float(grid[k + 1])) for k in range(len(grid) - 1)
-            if signs[k] * signs[k + 1] < 0]
+    floor = 1e-10 * float(np.max(np.abs(values[trusted])))
+    signed = np.flatnonzero(trusted & (np.abs(values) > floor))
+    # consecutive points with a sign (those without one in between are stepped over)
+    return [(float(grid[a]), float(grid[b])) for a, b in zip(signed[:-1], signed[1:])
+            if values[a] * values[b] < 0]
 
 
 def _half_stable(act, dps, taylor, a1, steps) -> CriticalityReport:
