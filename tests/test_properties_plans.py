@@ -1,5 +1,5 @@
 """Hypothesis properties: every law with a sampled plan and no dedicated property file is
-checked against sampled networks, and a deliberately wrong version of it is rejected.
+checked against sampled networks, and a version of it 20 % off is rejected.
 
 The laws come from the registry: each ``supported_laws()`` entry not in DEDICATED (whose
 files test_properties_maps/geometry/domino tailor strategies and wrong laws to the law) is
@@ -8,9 +8,11 @@ law that names a plan kind is therefore checked the day it is registered; a new 
 one must give its ``unsampled_reason`` (test_simulation.py checks that).
 
 Statistics as in test_properties_common (|z| <= 5, R = 32 independent networks). The wrong
-laws are 11/10 of the true one at every layer: at these settings the standard errors are about
-1-2 % of the compared quantity (activities, overlaps, covariances, distances, kernel values,
-slope products, radial stretches), so 10 % is >= 5 SE already at the first compared layer.
+laws are 6/5 of the true one at every layer: at these settings the standard errors are 1-2.5 %
+of the compared quantity at the first compared layer (activities, overlaps, covariances,
+distances, kernel values, slope products, radial stretches; 2.3 % for the leaky ReLU kernel at
+sigma_b = 0.5, where more input pairs do not help: the spread is between networks), so 20 %
+is >= 8 SE there and a wrong law is rejected with room for the z-score's own spread.
 The back-propagated plans (the Fisher backward order parameters) compare qtilde^l/qtilde^L
 for l < L; a single input's ratio has a standard error of 3-5 % (sigmoid far in the chaotic
 phase), so they average over 16 inputs or 8 pairs and 32 readouts (1-3 %) and draw depths
@@ -45,8 +47,8 @@ TRUE_LAW = settings(phases=[Phase.explicit, Phase.reuse, Phase.generate],
                     max_examples=max(4, settings().max_examples // 4))
 WRONG_LAW = settings(phases=[Phase.explicit, Phase.reuse, Phase.generate],
                      max_examples=max(3, settings().max_examples // 10))
-OFF = sp.Rational(11, 10)
-#: Plan kinds that need deeper networks to resolve a 10 % error (see the module docstring).
+OFF = sp.Rational(6, 5)
+#: Plan kinds that need deeper networks to resolve the wrong law (see the module docstring).
 DEPTHS = {"backward_order_parameter": st.integers(3, 4),
           "backward_pair_order_parameter": st.integers(3, 4)}
 
@@ -58,7 +60,7 @@ def settings_of(name: str):
 
 
 class _ScaledValues:
-    """Mixed into a derived law's class: its float64 values 11/10 of the true ones."""
+    """Mixed into a derived law's class: its float64 values 6/5 of the true ones."""
 
     def to_numpy(self):
         values = super().to_numpy()
@@ -66,7 +68,7 @@ class _ScaledValues:
 
 
 def wrong_law(name: str, activation: str):
-    """The law 10 % off at every layer: its definition scaled by 11/10, or, for a recursion
+    """The law 20 % off at every layer: its definition scaled by 6/5, or, for a recursion
     over depth (whose numerics iterate the registered kernels, not the definition), its
     derived values."""
     definition = symfield.laws()[name]
@@ -112,7 +114,7 @@ def test_planned_law_predicts_every_layer(name):
 
 
 @pytest.mark.parametrize("name", PLANNED)
-def test_planned_check_rejects_the_law_10_percent_off(name):
+def test_planned_check_rejects_the_law_20_percent_off(name):
     @WRONG_LAW
     @given(case=settings_of(name), c0=CORRELATIONS)
     def check(case, c0):
