@@ -22,12 +22,9 @@ DEFAULT_ACTIVATION = "erf"
 
 def _number(text: str, what: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{what} must be a number, got {text[:40]!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{what} must be finite, got {text[:40]!r}")
-    return value
+        return finite_float(text)
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{what}: {e}") from None
 
 
 def _integer(text: str, what: str) -> int:

@@ -184,6 +184,8 @@ def _ring_profile(points: int, kind: str, length: float) -> np.ndarray:
         weight = np.exp(-2.0 * (math.pi * length * k / points) ** 2)
         weight[1:] *= 2.0
         profile = (weight * np.cos(2.0 * math.pi * k * d[None, :] / points)).sum(axis=0)
+    # r(d) = r(G - d) exactly (the image sums differ in the last bit): C_w must be symmetric
+    profile = (profile + profile[(-np.arange(points)) % points]) / 2
     return profile / profile[0]
 
 
@@ -517,7 +519,6 @@ def field_kernel(activation: str | Activation, inputs: object, depth: int, sigma
         with mpmath.workdps(work):
             Xm = np.array([context.number(v) for v in exact_inputs],
                           dtype=object).reshape(X.shape)
-            # the covariances' float64 entries are taken as exact inputs
             cov = _as_mp(covariance, context)
             layers = _layers(context, context.law(law), Xm, depth, cov,
                              _mp_array(bias, context), context.number(sw),
@@ -679,13 +680,26 @@ def field_derivation_latex(activation: str | Activation) -> str:
 
 
 def _mp_array(array: np.ndarray, context: MultiPrecisionContext) -> np.ndarray:
-    return np.vectorize(lambda v: context.number(float(v)), otypes=[object])(array)
+    """float64 entries as the binary numbers they are (exact in mpmath at any precision)."""
+    with mpmath.workdps(context.work):
+        return np.vectorize(lambda v: mpmath.mpf(float(v)), otypes=[object])(array)
 
 
 def _as_mp(covariance: WeightCovariance, context: MultiPrecisionContext) -> WeightCovariance:
-    """The covariance with its arrays in mpmath numbers (the conv window stays integer)."""
+    """The covariance with its arrays in mpmath numbers: the structural ones exact (1/G,
+    1/G^2), computed and user arrays as their float64 values; the conv window stays integer
+    (its 1/taps is divided in the working precision)."""
     if covariance.structure == "conv":
         return covariance
+    G = covariance.grid.size
+    with mpmath.workdps(context.work):
+        exact = {"independent": (np.eye(G, dtype=int), mpmath.mpf(1) / G),
+                 "shared_input": (np.ones((G, G), dtype=int), mpmath.mpf(1) / (G * G))}
+    if covariance.label in exact:
+        pattern, value = exact[covariance.label]
+        return WeightCovariance(covariance.label, covariance.grid, "separable",
+                                output=_mp_array(covariance.output, context),
+                                input=np.where(pattern == 1, value, mpmath.mpf(0)).astype(object))
     convert = {name: _mp_array(getattr(covariance, name), context)
                for name in ("output", "input", "dense") if getattr(covariance, name) is not None}
     return WeightCovariance(covariance.label, covariance.grid, covariance.structure,
