@@ -71,3 +71,12 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, words):
     code, out, err = run(capsys, "field", *argv)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, (code, out, err)
     assert words in err, err
+
+
+def test_plot_of_the_spatial_correlation(capsys, tmp_path):
+    path = tmp_path / "field.png"
+    code, out, err = run(capsys, "field", "--depth", "12", "--grid", "8x4", "--plot", str(path))
+    assert code == 0, err
+    assert f"wrote {path}" in out and path.read_bytes().startswith(b"\x89PNG")
+    code, out, err = run(capsys, "field", "--check", "8", "--plot", str(path))
+    assert code == 2 and "--plot" in err

@@ -108,6 +108,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         "correlated weights")
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--plot", metavar="FILE",
+                   help="write the spatial-correlation figure (offset and layer)")
     p.add_argument("--max-memory", type=byte_size, metavar="SIZE", default=None,
                    help="memory sampled fields may use, e.g. 4G")
     p.add_argument("--max-flops", type=positive_float, metavar="N", default=None,
@@ -141,6 +143,14 @@ def input_field(kind: str, grid, channels: int, seed: int) -> np.ndarray:
 def run_field(args: argparse.Namespace) -> int:
     if args.activation is None:
         args.activation = DEFAULT_ACTIVATION
+    if args.plot:
+        from ..errors import InvalidValueError
+        from ..output.plots import check_figure_path
+
+        if args.self_averaging or args.check is not None:
+            raise InvalidValueError("--plot draws the spatial correlation; it does not go "
+                                    "with --check or --self-averaging")
+        check_figure_path(args.plot, "--plot")
     if args.self_averaging:
         from ..laboratory.field import self_averaging
 
@@ -187,4 +197,10 @@ def run_field(args: argparse.Namespace) -> int:
                                           for v in profile.depth_scale.tolist()]}, indent=2))
     else:
         print(profile.format())
+    if args.plot:
+        from ..laboratory.field import plot_spatial_correlation
+
+        plot_spatial_correlation(profile, args.plot)
+        if not args.json:
+            print(f"wrote {args.plot}")
     return EXIT_OK

@@ -367,5 +367,48 @@ def self_averaging(activation: str | Activation = "erf", sigma_w: float = 1.5,
                          exponent)
 
 
+def plot_spatial_correlation(profile, path=None):
+    """The field's spatial correlation (a :class:`symfield.dynamics.field.SpatialCorrelation`):
+    left, c^l(d) against the offset d for layers spread over the depth; right, c^l(d) against
+    the layer for each offset, labelled with its depth scale. On a torus the offsets along
+    the first axis are drawn. Returns the Figure, saved at ``path`` when given."""
+    from ..dynamics.field import SpatialCorrelation
+    from ..output.plots import STYLE, _figure, _matplotlib, save
+
+    if not isinstance(profile, SpatialCorrelation):
+        raise InvalidValueError(f"profile must be a SpatialCorrelation (from "
+                                f"spatial_correlation), not {quoted(profile)}")
+    matplotlib, _ = _matplotlib()
+    along = np.all(profile.offsets[:, 1:] == 0, axis=1)
+    distance = profile.offsets[along, 0]
+    correlation = profile.correlation[:, along]
+    depth = correlation.shape[0]
+    with matplotlib.rc_context(STYLE):
+        fig, (left, right) = _figure(size=(9.6, 3.9), ncols=2)
+        shown = sorted({0, depth // 8, depth // 4, depth // 2, depth - 1})
+        colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(shown)))
+        for colour, layer in zip(colours, shown):
+            left.plot(distance, correlation[layer], "o-", color=colour, markersize=3, lw=1,
+                      label=f"layer {layer + 1}")
+        left.set_xlabel("offset $d$")
+        left.set_ylabel("$c^l(d)$")
+        left.legend(fontsize=7)
+        layers = np.arange(1, depth + 1)
+        scales = profile.depth_scale[along]
+        for k, d in enumerate(distance):
+            if d == 0:
+                continue
+            scale = f"{scales[k]:.3g}" if np.isfinite(scales[k]) else "n/a"
+            right.plot(layers, correlation[:, k], "-", color=f"C{k % 10}", lw=1,
+                       label=f"d = {int(d)}: depth scale {scale}")
+        right.set_xlabel("layer $l$")
+        right.set_ylabel("$c^l(d)$")
+        right.legend(fontsize=6, ncol=2)
+        fig.suptitle(f"spatial correlation on a {profile.grid.label()}, {profile.label} weights")
+        if path is not None:
+            save(fig, path)
+    return fig
+
+
 __all__ = ["DEFAULT_LEVEL", "FieldCheck", "SelfAveraging", "check_field", "empirical_kernel",
-           "sample_field", "self_averaging", "square_root"]
+           "plot_spatial_correlation", "sample_field", "self_averaging", "square_root"]
