@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from ..gaussian.expectation import Expectation
+from ..expectation import Expectation
 from . import limits
 from .errors import ParseError, quote
 from .names import (ACTIVATION_NAMES, INTEGRATION_VARIABLES, MAX_PHI_DERIVATIVE, SYMBOLS,

@@ -17,7 +17,7 @@ from sympy.core.function import UndefinedFunction
 from ..activations.base import x as activation_x
 from ..activations.parameters import NAMED_PARAMETERS
 from ..errors import SymfieldError
-from ..gaussian.expectation import u1, u2
+from ..expectation import u1, u2
 from ..symbols import CANONICAL
 from ..symbolic import log1p, logistic, normal_cdf, relu, softplus
 

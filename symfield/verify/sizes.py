@@ -15,7 +15,7 @@ from typing import Iterable
 
 import sympy as sp
 
-from ..gaussian.expectation import Expectation
+from ..expectation import Expectation
 from . import limits
 
 #: Beyond this, counts are only "very large".
