@@ -86,3 +86,17 @@ def test_derivation_document_compiles(tmp_path, activation):
                            "field.tex"], cwd=tmp_path, capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]
     assert (tmp_path / "field.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_plot_field_kernel_writes_a_figure(tmp_path):
+    from symfield.errors import InvalidValueError
+    from symfield.laboratory.field import plot_field_kernel, plot_spatial_correlation
+
+    path = tmp_path / "f.png"
+    figure = plot_field_kernel("erf", _circle_field(8), 6, 1.5, 0.3, 8, ("conv", 3), "shared",
+                               path=path)
+    assert path.read_bytes().startswith(b"\x89PNG") and len(figure.axes) == 2
+    with pytest.raises(InvalidValueError, match="SpatialCorrelation"):
+        plot_spatial_correlation("not a profile")
+    with pytest.raises(InvalidValueError):
+        plot_field_kernel("erf", _circle_field(8), 6, 1.5, 0.3, 8, path=tmp_path / "f.exe")

@@ -410,5 +410,22 @@ def plot_spatial_correlation(profile, path=None):
     return fig
 
 
+def plot_field_kernel(activation: str | Activation, inputs: object, depth: int,
+                      sigma_w: object, sigma_b: object, grid: object,
+                      weight_covariance: object = "independent",
+                      bias_covariance: object = "independent", path=None):
+    """The spatial correlation of the field kernel over offsets and layers, drawn (the
+    figure of ``symfield field --plot``): :func:`symfield.dynamics.field.spatial_correlation`
+    then :func:`plot_spatial_correlation`. Returns the Figure, saved at ``path`` when given."""
+    from ..dynamics.field import spatial_correlation
+    from ..output.plots import check_figure_path
+
+    if path is not None:
+        check_figure_path(path, "path")
+    profile = spatial_correlation(activation, inputs, depth, sigma_w, sigma_b, grid,
+                                  weight_covariance, bias_covariance)
+    return plot_spatial_correlation(profile, path)
+
+
 __all__ = ["DEFAULT_LEVEL", "FieldCheck", "SelfAveraging", "check_field", "empirical_kernel",
-           "plot_spatial_correlation", "sample_field", "self_averaging", "square_root"]
+           "plot_field_kernel", "plot_spatial_correlation", "sample_field", "self_averaging", "square_root"]
