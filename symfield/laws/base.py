@@ -307,7 +307,8 @@ class Law:
                 else:
                     raise InvalidValueError(f"{law_name} needs a value for {n}")
                 args[n] = float_argument(raw, n, law_name, positive=n in STRICTLY_POSITIVE
-                                         or n in activation.parameters,
+                                         or (n in activation.parameters and bool(
+                                             activation.parameters[n][0].is_positive)),
                                          zero_allowed=n in zero_ok,
                                          nonnegative=n in NON_NEGATIVE,
                                          integer=n in integer_names)
