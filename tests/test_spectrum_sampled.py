@@ -94,5 +94,7 @@ def test_sampled_check_bad_input():
         check_jacobian_spectrum("erf", 1.0, 0.1, 2, width=8)
     with pytest.raises(InvalidValueError, match="networks must be an integer from 2"):
         check_jacobian_spectrum("erf", 1.0, 0.1, 2, networks=1)
+    with pytest.raises(InvalidValueError, match="z must be a number from 0"):
+        check_jacobian_spectrum("erf", 1.0, 0.1, 2, z=float("nan"))
     with pytest.raises(InvalidValueError, match="width\\^3 x depth x networks"):
         check_jacobian_spectrum("erf", 1.0, 0.1, 200, width=2048, networks=1000)

@@ -150,6 +150,9 @@ def check_jacobian_spectrum(activation: str | Activation, sigma_w: object, sigma
     weights = check_weights(weights)
     width = _count(width, "width", MIN_WIDTH, MAX_WIDTH)
     networks = _count(networks, "networks", 2, MAX_NETWORKS)
+    if isinstance(z, bool) or not isinstance(z, (int, float)) or not 0 < z < 1e6:
+        raise InvalidValueError(f"z must be a number from 0 to 1e6 (standard errors; got "
+                                f"{quoted(z)})")
     if float(width) ** 3 * depth * networks > MAX_WORK:
         raise InvalidValueError(f"width^3 x depth x networks must be at most {MAX_WORK:g} "
                                 f"(got {width}^3 x {depth} x {networks}); use fewer networks or "
