@@ -190,7 +190,6 @@ BAD = [
     ["derive", "chi9", "erf"],
     ["derive", "chi0", "softsign"],
     ["derive", "chi0", "erf", "--at", "q=-1"],
-    ["derive", "chi0", "erf", "--at", "q=0"],
     ["derive", "chi0", "erf", "--at", "q=nan"],
     ["derive", "chi0", "erf", "--at", "q=inf"],
     ["derive", "chi0", "erf", "--at", "q=1", "--dps", "14"],
@@ -203,6 +202,20 @@ BAD = [
     ["derive"],                                                     # no activation
     ["frobnicate"],
 ]
+
+
+@pytest.mark.parametrize("argv, reference", [
+    (["chi0", "sigmoid", "--at", "q=0"], lambda: (1 / (1 + mp.exp(0))) ** 2),
+    (["chi0", "erf", "--at", "q=0"], lambda: mp.erf(0) ** 2),
+    (["chi1", "tanh", "--at", "q=0", "--at", "sigma_w=2"], lambda: 4 * mp.sech(0) ** 4),
+], ids=lambda a: " ".join(a) if isinstance(a, list) else "")
+def test_zero_variance_is_the_degenerate_gaussian(capsys, argv, reference):
+    """q = 0 is a valid input (x = 0 almost surely): chi0 = phi(0)^2, chi1 = sigma_w^2 phi'(0)^2,
+    printed without error even where the law's series has q in a denominator."""
+    code, out, err = run(capsys, "derive", *argv)
+    assert code == 0, err
+    with mp.workdps(40):
+        assert abs(mp.mpf(value_line(out)) - reference()) <= mp.mpf(10) ** -29
 
 
 @pytest.mark.parametrize("argv", BAD, ids=lambda a: " ".join(a))
