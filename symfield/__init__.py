@@ -77,6 +77,22 @@ def recurrent(*args, **kwargs):
     return impl(*args, **kwargs)
 
 
+def field_kernel(*args, **kwargs):
+    """The mean-field kernel Q^depth(x, x'; z1', z2') of a deep random neural field on a ring
+    or torus (see :func:`symfield.dynamics.field.field_kernel`)."""
+    from .dynamics.field import field_kernel as impl
+
+    return impl(*args, **kwargs)
+
+
+def sample_field(*args, **kwargs):
+    """One finite realisation of a random neural field: the last layer's pre-activations
+    (see :func:`symfield.laboratory.field.sample_field`)."""
+    from .laboratory.field import sample_field as impl
+
+    return impl(*args, **kwargs)
+
+
 def fisher_statistics(*args, **kwargs):
     """Fisher information statistics of a random network (see
     :func:`symfield.learning.fisher_statistics`)."""
@@ -102,7 +118,7 @@ __all__ = [
     "activations", "check_law", "critical_sigma_w", "criticality", "derive",
     "finite_width", "fixed_point", "laws",
     "nngp_ntk", "sample_network", "symbols", "verify", "__version__", "fisher_statistics",
-    "lazy_training", "recurrent",
+    "lazy_training", "recurrent", "field_kernel", "sample_field",
 ]
 
 

@@ -13,7 +13,8 @@ from .common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, OneLineParser, fail, one
 #: Modules of symfield.cli that add subcommands (each has ``add_parsers(subparsers)``), in
 #: the order ``--help`` lists them. A module that does not exist yet is skipped.
 COMMAND_MODULES = ("derive", "kernel", "check", "derivations", "simulate", "dynamics", "plot",
-                   "learning", "finite_width", "recurrent")
+                   "learning", "finite_width", "recurrent",
+                   "field")
 
 
 def _command_modules():
