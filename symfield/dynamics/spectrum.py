@@ -50,7 +50,7 @@ from ..symbols import q, sigma_w
 from .fixed_points import fixed_point
 from .model import parse_scales, zero_variance_limit
 
-#: The weight ensembles, each with the first coefficient s1 of its normalised S-transform.
+#: The weight ensembles (their S-transforms: ``weight_s_transform``).
 WEIGHT_ENSEMBLES = ("gaussian", "orthogonal")
 #: Largest depth accepted (the density's Newton iterations and the moment formulas are
 #: polynomial in L, but a deeper network says nothing the formulas in L do not).
