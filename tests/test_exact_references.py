@@ -332,3 +332,20 @@ def test_chi2_erf_does_not_underflow_at_huge_q():
         qv = mp.mpf(10) ** 300
         ref = 16 * qv * mp.mpf("2.25") / (mp.pi * (4 * qv + 1) ** mp.mpf(1.5))
     assert relerr(got, ref) <= 1e-14
+
+
+# ------------------------------------------------------------------------------------------
+# Item 3: a user-typed hard tanh gave chi1 as a "closed" NaN with a false divergence message
+# ------------------------------------------------------------------------------------------
+def test_user_typed_hard_tanh_chi1_is_the_probability_of_the_linear_part():
+    """chi1 = sigma_w^2 P(|u| < 1), u ~ N(0, q), by hand (erf(1/sqrt(2q))); sigma_w^2 at q = 0."""
+    law = symfield.derive("chi1", symfield.activation("Max(-1, Min(1, x))"))
+    assert not law.divergent and law.divergence is None
+    for qv in ("1/4", "1", "9"):
+        with mp.workdps(40):
+            ref = mp.mpf("2.25") * mp.erf(1 / mp.sqrt(2 * mp.mpf(sp.Rational(qv))))
+        assert relerr(law.evaluate(dps=30, q=qv, sigma_w="1.5"), ref) <= mp.mpf(10) ** -29
+        got = float(law.to_numpy()(q=float(sp.Rational(qv)), sigma_w=1.5))
+        assert relerr(got, ref) <= 1e-14
+    assert float(law.to_numpy()(q=0.0, sigma_w=1.5)) == 2.25
+    assert law.evaluate(q=0, sigma_w="1.5") == mp.mpf("2.25")
