@@ -168,8 +168,10 @@ def check_identity(name: str, activation: str | Activation, dps: int = 50, point
     rng = random.Random(seed)
     checked = []
     tolerance = mpmath.mpf(10) ** (-(dps - 5))
+    # a family's parameters (ELU's alpha, ...) are checked at their defaults, like the laws
+    defaults = {symbol: sp.sympify(default) for symbol, default in act.parameters.values()}
     for _ in range(points):
-        point = sampler(rng)
+        point = {**defaults, **sampler(rng)}
         a = evaluate_expr(lhs, point, dps)
         b = evaluate_expr(rhs, point, dps)
         scale = max(abs(a), abs(b), mpmath.mpf(1))
