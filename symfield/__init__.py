@@ -93,6 +93,14 @@ def sample_field(*args, **kwargs):
     return impl(*args, **kwargs)
 
 
+def jacobian_spectrum(*args, **kwargs):
+    """The singular-value spectrum of the input-output Jacobian at the fixed point, by free
+    probability (see :func:`symfield.dynamics.spectrum.jacobian_spectrum`)."""
+    from .dynamics.spectrum import jacobian_spectrum as impl
+
+    return impl(*args, **kwargs)
+
+
 def fisher_statistics(*args, **kwargs):
     """Fisher information statistics of a random network (see
     :func:`symfield.learning.fisher_statistics`)."""
@@ -119,6 +127,7 @@ __all__ = [
     "finite_width", "fixed_point", "laws",
     "nngp_ntk", "sample_network", "symbols", "verify", "__version__", "fisher_statistics",
     "lazy_training", "recurrent", "field_kernel", "sample_field",
+    "jacobian_spectrum",
 ]
 
 
@@ -128,7 +137,7 @@ def __getattr__(name: str):
     import importlib
 
     if name == "plot":
-        return importlib.import_module(".output.plots", __name__)
+        return importlib.import_module(".output.figures", __name__)
     if name in ("dynamics", "laboratory"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'symfield' has no attribute {name!r}")

@@ -21,7 +21,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, quoted
 from ..numbers import check_dps
 from ..symbols import c, q, sigma_b, sigma_w
 from .edge import edge_of_chaos
@@ -121,7 +121,7 @@ def iterate_correlation_map(activation, sigma_w: object = None, sigma_b: object 
     (1 - c^l keeps about dps + log10(1 - c^l) digits).
     """
     if not isinstance(depth, int) or depth < 0:
-        raise InvalidValueError(f"depth must be a non-negative integer (got {depth!r})")
+        raise InvalidValueError(f"depth must be a non-negative integer (got {quoted(depth)})")
     if dps is not None:
         check_dps(dps)
     model = mean_field(activation)

@@ -87,7 +87,7 @@ def check_flops(flops: float, what: str, max_flops: object = None) -> None:
     limit = DEFAULT_MAX_FLOPS if max_flops is None else max_flops
     if isinstance(limit, bool) or not isinstance(limit, (int, float, np.integer, np.floating)) \
             or not limit > 0:
-        raise InvalidValueError(f"max_flops must be a positive number, got {max_flops!r}")
+        raise InvalidValueError(f"max_flops must be a positive number, got {quoted(max_flops)}")
     if flops > limit:
         source = "the default limit" if max_flops is None else "the limit max_flops"
         raise InvalidValueError(

@@ -134,7 +134,7 @@ class Law:
     def _numeric_expr(self, method: str) -> sp.Expr:
         if method not in self.METHODS:
             raise InvalidValueError(f"method must be one of {', '.join(self.METHODS)} "
-                                    f"(got {method!r})")
+                                    f"(got {quoted(method)})")
         if self.form != "series":
             return self.expr
         return self.expr if method == "series" else self.definition

@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 from ..activations import Activation, get_activation
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, quoted
 from ..gaussian.numerics.compile import FusedFloat64
 from ..numbers import (LAW_POLICY, check_dps, check_scales, input_digits, magnitude_spread,
                        to_exact)
@@ -46,7 +46,7 @@ def _max_work(activation: Activation, dps: int) -> int:
 def check_depth(depth: object) -> int:
     """The depth, if an integer >= 1 (InvalidValueError otherwise)."""
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise InvalidValueError(f"depth must be an integer >= 1 (got {depth!r})")
+        raise InvalidValueError(f"depth must be an integer >= 1 (got {quoted(depth)})")
     return int(depth)
 
 

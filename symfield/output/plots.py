@@ -363,13 +363,5 @@ def depth_scales(activation, sigma_b: float = 0.3, sigma_w: Sequence[float] = (0
     return fig
 
 
-def field_kernel(*args, **kwargs):
-    """The spatial correlation of a random neural field's kernel over offsets and layers
-    (see :func:`symfield.laboratory.field.plot_field_kernel`)."""
-    from ..laboratory.field import plot_field_kernel as impl
-
-    return impl(*args, **kwargs)
-
-
-__all__ = ["LABELS", "STYLE", "check_figure_path", "cobweb", "depth_scales", "field_kernel",
-           "figure_formats", "phase_diagram", "save"]
+__all__ = ["LABELS", "STYLE", "check_figure_path", "cobweb", "depth_scales", "figure_formats",
+           "phase_diagram", "save"]

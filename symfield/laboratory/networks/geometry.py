@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import InvalidValueError
+from ...errors import InvalidValueError, quoted
 from .validation import check_shape, real_array
 
 
@@ -100,7 +100,7 @@ def great_circle(angle: float, first: np.ndarray, second: np.ndarray,
         raise InvalidValueError(f"first must be a vector, got shape {first.shape}")
     check_shape("second", second, first.shape, f"{first.shape} like first")
     if not (np.isfinite(radius) and radius > 0):
-        raise InvalidValueError(f"radius must be finite and positive, got {radius!r}")
+        raise InvalidValueError(f"radius must be finite and positive, got {quoted(radius)}")
     norm1 = np.linalg.norm(first)
     if norm1 == 0.0:
         raise InvalidValueError("first must be a non-zero vector")

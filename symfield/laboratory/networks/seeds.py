@@ -13,7 +13,7 @@ from typing import Union
 
 import numpy as np
 
-from ...errors import InvalidValueError
+from ...errors import InvalidValueError, quoted
 from ...processes import available_cpus
 
 SeedLike = Union[int, np.integer, np.random.SeedSequence, np.random.Generator]
@@ -41,7 +41,7 @@ def as_seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise InvalidValueError(
             f"seed must be a non-negative int, a numpy.random.SeedSequence or a "
-            f"numpy.random.Generator, not {type(seed).__name__} {seed!r} (an explicit seed "
+            f"numpy.random.Generator, not {type(seed).__name__} {quoted(seed)} (an explicit seed "
             f"keeps sampled networks reproducible)"
         )
     if seed < 0:

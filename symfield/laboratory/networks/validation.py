@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ...errors import InvalidValueError
+from ...errors import InvalidValueError, quoted
 from ...numbers import MAX_SCALE
 #: Share of the available memory a computation may plan to use by default (the rest is left
 #: for the interpreter, temporaries and everything else running).
@@ -67,7 +67,7 @@ def memory_limit(max_memory: object = None) -> int:
     if isinstance(max_memory, (bool, np.bool_)) or not isinstance(max_memory, (int, np.integer)) \
             or max_memory < 1:
         raise InvalidValueError(f"max_memory must be a positive number of bytes, got "
-                                f"{max_memory!r}")
+                                f"{quoted(max_memory)}")
     return int(max_memory)
 
 
@@ -89,18 +89,18 @@ def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
     """``[n0, n1, ..., nL]`` as a tuple of positive ints (at least an input and one layer)."""
     if isinstance(widths, (str, bytes)) or not hasattr(widths, "__len__"):
         raise InvalidValueError(
-            f"widths must be a sequence [n0, n1, ..., nL] of positive ints, got {widths!r}"
+            f"widths must be a sequence [n0, n1, ..., nL] of positive ints, got {quoted(widths)}"
         )
     if len(widths) < 2:
         raise InvalidValueError(
             f"widths must have at least 2 entries (input width n0 and one layer), "
-            f"got {list(widths)!r}"
+            f"got {quoted(list(widths))}"
         )
     checked = []
     for index, width in enumerate(widths):
         if isinstance(width, (bool, np.bool_)) or not isinstance(width, (int, np.integer)):
             raise InvalidValueError(
-                f"widths[{index}] must be an int, got {type(width).__name__} {width!r}"
+                f"widths[{index}] must be an int, got {type(width).__name__} {quoted(width)}"
             )
         if width <= 0:
             raise InvalidValueError(f"widths[{index}] must be positive, got {width}")
@@ -113,16 +113,16 @@ def check_scale(name: str, value: object) -> float:
     most MAX_SCALE."""
     is_complex = isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real)
     if is_complex or isinstance(value, (bool, np.bool_, str, bytes)):
-        raise InvalidValueError(f"{name} must be a real number, got {value!r}")
+        raise InvalidValueError(f"{name} must be a real number, got {quoted(value)}")
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise InvalidValueError(f"{name} must be a real number, got {value!r}") from None
+        raise InvalidValueError(f"{name} must be a real number, got {quoted(value)}") from None
     if not math.isfinite(number):
-        raise InvalidValueError(f"{name} must be finite, got {value!r}")
+        raise InvalidValueError(f"{name} must be finite, got {quoted(value)}")
     if number < 0:
         raise InvalidValueError(
-            f"{name} is a standard deviation and must be >= 0, got {value!r}"
+            f"{name} is a standard deviation and must be >= 0, got {quoted(value)}"
         )
     if number > MAX_SCALE:
         raise InvalidValueError(f"{name} must be at most {MAX_SCALE:g}, got {number:g}")
@@ -160,7 +160,7 @@ def check_shape(name: str, array: np.ndarray, expected: tuple[int | None, ...],
 def check_layer(name: str, layer: object, low: int, high: int) -> int:
     """A layer number in ``[low, high]``."""
     if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, (int, np.integer)):
-        raise InvalidValueError(f"{name} must be an int layer number, got {layer!r}")
+        raise InvalidValueError(f"{name} must be an int layer number, got {quoted(layer)}")
     if not low <= layer <= high:
         raise InvalidValueError(f"{name} must be between {low} and {high}, got {layer}")
     return int(layer)
