@@ -38,7 +38,7 @@ from cli_runner import run
 #: CPUs as the tests see them: patched, so that the bounds do not depend on the machine.
 CPUS = 2
 #: Longest error line any test accepts (a message quoting user input must stay short).
-MAX_ERROR_CHARS = 500
+MAX_ERROR_CHARS = 1000  # as the security walk: room for the list of valid names
 
 
 @pytest.fixture(autouse=True)
