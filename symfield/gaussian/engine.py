@@ -6,6 +6,7 @@ with its reason. Every intermediate SymPy result is checked for leftovers (``che
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 
@@ -29,7 +30,7 @@ from .rules.parity import ParityRule
 from .rules.piecewise import TruncationRule
 from .rules.poles import MehlerPoleRule, PoleExpansionRule
 from .simplify import tidy
-from .structure import separate
+from .structure import dummy_free, separate
 
 #: The variance symbol derivations run in (substituted by the actual variance at the end).
 _VAR = sp.Dummy("s", positive=True)
@@ -135,13 +136,15 @@ class GaussianCalculus:
         Failures (NotTractable, Divergent) are remembered too, so that an intractable
         expectation is not retried in every law that holds it. What fails in a restricted
         mode (no integrand rules, no expensive rules) may succeed in a freer one, so failures
-        are keyed by the mode; a hit raises the same error again."""
+        are keyed by the mode; a hit raises the same error again. Failures are keyed up to
+        the renaming of dummies (``dummy_free``): the rules pose the same doomed sub-problem
+        with fresh variance and slope dummies each time."""
         hit = self._cache.get(key)
         if hit is not None:
             value, steps = hit
             self._frames[-1].extend(steps)
             return value
-        failure_key = (key, self._fallback_depth > 0, self._cheap_only > 0)
+        failure_key = (_dummy_free_key(key), self._fallback_depth > 0, self._cheap_only > 0)
         failed = self._failures.get(failure_key)
         if failed is not None:
             kind, args, notes = failed
@@ -329,6 +332,24 @@ class GaussianCalculus:
             return e.subs(values, simultaneous=True) if values else e
 
         return [Step(relabel(s.before), relabel(s.after), s.rule, s.justification) for s in steps]
+
+
+def _dummy_free_key(key: tuple) -> tuple:
+    """A memo key with its measures spread into their fields and its dummies renamed
+    canonically (the SymPy parts as one ``dummy_free`` tuple, so that a dummy shared by the
+    integrand and the measure keeps one name)."""
+    shape, exprs = [], []
+    for part in key:
+        if dataclasses.is_dataclass(part):
+            values = [getattr(part, f.name) for f in dataclasses.fields(part)]
+            shape.append((type(part).__name__, len(values)))
+            exprs.extend(values)
+        elif isinstance(part, sp.Basic):
+            shape.append("expr")
+            exprs.append(part)
+        else:
+            shape.append(part)
+    return tuple(shape), dummy_free(*exprs)
 
 
 def _check_measure(m: object, kind: type) -> None:

@@ -19,7 +19,7 @@ from ...symbolic import NotAnalysable, distributional_derivative, piecewise_smoo
 from ..expectation import u1, u2
 from ..normal_form import NotTractable
 from ..simplify import tidy
-from ..structure import separate  # noqa: F401  (re-exported: its old home)
+from ..structure import MAX_ERF_FACTORS, erf_factor_count, separate  # noqa: F401  (separate: re-exported)
 from .base import Factors, Measure, PairMeasure, Rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,6 +90,12 @@ class PriceRule(Rule):
     name = "Price's theorem in rho"
     acts_on = "pair"
     expensive = True  # after conditioning failed; never on its own derivatives
+
+    def applies(self, factors: Factors, m: PairMeasure) -> bool:
+        # erf(u1)^2 erf(u2)^2: the derivatives leave arcsines in rho to integrate back (an
+        # orthant probability of four correlated Gaussians), which can only fail.
+        return (erf_factor_count(factors.f, m.u1) + erf_factor_count(factors.g, m.u2)
+                <= MAX_ERF_FACTORS)
 
     def apply(self, factors: Factors, m: PairMeasure, engine: "GaussianCalculus") -> sp.Expr:
         f, g = factors
@@ -192,7 +198,10 @@ class DiagonalLiftRule(Rule):
     acts_on = "integrand"
 
     def applies(self, integrand: sp.Expr, m: Measure) -> bool:
-        return m.mean == 0 and self._factors(integrand, m.x) is not None
+        # Three or more erf factors: the lift meets them again in the pair (Price's theorem
+        # leaves arcsines whose integral in rho is not elementary), so it can only fail.
+        return (m.mean == 0 and self._factors(integrand, m.x) is not None
+                and erf_factor_count(integrand, m.x) <= MAX_ERF_FACTORS)
 
     @staticmethod
     def _factors(integrand: sp.Expr, x: sp.Symbol):

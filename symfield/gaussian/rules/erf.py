@@ -60,7 +60,11 @@ class SlopeDerivativeRule(Rule):
     expensive = True  # its t-integral is often hard; the heat equation is tried first
 
     def applies(self, term, m):
-        return (len(term.erfs) >= 2
+        # Exactly two erfs: with more, G'(t) holds a product of two or more erfs whose closed
+        # form is an arcsine in t, and its t-integral (an orthant probability of three or more
+        # correlated Gaussians) is not elementary, so the attempt could only fail, after
+        # manualintegrate's whole time budget.
+        return (len(term.erfs) == 2
                 and not (term.steps or term.deltas or term.other or term.quad or term.lin))
 
     def apply(self, term, m, engine):
