@@ -261,18 +261,13 @@ def _array_arguments(law):
 #: at q ~ 1e3: 3e-13 (terms of size 1 cancel to 2e-5).
 FLOAT64_LOSSES = {(n, a) for n in ("chi0", "length_map", "activity_map") for a in ("elu", "selu")} \
     | {("length_map_slope", "hard_tanh"), ("length_map_slope", "gabor")}
-#: to_numpy refuses ab_relu's default a = -1/2 ("a must be > 0"): symfield/laws/base.py treats
-#: every activation parameter as strictly positive (not a numerics defect; owner: laws).
-NEGATIVE_PARAMETER = {"ab_relu"}
 
 
 def _known_float64_defects(pairs):
     out = []
     for name, act in pairs:
         marks = []
-        if act in NEGATIVE_PARAMETER:
-            marks.append(pytest.mark.xfail(strict=True, reason="laws refuse a negative parameter"))
-        elif (name, act) in FLOAT64_LOSSES:
+        if (name, act) in FLOAT64_LOSSES:
             marks.append(pytest.mark.xfail(strict=True, reason="known float64 cancellation"))
         out.append(pytest.param(name, act, marks=marks))
     return out
@@ -299,10 +294,7 @@ def test_to_numpy_agrees_with_evaluate(name, act):
         assert abs(out[i] - ref) <= tol, (name, act, scalar, out[i], ref)
 
 
-@pytest.mark.parametrize("name,act", [
-    pytest.param(n, a, marks=[pytest.mark.xfail(strict=True, reason="laws refuse a negative "
-                                                 "parameter")] if a in NEGATIVE_PARAMETER else [])
-    for n, a in finite_pairs()])
+@pytest.mark.parametrize("name,act", finite_pairs())
 def test_to_numpy_broadcasts(name, act):
     """Shapes broadcast like numpy; constant laws (ReLU chi1, linear chi2) still give arrays."""
     law = law_of(name, act)

@@ -1,0 +1,363 @@
+"""float64 accuracy of ``Law.to_numpy`` (issue 19 item 2), against independent references.
+
+The bound stated in the docstring of symfield/laws/base.py ("float64 accuracy"): for every
+closed-form law the error is at most ULPS units in the last place times (1 + kappa),
+kappa = sum_i |x_i df/dx_i| / |f| the
+condition number of the law in its float64 inputs (how much rounding the inputs themselves
+would move the value); where the inputs allow it the error is a few ulps outright
+(q1 = q2 = 1 and any rho: <= 1e-12, the issue's goal, in fact ~1e-14).
+
+References: the law's own SymPy expression evaluated with mpmath at 60 digits (plus the
+digits the inputs' magnitudes span), directly, not through symfield's certified numerics;
+kappa from its symbolic derivatives at 20 digits. Points: every variable over its domain,
+variances log-uniform in [1e-8, 1e4], correlations uniform and within 1e-16 of +-1 (and
+exactly +-1), distances near 0 and 4A, scales with sigma_b = 0 or tiny. The sweeps run 600
+points per two-input law (300 single-input) for the literature activations, 100 (80) for the
+catalogue's others, and 10^4 for all of them with SYMFIELD_FULL=1; series and integral forms
+(tanh, sigmoid) are checked on smaller sweeps against certified 20-digit values.
+"""
+from __future__ import annotations
+
+import math
+import os
+from fractions import Fraction
+
+import mpmath as mp
+import numpy as np
+import pytest
+import sympy as sp
+
+import symfield
+
+ULPS = 16
+UNIT = 2.0**-53
+FLOAT_MAX = np.finfo(float).max
+FLOAT_TINY = np.finfo(float).tiny
+SUBNORMAL_SPACING = 2.0**-1074
+
+TWO_INPUT = ("kernel", "derivative_kernel", "covariance_map", "correlation_map", "overlap_map",
+             "distance_map")
+SINGLE_INPUT = ("chi0", "chi1", "chi2", "length_map", "activity_map", "length_map_slope",
+                "metric_law", "curvature_map", "curvature_map_directions", "curvature_map_post",
+                "curvature_fixed_point", "domino", "gradient_norm")
+ACTIVATIONS = list(symfield.activations())
+
+
+def law_of(name, act):
+    return symfield.derive(name, act)
+
+
+def closed_pairs(names):
+    out = []
+    for name in names:
+        for act in ACTIVATIONS:
+            law = law_of(name, act)
+            if law.form == "closed" and not law.divergent and not law.expr.has(sp.oo):
+                out.append((name, act))
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Points over the domain
+# ------------------------------------------------------------------------------------------
+def _log_uniform(rng, lo, hi, n):
+    return 10.0 ** rng.uniform(math.log10(lo), math.log10(hi), n)
+
+
+def _correlations(rng, n):
+    """Uniform in [-1, 1], within 10^-k of +-1 (k up to 16.5), or exactly +-1."""
+    kind = rng.integers(0, 4, n)
+    sign = np.where(rng.integers(0, 2, n) == 0, -1.0, 1.0)
+    c = rng.uniform(-1, 1, n)
+    c = np.where(kind == 1, sign * (1 - 10.0 ** -rng.uniform(0, 16.5, n)), c)
+    return np.where(kind == 2, sign, c)
+
+
+def _inside(values, bound):
+    """values moved towards 0 by ulps until |value| <= bound exactly (rational comparison)."""
+    out = values.copy()
+    for i in range(out.size):
+        while abs(Fraction(out[i])) > bound(i):
+            out[i] = np.nextafter(out[i], 0.0)
+    return out
+
+
+def sample(law, n: int, seed: int) -> dict[str, np.ndarray]:
+    """n points inside the law's domain (chaotic phase for the curvature fixed point)."""
+    rng = np.random.default_rng(seed)
+    names = [s.name for s in law.variables]
+    pts: dict[str, np.ndarray] = {}
+    for v in ("q1", "q2", "q", "A"):
+        if v in names:
+            pts[v] = _log_uniform(rng, 1e-8, 1e4, n)
+    if "sigma_w" in names:
+        pts["sigma_w"] = _log_uniform(rng, 0.1, 10, n)
+    if "sigma_b" in names:
+        pts["sigma_b"] = np.where(rng.uniform(size=n) < 0.3, 0.0, _log_uniform(rng, 1e-8, 10, n))
+    if "alpha" in names:
+        pts["alpha"] = _log_uniform(rng, 1e-3, 1, n)
+    if "kappa2" in names:
+        pts["kappa2"] = np.where(rng.uniform(size=n) < 0.2, 0.0, _log_uniform(rng, 1e-4, 1e4, n))
+    if "g" in names:
+        pts["g"] = rng.standard_normal(n) * _log_uniform(rng, 1e-3, 1e3, n)
+    if "delta_ab" in names:
+        pts["delta_ab"] = rng.integers(0, 2, n).astype(float)
+    if "L" in names:
+        pts["L"] = rng.integers(1, 50, n).astype(float)
+    if "rho" in names:
+        q1, q2 = pts["q1"], pts["q2"]
+        rho = _correlations(rng, n) * np.sqrt(q1 * q2)
+        for i in range(n):
+            while Fraction(rho[i]) ** 2 > Fraction(q1[i]) * Fraction(q2[i]):
+                rho[i] = np.nextafter(rho[i], 0.0)
+        pts["rho"] = rho
+    if "c" in names:
+        pts["c"] = _correlations(rng, n)
+    if "C" in names:
+        A = pts["A"]
+        pts["C"] = _inside(_correlations(rng, n) * A, lambda i: Fraction(A[i]))
+    if "D" in names:
+        A = pts["A"]
+        kind = rng.integers(0, 4, n)
+        u = rng.uniform(0, 1, n)
+        u = np.where(kind == 1, 10.0 ** -rng.uniform(0, 16.5, n), u)
+        u = np.where(kind == 2, 1 - 10.0 ** -rng.uniform(0, 16.5, n), u)
+        u = np.where(kind == 3, rng.choice([0.0, 1.0], n), u)
+        pts["D"] = _inside(4 * A * u, lambda i: 4 * Fraction(A[i]))
+    for name, (_symbol, default) in symfield.activation(law.activation).parameters.items():
+        if name in names and name not in pts:   # ab_relu's a and b, ...: at their defaults
+            pts[name] = np.full(n, float(default))
+    missing = set(names) - set(pts)
+    assert not missing, f"no float64 test values for {sorted(missing)}"
+    if law.name == "curvature_fixed_point":   # its domain: chi1 > 1
+        chi1 = law_of("chi1", law.activation).to_numpy()(
+            **{k: v for k, v in pts.items() if k in {s.name for s in law_of("chi1", law.activation).variables}})
+        keep = chi1 > 1 + 1e-6
+        pts = {k: v[keep] for k, v in pts.items()}
+    return pts
+
+
+# ------------------------------------------------------------------------------------------
+# References and the bound
+# ------------------------------------------------------------------------------------------
+def _mp_functions(law):
+    symbols = list(law.variables)
+    # mpmath's own functions, plus the Faddeeva function w(iy) = exp(y^2) erfc(y) of elu/selu
+    modules = [{"faddeeva": lambda z: mp.exp(-z * z) * mp.erfc(-1j * z)}, "mpmath"]
+    value = sp.lambdify(symbols, law.expr, modules=modules)
+    derivatives = [sp.lambdify(symbols, sp.diff(law.expr, s), modules=modules) for s in symbols]
+    return value, derivatives
+
+
+def _real(v):
+    return v.real if isinstance(v, mp.mpc) else v
+
+
+def error_ratios(law, pts) -> list[tuple[float, int]]:
+    """For each point, |error| / (ULPS ulps (1 + kappa) |f|), against the 60-digit reference."""
+    got = law.to_numpy()(**pts)
+    value, derivatives = _mp_functions(law)
+    names = [s.name for s in law.variables]
+    ratios = []
+    for i in range(got.size):
+        x = [mp.mpf(float(pts[n][i])) for n in names]
+        widest = max((abs(int(mp.floor(mp.log10(abs(v))))) for v in x if v != 0), default=0)
+        with mp.workdps(60 + 2 * widest):
+            ref = _real(value(*x))
+        with mp.workdps(20):
+            try:
+                kappa = sum(abs(xi * _real(d(*x))) for xi, d in zip(x, derivatives))
+            except ZeroDivisionError:
+                kappa = mp.inf
+        if ref == 0:
+            ratios.append((0.0 if got[i] == 0 else abs(float(got[i])) / UNIT, i))
+            continue
+        if abs(ref) > FLOAT_MAX:        # the true value overflows float64: +-inf is right
+            ratios.append((0.0 if got[i] == mp.sign(ref) * np.inf else np.inf, i))
+            continue
+        if abs(ref) < FLOAT_TINY:       # subnormal: a few of its fixed spacings more
+            err = abs(mp.mpf(float(got[i])) - ref)
+            allowed = ULPS * (UNIT * (abs(ref) + kappa) + SUBNORMAL_SPACING)
+            ratios.append((float(err / allowed), i))
+            continue
+        err = abs(mp.mpf(float(got[i])) - ref) / abs(ref)
+        bound = ULPS * UNIT * (1 + kappa / abs(ref))
+        ratios.append((float(err / bound), i))
+    return ratios
+
+
+def check_sweep(name, act, n, seed):
+    law = law_of(name, act)
+    pts = sample(law, n, seed)
+    ratios = error_ratios(law, pts)
+    worst, i = max(ratios)
+    where = {k: float(v[i]) for k, v in pts.items()}
+    assert worst <= 1, (f"{name}[{act}]: error {worst:.3g} x {ULPS} ulps (1 + kappa) at {where}")
+
+
+#: The activations of the literature kernels get the long sweeps; the catalogue's others a
+#: shorter one each (the suite's time), all of them 10^4 points in the slow test.
+CORE = {"erf", "linear", "relu", "leaky_relu", "abs"}
+
+#: float64 forms known to miss the bound (issue 19 item 2 remains open for them), strict:
+#: the test fails once one is fixed, and the entry must go. Found by these sweeps.
+KNOWN_LOSSES = {
+    **{(n, "gelu"): "near c = -1 at large q the arcsine terms cancel (no angle form)"
+       for n in ("kernel", "covariance_map", "correlation_map", "overlap_map")},
+    **{("distance_map", a): "2 (chi0 - K) cancels at D -> 0 in the closed form"
+       for a in ("gelu", "cos", "gaussian", "gabor", "monomial")},
+    ("derivative_kernel", "gabor"): "exponential terms cancel at large q (7e-10)",
+    **{("derivative_kernel", a): "q1 q2 - rho^2 rounds to 0 within an ulp of |c| = 1: inf "
+       "for a finite value (an error-free product would keep it)" for a in ("sign", "step")},
+    **{(n, "hard_tanh"): "erfc-type terms cancel at large q"
+       for n in ("chi0", "length_map", "activity_map", "length_map_slope")},
+    ("length_map_slope", "gabor"): "terms of size 1 cancel to 1e-5 at large q",
+    **{(n, a): "O(1) terms cancel to O(q) near the degenerate Gaussian (needs the series in q)"
+       for n in ("chi0", "length_map", "activity_map") for a in ("elu", "selu")},
+}
+
+
+def swept(pairs, core_points: int, other_points: int):
+    out = []
+    for name, act in pairs:
+        marks = []
+        if (name, act) in KNOWN_LOSSES:
+            marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_LOSSES[name, act]))
+        points = core_points if act in CORE else other_points
+        out.append(pytest.param(name, act, points, marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("name,act,points", swept(closed_pairs(TWO_INPUT), 600, 100))
+def test_two_input_closed_forms_within_ulps_times_condition(name, act, points):
+    check_sweep(name, act, points, seed=19)
+
+
+@pytest.mark.parametrize("name,act,points", swept(closed_pairs(SINGLE_INPUT), 300, 80))
+def test_single_input_closed_forms_within_ulps_times_condition(name, act, points):
+    check_sweep(name, act, points, seed=20)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("SYMFIELD_FULL"),
+                    reason="hours of 60-digit references: SYMFIELD_FULL=1 runs it")
+@pytest.mark.parametrize("name,act,points", swept(closed_pairs(TWO_INPUT + SINGLE_INPUT),
+                                                  10**4, 10**4))
+def test_closed_forms_on_ten_thousand_points(name, act, points):
+    check_sweep(name, act, points, seed=21)
+
+
+def test_the_bound_can_fail():
+    """Power: the sweep's bound notices an error of 100 ulps at a well-conditioned point."""
+    law = law_of("kernel", "relu")
+    pts = {"q1": np.array([1.0]), "q2": np.array([2.0]), "rho": np.array([0.3])}
+    value, _ = _mp_functions(law)
+    with mp.workdps(60):
+        ref = value(mp.mpf(1), mp.mpf(2), mp.mpf(0.3))
+    got = float(law.to_numpy()(**pts)[0])
+    assert abs(got - ref) / ref <= 4 * UNIT
+    assert abs(got * (1 + 100 * UNIT) - ref) / ref > ULPS * UNIT * 2
+
+
+# ------------------------------------------------------------------------------------------
+# Where the inputs allow it: unit variances, any correlation (issue 19: 21 % off at
+# rho = -(1 - 1e-10) once)
+# ------------------------------------------------------------------------------------------
+UNIT_RHOS = np.concatenate([-(1 - 2.0 ** -np.arange(1, 53)), 1 - 2.0 ** -np.arange(1, 53),
+                            np.linspace(-1, 1, 401), [-(1 - 1e-10), -(1 - 1e-16), 1 - 1e-16]])
+
+
+@pytest.mark.parametrize("name,act", [
+    pytest.param(n, a, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_LOSSES[n, a])]
+                 if (n, a) in KNOWN_LOSSES and a in ("sign", "step") else [])
+    for n in ("kernel", "derivative_kernel")
+    for a in ACTIVATIONS if law_of("kernel", a).closed_form])
+def test_kernels_at_unit_variances_to_1e12_for_any_rho(name, act):
+    law = law_of(name, act)
+    names = [s.name for s in law.variables]
+    extra = {k: 0.01 for k in ("alpha",) if k in names}
+    for k, (_symbol, default) in symfield.activation(act).parameters.items():
+        if k in names and k not in extra:      # ab_relu's a and b: their defaults
+            extra[k] = float(default)
+    got = law.to_numpy()(q1=1.0, q2=1.0, rho=UNIT_RHOS, **extra)
+    value, _ = _mp_functions(law)
+    worst = 0.0
+    for r, g in zip(UNIT_RHOS, got):
+        point = {"q1": 1.0, "q2": 1.0, "rho": float(r), **extra}
+        args = [mp.mpf(point[n]) for n in names]
+        with mp.workdps(80):
+            ref = _real(value(*args))
+        if ref == 0:
+            assert abs(g) <= 1e-300
+            continue
+        worst = max(worst, float(abs(g - ref) / abs(ref)))
+    assert worst <= 1e-12, f"{name}[{act}]: worst relative error {worst:.3g}"
+
+
+def test_relu_kernel_near_minus_one_from_the_issue():
+    """rho = -(1 - 1e-10) was off by 21 %; the value is ~ phi^3/(6 pi), phi = sqrt(2e-10)."""
+    got = float(law_of("kernel", "relu").to_numpy()(q1=1.0, q2=1.0, rho=-(1 - 1e-10)))
+    with mp.workdps(50):
+        c = mp.mpf(-(1 - 1e-10))
+        theta = mp.acos(c)
+        ref = (mp.sin(theta) + (mp.pi - theta) * c) / (2 * mp.pi)  # Cho-Saul, by hand
+    assert abs(got - ref) / ref <= 1e-13
+
+
+# ------------------------------------------------------------------------------------------
+# Series and integral forms (tanh, sigmoid): smaller sweeps against certified values
+# ------------------------------------------------------------------------------------------
+NON_CLOSED_SINGLE = [(n, a) for n in ("chi0", "chi1", "chi2", "length_map", "activity_map",
+                                      "length_map_slope", "curvature_map")
+                     for a in ACTIVATIONS if law_of(n, a).form != "closed"]
+
+
+@pytest.mark.parametrize("name,act", NON_CLOSED_SINGLE)
+def test_single_input_quadrature_forms(name, act):
+    """q over [0, 1e30] including the degenerate q = 0: 1e-13 relative (their condition
+    numbers in q are O(1) there)."""
+    law = law_of(name, act)
+    rng = np.random.default_rng(22)
+    values = np.concatenate([[0.0, 1e-12, 1e30], _log_uniform(rng, 1e-8, 1e4, 37)])
+    names = [s.name for s in law.variables]
+    pts = {"q": values, "A": values, "sigma_w": 1.3, "sigma_b": 0.2, "kappa2": 0.5}
+    pts = {k: v for k, v in pts.items() if k in names}
+    got = law.to_numpy()(**pts)
+    for i in range(values.size):
+        point = {k: (v[i] if isinstance(v, np.ndarray) else v) for k, v in pts.items()}
+        ref = law.evaluate(dps=20, **point)
+        assert abs(got[i] - ref) <= 1e-13 * abs(ref) + 1e-300, (name, act, point, got[i], ref)
+
+
+#: Pair quadratures of kinked activations with exponential pieces: not within 1e-12 yet.
+KINKED_QUADRATURE = {"elu", "selu", "hard_tanh"}
+NON_CLOSED_PAIR = [
+    pytest.param(n, a, marks=[pytest.mark.xfail(strict=True, reason="float64 pair quadrature "
+                                                 "of a kinked activation: not within 1e-12")]
+                 if a in KINKED_QUADRATURE else [])
+    for n in TWO_INPUT for a in ACTIVATIONS if law_of(n, a).form != "closed"]
+
+
+@pytest.mark.parametrize("name,act", NON_CLOSED_PAIR)
+def test_two_input_quadrature_forms(name, act):
+    """A dozen points per law, correlations near +-1 and distances near 0 included: 1e-12
+    relative (the distance map at D = 1e-10 cancelled to 7e-7 in 2 (chi0 - K) once)."""
+    law = law_of(name, act)
+    points = {
+        "kernel": [dict(q1=1.0, q2=1.0, rho=r) for r in (-0.999, -0.5, 0.3, 0.9999)]
+        + [dict(q1=0.02, q2=5.0, rho=-0.2), dict(q1=30.0, q2=2.0, rho=7.0)],
+        "correlation_map": [dict(c=c, q=q, sigma_w=1.5, sigma_b=0.1)
+                            for c, q in ((-0.999, 1.0), (0.5, 0.1), (0.99, 20.0))],
+        "overlap_map": [dict(C=C, A=1.0, sigma_w=1.2, sigma_b=0.3) for C in (-0.99, 0.2, 0.999)],
+        "distance_map": [dict(D=D, A=1.0, sigma_w=1.3, sigma_b=0.2)
+                         for D in (1e-10, 1e-3, 0.5, 3.9, 4.0)],
+    }
+    if name == "covariance_map":
+        pts = [dict(p, sigma_w=1.4, sigma_b=0.2) for p in points["kernel"]]
+    else:
+        pts = points.get(name, points["kernel"])
+    f = law.to_numpy()
+    for p in pts:
+        got = float(f(**p))
+        ref = law.evaluate(dps=20, **p)
+        assert abs(got - ref) <= 1e-12 * abs(ref) + 1e-300, (name, act, p, got, ref)
