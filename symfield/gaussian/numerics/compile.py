@@ -118,10 +118,12 @@ class _expdiff(sp.Function):
     cancels near a = b (sinh(rho) exp(-q) at rho = 1e-8) nor overflows (rho = 1e3)."""
 
 
-def _np_expdiff(a, b):
+def _np_expdiff(a, b, gap):
+    """exp(a) - exp(b) with gap = a - b simplified symbolically (rho - s and -rho - s: 2 rho,
+    not the difference of two rounded numbers)."""
     top = np.maximum(a, b)
-    sign = np.where(a >= b, 1.0, -1.0)
-    return -sign * np.exp(top) * np.expm1(-np.abs(a - b))
+    sign = np.where(gap >= 0, 1.0, -1.0)
+    return -sign * np.exp(top) * np.expm1(-np.abs(gap))
 
 
 class _erfcx(sp.Function):
@@ -191,7 +193,7 @@ def _complements(total: sp.Expr) -> sp.Expr:
             elif b is None and pj[3] is None and a != 0 and pj[2] == 0:
                 out.append(coeff * others * _expm1(a))          # coeff R (exp(a) - 1)
             elif b is None and pj[3] is None and a != 0 and pj[2] != 0:
-                out.append(coeff * others * _expdiff(a, pj[2]))  # coeff R (exp(a) - exp(a'))
+                out.append(coeff * others * _expdiff(a, pj[2], sp.expand(a - pj[2])))
             else:
                 continue
             used.update((i, j))
