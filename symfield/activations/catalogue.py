@@ -159,8 +159,8 @@ def _elu(p, scale: float = 1.0):
     return lambda u: scale * np.where(u > 0, u, alpha * np.expm1(np.minimum(u, 0.0)))
 
 
-def _selu(_p):
-    return _elu({"alpha": float(SELU_ALPHA)}, float(SELU_LAMBDA))
+def _selu(p):
+    return _elu({"alpha": p["alpha"]}, _float(p["scale"]))
 
 
 def _gelu(_p):
@@ -234,8 +234,13 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("elu", "max(x, 0) + alpha*(exp(min(x, 0)) - 1)",
           "ELU: x for x > 0, alpha*(exp(x) - 1) otherwise", (Parameter("alpha", 1, "positive"),),
           numpy=_elu, family="elu"),
-    Entry("selu", f"{SELU_LAMBDA}*(max(x, 0) + {SELU_ALPHA}*(exp(min(x, 0)) - 1))",
-          f"SELU lambda*ELU_alpha with lambda = {SELU_LAMBDA}, alpha = {SELU_ALPHA}",
+    # The constants stay symbols in the derived laws (their exact decimals, multiplied out,
+    # give rationals of hundreds of digits that no document can typeset); they are the
+    # parameters' defaults, substituted when a law is evaluated.
+    Entry("selu", "scale*(max(x, 0) + alpha*(exp(min(x, 0)) - 1))",
+          f"SELU lambda*ELU_alpha with lambda = scale = {SELU_LAMBDA}, alpha = {SELU_ALPHA}",
+          (Parameter("scale", Fraction(SELU_LAMBDA), "positive"),
+           Parameter("alpha", Fraction(SELU_ALPHA), "positive")),
           numpy=_selu, family="elu"),
     # -- bounded piecewise -----------------------------------------------------------------
     Entry("hard_tanh", "max(-1, min(1, x))", "hard tanh clip(x, -1, 1)",

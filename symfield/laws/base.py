@@ -218,7 +218,9 @@ class Law:
             {s: to_sympy(v) for s, v in point.items()})
         if not finite.has(scale) and finite.is_number and finite.is_finite:
             return mpmath.mpmathify(sp.N(finite, 30))  # the divergent piece is absent here
-        sign = sp.sign(sp.N(finite.subs(scale, 1), 30))
+        # the sign of the divergent piece itself (its coefficient of H), not of the value at
+        # H = 1: ELU's chi2 at q = 1/1000 is oo plus a large negative finite part
+        sign = sp.sign(sp.N(sp.diff(finite, scale).subs(scale, 1), 30))
         if sign == 0 or not sign.is_number or self.expr.has(sp.zoo, sp.nan):
             raise InvalidValueError(f"{self.name} for {self.activation.name} is undefined at "
                                     f"these values (infinite without a sign)")
