@@ -64,7 +64,11 @@ class SlopeDerivativeRule(Rule):
         # form is an arcsine in t, and its t-integral (an orthant probability of three or more
         # correlated Gaussians) is not elementary, so the attempt could only fail, after
         # manualintegrate's whole time budget.
-        return (len(term.erfs) == 2
+        # Centred erfs under a centred measure: G'(t) is algebraic and its t-integral an
+        # arctangent that manualintegrate does not find (it spends its whole budget); the
+        # diagonal lift reaches these products through Price's theorem instead.
+        centred = m.mean == 0 and all(offset == 0 for _slope, offset in term.erfs)
+        return (len(term.erfs) == 2 and not centred
                 and not (term.steps or term.deltas or term.other or term.quad or term.lin))
 
     def apply(self, term, m, engine):
