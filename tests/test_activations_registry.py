@@ -9,6 +9,8 @@ name the reason.
 """
 from __future__ import annotations
 
+import os
+
 from fractions import Fraction
 
 import mpmath as mp
@@ -155,11 +157,22 @@ KNOWN_GAPS = {
 }
 
 
+#: Kernels without a closed form (series or integral): their nested-quadrature comparison is
+#: hours on 2 cores, so CI runs the closed forms only (test_two_input_laws checks tanh and
+#: sigmoid against independent references).
+NESTED_QUADRATURE_ONLY_IN_FULL = ("tanh", "sigmoid", "silu", "softplus", "mish")
+
+
 def _pair_cases():
     for case in [c for c in CASES if c[0] not in NT and not c[1]] + [("relu_power", {"k": 3})]:
         for law_name in ("kernel", "derivative_kernel"):
             gap = KNOWN_GAPS.get((case[0], law_name)) if not case[1] else None
             marks = [pytest.mark.xfail(reason=gap, run=False)] if gap else []
+            if case[0] in NESTED_QUADRATURE_ONLY_IN_FULL:
+                marks.append(pytest.mark.skipif(
+                    not os.environ.get("SYMFIELD_FULL"),
+                    reason="series/integral kernel: a 2-D certified quadrature against a nested "
+                           "one at 26 digits takes many minutes per case; SYMFIELD_FULL=1 runs it"))
             yield pytest.param(case, law_name, marks=marks, id=f"{law_name}-{_id(case)}")
 
 

@@ -203,6 +203,12 @@ def test_divergent_laws_evaluate_to_plus_infinity(name, act):
     """Divergent: +inf from evaluate and to_numpy, never NaN or an exception."""
     law = law_of(name, act)
     values = {s.name: 1 for s in law.variables if s.name not in law.activation.parameters}
+    defaults = {sym: default for sym, default in law.activation.parameters.values()}
+    if not law.expr.xreplace(defaults).has(sp.oo):
+        # a family's divergence can vanish at its default parameters (ELU's chi2: phi' jumps
+        # by 1 - alpha, and alpha = 1 by default): finite there, by the same expression
+        assert mp.isfinite(law.evaluate(**values)), str(law)
+        return
     value = law.evaluate(**values)
     assert mp.isinf(value) and value > 0, value
     import numpy as np

@@ -48,6 +48,7 @@ from ..activations import Activation
 from ..derivation import Derivation, Step
 from ..errors import InvalidValueError, SymfieldError, UnknownNameError, quoted
 from ..gaussian.expectation import Expectation
+from ..gaussian.numerics.compile import np_modules
 from ..gaussian.numerics.evaluate import compiled
 from ..numbers import (LAW_POLICY, MAX_DPS, MIN_DPS, check_dps, input_digits,
                        is_small_fraction, magnitude_spread, to_exact, to_mpf, to_sympy)
@@ -340,8 +341,9 @@ class Law:
         definition = self.definition
         exact_inf = None
         if self.closed_form and self.expr.has(sp.oo, -sp.oo) and self.expr.is_infinite is not False:
+            # the project's float64 modules: plain "numpy" has no vectorised erf (SELU's chi2)
             exact_inf = sp.lambdify(order, self.expr.xreplace({sp.oo: sp.Float("inf")}),
-                                    modules="numpy")
+                                    modules=np_modules())
 
         def evaluate(*args: np.ndarray) -> np.ndarray:
             if exact_inf is not None:
