@@ -14,6 +14,7 @@ import mpmath
 import sympy as sp
 
 from ..activations import Activation, get_activation
+from ..errors import as_expression
 from ..gaussian.expectation import Expectation
 from ..gaussian.integrate import time_limit
 from ..gaussian.numerics.evaluate import evaluate_expr
@@ -169,7 +170,9 @@ def check_identity(name: str, activation: str | Activation, dps: int = 50, point
     checked = []
     tolerance = mpmath.mpf(10) ** (-(dps - 5))
     # a family's parameters (ELU's alpha, ...) are checked at their defaults, like the laws
-    defaults = {symbol: sp.sympify(default) for symbol, default in act.parameters.values()}
+    # (the defaults are SymPy numbers already; as_expression refuses text, never parses it)
+    defaults = {symbol: as_expression(default, symbol.name)
+                for symbol, default in act.parameters.values()}
     for _ in range(points):
         point = {**defaults, **sampler(rng)}
         a = evaluate_expr(lhs, point, dps)
