@@ -48,6 +48,16 @@ _TAN_SQUARED = math.tan(SERIES_ANGLE) ** 2
 #: the precision; otherwise the expression in the angle with the digits it cancels).
 MP_SERIES_ANGLE = 0.25
 
+#: The lambdify modules (mpmath and float64), installed by .compile, which sits above this
+#: module and imports it (so this module never imports compile back).
+_LAMBDIFY: dict = {}
+
+
+def use_lambdify_modules(mp_modules: list, np_modules: Callable[[], list]) -> None:
+    """Install the modules AngleForm compiles its parts with."""
+    _LAMBDIFY.update(mp=mp_modules, np=np_modules)
+
+
 _T = sp.Dummy("T", positive=True)
 _COS, _SIN = sp.cos(_T), sp.sin(_T)
 _COS_HALF, _SIN_HALF = sp.cos(_T / 2), sp.sin(_T / 2)
@@ -222,8 +232,6 @@ class EndSeries:
     def numpy_function(self, symbols: Sequence[sp.Symbol]) -> Callable:
         """float64 G(*symbols, t): one polynomial in t per monomial of the other variables
         (its coefficients rounded from 30-digit values)."""
-        from .compile import np_modules
-
         groups: dict = {}
         for g, row in self.coefficients.items():
             pi_power = sp.degree(g, sp.pi) if g.has(sp.pi) else 0
@@ -236,7 +244,7 @@ class EndSeries:
         monomials = list(groups)
         polys = [np.array([float(x) for x in reversed(groups[g])]) for g in monomials]
         parts = sp.lambdify(list(symbols), [*monomials, self.denominator],
-                            modules=np_modules(), cse=True)
+                            modules=_LAMBDIFY["np"](), cse=True)
 
         def evaluate(*args):
             *values, t = args
@@ -342,25 +350,22 @@ class AngleForm:
 
     # -- numerics ------------------------------------------------------------------------
     def _compile_mp(self) -> None:
-        from .compile import MP_MODULES
-
         syms = self.symbols
         parts = (self.num, self.den, self.gap)
-        self._parts_mp = [sp.lambdify(syms, p, modules=MP_MODULES) for p in parts]
+        self._parts_mp = [sp.lambdify(syms, p, modules=_LAMBDIFY["mp"]) for p in parts]
         self._end_mp, self._value_mp, self._order = {}, {}, {}
         t = sp.Dummy("t")
         for end, info in self.ends.items():
             self._end_mp[end] = sp.lambdify([*syms, t], info["expr"].xreplace({_T: t}),
-                                            modules=MP_MODULES)
-            self._value_mp[end] = sp.lambdify(syms, info["value"], modules=MP_MODULES)
+                                            modules=_LAMBDIFY["mp"])
+            self._value_mp[end] = sp.lambdify(syms, info["value"], modules=_LAMBDIFY["mp"])
             self._order[end] = info["order"]
         self._mp_ready = True
 
     def _compile_np(self) -> None:
-        from .compile import np_modules
-
         parts = (self.num, self.gap)
-        self._parts_np = sp.lambdify(self.symbols, list(parts), modules=np_modules(), cse=True)
+        self._parts_np = sp.lambdify(self.symbols, list(parts), modules=_LAMBDIFY["np"](),
+                                     cse=True)
         self._series_np = {end: info["series"].numpy_function(self.symbols)
                            for end, info in self.ends.items() if info["series"] is not None}
         self._np_ready = True
@@ -401,10 +406,8 @@ class AngleForm:
         """The exact Taylor coefficients at an end as mpmath functions (lazily)."""
         cached = self._series_cache.get(end)
         if cached is None:
-            from .compile import MP_MODULES
-
             series = EndSeries(self.ends[end]["expr"])
-            cached = [sp.lambdify(self.symbols, series.coefficient(n), modules=MP_MODULES)
+            cached = [sp.lambdify(self.symbols, series.coefficient(n), modules=_LAMBDIFY["mp"])
                       for n in range(series.n_terms)]
             self._series_cache[end] = cached
         return cached

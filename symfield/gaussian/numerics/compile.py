@@ -224,6 +224,8 @@ def np_modules() -> list:
             "numpy", "scipy"]
 
 
+angles.use_lambdify_modules(MP_MODULES, np_modules)
+
 def at_zero_variance(integrand: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """lim_{s -> 0} E[f(x)], x ~ N(0, s): f(0) where f is continuous, the mean of the two
     one-sided limits at a kink or jump (Heaviside(x)^2 -> 1/2, as the law's q -> 0 limit,
