@@ -387,3 +387,26 @@ def test_a_failure_in_a_restricted_pass_does_not_block_a_full_one():
     engine._cheap_only -= 1
     value = engine.expect_integrand(sp.erf(x) ** 2, m)
     assert sp.simplify(value - 2 / sp.pi * sp.asin(2 * q / (1 + 2 * q))) == 0
+
+
+#: The rules whose closed forms need at most two erf factors (with three or more, the
+#: integrals they lead to are orthant probabilities of 3+ correlated Gaussians, with no
+#: elementary closed form): they must decline such integrands up front, not try for minutes.
+ERF_PAIR_RULES = {"heat equation in the variance",
+                  "differentiation under the integral (erf slope)",
+                  "Price's theorem in rho", "diagonal lift"}
+
+
+def test_four_erf_factors_decline_the_erf_pair_rules(monkeypatch):
+    from symfield.gaussian.expectation import bivariate_expectation, u1, u2
+    from symfield.symbols import q1, q2, rho
+
+    applied = _count_rule_applications(monkeypatch)
+    engine = GaussianCalculus()
+    single = engine.expect(expectation(sp.erf(x) ** 4, x, q))
+    pair = engine.expect(bivariate_expectation(sp.erf(u1) ** 2 * sp.erf(u2) ** 2, q1, rho, q2))
+    assert not single.closed and not pair.closed
+    assert not ERF_PAIR_RULES & set(applied), applied
+    # power: two factors are still closed by them (Williams' kernel)
+    two = GaussianCalculus().expect(bivariate_expectation(sp.erf(u1) * sp.erf(u2), q1, rho, q2))
+    assert two.closed and ERF_PAIR_RULES & set(applied), applied
