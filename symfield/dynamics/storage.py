@@ -40,6 +40,8 @@ def check_writable_file(path: str | os.PathLike, what: str = "the output") -> Pa
         raise InvalidValueError(f"{what} must be a file name, got {quoted(path)}") from None
     if not str(text).strip():
         raise InvalidValueError(f"cannot write {what}: the file name is empty")
+    if "\0" in str(text):  # the OS refuses it with a ValueError, not an OSError
+        raise InvalidValueError(f"cannot write {what}: the file name contains a NUL character")
     path = Path(text)
     head = f"cannot write {what} {quoted_path(path)}"
     try:

@@ -40,6 +40,7 @@ LAW_NAME_MACROS = frozenset({
     "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda",
     "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
     "mathcal", "mathrm", "mathbf", "mathit", "bar", "dot", "ddot", "tilde", "hat", "prime",
+    "parallel", "perp",
 })
 _LAW_NAME_TOKEN = re.compile(r"\\([A-Za-z]+)|([A-Za-z0-9 _^{}'()\[\]+\-*/,.|])")
 
