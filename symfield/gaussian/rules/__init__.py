@@ -1,0 +1,1 @@
+"""The rules of the Gaussian calculus: each closes one kind of Gaussian expectation."""
