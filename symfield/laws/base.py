@@ -273,6 +273,45 @@ class Law:
                 f"values (a division by zero: the point is a singularity of the law)") from None
         return self.real_value(value, dps)
 
+    def enclose(self, dps: int = 30, **values: object):
+        """A proven enclosure of the law's value at ``values`` (the same variables, defaults
+        and domain checks as ``evaluate``): an ``Enclosure`` (``.mid``, ``.rad``,
+        ``.contains(x)``, ``.digits``) computed in ball arithmetic (Arb) with
+        rad <= 10^-dps |value| / 2, so every one of the dps digits is proven, not only agreed
+        on. Closed forms only for now; a divergent law gives the exact +-inf. Raises
+        NotEnclosable (a SymfieldError and a NotImplementedError) for series, integral forms
+        and laws with their own numerics (recursions over depth, finite width), and
+        PrecisionError saying how many digits are proven when the effort cap
+        (``enclosure.max_working_bits``) is reached first."""
+        from ..errors import PrecisionError
+        from ..gaussian.numerics.enclosure import NotEnclosable, enclose, exact_enclosure
+
+        what = f"{self.name} for {self.activation.name}"
+        if type(self).evaluate is not Law.evaluate:
+            raise NotEnclosable(f"{what} has its own numerics ({type(self).__name__}); "
+                                f"proven enclosures cover closed-form laws only so far")
+        dps = check_dps(dps)
+        point = self._check(values)
+        if self.form != "closed":
+            raise NotEnclosable(f"{what} is a {self.form} form; proven enclosures cover "
+                                f"closed forms only so far (use evaluate)")
+        if self.expr.has(sp.oo, -sp.oo) and self.expr.is_infinite is not False:
+            infinite = self._infinite_value(point)
+            if mpmath.isinf(infinite):
+                return exact_enclosure(infinite)
+        if all(is_small_fraction(v) for v in point.values()):
+            exact = self.expr.subs(point)  # a rational at an exact fixed point, as in evaluate
+            if exact.is_Rational:
+                return exact_enclosure(exact)
+        try:
+            return enclose(self.expr, self.variables, [point[s] for s in self.variables],
+                           dps, what=what)
+        except PrecisionError:
+            if any(point[s] == 0 for s in self.variables if s.name in self._zero_variances()):
+                raise NotEnclosable(f"{what} at a zero variance is the q -> 0 limit of its "
+                                    f"closed form, which has no enclosure yet") from None
+            raise
+
     def to_numpy(self, method: str = "auto") -> Callable[..., np.ndarray]:
         """A vectorised float64 function taking the same keywords as ``evaluate``.
 

@@ -1,0 +1,492 @@
+"""Proven enclosures of closed forms: ball arithmetic (Arb, through python-flint).
+
+A two-precision agreement is evidence; an enclosure is a proof. Every operation here is done
+on a ball (a midpoint and a radius) by Arb, whose functions return balls guaranteed to contain
+the exact result for every point of the input balls, so the final ball contains the exact
+value of the expression at the exact inputs.
+
+:func:`compile_ball` translates a SymPy expression once into a chain of flint calls (Add, Mul,
+Pow with integer, rational or real exponents, exp, log, erf, erfc, the trigonometric functions
+and their inverses, Abs, sign, Heaviside and Piecewise decided on balls, Max/Min, pi, E and the
+Faddeeva function w); :func:`enclose` evaluates it at increasing working precision until the
+radius is at most half a unit in the last requested digit, relative to the value:
+rad <= 10^-dps |v|_min / 2, where |v|_min is the smallest modulus in the ball (so the first dps
+significant digits of the midpoint, correctly rounded, are within half a unit of the truth).
+
+Effort: the working precision starts at the target's bits + 32 and doubles, up to
+``max_working_bits(dps)`` = 2 x the target's bits + 2048 (dps = 50: 2380 bits, about 716
+digits; closed forms take milliseconds there). A value that cannot be enclosed that tightly
+(a cancellation deeper than that, a point on the boundary of a Piecewise condition) raises
+PrecisionError saying how many digits are proven. The working precision is flint's global
+context (``flint.ctx``), set and restored around each evaluation: not safe across threads.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from typing import Callable, Sequence
+
+import mpmath
+import sympy as sp
+from flint import acb, arb, ctx, fmpq
+
+from ...errors import InvalidValueError, PrecisionError, SymfieldError
+from ..faddeeva import faddeeva
+
+Ball = arb | acb
+
+
+class NotEnclosable(SymfieldError, NotImplementedError):
+    """The expression holds something no ball-arithmetic rule covers yet (a function, an
+    unevaluated expectation, a series); the message names it."""
+
+
+class _Undecided(Exception):
+    """A ball straddles a boundary (a Piecewise condition, Heaviside's jump): more working
+    precision may decide it."""
+
+
+# ------------------------------------------------------------------------------------------
+# The enclosure
+# ------------------------------------------------------------------------------------------
+def _exact_fraction(value: object) -> Fraction:
+    """``value`` as an exact Fraction (mpmath numbers by their binary value)."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(value)
+    if isinstance(value, mpmath.mpf):
+        sign, man, exp, _bc = value._mpf_
+        if not man and exp:  # inf / nan carry a nonzero exponent code and no mantissa
+            raise InvalidValueError(f"not a finite number: {value}")
+        magnitude = Fraction(man) * Fraction(2) ** exp
+        return -magnitude if sign else magnitude
+    if isinstance(value, sp.Rational):
+        return Fraction(int(value.p), int(value.q))
+    if isinstance(value, sp.Float):
+        return _exact_fraction(mpmath.mp.make_mpf(value._mpf_))
+    raise InvalidValueError(f"cannot compare an enclosure with {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    """A proven enclosure of a real number: the exact value lies in [mid - rad, mid + rad].
+
+    ``mid`` and ``rad`` are mpmath numbers holding the ball's binary midpoint and radius
+    exactly (``mid`` may carry more bits than the current mpmath precision). ``rad`` = 0 is
+    an exact value (also +-inf, for a divergent law).
+    """
+
+    mid: mpmath.mpf
+    rad: mpmath.mpf
+
+    @property
+    def lower(self) -> mpmath.mpf:
+        return mpmath.fsub(self.mid, self.rad, exact=True)
+
+    @property
+    def upper(self) -> mpmath.mpf:
+        return mpmath.fadd(self.mid, self.rad, exact=True)
+
+    def contains(self, x: object) -> bool:
+        """True when the number ``x`` (int, Fraction, float, mpmath or SymPy number) is in the
+        ball, decided exactly."""
+        if mpmath.isinf(self.mid):
+            return isinstance(x, (float, mpmath.mpf)) and x == self.mid
+        if isinstance(x, (float, mpmath.mpf)) and (mpmath.isinf(x) or mpmath.isnan(x)):
+            return False
+        return abs(_exact_fraction(x) - _exact_fraction(self.mid)) <= _exact_fraction(self.rad)
+
+    @property
+    def digits(self) -> float:
+        """Significant digits proven: the largest d with rad <= 10^-d |v|_min / 2 (|v|_min the
+        smallest modulus in the ball); 0 when the ball holds 0, ``math.inf`` when exact."""
+        if self.rad == 0:
+            return math.inf
+        return float(proven_digits(self.mid, self.rad))
+
+    def __repr__(self) -> str:
+        if self.rad == 0:
+            return f"Enclosure({mpmath.nstr(self.mid, 20)}, exact)"
+        shown = max(1, min(int(self.digits), 25))
+        return (f"Enclosure({mpmath.nstr(self.mid, shown + 2)} +/- "
+                f"{mpmath.nstr(self.rad, 3)}, {int(self.digits)} digits proven)")
+
+
+def proven_digits(mid: mpmath.mpf, rad: mpmath.mpf) -> int:
+    """floor(log10(|v|_min / (2 rad))), at least 0 (rad > 0)."""
+    with mpmath.workdps(30):
+        smallest = abs(mid) - rad
+        if smallest <= 0:
+            return 0
+        # the tiny margin keeps a 30-digit rounding of the logarithm from claiming a digit
+        return max(0, int(mpmath.floor(mpmath.log10(smallest / (2 * rad)) - mpmath.mpf(10) ** -20)))
+
+
+def _ball_to_enclosure(value: arb) -> Enclosure:
+    man, exp = value.mid().man_exp()
+    mid = mpmath.mp.make_mpf(mpmath.libmp.from_man_exp(int(man), int(exp)))
+    rman, rexp = value.rad().man_exp()
+    rad = mpmath.mp.make_mpf(mpmath.libmp.from_man_exp(int(rman), int(rexp)))
+    return Enclosure(mid, rad)
+
+
+def exact_enclosure(value: object) -> Enclosure:
+    """An exact value (a rational, +-inf) as an enclosure of radius 0."""
+    if isinstance(value, (mpmath.mpf, float)) and mpmath.isinf(value):
+        return Enclosure(mpmath.mpf(value), mpmath.mpf(0))
+    fraction = _exact_fraction(value)
+    with ctx.workprec(max(64, fraction.numerator.bit_length() + fraction.denominator.bit_length())):
+        ball = arb(fmpq(fraction.numerator, fraction.denominator))
+    if ball.is_exact():
+        return _ball_to_enclosure(ball)
+    # 1/3 has no finite binary expansion: a tight ball around it
+    with ctx.workprec(400):
+        return _ball_to_enclosure(arb(fmpq(fraction.numerator, fraction.denominator)))
+
+
+# ------------------------------------------------------------------------------------------
+# SymPy -> flint
+# ------------------------------------------------------------------------------------------
+Program = Callable[[Sequence[Ball]], Ball]
+
+
+def _unary(real: str, complex_: str | None = None) -> Callable[[Ball], Ball]:
+    """A function on balls: Arb's real version when it gives a finite ball, else the complex
+    one (a real ball straddling a branch point: asin near 1, sqrt or log near 0)."""
+    complex_ = complex_ or real
+
+    def apply(x: Ball) -> Ball:
+        if isinstance(x, arb):
+            y = getattr(x, real)()
+            if y.is_finite():
+                return y
+            x = acb(x)
+        return getattr(x, complex_)()
+
+    return apply
+
+
+def _abs(x: Ball) -> arb:
+    return abs(x)
+
+
+def _faddeeva(z: Ball) -> Ball:
+    """w(z) = exp(-z^2) erfc(-i z); on the imaginary axis z = iy, the real exp(y^2) erfc(y)."""
+    if isinstance(z, acb) and z.real.is_zero():
+        y = z.imag
+        return (y * y).exp() * y.erfc()
+    z = acb(z)
+    return (-(z * z)).exp() * (acb(0, -1) * z).erfc()
+
+
+def _real_part(x: Ball, what: str) -> arb:
+    if isinstance(x, arb):
+        return x
+    if not x.imag.contains(0):
+        raise InvalidValueError(f"{what} is not real at these values")
+    return x.real
+
+
+def _sign(x: Ball, what: str) -> int:
+    """-1, 0 or 1 for a real ball that decides it (exact 0 only when the ball is exactly 0)."""
+    x = _real_part(x, what)
+    if x > 0:
+        return 1
+    if x < 0:
+        return -1
+    if x.is_zero():
+        return 0
+    raise _Undecided(what)
+
+
+UNARY: dict[type, Callable[[Ball], Ball]] = {
+    sp.exp: _unary("exp"), sp.log: _unary("log"),
+    sp.erf: _unary("erf"), sp.erfc: _unary("erfc"), sp.erfi: _unary("erfi"),
+    sp.sin: _unary("sin"), sp.cos: _unary("cos"), sp.tan: _unary("tan"),
+    sp.asin: _unary("asin"), sp.acos: _unary("acos"), sp.atan: _unary("atan"),
+    sp.sinh: _unary("sinh"), sp.cosh: _unary("cosh"), sp.tanh: _unary("tanh"),
+    sp.Abs: _abs, faddeeva: _faddeeva,
+}
+
+#: Names of what the translator encloses, for error messages.
+ENCLOSABLE = sorted({f.__name__ for f in UNARY} | {"Add", "Mul", "Pow", "sqrt", "Heaviside",
+                                                     "sign", "Piecewise", "Max", "Min",
+                                                     "atan2", "pi", "E", "I"})
+
+
+def _constant(make: Callable[[], Ball]) -> Program:
+    return lambda values: make()
+
+
+def _rational(p: int, q: int) -> Program:
+    if q == 1:
+        exact = arb(p)  # an integer ball is exact at every precision
+        return lambda values: exact
+    return lambda values: arb(fmpq(p, q))
+
+
+def _pow(base: Program, exponent: sp.Expr, exponent_program: Program) -> Program:
+    if exponent.is_Integer:
+        n = int(exponent)
+        return lambda values: base(values) ** n
+    if exponent.is_Rational:
+        p, q = int(exponent.p), int(exponent.q)
+
+        def rational_power(values):
+            b = base(values)
+            if q == 2:
+                root = _unary("sqrt")(b)
+            elif isinstance(b, arb) and b > 0:
+                root = b.root(q)
+            else:
+                root = acb(b) ** acb(fmpq(1, q))
+            return root ** p
+
+        return rational_power
+
+    def real_power(values):
+        b, e = base(values), exponent_program(values)
+        if isinstance(b, arb) and isinstance(e, arb) and b > 0:
+            return b ** e
+        return acb(b) ** acb(e)
+
+    return real_power
+
+
+def _relation(rel: sp.core.relational.Relational, lhs: Program, rhs: Program) -> Callable:
+    what = f"the condition {rel}"
+    decide = {
+        sp.StrictGreaterThan: lambda s: s > 0, sp.GreaterThan: lambda s: s >= 0,
+        sp.StrictLessThan: lambda s: s < 0, sp.LessThan: lambda s: s <= 0,
+        sp.Equality: lambda s: s == 0, sp.Unequality: lambda s: s != 0,
+    }[type(rel)]
+    return lambda values: decide(_sign(lhs(values) - rhs(values), what))
+
+
+class _Translator:
+    """Builds one Program per SymPy node; shared subexpressions are compiled once."""
+
+    def __init__(self, variables: Sequence[sp.Symbol]):
+        self.index = {s: i for i, s in enumerate(variables)}
+        self.memo: dict[sp.Basic, Program] = {}
+
+    def program(self, node: sp.Basic) -> Program:
+        cached = self.memo.get(node)
+        if cached is None:
+            cached = self.memo[node] = self._build(node)
+        return cached
+
+    def condition(self, node: sp.Basic) -> Callable[[Sequence[Ball]], bool]:
+        if node is sp.true:
+            return lambda values: True
+        if node is sp.false:
+            return lambda values: False
+        if isinstance(node, sp.core.relational.Relational):
+            return _relation(node, self.program(node.lhs), self.program(node.rhs))
+        parts = [self.condition(a) for a in node.args]
+        if isinstance(node, sp.And):
+            return lambda values: all(p(values) for p in parts)
+        if isinstance(node, sp.Or):
+            return lambda values: any(p(values) for p in parts)
+        if isinstance(node, sp.Not):
+            return lambda values: not parts[0](values)
+        raise NotEnclosable(f"cannot decide the condition {node} on balls")
+
+    def _build(self, node: sp.Basic) -> Program:
+        if node.is_Symbol:
+            if node not in self.index:
+                raise NotEnclosable(f"the expression has a free symbol {node.name!r} "
+                                    f"with no value")
+            i = self.index[node]
+            return lambda values: values[i]
+        if node.is_Rational:
+            return _rational(int(node.p), int(node.q))
+        if node.is_Float:
+            exact = exact_ball(mpmath.mp.make_mpf(node._mpf_))
+            return lambda values: exact
+        if node is sp.pi:
+            return _constant(arb.pi)
+        if node is sp.E:
+            return _constant(arb.const_e)
+        if node is sp.I:
+            return _constant(lambda: acb(0, 1))
+        if node in (sp.oo, -sp.oo, sp.zoo, sp.nan):
+            raise NotEnclosable(f"cannot enclose {node}: an infinite or undefined value")
+        if isinstance(node, sp.Add):
+            terms = [self.program(a) for a in node.args]
+
+            def add(values):
+                total = terms[0](values)
+                for t in terms[1:]:
+                    total = total + t(values)
+                return total
+            return add
+        if isinstance(node, sp.Mul):
+            factors = [self.program(a) for a in node.args]
+
+            def mul(values):
+                product = factors[0](values)
+                for f in factors[1:]:
+                    product = product * f(values)
+                return product
+            return mul
+        if isinstance(node, sp.Pow):
+            return _pow(self.program(node.base), node.exp, self.program(node.exp))
+        if isinstance(node, sp.Piecewise):
+            branches = [(self.program(e) if e.is_finite is not False else _refuse_infinite(e),
+                         self.condition(c)) for e, c in node.args]
+
+            def piecewise(values):
+                for value, condition in branches:
+                    if condition(values):
+                        return value(values)
+                raise InvalidValueError(f"no branch of {node} holds at these values")
+            return piecewise
+        if isinstance(node, sp.Heaviside):
+            arg = self.program(node.args[0])
+            at_zero = node.args[1] if len(node.args) > 1 else None
+            zero = self.program(at_zero) if at_zero is not None else None
+            what = f"Heaviside({node.args[0]})"
+
+            def heaviside(values):
+                s = _sign(arg(values), what)
+                if s == 0:
+                    if zero is None:
+                        raise InvalidValueError(f"{what} is evaluated at its jump 0")
+                    return zero(values)
+                return arb(1) if s > 0 else arb(0)
+            return heaviside
+        if isinstance(node, sp.sign):
+            arg = self.program(node.args[0])
+            return lambda values: arb(_sign(arg(values), f"sign({node.args[0]})"))
+        if isinstance(node, (sp.Max, sp.Min)):
+            args = [self.program(a) for a in node.args]
+            method = "max" if isinstance(node, sp.Max) else "min"
+
+            def extremum(values):
+                balls = [_real_part(a(values), str(node)) for a in args]
+                out = balls[0]
+                for b in balls[1:]:
+                    out = getattr(out, method)(b)
+                return out
+            return extremum
+        if isinstance(node, sp.atan2):
+            y, x = (self.program(a) for a in node.args)
+            return lambda values: arb.atan2(_real_part(y(values), str(node)),
+                                            _real_part(x(values), str(node)))
+        if isinstance(node, sp.Function) and type(node) in UNARY and len(node.args) == 1:
+            arg, fn = self.program(node.args[0]), UNARY[type(node)]
+            return lambda values: fn(arg(values))
+        name = type(node).__name__
+        kind = ("an unevaluated Gaussian expectation (an integral form)"
+                if name == "Expectation" else "a series" if isinstance(node, sp.Sum)
+                else f"the function {name}")
+        raise NotEnclosable(f"cannot enclose {kind}: the ball-arithmetic translator covers "
+                            f"{', '.join(ENCLOSABLE)}")
+
+
+def _refuse_infinite(expr: sp.Expr) -> Program:
+    def refuse(values):
+        raise InvalidValueError(f"the value is {expr} at these values (no finite enclosure)")
+    return refuse
+
+
+@lru_cache(maxsize=512)
+def _compile(expr: sp.Expr, variables: tuple) -> Program:
+    return _Translator(variables).program(expr)
+
+
+def compile_ball(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Program:
+    """``expr`` as a function of balls for ``variables`` (in order), cached. Raises
+    NotEnclosable naming the first node no rule covers."""
+    return _compile(expr, tuple(variables))
+
+
+def exact_ball(value: object) -> Ball:
+    """An input number as a ball at the current working precision: exact for integers and
+    binary numbers (floats, mpmath), correctly rounded for other fractions; a SymPy constant
+    (sqrt(2)) through the translator."""
+    if isinstance(value, bool):
+        raise InvalidValueError("a boolean is not a number")
+    if isinstance(value, int):
+        return arb(value)
+    if isinstance(value, Fraction):
+        return arb(fmpq(value.numerator, value.denominator))
+    if isinstance(value, (float, mpmath.mpf)):
+        value = mpmath.mpf(value) if isinstance(value, float) else value
+        sign, man, exp, _bc = value._mpf_
+        if not man and exp:
+            raise InvalidValueError(f"not a finite number: {value}")
+        ball = arb(int(man)) * arb(2) ** int(exp)  # powers of two are exact
+        return -ball if sign else ball
+    if isinstance(value, sp.Basic) and value.is_number:
+        if value.is_Rational:
+            return arb(fmpq(int(value.p), int(value.q)))
+        return _real_part(compile_ball(value, ())(()), str(value))
+    raise InvalidValueError(f"cannot make a ball of {type(value).__name__}")
+
+
+# ------------------------------------------------------------------------------------------
+# Evaluation to a target
+# ------------------------------------------------------------------------------------------
+def target_bits(dps: int) -> int:
+    return math.ceil(dps * math.log2(10))
+
+
+def max_working_bits(dps: int) -> int:
+    """The effort cap: the most working precision spent on one value."""
+    return 2 * target_bits(dps) + 2048
+
+
+def _meets(value: arb, dps: int) -> bool:
+    if value.is_exact():
+        return True
+    threshold = (value.abs_lower() / (2 * arb(10) ** dps)).lower()
+    return value.rad() <= threshold
+
+
+def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[object],
+            dps: int, what: str = "the value", start_bits: int | None = None) -> Enclosure:
+    """A proven enclosure of ``expr`` at ``variables`` = ``values`` (exact numbers: ints,
+    Fractions, floats or mpmath numbers by their binary value, SymPy numbers) with
+    rad <= 10^-dps |v|_min / 2.
+
+    Raises NotEnclosable for an expression outside the translator, InvalidValueError for a
+    value that is not real or not finite, PrecisionError (with the digits proven) when the
+    cap ``max_working_bits(dps)`` is reached first."""
+    program = compile_ball(expr, variables)
+    cap = max_working_bits(dps)
+    bits = start_bits or target_bits(dps) + 32
+    best: Enclosure | None = None
+    undecided = ""
+    while True:
+        bits = min(bits, cap)
+        with ctx.workprec(bits):
+            try:
+                value = program([exact_ball(v) for v in values])
+            except _Undecided as straddle:
+                undecided = str(straddle)
+            else:
+                value = _real_part(value, what)
+                if value.is_finite():
+                    if _meets(value, dps):
+                        return _ball_to_enclosure(value)
+                    found = _ball_to_enclosure(value)
+                    if best is None or found.digits >= best.digits:
+                        best = found
+                elif value.is_nan() and not undecided:
+                    undecided = "a division by zero or a point outside a function's domain"
+        if bits >= cap:
+            break
+        bits *= 2
+    proven = 0 if best is None else int(best.digits)
+    detail = (f"; best enclosure {best!r}" if best is not None
+              else f" ({undecided} at every precision)" if undecided else "")
+    raise PrecisionError(
+        f"{what}: only {proven} digits are proven (wanted {dps}) within the maximum working "
+        f"precision of {cap} bits{detail}")
