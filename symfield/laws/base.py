@@ -433,6 +433,29 @@ class Law:
         self._numpy_cache[method] = evaluate
         return evaluate
 
+    # -- source code ----------------------------------------------------------------------
+    def to_source(self, language: str) -> str:
+        """Standalone source of the law in ``language``: 'c', 'numpy', 'jax' or 'torch'
+        (``symfield.gaussian.numerics.codegen``). The function is
+        ``symfield_<law>_<activation>`` of the variables in ``variables`` order; the numpy,
+        JAX and PyTorch modules need only their library. Raises UnknownNameError for another
+        language and InvalidValueError for a law without a closed form or pole series."""
+        from ..gaussian.numerics.codegen import export
+
+        return export(self, language)
+
+    def to_c(self) -> str:
+        """C99 source: ``double symfield_<law>_<activation>(double ...)`` (see to_source)."""
+        return self.to_source("c")
+
+    def to_jax(self) -> str:
+        """A Python module of the law for JAX (see to_source)."""
+        return self.to_source("jax")
+
+    def to_torch(self) -> str:
+        """A Python module of the law for PyTorch (see to_source)."""
+        return self.to_source("torch")
+
     # -- display --------------------------------------------------------------------------
     def equation(self) -> sp.Eq:
         args = ", ".join(s.name for s in self.variables)

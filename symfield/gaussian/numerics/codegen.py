@@ -1,0 +1,869 @@
+"""Derived laws as standalone source code: C, numpy, JAX and PyTorch.
+
+A law is exported from the same float64 form ``Law.to_numpy`` evaluates (``compile.py``):
+the closed form after the float64-only rewrites (arcsines as atan2 of a factored gap,
+radicands clamped at 0, exp(a) erfc(b) pairs as erfcx, exp(a) - 1 as expm1), with the exact
+Taylor series at the ends of an arcsine's range (``angles.py``), and each Faddeeva pole
+series summed like ``series.py`` sums it in float64:
+
+* head terms k < k0 = ceil(13.75/beta - 1/2) one by one, A(K) + B(K) erfcx(beta K) where
+  y = beta K < 2 and P(K) + B(K) R_n(y) beyond (R_n: erfcx minus its first n asymptotic
+  terms; 40 asymptotic terms once y > 7, whose first omitted term is below 1e-17 relative);
+* the tail K >= k0 + 1/2 (y >= 13.75) as Hurwitz zeta values of the powers of K, with
+  R_n expanded to 12 terms: the expansion of erfcx alternates, so the truncation error is
+  below the first omitted term, under 1e-17 of the tail's leading term at y >= 13.75.
+
+**Stated accuracy of an exported pole series**: the rounding error of the sum is estimated
+at run time as 1.2e-15 times the cancellation (largest piece / |sum|), the estimate
+``Law.to_numpy`` uses; the exported function returns NaN (C: and sets errno = EDOM) where
+that estimate exceeds ``SERIES_TOLERANCE`` (1e-14 relative) or more than
+``MAX_HEAD_TERMS`` head terms would be needed, rather than fewer digits than stated. The
+pieces cancel at small variances (their P(K) coefficients grow like a power of 1/q): chi0
+of tanh is exported for every q tested, chi1 down to q ~ 0.3, chi2 and higher derivative
+laws from q ~ 1; ``symfield.evaluate`` or ``Law.to_numpy`` (quadrature) cover the rest.
+
+The support code (erfcx, the Hurwitz zeta function by Euler-Maclaurin, the pole-series sum)
+is written out in each generated file, so the output needs nothing from symfield: C needs
+<math.h> (erf, erfc, exp, ...), numpy output needs numpy (and scipy.special for erf/erfc
+when the law has them, with a pure-Python fallback), JAX and PyTorch output need their
+library and say so in one line when it is missing.
+
+Laws without a closed form or a pole series (exact unevaluated expectations, the Mehler
+series of the two-input tanh kernels) and the depth recursions (nngp, ntk, the finite-width
+laws) cannot be exported: ``export`` raises InvalidValueError naming the law, the
+activation and the reason.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ...errors import InvalidValueError, UnknownNameError, quoted
+from ..expectation import Expectation
+from ..faddeeva import faddeeva, tanh_moment
+from ..simplify import merge_series
+from . import angles
+from .compile import _clamp_radicands, _stable_angles, _stable_exponentials
+from .series import ASYMPTOTIC_TERMS, SeriesShapeError, analyse, expansion_coefficient_mp
+
+#: Languages ``export`` writes.
+LANGUAGES = ("c", "numpy", "jax", "torch")
+#: Largest estimated relative error an exported pole series returns a value for.
+SERIES_TOLERANCE = 1e-14
+#: Head terms of a pole series beyond which the exported code returns NaN (variance too large).
+MAX_HEAD_TERMS = 1_000_000
+#: Expansion terms of R_n used in the tail (y >= 13.75: the first omitted one < 1e-17).
+TAIL_TERMS = 12
+#: y from which the head uses the asymptotic expansion of R_n (40 terms) instead of erfcx.
+ASYMPTOTIC_Y = 7.0
+#: The SymPy name of the float64-only arcsine difference (``angles``).
+_ASIN_DIFFERENCE = angles._asin_difference.__name__
+#: Rounding error per unit of cancellation in the float64 series (measured, as in compile.py).
+ROUNDING_PER_CANCELLATION = 1.2e-15
+
+
+class ExportError(InvalidValueError):
+    """A law that cannot be written as source code (the message says which and why)."""
+
+
+# ------------------------------------------------------------------------------------------
+# What is exported: the law as a plan of float64 pieces
+# ------------------------------------------------------------------------------------------
+@dataclass
+class SeriesPiece:
+    """One Faddeeva pole series: beta and the coefficient expressions of A, P, B."""
+
+    placeholder: sp.Symbol
+    beta: sp.Expr
+    subtracted: int
+    a_terms: list          # [(power, expr)]
+    p_terms: list          # [(power, expr)], power <= -2
+    b_terms: list          # [(power, expr)], power >= 0
+
+
+@dataclass
+class EndPiece:
+    """The exact Taylor series at one end of an arcsine's range (``angles.EndSeries``)."""
+
+    end: int                     # 0: N = Den (t = atan2(sqrt(gap), N)); 1: N = -Den
+    monomials: list              # expressions g_i
+    polynomials: list            # float coefficients of t^0, t^1, ... per monomial
+    denominator: sp.Expr
+
+
+@dataclass
+class Plan:
+    law: str
+    activation: str
+    function_name: str
+    variables: tuple[str, ...]
+    symbols: tuple[sp.Symbol, ...]
+    value: sp.Expr                          # float64 form, series as placeholders
+    series: list[SeriesPiece] = field(default_factory=list)
+    angle_num: sp.Expr | None = None        # N of the arcsine near whose ends series apply
+    angle_gap: sp.Expr | None = None        # Den^2 - N^2
+    ends: list[EndPiece] = field(default_factory=list)
+    constant: float | None = None           # a divergent law: +-inf
+    summary: str = ""
+
+
+def _identifier(text: str) -> str:
+    name = re.sub(r"[^0-9A-Za-z_]", "_", text).strip("_") or "custom"
+    return name if not name[0].isdigit() else f"a_{name}"
+
+
+def function_name(law_name: str, activation_name: str) -> str:
+    """``symfield_<law>_<activation>``: a C and Python identifier (a formula activation's
+    characters outside [0-9A-Za-z_] become underscores)."""
+    return f"symfield_{_identifier(law_name)}_{_identifier(activation_name)}"
+
+
+def _refuse(law, reason: str) -> ExportError:
+    return ExportError(f"cannot export {law.name} for {law.activation.name}: {reason}")
+
+
+def plan(law) -> Plan:
+    """The float64 pieces of ``law`` (a ``symfield.laws.Law``), or ExportError saying why the
+    law cannot be exported."""
+    from ...laws.base import Law
+
+    variables = tuple(law.variables)
+    names = tuple(s.name for s in variables)
+    if type(law).to_numpy is not Law.to_numpy:
+        check = getattr(law, "_require_scale_invariance", None)
+        if check is not None:
+            check()  # its own one-line refusal (ScaleInvariantLaw for a non-homogeneous phi)
+        elif "L" in names:
+            raise _refuse(law, "it is a recursion over the depth L (its expression is the "
+                               "layer-to-layer map); export supports laws that are one "
+                               "expression in their variables")
+    expr = law.expr
+    base = Plan(law=law.name, activation=law.activation.name,
+                function_name=function_name(law.name, law.activation.name),
+                variables=names, symbols=variables, value=expr)
+    if expr.has(Expectation):
+        raise _refuse(law, "it is an exact Gaussian expectation with no closed form or pole "
+                           "series (evaluate it with Law.evaluate or Law.to_numpy)")
+    if expr.has(tanh_moment):
+        raise _refuse(law, "it is a Mehler series of Gaussian moments of the activation's "
+                           "derivatives, which has no float64 summation to export (evaluate "
+                           "it with Law.evaluate or Law.to_numpy)")
+    extra = sorted(s.name for s in expr.free_symbols - set(variables))
+    if extra:
+        raise _refuse(law, f"its expression holds {', '.join(extra)}, which are not variables "
+                           f"of the law")
+    if expr.xreplace({s: sp.Dummy() for s in expr.atoms(sp.Sum)}).has(sp.oo, -sp.oo, sp.zoo):
+        if expr in (sp.oo, -sp.oo):
+            base.constant = float(expr)
+            base.summary = f"divergent: {expr}"
+            return base
+        raise _refuse(law, "it is infinite with a sign that depends on the point")
+    if expr.has(sp.Sum):
+        expr = merge_series(expr)
+    sums = sorted(expr.atoms(sp.Sum), key=sp.default_sort_key)
+    pieces = []
+    for i, s in enumerate(sums):
+        try:
+            shape = analyse(s)
+        except SeriesShapeError as e:
+            raise _refuse(law, f"a series not of the Faddeeva pole shape ({e})") from None
+        pieces.append(SeriesPiece(sp.Dummy(f"S{i}"), shape.beta, shape.subtracted,
+                                  list(shape.a_coeffs), list(shape.p_coeffs),
+                                  list(shape.b_coeffs)))
+    outer = angles.arcsine_differences(expr.xreplace({s: p.placeholder
+                                                      for s, p in zip(sums, pieces)}))
+    if outer.has(faddeeva, sp.Sum):
+        raise _refuse(law, "a Faddeeva value outside a pole series")
+    value = _clamp_radicands(_stable_angles(_stable_exponentials(outer)))
+    result = Plan(**{**base.__dict__, "value": value, "series": pieces})
+    if not pieces:
+        form = angles.angle_form(outer, variables)
+        if form is not None and form.needs_series:
+            result.angle_num, result.angle_gap = form.num, form.gap
+            for end, info in form.ends.items():
+                if info["series"] is not None:
+                    result.ends.append(_end_piece(end, info["series"]))
+    result.summary = ("closed form" if not pieces else
+                      f"closed form with {len(pieces)} Faddeeva pole series")
+    return result
+
+
+def _end_piece(end: int, series: "angles.EndSeries") -> EndPiece:
+    """The end series as monomials times float polynomials in t (30-digit coefficients
+    rounded once, as ``EndSeries.numpy_function`` does)."""
+    import mpmath
+
+    groups: dict = {}
+    for g, row in series.coefficients.items():
+        pi_power = sp.degree(g, sp.pi) if g.has(sp.pi) else 0
+        plain = sp.cancel(g / sp.pi**pi_power)
+        with mpmath.workdps(30):
+            numbers = [mpmath.mpf(x.numerator) / x.denominator * mpmath.pi**pi_power
+                       for x in row]
+        current = groups.setdefault(plain, [mpmath.mpf(0)] * series.n_terms)
+        groups[plain] = [a + b for a, b in zip(current, numbers)]
+    monomials = list(groups)
+    return EndPiece(end, monomials, [[float(x) for x in groups[g]] for g in monomials],
+                    series.denominator)
+
+
+# ------------------------------------------------------------------------------------------
+# Expressions as text
+# ------------------------------------------------------------------------------------------
+def _float_text(value: float) -> str:
+    text = repr(float(value))
+    return text if ("." in text or "e" in text or "inf" in text or "nan" in text) else text + ".0"
+
+
+class _Emitter:
+    """Prints an expression the exporter built, fully parenthesised, in C or in Python (the
+    array functions as ``_name``, bound per backend in the generated file)."""
+
+    #: SymPy function -> (C name, Python shim name)
+    FUNCTIONS = {
+        "exp": ("exp", "_exp"), "log": ("log", "_log"), "sin": ("sin", "_sin"),
+        "cos": ("cos", "_cos"), "tan": ("tan", "_tan"), "sinh": ("sinh", "_sinh"),
+        "cosh": ("cosh", "_cosh"), "tanh": ("tanh", "_tanh"), "asin": ("symfield_asin", "_asin"),
+        "acos": ("symfield_acos", "_acos"), "atan": ("atan", "_atan"),
+        "atan2": ("atan2", "_atan2"), "erf": ("erf", "_erf"), "erfc": ("erfc", "_erfc"),
+        "Abs": ("fabs", "_abs"), "sign": ("symfield_sign", "_sign"),
+        "_nonnegative": ("symfield_nonnegative", "_nonnegative"),
+        "_expm1": ("expm1", "_expm1"), "_expdiff": ("symfield_expdiff", "_expdiff"),
+        "_erfcx": ("symfield_erfcx", "_erfcx"),
+        _ASIN_DIFFERENCE: ("symfield_asin_difference", "_asin_difference"),
+        "Heaviside": ("symfield_heaviside", "_heaviside"),
+        "Max": ("fmax", "_maximum"), "Min": ("fmin", "_minimum"),
+    }
+
+    def __init__(self, language: str):
+        self.c = language == "c"
+        self.used: set[str] = set()
+
+    def __call__(self, e: sp.Expr) -> str:
+        if isinstance(e, sp.Symbol):
+            return e.name
+        if e is sp.pi:
+            return _float_text(math.pi)
+        if e is sp.E:
+            return _float_text(math.e)
+        if e in (sp.oo, -sp.oo):
+            return ("INFINITY" if e is sp.oo else "(-INFINITY)") if self.c else \
+                ("_inf" if e is sp.oo else "(-_inf)")
+        if isinstance(e, sp.Integer):
+            return _float_text(int(e)) if self.c else str(int(e))
+        if isinstance(e, sp.Rational):
+            return f"({_float_text(e.p)}/{_float_text(e.q)})"
+        if e.is_number:
+            return self._number(e)
+        if isinstance(e, sp.Add):
+            return "(" + " + ".join(self(a) for a in e.args) + ")"
+        if isinstance(e, sp.Mul):
+            numbers = [a for a in e.args if a.is_number]
+            others = [a for a in e.args if not a.is_number]
+            factors = ([self._number(sp.Mul(*numbers))] if numbers else []) + \
+                [self(a) for a in others]
+            return "(" + "*".join(factors) + ")"
+        if isinstance(e, sp.Pow):
+            return self._pow(e)
+        if isinstance(e, sp.Piecewise):
+            return self._piecewise(list(e.args))
+        if isinstance(e, sp.core.relational.Relational):
+            return f"({self(e.lhs)} {e.rel_op} {self(e.rhs)})"
+        if isinstance(e, sp.Function):
+            return self._function(e)
+        raise ExportError(f"cannot export the expression {quoted(sp.sstr(e))}: "
+                          f"{type(e).__name__} has no translation")
+
+    @staticmethod
+    def _number(e: sp.Expr) -> str:
+        """A constant (pi^(3/2)/sqrt(2), ...) rounded once from 30 digits."""
+        value = sp.N(e, 30)
+        if not value.is_real:
+            raise ExportError(f"cannot export the constant {quoted(sp.sstr(e))}: not real")
+        return _float_text(float(value))
+
+    def _pow(self, e: sp.Pow) -> str:
+        base, ex = e.base, e.exp
+        if ex == sp.Rational(1, 2):
+            self.used.add("sqrt")
+            return f"sqrt({self(base)})" if self.c else f"_sqrt({self(base)})"
+        if ex == sp.Rational(-1, 2):
+            return f"(1.0/sqrt({self(base)}))" if self.c else f"(1.0/_sqrt({self(base)}))"
+        if ex.is_Integer and abs(int(ex)) <= 4:
+            power = "*".join([f"({self(base)})"] * abs(int(ex)))
+            return f"({power})" if ex > 0 else f"(1.0/({power}))"
+        if self.c:
+            return f"pow({self(base)}, {self(ex)})"
+        return f"({self(base)}**{self(ex)})"
+
+    def _piecewise(self, args: list) -> str:
+        (value, cond), rest = args[0], args[1:]
+        if cond is sp.true or not rest:
+            return self(value)
+        other = self._piecewise(rest)
+        if self.c:
+            return f"({self(cond)} ? {self(value)} : {other})"
+        self.used.add("where")
+        return f"_where({self(cond)}, {self(value)}, {other})"
+
+    def _function(self, e: sp.Function) -> str:
+        name = type(e).__name__
+        if name not in self.FUNCTIONS:
+            raise ExportError(f"cannot export the function {name}: it has no float64 "
+                              f"translation")
+        c_name, py_name = self.FUNCTIONS[name]
+        self.used.add(name)
+        args = list(e.args)
+        if name == "Heaviside":
+            h0 = args[1] if len(args) > 1 else sp.Rational(1, 2)
+            args = [args[0], h0]
+        if name in ("Max", "Min") and len(args) > 2:
+            head = type(e)(*args[:-1], evaluate=False)
+            return f"{c_name if self.c else py_name}({self(head)}, {self(args[-1])})"
+        return f"{c_name if self.c else py_name}(" + ", ".join(self(a) for a in args) + ")"
+
+
+def _assignments(exprs: list[sp.Expr], emit: _Emitter, c: bool, indent: str,
+                 prefix: str) -> tuple[list[str], list[str]]:
+    """Common subexpressions as local assignments; returns (lines, texts of exprs)."""
+    symbols = sp.numbered_symbols(prefix)
+    replacements, reduced = sp.cse(exprs, symbols=symbols, optimizations=None)
+    lines = []
+    for sym, sub in replacements:
+        text = emit(sub)
+        lines.append(f"{indent}const double {sym.name} = {text};" if c
+                     else f"{indent}{sym.name} = {text}")
+    return lines, [emit(r) for r in reduced]
+
+
+# ------------------------------------------------------------------------------------------
+# C
+# ------------------------------------------------------------------------------------------
+_C_SUPPORT = r"""
+/* erfcx(y) = exp(y^2) erfc(y) for y >= 0: exp of y^2 split into its float64 rounding and
+   the exact remainder (no y^2 u error in the exponent), erfc from <math.h>; for y >= 25
+   the asymptotic series (8 terms: the first omitted one is below 3e-19 relative). */
+static double symfield_erfcx(double y) {
+    if (y < 25.0) {
+        double hi = y * y, lo = fma(y, y, -hi);
+        return exp(hi) * (1.0 + lo) * erfc(y);
+    }
+    double inv2 = 1.0 / (2.0 * y * y), term = 1.0, total = 1.0;
+    for (int i = 1; i <= 8; i++) { term *= -(2.0 * i - 1.0) * inv2; total += term; }
+    return total / (y * 1.7724538509055160273);
+}
+
+/* Hurwitz zeta(s, a) for integer s >= 2, a > 0: Euler-Maclaurin with N = max(0, 12 - a)
+   terms summed and 10 Bernoulli corrections (the first omitted one is below 1e-18
+   relative at a + N >= 12). */
+static double symfield_hurwitz_zeta(int s, double a) {
+    static const double b2k[10] = {1.0/6, -1.0/30, 1.0/42, -1.0/30, 5.0/66, -691.0/2730,
+                                   7.0/6, -3617.0/510, 43867.0/798, -174611.0/330};
+    int n = a < 12.0 ? (int)ceil(12.0 - a) : 0;
+    double total = 0.0;
+    for (int j = n - 1; j >= 0; j--) total += pow(a + j, -s);
+    double x = a + n, xp = pow(x, -s - 1.0), poch = s, fact = 2.0;
+    total += pow(x, 1.0 - s) / (s - 1.0) + 0.5 * pow(x, -s);
+    for (int k = 1; k <= 10; k++) {
+        total += b2k[k - 1] / fact * poch * xp;
+        poch *= (s + 2.0 * k - 1.0) * (s + 2.0 * k);
+        xp /= x * x;
+        fact *= (2.0 * k + 1.0) * (2.0 * k + 2.0);
+    }
+    return total;
+}
+
+static double symfield_powi(double x, int p) {
+    double r = 1.0, b = p < 0 ? 1.0 / x : x;
+    for (int m = p < 0 ? -p : p; m; m >>= 1, b *= b) if (m & 1) r *= b;
+    return r;
+}
+
+/* The pole series sum_K f(K), K = k + 1/2, f = A(K) + B(K) erfcx(beta K)
+   = P(K) + B(K) R_n(beta K) (module documentation); *cancellation receives the largest
+   piece over |sum|. Returns NAN when more than max_head head terms are needed. */
+static double symfield_pole_series(double beta, int n, const double *c,
+                                   int na, const int *pa, const double *a,
+                                   int np_, const int *pp, const double *p,
+                                   int nb, const int *pb, const double *b,
+                                   double *cancellation) {
+    const double y_needed = 13.746994684567446;
+    double k0f = ceil(y_needed / beta - 0.5);
+    if (!(k0f <= %(max_head)d.0)) { *cancellation = INFINITY; return NAN; }
+    long k0 = k0f > 0 ? (long)k0f : 0;
+    double total = 0.0, largest = 0.0;
+    for (long k = 0; k < k0; k++) {
+        double K = k + 0.5, y = beta * K, bk = 0.0, term, size;
+        for (int j = 0; j < nb; j++) bk += b[j] * symfield_powi(K, pb[j]);
+        if (y < 2.0) {
+            double ak = 0.0, piece = bk * symfield_erfcx(y);
+            for (int j = 0; j < na; j++) ak += a[j] * symfield_powi(K, pa[j]);
+            term = ak + piece;
+            size = fmax(fabs(ak), fabs(piece));
+        } else {
+            double poly = 0.0, psize = 0.0, r = 0.0, rsize;
+            for (int j = 0; j < np_; j++) {
+                double t = p[j] * symfield_powi(K, pp[j]);
+                poly += t; psize = fmax(psize, fabs(t));
+            }
+            if (y > %(asymptotic_y)r) {
+                for (int i = n + 39; i >= n; i--) r += c[i] * symfield_powi(y, -(2 * i + 1));
+                rsize = fabs(r);
+            } else {
+                double w = symfield_erfcx(y), partial = 0.0;
+                rsize = w;
+                for (int i = 0; i < n; i++) {
+                    double t = c[i] * symfield_powi(y, -(2 * i + 1));
+                    partial += t; rsize = fmax(rsize, fabs(t));
+                }
+                r = w - partial;
+            }
+            term = poly + bk * r;
+            size = fmax(psize, fabs(bk) * rsize);
+        }
+        total += term;
+        largest = fmax(largest, size);
+    }
+    /* tail: powers of K summed to Hurwitz zeta values from K = k0 + 1/2 */
+    double start = k0 + 0.5;
+    for (int j = 0; j < np_; j++) {
+        double v = p[j] * symfield_hurwitz_zeta(-pp[j], start);
+        total += v; largest = fmax(largest, fabs(v));
+    }
+    for (int i = n; i < n + %(tail_terms)d; i++) {
+        double ci = c[i] * symfield_powi(beta, -(2 * i + 1));
+        for (int j = 0; j < nb; j++) {
+            double v = b[j] * ci * symfield_hurwitz_zeta(2 * i + 1 - pb[j], start);
+            total += v; largest = fmax(largest, fabs(v));
+        }
+    }
+    *cancellation = largest / fmax(fabs(total), 1e-300);
+    return total;
+}
+"""
+
+_C_SMALL = {
+    "sign": "static double symfield_sign(double x) { return (x > 0) - (x < 0); }",
+    "Heaviside": "static double symfield_heaviside(double x, double h0) "
+                 "{ return x > 0 ? 1.0 : (x < 0 ? 0.0 : h0); }",
+    "_nonnegative": "static double symfield_nonnegative(double x) { return x > 0 ? x : 0.0; }",
+    "asin": "static double symfield_asin(double x) "
+            "{ return asin(x > 1.0 ? 1.0 : (x < -1.0 ? -1.0 : x)); }",
+    "acos": "static double symfield_acos(double x) "
+            "{ return acos(x > 1.0 ? 1.0 : (x < -1.0 ? -1.0 : x)); }",
+    "_expdiff": "/* exp(a) - exp(b) with gap = a - b simplified symbolically */\n"
+                "static double symfield_expdiff(double a, double b, double gap) {\n"
+                "    return -(gap >= 0 ? 1.0 : -1.0) * exp(fmax(a, b)) * expm1(-fabs(gap));\n}",
+    _ASIN_DIFFERENCE:
+        "/* asin(x) - asin(y) as one angle, d = x - y computed symbolically */\n"
+        "static double symfield_asin_difference(double x, double y, double d, double rx, "
+        "double ry) {\n"
+        "    double s = x * y > 0 ? d * (x + y) / (x * ry + y * rx) : x * ry - y * rx;\n"
+        "    return atan2(s, rx * ry + x * y);\n}",
+}
+
+
+def _guarded(name: str, text: str) -> str:
+    """Support code defined once when several exported laws share a translation unit."""
+    return f"#ifndef SYMFIELD_SUPPORT_{name}\n#define SYMFIELD_SUPPORT_{name}\n{text}\n#endif"
+
+
+def _expansion_coefficients(count: int) -> list[float]:
+    return [float(expansion_coefficient_mp(i)) for i in range(count)]
+
+
+def to_c(p: Plan) -> str:
+    """C source: one ``double symfield_<law>_<activation>(double ...)`` and its support."""
+    emit = _Emitter("c")
+    args = ", ".join(f"double {v}" for v in p.variables) or "void"
+    body: list[str] = []
+    if p.constant is not None:
+        body.append(f"    return {'INFINITY' if p.constant > 0 else '-INFINITY'};")
+    else:
+        body.extend(_c_series(p, emit))
+        lines, (value,) = _assignments([p.value], emit, True, "    ", "v")
+        body.extend(lines)
+        body.append(f"    double value = {value};")
+        body.extend(_c_ends(p, emit))
+        body.append("    return value;")
+    support = []
+    big = _C_SUPPORT.replace("%(max_head)d", str(MAX_HEAD_TERMS)) \
+        .replace("%(asymptotic_y)r", repr(ASYMPTOTIC_Y)) \
+        .replace("%(tail_terms)d", str(TAIL_TERMS)).strip("\n")
+    erfcx_part, series_part = big.split("/* Hurwitz")
+    if p.series or "_erfcx" in emit.used:
+        support.append(_guarded("ERFCX", erfcx_part.strip("\n")))
+    if p.series:
+        support.append(_guarded("POLE_SERIES", "/* Hurwitz" + series_part))
+    support.extend(_guarded(_identifier(name).upper(), text)
+                   for name, text in _C_SMALL.items() if name in emit.used)
+    guard = f"{p.function_name.upper()}_DEFINED"
+    return "\n".join([
+        _header_comment(p, "/*", " *", " */"),
+        "#include <errno.h>", "#include <math.h>", "",
+        f"#ifndef {guard}", f"#define {guard}", "",
+        *[s + "\n" for s in support],
+        f"double {p.function_name}({args}) {{", *body, "}", "", "#endif", ""])
+
+
+def _c_series(p: Plan, emit: _Emitter) -> list[str]:
+    out = []
+    for i, s in enumerate(p.series):
+        count = s.subtracted + ASYMPTOTIC_TERMS
+        coeffs = ", ".join(_float_text(c) for c in _expansion_coefficients(count))
+        out.append(f"    static const double c{i}[{count}] = {{{coeffs}}};")
+        values = [s.beta] + [c for _p, c in s.a_terms] + [c for _p, c in s.p_terms] + \
+            [c for _p, c in s.b_terms]
+        lines, texts = _assignments(values, emit, True, "    ", f"s{i}_")
+        out.extend(lines)
+        out.append(f"    const double beta{i} = {texts[0]};")
+        pos = 1
+        for tag, terms in (("a", s.a_terms), ("p", s.p_terms), ("b", s.b_terms)):
+            n = len(terms)
+            powers = ", ".join(str(int(pw)) for pw, _c in terms) or "0"
+            vals = ", ".join(texts[pos:pos + n]) or "0.0"
+            out.append(f"    static const int {tag}pow{i}[{max(n, 1)}] = {{{powers}}};")
+            out.append(f"    const double {tag}{i}[{max(n, 1)}] = {{{vals}}};")
+            pos += n
+        out.append(f"    double cancel{i};")
+        out.append(f"    const double {s.placeholder.name} = symfield_pole_series(beta{i}, "
+                   f"{s.subtracted}, c{i}, {len(s.a_terms)}, apow{i}, a{i}, "
+                   f"{len(s.p_terms)}, ppow{i}, p{i}, {len(s.b_terms)}, bpow{i}, b{i}, "
+                   f"&cancel{i});")
+        out.append(f"    if (!({ROUNDING_PER_CANCELLATION!r} * cancel{i} <= "
+                   f"{SERIES_TOLERANCE!r})) {{ errno = EDOM; return NAN; }}")
+    return out
+
+
+def _c_ends(p: Plan, emit: _Emitter) -> list[str]:
+    if not p.ends:
+        return []
+    out = [f"    const double end_num = {emit(p.angle_num)};",
+           f"    const double end_gap = {emit(p.angle_gap)};"]
+    tan2 = _float_text(math.tan(angles.SERIES_ANGLE) ** 2)
+    for end in p.ends:
+        sign = "" if end.end == 0 else "-"
+        cond = "end_num > 0" if end.end == 0 else "end_num < 0"
+        out.append(f"    if ({cond} && end_gap <= {tan2} * (end_num * end_num)) {{")
+        out.append(f"        const double t = atan2(sqrt(fmax(end_gap, 0.0)), {sign}end_num);")
+        terms = []
+        for g, poly in zip(end.monomials, end.polynomials):
+            horner = _float_text(poly[-1])
+            for coeff in reversed(poly[:-1]):
+                horner = f"({horner}*t + {_float_text(coeff)})"
+            terms.append(f"{emit(g)}*{horner}")
+        out.append(f"        value = ({' + '.join(terms)})/{emit(end.denominator)};")
+        out.append("    }")
+    return out
+
+
+def _header_comment(p: Plan, first: str, middle: str, last: str) -> str:
+    lines = [f"{p.function_name}: {p.law} for {p.activation}, exported by symfield",
+             f"({p.summary}).",
+             f"Arguments, in order: {', '.join(p.variables) or '(none)'}.",
+             "Inputs are not checked: pass values inside the law's domain (symfield's",
+             "Law.to_numpy checks them)."]
+    if p.series:
+        lines += [f"Pole series: NaN (C: errno = EDOM) where the estimated relative error "
+                  f"exceeds {SERIES_TOLERANCE:g}",
+                  "(small variances, where the series cancels) or more than "
+                  f"{MAX_HEAD_TERMS} terms are needed."]
+    return "\n".join([first + " " + lines[0], *[middle + " " + x for x in lines[1:]], last])
+
+
+# ------------------------------------------------------------------------------------------
+# Python: numpy, JAX, PyTorch
+# ------------------------------------------------------------------------------------------
+_PY_BACKENDS = {
+    "numpy": '''import math
+
+import numpy as _np
+
+try:  # erf and erfc: scipy when present, otherwise math's, elementwise
+    from scipy.special import erf as _erf, erfc as _erfc
+except ImportError:  # pragma: no cover - depends on the environment
+    _erf = _np.vectorize(math.erf, otypes=[float])
+    _erfc = _np.vectorize(math.erfc, otypes=[float])
+
+_xp = _np
+_asarray = lambda x: _np.asarray(x, dtype=float)  # noqa: E731
+_atan2, _asin_raw, _acos_raw, _abs = _np.arctan2, _np.arcsin, _np.arccos, _np.abs
+_where, _maximum, _minimum, _clip = _np.where, _np.maximum, _np.minimum, _np.clip
+_errstate = lambda: _np.errstate(all="ignore")  # noqa: E731
+''',
+    "jax": '''import contextlib
+import math
+
+try:
+    import jax as _jax
+    import jax.numpy as _np
+    from jax.scipy.special import erf as _erf, erfc as _erfc
+except ImportError as _error:  # pragma: no cover - depends on the environment
+    raise ImportError("this module needs the 'jax' package (pip install jax)") from _error
+
+_jax.config.update("jax_enable_x64", True)  # the law is exported for float64
+_xp = _np
+_asarray = lambda x: _np.asarray(x, dtype=_np.float64)  # noqa: E731
+_atan2, _asin_raw, _acos_raw, _abs = _np.arctan2, _np.arcsin, _np.arccos, _np.abs
+_where, _maximum, _minimum, _clip = _np.where, _np.maximum, _np.minimum, _np.clip
+_errstate = contextlib.nullcontext
+''',
+    "torch": '''import contextlib
+import math
+
+try:
+    import torch as _torch
+except ImportError as _error:  # pragma: no cover - depends on the environment
+    raise ImportError("this module needs the 'torch' package (pip install torch)") from _error
+
+_np = _torch
+_xp = _torch
+_asarray = lambda x: _torch.as_tensor(x, dtype=_torch.float64)  # noqa: E731
+_erf, _erfc = _torch.special.erf, _torch.special.erfc
+_atan2, _asin_raw, _acos_raw, _abs = _torch.atan2, _torch.asin, _torch.acos, _torch.abs
+_clip = _torch.clip
+_errstate = contextlib.nullcontext
+
+
+def _where(condition, a, b):
+    return _torch.where(_torch.as_tensor(condition), _asarray(a), _asarray(b))
+
+
+def _maximum(a, b):
+    return _torch.maximum(_asarray(a), _asarray(b))
+
+
+def _minimum(a, b):
+    return _torch.minimum(_asarray(a), _asarray(b))
+''',
+}
+
+_PY_SUPPORT_COMMON = '''
+_inf = math.inf
+_sqrt, _exp, _log, _expm1 = _np.sqrt, _np.exp, _np.log, _np.expm1
+_sin, _cos, _tan, _tanh = _np.sin, _np.cos, _np.tan, _np.tanh
+_sinh, _cosh, _atan, _sign = _np.sinh, _np.cosh, _np.arctan, _np.sign
+
+
+def _asin(x):
+    return _asin_raw(_clip(x, -1.0, 1.0))
+
+
+def _acos(x):
+    return _acos_raw(_clip(x, -1.0, 1.0))
+
+
+def _nonnegative(x):
+    return _where(x > 0, x, 0.0 * x)
+
+
+def _heaviside(x, h0=0.5):
+    return _where(x > 0, 1.0 + 0.0 * x, _where(x < 0, 0.0 * x, h0 + 0.0 * x))
+
+
+def _expdiff(a, b, gap):
+    """exp(a) - exp(b), gap = a - b simplified symbolically."""
+    return -_where(gap >= 0, 1.0, -1.0) * _exp(_maximum(a, b)) * _expm1(-_abs(gap))
+
+
+def _asin_difference(x, y, d, rx, ry):
+    """asin(x) - asin(y) as one angle, d = x - y computed symbolically."""
+    same = x * y > 0
+    sine = _where(same, d * (x + y) / _where(same, x * ry + y * rx, 1.0), x * ry - y * rx)
+    return _atan2(sine, rx * ry + x * y)
+
+
+def _erfcx(y):
+    """exp(y^2) erfc(y) for y >= 0: y^2 split exactly (Veltkamp) so that the exponent
+    carries no rounding error; the asymptotic series (8 terms) from y = 25."""
+    small = y < 25.0
+    ys = _where(small, y, 1.0)
+    big = ys * 134217729.0
+    yh = big - (big - ys)
+    yl = ys - yh
+    hi = yh * yh
+    lo = 2.0 * yh * yl + yl * yl
+    direct = _exp(hi) * _exp(lo) * _erfc(ys)
+    yb = _where(small, 25.0, y)
+    inv2 = 1.0 / (2.0 * yb * yb)
+    term, total = 1.0 + 0.0 * yb, 1.0 + 0.0 * yb
+    for i in range(1, 9):
+        term = term * -(2.0 * i - 1.0) * inv2
+        total = total + term
+    return _where(small, direct, total / (yb * 1.7724538509055160273))
+'''
+
+_PY_SUPPORT_SERIES = '''
+
+_B2K = (1.0 / 6, -1.0 / 30, 1.0 / 42, -1.0 / 30, 5.0 / 66, -691.0 / 2730, 7.0 / 6,
+        -3617.0 / 510, 43867.0 / 798, -174611.0 / 330)
+
+
+def _hurwitz_zeta(s, a):
+    """zeta(s, a) for an integer s >= 2 and a float a > 0 (Euler-Maclaurin, N = 12 - a
+    terms and 10 Bernoulli corrections: the first omitted one is below 1e-18 relative)."""
+    n = max(0, math.ceil(12.0 - a))
+    total = math.fsum((a + j) ** -s for j in range(n))
+    x = a + n
+    total += x ** (1 - s) / (s - 1) + 0.5 * x ** -s
+    xp, poch, fact = x ** (-s - 1), float(s), 2.0
+    for k, b in enumerate(_B2K, start=1):
+        total += b / fact * poch * xp
+        poch *= (s + 2 * k - 1) * (s + 2 * k)
+        xp /= x * x
+        fact *= (2 * k + 1) * (2 * k + 2)
+    return total
+
+
+def _pole_series(beta, n, c, a_terms, p_terms, b_terms):
+    """sum over K = k + 1/2 of A(K) + B(K) erfcx(beta K) (see the module documentation);
+    returns (sum, cancellation = largest piece / |sum|), NaN beyond MAX_HEAD_TERMS."""
+    y_needed = 13.746994684567446
+    finite = beta > 0
+    k0 = float(_xp.max(_where(finite, y_needed / _where(finite, beta, 1.0) - 0.5, 0.0)))
+    k0 = max(0, math.ceil(k0))
+    if k0 > MAX_HEAD_TERMS:
+        raise ValueError(f"the pole series needs {k0} terms at this variance (more than "
+                         f"{MAX_HEAD_TERMS})")
+    total, largest = 0.0 * beta, 0.0 * beta
+    for k in range(k0):
+        K = k + 0.5
+        y = beta * K
+        b = sum(v * K ** j for j, v in b_terms)
+        near = y < 2.0
+        a = sum(v * K ** j for j, v in a_terms) + 0.0 * beta
+        direct = b * _erfcx(_where(near, y, 1.0))
+        pieces = [v * K ** j for j, v in p_terms]
+        poly = sum(pieces) + 0.0 * beta
+        psize = 0.0 * beta
+        for t in pieces:
+            psize = _maximum(psize, _abs(t))
+        yf = _where(near, 2.0, y)
+        asym = yf > ASYMPTOTIC_Y
+        ya = _where(asym, yf, 10.0)
+        r_asym = 0.0 * beta
+        for i in range(n + 39, n - 1, -1):
+            r_asym = r_asym + c[i] * ya ** -(2 * i + 1)
+        ym = _where(asym, 2.0, yf)
+        w = _erfcx(ym)
+        parts = [c[i] * ym ** -(2 * i + 1) for i in range(n)]
+        rsize = w
+        for t in parts:
+            rsize = _maximum(rsize, _abs(t))
+        r = _where(asym, r_asym, w - sum(parts))
+        rsize = _where(asym, _abs(r_asym), rsize)
+        total = total + _where(near, a + direct, poly + b * r)
+        largest = _maximum(largest, _where(near, _maximum(_abs(a), _abs(direct)),
+                                           _maximum(psize, _abs(b) * rsize)))
+    start = k0 + 0.5
+    for j, v in p_terms:
+        piece = v * _hurwitz_zeta(-j, start)
+        total = total + piece
+        largest = _maximum(largest, _abs(piece))
+    for i in range(n, n + TAIL_TERMS):
+        ci = c[i] / beta ** (2 * i + 1)
+        for j, v in b_terms:
+            piece = v * ci * _hurwitz_zeta(2 * i + 1 - j, start)
+            total = total + piece
+            largest = _maximum(largest, _abs(piece))
+    return total, largest / _maximum(_abs(total), 1e-300)
+'''
+
+
+def to_python(p: Plan, language: str) -> str:
+    """Python source for ``language`` in numpy, jax, torch: one function of arrays."""
+    emit = _Emitter(language)
+    indent = "    "
+    body: list[str] = []
+    args = ", ".join(p.variables)
+    body.append(f"{indent}{', '.join(p.variables) or '_'} = "
+                f"{', '.join(f'_asarray({v})' for v in p.variables) or 'None'}")
+    if p.constant is not None:
+        shape = f"{p.variables[0]}" if p.variables else "_asarray(0.0)"
+        body.append(f"{indent}return 0.0 * {shape} + {'_inf' if p.constant > 0 else '-_inf'}")
+    else:
+        body.append(f"{indent}with _errstate():")
+        inner = indent * 2
+        for i, s in enumerate(p.series):
+            count = s.subtracted + ASYMPTOTIC_TERMS
+            coeffs = ", ".join(_float_text(c) for c in _expansion_coefficients(count))
+            values = [s.beta] + [c for _p, c in s.a_terms] + [c for _p, c in s.p_terms] + \
+                [c for _p, c in s.b_terms]
+            lines, texts = _assignments(values, emit, False, inner, f"s{i}_")
+            body.extend(lines)
+            pos = 1
+            groups = []
+            for terms in (s.a_terms, s.p_terms, s.b_terms):
+                groups.append("[" + ", ".join(f"({int(pw)}, {texts[pos + j]})"
+                                              for j, (pw, _c) in enumerate(terms)) + "]")
+                pos += len(terms)
+            body.append(f"{inner}{s.placeholder.name}, cancel{i} = _pole_series("
+                        f"{texts[0]} + 0.0 * ({' + '.join(p.variables)}), {s.subtracted}, "
+                        f"({coeffs},), {groups[0]}, {groups[1]}, {groups[2]})")
+        lines, (value,) = _assignments([p.value], emit, False, inner, "v")
+        body.extend(lines)
+        body.append(f"{inner}value = {value} + 0.0 * ({' + '.join(p.variables) or '0.0'})")
+        for end in p.ends:
+            body.extend(_py_end(p, end, emit, inner))
+        for i in range(len(p.series)):
+            body.append(f"{inner}value = _where({ROUNDING_PER_CANCELLATION!r} * cancel{i} <= "
+                        f"SERIES_TOLERANCE, value, math.nan)")
+        body.append(f"{inner}return value")
+    support = _PY_SUPPORT_COMMON + (_PY_SUPPORT_SERIES if p.series else "")
+    doc = _header_comment(p, '"""', "", '"""').replace("\n ", "\n")
+    return "\n".join([
+        doc, "", _PY_BACKENDS[language],
+        f"SERIES_TOLERANCE = {SERIES_TOLERANCE!r}",
+        f"MAX_HEAD_TERMS = {MAX_HEAD_TERMS}",
+        f"ASYMPTOTIC_Y = {ASYMPTOTIC_Y!r}",
+        f"TAIL_TERMS = {TAIL_TERMS}",
+        support, "",
+        f"def {p.function_name}({args}):",
+        f'{indent}"""{p.law} for {p.activation} (float64, vectorised over broadcastable '
+        f'arrays)."""',
+        *body, "", "",
+        f"__all__ = [{p.function_name!r}]", ""])
+
+
+def _py_end(p: Plan, end: EndPiece, emit: _Emitter, inner: str) -> list[str]:
+    tan2 = _float_text(math.tan(angles.SERIES_ANGLE) ** 2)
+    sign = "" if end.end == 0 else "-"
+    cond = "end_num > 0" if end.end == 0 else "end_num < 0"
+    out = [f"{inner}end_num = {emit(p.angle_num)} + 0.0 * value",
+           f"{inner}end_gap = {emit(p.angle_gap)} + 0.0 * value",
+           f"{inner}near = ({cond}) & (end_gap <= {tan2} * (end_num * end_num))",
+           f"{inner}t = _atan2(_sqrt(_maximum(end_gap, 0.0)), {sign}end_num)",
+           f"{inner}t = _where(near, t, 0.0)"]
+    terms = []
+    for g, poly in zip(end.monomials, end.polynomials):
+        horner = _float_text(poly[-1])
+        for coeff in reversed(poly[:-1]):
+            horner = f"({horner}*t + {_float_text(coeff)})"
+        terms.append(f"{emit(g)}*{horner}")
+    out.append(f"{inner}value = _where(near, ({' + '.join(terms)})/{emit(end.denominator)}, "
+               f"value)")
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Entry point
+# ------------------------------------------------------------------------------------------
+def check_language(language: object) -> str:
+    if not isinstance(language, str) or language not in LANGUAGES:
+        raise UnknownNameError(f"unknown export language {quoted(language)}; valid: "
+                               f"{', '.join(LANGUAGES)}")
+    return language
+
+
+def export(law, language: str) -> str:
+    """Standalone source of ``law`` in ``language`` (one of LANGUAGES)."""
+    language = check_language(language)
+    p = plan(law)
+    return to_c(p) if language == "c" else to_python(p, language)
+
+
+__all__ = ["ExportError", "LANGUAGES", "MAX_HEAD_TERMS", "SERIES_TOLERANCE", "check_language",
+           "export", "function_name", "plan"]

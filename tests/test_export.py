@@ -1,0 +1,318 @@
+"""Laws exported as source code (symfield.gaussian.numerics.codegen): the C output compiled
+with cc and the numpy output run without symfield, both compared with Law.to_numpy at random
+points of each law's domain; laws that cannot be exported refuse in one line; the CLI.
+
+One C file and one executable for the whole module (every exported function, dispatched by
+an index read from stdin), so the compiler runs once.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import symfield
+from symfield.errors import InvalidValueError, SymfieldError, UnknownNameError
+from symfield.gaussian.numerics import codegen
+from symfield.laws import laws
+
+from cli_runner import run
+
+#: Activations whose every registered law is exported (or refused) here: their
+#: derivations are cheap (about 5 s for the whole registry).
+ACTIVATIONS = ("erf", "relu", "sin")
+#: Laws also exported for tanh (pole series) and GELU (closed forms in erf and arcsine):
+#: derivations of the whole registry for them take 25 s, so SYMFIELD_FULL runs all of it.
+SAMPLED_LAWS = ("chi0", "chi1", "chi2", "length_map", "chi_parallel", "metric_law", "domino",
+                "kernel", "nngp")
+FULL = bool(os.environ.get("SYMFIELD_FULL"))
+#: Points per law and activation.
+POINTS = 12
+#: Agreement with Law.to_numpy (relative, absolute below TINY times the scale of the law).
+RTOL = 1e-13
+CC = shutil.which("cc")
+
+
+def _sample(names: tuple[str, ...], defaults: dict, rng: np.random.Generator) -> dict:
+    """Random points inside the domains of the registered laws' variables."""
+    size = POINTS
+    value: dict[str, np.ndarray] = {}
+    for n in names:
+        if n in ("q", "q1", "q2", "A", "g"):
+            value[n] = rng.uniform(0.3, 4.0, size)
+        elif n == "sigma_w":
+            value[n] = rng.uniform(0.6, 2.5, size)
+        elif n in ("sigma_b", "kappa2", "qtilde", "qtilde12"):
+            value[n] = rng.uniform(0.0, 1.0, size)
+        elif n in ("L", "n"):
+            value[n] = rng.integers(1, 6, size).astype(float)
+        elif n in defaults:
+            value[n] = np.full(size, float(defaults[n]))
+        else:
+            value[n] = rng.uniform(-0.9, 0.9, size)
+    if "rho" in value:  # |rho| < sqrt(q1 q2)
+        value["rho"] = rng.uniform(-0.95, 0.95, size) * np.sqrt(value["q1"] * value["q2"])
+    if "C" in value:
+        value["C"] = rng.uniform(-0.95, 0.95, size) * value["A"]
+    if "D" in value:  # D = 2 (A - C) for an overlap C in (-A, A)
+        value["D"] = 2 * value["A"] * rng.uniform(0.02, 1.9, size)
+    if "c" in value:
+        value["c"] = rng.uniform(-0.95, 0.95, size)
+    return value
+
+
+def _reference(law, points: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Law.to_numpy at the points, point by point where the batch has one outside the
+    domain (the point is then dropped: the exported code does not check inputs)."""
+    f = law.to_numpy()
+    try:
+        return f(**points), np.ones(POINTS, dtype=bool)
+    except InvalidValueError:
+        pass
+    out, keep = np.full(POINTS, np.nan), np.zeros(POINTS, dtype=bool)
+    for i in range(POINTS):
+        try:
+            out[i] = f(**{k: v[i] for k, v in points.items()})
+            keep[i] = True
+        except InvalidValueError:
+            pass
+    return out, keep
+
+
+class Case:
+    def __init__(self, law, plan, points: dict, reference: np.ndarray, keep: np.ndarray):
+        self.law, self.points, self.reference, self.keep = law, points, reference, keep
+        self.names = tuple(s.name for s in law.variables)
+        self.c_source = codegen.to_c(plan)
+        self.numpy_source = codegen.to_python(plan, "numpy")
+        self.function = codegen.function_name(law.name, law.activation.name)
+
+
+@pytest.fixture(scope="module")
+def cases():
+    rng = np.random.default_rng(20261206)
+    exported, refused = [], []
+    targets = [(law_name, act) for law_name in laws() for act in ACTIVATIONS]
+    targets += [(law_name, act) for act in ("tanh", "gelu")
+                for law_name in (laws() if FULL else SAMPLED_LAWS)]
+    for law_name, act in targets:
+        law = symfield.derive(law_name, act)
+        try:
+            plan = codegen.plan(law)
+        except InvalidValueError as e:  # ExportError, or ScaleInvariantLaw's refusal
+            refused.append((law, str(e)))
+            continue
+        points = _sample(tuple(s.name for s in law.variables), law.parameter_defaults(),
+                         rng)
+        reference, keep = _reference(law, points)
+        exported.append(Case(law, plan, points, reference, keep))
+    return exported, refused, len(targets)
+
+
+def _close(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    scale = np.maximum(np.abs(want), 1e-300)
+    same_inf = np.isinf(want) & (got == want)
+    with np.errstate(invalid="ignore"):  # inf - inf where both are the law's infinity
+        return same_inf | (np.abs(got - want) <= RTOL * scale)
+
+
+def test_registry_coverage(cases):
+    """Every law and cheap activation is either exported or refused with its reason."""
+    exported, refused, total = cases
+    assert len(exported) + len(refused) == total
+    assert len(exported) >= 80
+    for law, message in refused:
+        assert law.name in message and law.activation.name in message, message
+        assert "\n" not in message
+    names = {(c.law.name, c.law.activation.name) for c in exported}
+    assert {("chi1", "erf"), ("chi1", "tanh"), ("kernel", "relu"), ("chi0", "gelu")} <= names
+    refused_names = {(law.name, law.activation.name) for law, _m in refused}
+    assert ("nngp", "relu") in refused_names       # a depth recursion
+    assert ("kernel", "tanh") in refused_names     # a Mehler series
+
+
+@pytest.fixture(scope="module")
+def c_program(cases, tmp_path_factory):
+    if CC is None:
+        pytest.skip("no C compiler (cc) on PATH")
+    exported, _refused, _total = cases
+    directory = tmp_path_factory.mktemp("export_c")
+    dispatch = []
+    for i, case in enumerate(exported):
+        args = ", ".join(f"x[{j}]" for j in range(len(case.names)))
+        dispatch.append(f"        case {i}: value = {case.function}({args}); break;")
+    main = "\n".join([
+        "#include <stdio.h>",
+        "int main(void) {",
+        "    int index, count; double x[16];",
+        "    while (scanf(\"%d %d\", &index, &count) == 2) {",
+        "        for (int j = 0; j < count; j++) if (scanf(\"%lf\", &x[j]) != 1) return 3;",
+        "        double value = 0.0;",
+        "        switch (index) {", *dispatch, "        default: return 4;", "        }",
+        "        printf(\"%.17g\\n\", value);",
+        "    }",
+        "    return 0;",
+        "}"])
+    source = directory / "laws.c"
+    source.write_text("\n".join(c.c_source for c in exported) + "\n" + main)
+    binary = directory / "laws"
+    result = subprocess.run([CC, "-O2", "-std=c99", "-Wall", "-Werror", "-o", str(binary),
+                             str(source), "-lm"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = []
+    for i, case in enumerate(exported):
+        for k in range(POINTS):
+            values = " ".join(repr(float(case.points[n][k])) for n in case.names)
+            lines.append(f"{i} {len(case.names)} {values}")
+    run = subprocess.run([str(binary)], input="\n".join(lines) + "\n", capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    values = np.array([float(v) for v in run.stdout.split()])
+    return values.reshape(len(exported), POINTS)
+
+
+def test_c_matches_to_numpy(cases, c_program):
+    exported, _refused, _total = cases
+    failures, series_nan = [], 0
+    for case, got in zip(exported, c_program):
+        want, keep = case.reference, case.keep
+        nan = np.isnan(got) & keep
+        if np.any(nan):
+            # NaN only from a pole series that would lose digits (its stated accuracy)
+            assert case.law.form == "series", (case.law.name, case.law.activation.name)
+            series_nan += int(np.count_nonzero(nan))
+        ok = _close(got, want) | ~keep | nan
+        if not np.all(ok):
+            k = int(np.argmin(ok))
+            failures.append(f"{case.function} at {[case.points[n][k] for n in case.names]}: "
+                            f"C {got[k]!r}, to_numpy {want[k]!r}")
+    assert not failures, "\n".join(failures[:10])
+    closed = sum(POINTS for c in exported if c.law.form == "closed")
+    assert closed >= 80 * POINTS  # closed forms never return NaN inside the domain
+
+
+def _run_standalone(code: str, tmp_path) -> str:
+    """Run ``code`` with ``python -I`` where importing symfield fails (the generated module
+    must not need it)."""
+    script = tmp_path / "run.py"
+    script.write_text("import sys\nsys.modules['symfield'] = None\n" + code)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-I", str(script)], capture_output=True,
+                            text=True, cwd=tmp_path, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_numpy_runs_standalone_and_matches(cases, tmp_path):
+    exported, _refused, _total = cases
+    chosen = [c for c in exported if (c.law.name, c.law.activation.name) in {
+        ("chi1", "erf"), ("chi0", "tanh"), ("kernel", "relu"), ("chi0", "gelu"),
+        ("distance_map", "sin"), ("length_map", "tanh"), ("covariance_map", "erf")}]
+    assert len(chosen) == 7
+    modules = tmp_path / "exported"
+    modules.mkdir()
+    calls = []
+    for i, case in enumerate(chosen):
+        (modules / f"law{i}.py").write_text(case.numpy_source)
+        args = ", ".join(f"np.array({case.points[n].tolist()!r})" for n in case.names)
+        calls.append(f"import law{i}\nprint(repr(law{i}.{case.function}({args}).tolist()))")
+    code = "\n".join([f"sys.path.insert(0, {str(modules)!r})", "import numpy as np",
+                      "try:\n    import symfield\nexcept ImportError:\n    print('isolated')",
+                      *calls])
+    lines = _run_standalone(code, tmp_path).splitlines()
+    assert lines[0] == "isolated"
+    for case, line in zip(chosen, lines[1:]):
+        got = np.array(eval(line, {"nan": np.nan, "inf": np.inf}))  # our own repr output
+        ok = _close(got, case.reference) | ~case.keep | np.isnan(got) & (case.law.form == "series")
+        assert np.all(ok), (case.function, got, case.reference)
+
+
+@pytest.mark.parametrize("language", ["jax", "torch"])
+def test_optional_backends_are_source_that_names_its_library(cases, language, tmp_path):
+    exported, _refused, _total = cases
+    case = next(c for c in exported if c.law.name == "chi1" and c.law.activation.name == "tanh")
+    source = codegen.export(case.law, language)
+    compile(source, "exported.py", "exec")  # valid Python
+    assert f"def {case.function}(q, sigma_w):" in source
+    assert f"needs the '{language}' package" in source
+    try:
+        __import__(language)
+    except ImportError:
+        path = tmp_path / "law.py"
+        path.write_text(source)
+        out = subprocess.run([sys.executable, "-I", str(path)], capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode != 0
+        assert f"this module needs the '{language}' package" in out.stderr
+        return
+    pytest.skip(f"{language} is installed: the textual check above is what runs here")
+
+
+def test_series_accuracy_is_stated_and_enforced(cases):
+    """A pole series returns its value to 1e-13 where its error estimate allows, NaN where
+    the series cancels (small variances), never a value with fewer digits."""
+    exported, _refused, _total = cases
+    case = next(c for c in exported if c.law.name == "chi2" and c.law.activation.name == "tanh")
+    assert "estimated relative error exceeds 1e-14" in case.c_source
+    assert "errno = EDOM" in case.c_source
+    namespace: dict = {}
+    exec(compile(case.numpy_source, "exported", "exec"), namespace)  # our own generated code
+    f = namespace[case.function]
+    q = np.array([0.05, 0.2, 10.0, 100.0])
+    got = f(q, 1.3)
+    want = case.law.to_numpy()(q=q, sigma_w=1.3)
+    assert np.all(np.isnan(got[:2]))  # chi2 of tanh cancels there: refused, not rounded
+    assert np.all(np.abs(got[2:] - want[2:]) <= RTOL * np.abs(want[2:]))
+
+
+def test_refusals_are_one_line():
+    with pytest.raises(codegen.ExportError, match="cannot export kernel for tanh: .*Mehler"):
+        codegen.export(symfield.derive("kernel", "tanh"), "c")
+    with pytest.raises(codegen.ExportError,
+                       match="cannot export derivative_moment2 for gelu: .*expectation"):
+        codegen.export(symfield.derive("derivative_moment2", "gelu"), "c")
+    with pytest.raises(codegen.ExportError, match="cannot export nngp for erf: .*recursion"):
+        codegen.export(symfield.derive("nngp", "erf"), "numpy")
+    with pytest.raises(UnknownNameError, match="unknown export language 'fortran'; valid: c, "
+                                               "numpy, jax, torch"):
+        codegen.export(symfield.derive("chi1", "erf"), "fortran")
+
+
+def test_law_methods():
+    law = symfield.derive("chi1", "erf")
+    assert "double symfield_chi1_erf(double q, double sigma_w)" in law.to_c()
+    assert "def symfield_chi1_erf(q, sigma_w):" in law.to_source("numpy")
+    assert "import jax" in law.to_jax() and "import torch" in law.to_torch()
+    with pytest.raises(UnknownNameError):
+        law.to_source("cobol")
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """``symfield ...`` in-process, with the export command registered (main.py lists it)."""
+    import symfield.cli.main as cli_main
+
+    if "export" not in cli_main.COMMAND_MODULES:
+        monkeypatch.setattr(cli_main, "COMMAND_MODULES", cli_main.COMMAND_MODULES + ("export",))
+    return lambda argv: run(capsys, *argv)
+
+
+def test_cli_export(tmp_path, cli):
+    out = tmp_path / "chi1_erf.c"
+    code, stdout, err = cli(["export", "chi1", "erf", "--lang", "c", "-o", str(out)])
+    assert code == 0, err
+    assert "double symfield_chi1_erf(double q, double sigma_w)" in out.read_text()
+    for argv, expected in [
+            (["export", "chi1", "erf", "--lang", "fortran", "-o", str(out)], "fortran"),
+            (["export", "nolaw", "erf", "--lang", "c", "-o", str(out)], "nolaw"),
+            (["export", "chi1", "noact", "--lang", "c", "-o", str(out)], "noact"),
+            (["export", "chi1", "erf", "--lang", "c", "-o", str(tmp_path / "no" / "x.c")],
+             "does not exist"),
+            (["export", "kernel", "tanh", "--lang", "numpy", "-o", str(out)], "Mehler")]:
+        code, stdout, err = cli(argv)
+        assert code == 2, (argv, stdout, err)
+        assert expected in err and len(err.strip().splitlines()) == 1, err
