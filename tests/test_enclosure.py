@@ -18,12 +18,13 @@ from fractions import Fraction
 import mpmath as mp
 import pytest
 import sympy as sp
+from flint import arb, ctx
 
 import symfield
 from symfield.errors import InvalidValueError, PrecisionError, SymfieldError, UnknownNameError
 from symfield.gaussian.faddeeva import faddeeva
-from symfield.gaussian.numerics.enclosure import (Enclosure, NotEnclosable, enclose,
-                                                  max_working_bits)
+from symfield.gaussian.numerics.enclosure import (Enclosure, NotEnclosable, PoleSeries,
+                                                  enclose, max_working_bits)
 
 from oracles import (NeedsSecondDerivative, activation_oracle, lambdified_oracle, reference_law,
                      single_input_laws)
@@ -208,6 +209,66 @@ def test_relu_kernel_cancellation_near_minus_one():
 
 
 # ------------------------------------------------------------------------------------------
+# Faddeeva pole series (tanh, sigmoid): the tail bound
+# ------------------------------------------------------------------------------------------
+SERIES_CASES = [("chi0", "tanh"), ("chi1", "tanh"), ("chi2", "tanh"), ("chi0", "sigmoid"),
+                ("length_map_slope", "sigmoid")]
+MP_FADDEEVA = [{"faddeeva": lambda z: mp.exp(-z * z) * mp.erfc(-1j * z)}, "mpmath"]
+
+
+@pytest.mark.parametrize("name,act", SERIES_CASES)
+def test_pole_series_enclose_the_quadrature_reference(name, act):
+    law = law_of(name, act)
+    assert law.form == "series"
+    values = random_point(law, random.Random(f"series/{name}/{act}"))
+    reference = reference_law(name, oracle_for(act), values, REF_DPS)
+    assert_encloses(law.enclose(dps=DPS, **values), reference, DPS,
+                    what=f"{name}[{act}] {values}")
+
+
+def tanh_chi0_series():
+    law = law_of("chi0", "tanh")
+    (series,) = law.expr.atoms(sp.Sum)
+    assert law.expr.subs(series, 0) == 1  # chi0 = 1 + the series
+    reference = reference_law("chi0", oracle_for("tanh"), {"q": 2}, REF_DPS)
+    (q,) = law.variables
+    (k, _lo, _hi), = series.limits
+    summand = sp.lambdify(k, series.function.subs(q, 2), modules=MP_FADDEEVA)
+    return law, series, reference, summand
+
+
+def test_pole_series_tail_bound_holds_and_is_tight():
+    """Cut the tail after a few expansion terms on purpose: the stated bound
+    |c_(N+1)| beta^-(2N+3) sum_j |B_j| zeta(2N+3-j, k0+1/2) must cover the true rest (the
+    sum minus the head, from the 60-digit quadrature) and not by much."""
+    law, series, reference, summand = tanh_chi0_series()
+    k0 = 2
+    with mp.workdps(REF_DPS):
+        true_tail = reference - 1 - mp.fsum(mp.re(summand(mp.mpf(j))) for j in range(k0))
+    pole = PoleSeries.of(series, law.variables)
+    with ctx.workprec(300):
+        beta, _A, B, P = pole.coefficients([arb(2)])
+        for last in range(pole.n, pole.n + 6):
+            partial, bound = pole.tail(beta, B, P, k0, last=last)
+            with mp.workdps(REF_DPS):
+                error = abs(true_tail - mp.mpf(partial.mid().str(80, radius=False)))
+                bound = mp.mpf(bound.str(20, radius=False)) * (1 + mp.mpf(10) ** -15)
+            assert error > 10 ** -8, "the cut must matter for the test to mean anything"
+            assert error <= bound <= 3 * error, (last, error, bound)
+
+
+def test_truncated_series_fools_agreement_not_the_enclosure():
+    """The first 200 terms of the pole series agree with themselves at 40 and 50 digits (the
+    truncation error does not depend on the precision) and are wrong in the third digit; the
+    enclosure, whose radius includes the tail bound, holds the quadrature reference."""
+    law, _series, reference, summand = tanh_chi0_series()
+    fooled = two_precision_value(lambda: 1 + mp.fsum(mp.re(summand(mp.mpf(j)))
+                                                     for j in range(200)), 30)
+    assert fooled is not None and abs(fooled - reference) > 10 ** -4
+    assert_encloses(law.enclose(dps=DPS, q=2), reference, DPS)
+
+
+# ------------------------------------------------------------------------------------------
 # The translator
 # ------------------------------------------------------------------------------------------
 def test_faddeeva_on_and_off_the_imaginary_axis():
@@ -258,9 +319,11 @@ def test_an_unsupported_function_is_named():
     assert issubclass(NotEnclosable, SymfieldError) and issubclass(NotEnclosable, NotImplementedError)
 
 
-def test_series_and_recursion_laws_are_refused_clearly():
-    with pytest.raises(NotEnclosable, match="series form"):
-        law_of("chi0", "tanh").enclose(q=1)
+def test_integral_forms_other_series_and_recursions_are_refused_clearly():
+    with pytest.raises(NotEnclosable, match="integral form"):
+        law_of("chi0", "softplus").enclose(q=1)
+    with pytest.raises(NotEnclosable, match="only Faddeeva pole series"):  # a Mehler series
+        law_of("kernel", "tanh").enclose(q1=1, q2=2, rho="1/2")
     with pytest.raises(NotEnclosable, match="RecursionLaw"):
         law_of("nngp", "erf").enclose(q1=1, q2=1, rho="1/2", sigma_w=1, sigma_b=0, L=2)
 

@@ -278,9 +278,10 @@ class Law:
         and domain checks as ``evaluate``): an ``Enclosure`` (``.mid``, ``.rad``,
         ``.contains(x)``, ``.digits``) computed in ball arithmetic (Arb) with
         rad <= 10^-dps |value| / 2, so every one of the dps digits is proven, not only agreed
-        on. Closed forms only for now; a divergent law gives the exact +-inf. Raises
-        NotEnclosable (a SymfieldError and a NotImplementedError) for series, integral forms
-        and laws with their own numerics (recursions over depth, finite width), and
+        on. Closed forms and Faddeeva pole series (with a proven tail bound) for now; a
+        divergent law gives the exact +-inf. Raises NotEnclosable (a SymfieldError and a
+        NotImplementedError) for integral forms and laws with their own numerics (recursions
+        over depth, finite width), and
         PrecisionError saying how many digits are proven when the effort cap
         (``enclosure.max_working_bits``) is reached first."""
         from ..errors import PrecisionError
@@ -292,10 +293,10 @@ class Law:
                                 f"proven enclosures cover closed-form laws only so far")
         dps = check_dps(dps)
         point = self._check(values)
-        if self.form != "closed":
-            raise NotEnclosable(f"{what} is a {self.form} form; proven enclosures cover "
-                                f"closed forms only so far (use evaluate)")
-        if self.expr.has(sp.oo, -sp.oo) and self.expr.is_infinite is not False:
+        if self.form == "integral":
+            raise NotEnclosable(f"{what} is an integral form; proven enclosures cover closed "
+                                f"forms and pole series only so far (use evaluate)")
+        if self.closed_form and self.expr.has(sp.oo, -sp.oo) and self.expr.is_infinite is not False:
             infinite = self._infinite_value(point)
             if mpmath.isinf(infinite):
                 return exact_enclosure(infinite)

@@ -379,6 +379,8 @@ class _Translator:
             y, x = (self.program(a) for a in node.args)
             return lambda values: arb.atan2(_real_part(y(values), str(node)),
                                             _real_part(x(values), str(node)))
+        if isinstance(node, sp.Sum):
+            return PoleSeries(node, self).value
         if isinstance(node, sp.Function) and type(node) in UNARY and len(node.args) == 1:
             arg, fn = self.program(node.args[0]), UNARY[type(node)]
             return lambda values: fn(arg(values))
@@ -388,6 +390,125 @@ class _Translator:
                 else f"the function {name}")
         raise NotEnclosable(f"cannot enclose {kind}: the ball-arithmetic translator covers "
                             f"{', '.join(ENCLOSABLE)}")
+
+
+# ------------------------------------------------------------------------------------------
+# Faddeeva pole series (tanh, sigmoid) with a proven tail
+# ------------------------------------------------------------------------------------------
+def expansion_coefficient_ball(i: int) -> arb:
+    """c_i = (-1)^i (2i-1)!!/(sqrt(pi) 2^i) in w(iy) ~ sum_i c_i y^-(2i+1)."""
+    return arb((-1) ** i * _double_factorial(2 * i - 1)) / (arb.const_sqrt_pi() * arb(2) ** i)
+
+
+#: Expansion terms the tail takes at most beyond the n folded into P.
+MAX_TAIL_TERMS = 4000
+
+
+class PoleSeries:
+    """sum_{k>=0} f(k), f = A(K) + B(K) w(i beta K), K = k + 1/2 (the shape
+    ``symfield.gaussian.numerics.series.analyse`` checks and splits), enclosed in balls.
+
+    Head: k < k0 term by term, w(iy) = exp(y^2) erfc(y) in balls (the cancellation between A
+    and B w costs working precision, which the precision loop supplies).
+
+    Tail k >= k0, with a = k0 + 1/2 and y0 = beta a: for y > 0,
+    w(iy) = sum_{i<=N} c_i y^-(2i+1) + R_(N+1)(y) with |R_(N+1)(y)| <= |c_(N+1)| y^-(2N+3)
+    (the expansion of exp(y^2) erfc(y) for real y > 0: the remainder is bounded by the first
+    omitted term, DLMF 7.12.1). ``analyse`` folds A and the first n terms of B w into the
+    Laurent polynomial P (powers <= -2), so term by term
+    f(K) = P(K) + sum_{i=n}^{N} c_i beta^-(2i+1) B(K) K^-(2i+1) + B(K) R_(N+1)(beta K), and
+    summing each power exactly by Hurwitz zeta values zeta(s, a) = sum_k (k + a)^-s,
+
+        |tail - sum_p P_p zeta(-p, a) - sum_(i=n..N) c_i beta^-(2i+1) sum_j B_j zeta(2i+1-j, a)|
+            <= |c_(N+1)| beta^-(2N+3) sum_j |B_j| zeta(2N+3-j, a),
+
+    finite because 2N + 3 - j >= 2n + 3 - deg B >= 4. This bound is added to the ball's
+    radius. k0 puts y0^2 above the working bits x ln 2 (+ 2 y0 + 4), where the bound falls
+    below 2^-bits within a few hundred expansion terms; N is the first with the bound below
+    2^-bits of the sum so far (or the one where the bound stops decreasing)."""
+
+    def __init__(self, series: sp.Sum, translator: _Translator):
+        from .series import SeriesShapeError, analyse
+
+        try:
+            shape = analyse(series)
+        except SeriesShapeError as error:
+            text = str(series)
+            text = text if len(text) <= 100 else text[:100] + "..."
+            raise NotEnclosable(f"cannot enclose the series {text} ({error}): only Faddeeva "
+                                f"pole series have a proven tail bound so far") from None
+        self.n = shape.subtracted
+        self.beta = translator.program(shape.beta)
+        self.a = [(p, translator.program(c)) for p, c in shape.a_coeffs]
+        self.b = [(j, translator.program(c)) for j, c in shape.b_coeffs]
+        self.p = [(p, translator.program(c)) for p, c in shape.p_coeffs]
+
+    @classmethod
+    def of(cls, series: sp.Sum, variables: Sequence[sp.Symbol]) -> "PoleSeries":
+        """The series alone, its coefficients functions of balls for ``variables``."""
+        return cls(series, _Translator(variables))
+
+    def coefficients(self, values):
+        """beta and the coefficient balls of A, B and P at the balls ``values``."""
+        beta = _real_part(self.beta(values), "the pole series' beta")
+        if not beta > 0:
+            raise _Undecided("the pole series' beta > 0")
+        return (beta, [(p, c(values)) for p, c in self.a], [(j, c(values)) for j, c in self.b],
+                [(p, c(values)) for p, c in self.p])
+
+    def head_terms(self, beta: arb) -> int:
+        from .series import MAX_HEAD_TERMS_MP
+
+        y0 = math.sqrt(ctx.prec * math.log(2)) + 2
+        k0 = max(0, math.ceil(y0 / float(beta.lower()) - 0.5))
+        if k0 > MAX_HEAD_TERMS_MP:
+            raise NotEnclosable(f"the pole series needs {k0} head terms at this variance (more "
+                                f"than {MAX_HEAD_TERMS_MP})")
+        return k0
+
+    def head(self, beta, A, B, k0: int):
+        total = arb(0)
+        for k in range(k0):
+            K = arb(fmpq(2 * k + 1, 2))
+            y = beta * K
+            poly_a = sum((c * K ** p for p, c in A), arb(0))
+            poly_b = sum((c * K ** j for j, c in B), arb(0))
+            total += poly_a + poly_b * (y * y).exp() * y.erfc()
+        return total
+
+    def tail(self, beta, B, P, k0: int, last: int | None = None):
+        """(the tail's sum through expansion term N, the bound on the rest); N = ``last`` if
+        given, else chosen as the class docstring says."""
+        a = arb(fmpq(2 * k0 + 1, 2))
+        total = sum((c * arb(-p).zeta(a) for p, c in P), arb(0))
+        abs_b = [(j, abs(c)) for j, c in B]
+        best_bound = None
+        i = self.n
+        while True:
+            ci = expansion_coefficient_ball(i) / beta ** (2 * i + 1)
+            total += ci * sum((c * arb(2 * i + 1 - j).zeta(a) for j, c in B), arb(0))
+            cn = abs(expansion_coefficient_ball(i + 1)) / beta ** (2 * i + 3)
+            bound = cn * sum((c * arb(2 * i + 3 - j).zeta(a) for j, c in abs_b), arb(0))
+            bound = bound.abs_upper()
+            if last is not None:
+                if i >= last:
+                    return total, bound
+            elif (bound <= (total.abs_lower() * arb(2) ** -ctx.prec).lower()
+                  or (best_bound is not None and bound >= best_bound)
+                  or i - self.n >= MAX_TAIL_TERMS):
+                return total, bound
+            best_bound = bound
+            i += 1
+
+    def value(self, values) -> arb:
+        beta, A, B, P = self.coefficients(values)
+        k0 = self.head_terms(beta)
+        tail, bound = self.tail(beta, B, P, k0)
+        return self.head(beta, A, B, k0) + tail + arb(0, bound)
+
+
+def _double_factorial(n: int) -> int:
+    return math.prod(range(n, 0, -2)) if n > 0 else 1
 
 
 def _refuse_infinite(expr: sp.Expr) -> Program:
