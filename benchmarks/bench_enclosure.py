@@ -1,6 +1,6 @@
-"""Certified 50-digit evaluation of closed forms: proven enclosures (Law.enclose, Arb balls)
-against today's two-precision Law.evaluate(dps=50), measured side by side in one run.
-Target (issue 16): the enclosure no slower than 2x evaluate.
+"""Certified 50-digit evaluation of closed forms and pole series: proven enclosures
+(Law.enclose, Arb balls) against today's two-precision Law.evaluate(dps=50), measured side by
+side in one run. Target (issue 16): the enclosure no slower than 2x evaluate.
 
 Run: python benchmarks/bench_enclosure.py
 """
@@ -18,6 +18,11 @@ CASES = [
     ("derivative_kernel", "erf", {"q1": "1.1", "q2": "0.9", "rho": "0.6"}),
     ("correlation_map", "erf", {"q": "0.9", "c": "0.3", "sigma_w": "1.5", "sigma_b": "0.2"}),
     ("kernel", "gaussian", {"q1": "3", "q2": "0.2", "rho": "0.5"}),
+    # Faddeeva pole series (evaluate's 'auto' takes the faster of series and quadrature)
+    ("chi0", "tanh", {"q": "1"}),
+    ("chi1", "tanh", {"q": "30", "sigma_w": "1.1"}),
+    ("chi2", "sigmoid", {"q": "0.05", "sigma_w": "1"}),
+    ("length_map_slope", "tanh", {"q": "3", "sigma_w": "1"}),
 ]
 DPS = 50
 TARGET = 2.0

@@ -208,6 +208,17 @@ def test_relu_kernel_cancellation_near_minus_one():
     assert 1e-92 < float(enclosure.mid) < 1e-90
 
 
+def test_an_exact_zero_is_proven_exactly():
+    """At c = -1 the ReLU correlation map (sigma_b = 0) is exactly 0: pi - acos(-1) is a ball
+    around 0 at every precision, and SymPy shows the zero at the exact point."""
+    law = law_of("correlation_map", "relu")
+    values = {"q": 1, "sigma_w": "1.4142135623730951", "sigma_b": 0}
+    zero = law.enclose(dps=30, c=-1, **values)
+    assert zero.rad == 0 and zero.mid == 0
+    near = law.enclose(dps=30, c=Fraction(-1) + Fraction(1, 10**40), **values)
+    assert near.mid > 0 and not near.contains(0)
+
+
 # ------------------------------------------------------------------------------------------
 # Faddeeva pole series (tanh, sigmoid): the tail bound
 # ------------------------------------------------------------------------------------------

@@ -311,7 +311,23 @@ class Law:
             if any(point[s] == 0 for s in self.variables if s.name in self._zero_variances()):
                 raise NotEnclosable(f"{what} at a zero variance is the q -> 0 limit of its "
                                     f"closed form, which has no enclosure yet") from None
+            exact = self._exact_zero(point)
+            if exact is not None:
+                return exact_enclosure(exact)
             raise
+
+    def _exact_zero(self, point: Mapping[sp.Symbol, object]):
+        """0 when SymPy shows ``expr`` is exactly 0 at a point of moderate fractions (a ball
+        around 0 never reaches a relative target: the ReLU correlation map at c = -1 has
+        pi - acos(-1)); None otherwise. Fractions below 2^64 only: SymPy factors the
+        integers under square roots, quickly at that size."""
+        from fractions import Fraction
+
+        if not all(isinstance(v, Fraction) and max(abs(v.numerator), v.denominator) < 2**64
+                   for v in point.values()):
+            return None
+        exact = {s: sp.Rational(v.numerator, v.denominator) for s, v in point.items()}
+        return 0 if self.expr.subs(exact).is_zero else None
 
     def to_numpy(self, method: str = "auto") -> Callable[..., np.ndarray]:
         """A vectorised float64 function taking the same keywords as ``evaluate``.

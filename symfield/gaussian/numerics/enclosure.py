@@ -13,7 +13,8 @@ radius is at most half a unit in the last requested digit, relative to the value
 rad <= 10^-dps |v|_min / 2, where |v|_min is the smallest modulus in the ball (so the first dps
 significant digits of the midpoint, correctly rounded, are within half a unit of the truth).
 
-Effort: the working precision starts at the target's bits + 32 and doubles, up to
+Effort: the working precision starts at the target's bits + 32 and grows by the bits the
+last attempt lost (or doubles when it gave no finite ball), up to
 ``max_working_bits(dps)`` = 2 x the target's bits + 2048 (dps = 50: 2380 bits, about 716
 digits; closed forms take milliseconds there). A value that cannot be enclosed that tightly
 (a cancellation deeper than that, a point on the boundary of a Piecewise condition) raises
@@ -423,8 +424,8 @@ class PoleSeries:
             <= |c_(N+1)| beta^-(2N+3) sum_j |B_j| zeta(2N+3-j, a),
 
     finite because 2N + 3 - j >= 2n + 3 - deg B >= 4. This bound is added to the ball's
-    radius. k0 puts y0^2 above the working bits x ln 2 (+ 2 y0 + 4), where the bound falls
-    below 2^-bits within a few hundred expansion terms; N is the first with the bound below
+    radius. k0 puts y0^2 above 3 x the working bits x ln 2, where the bound falls below
+    2^-bits within a few dozen expansion terms; N is the first with the bound below
     2^-bits of the sum so far (or the one where the bound stops decreasing)."""
 
     def __init__(self, series: sp.Sum, translator: _Translator):
@@ -459,8 +460,9 @@ class PoleSeries:
     def head_terms(self, beta: arb) -> int:
         from .series import MAX_HEAD_TERMS_MP
 
-        y0 = math.sqrt(ctx.prec * math.log(2)) + 2
-        k0 = max(0, math.ceil(y0 / float(beta.lower()) - 0.5))
+        y0 = math.sqrt(3 * ctx.prec * math.log(2)) + 2
+        lowest = float(beta.lower())  # 0.0 for a beta below the float range: too many terms
+        k0 = max(0, math.ceil(y0 / lowest - 0.5)) if lowest > 0 else MAX_HEAD_TERMS_MP + 1
         if k0 > MAX_HEAD_TERMS_MP:
             raise NotEnclosable(f"the pole series needs {k0} head terms at this variance (more "
                                 f"than {MAX_HEAD_TERMS_MP})")
@@ -480,15 +482,22 @@ class PoleSeries:
         """(the tail's sum through expansion term N, the bound on the rest); N = ``last`` if
         given, else chosen as the class docstring says."""
         a = arb(fmpq(2 * k0 + 1, 2))
-        total = sum((c * arb(-p).zeta(a) for p, c in P), arb(0))
+        zetas: dict[int, arb] = {}
+
+        def zeta(s: int) -> arb:  # zeta(s, a) = sum_k (k + a)^-s, each s computed once
+            if s not in zetas:
+                zetas[s] = arb(s).zeta(a)
+            return zetas[s]
+
+        total = sum((c * zeta(-p) for p, c in P), arb(0))
         abs_b = [(j, abs(c)) for j, c in B]
         best_bound = None
         i = self.n
         while True:
             ci = expansion_coefficient_ball(i) / beta ** (2 * i + 1)
-            total += ci * sum((c * arb(2 * i + 1 - j).zeta(a) for j, c in B), arb(0))
+            total += ci * sum((c * zeta(2 * i + 1 - j) for j, c in B), arb(0))
             cn = abs(expansion_coefficient_ball(i + 1)) / beta ** (2 * i + 3)
-            bound = cn * sum((c * arb(2 * i + 3 - j).zeta(a) for j, c in abs_b), arb(0))
+            bound = cn * sum((c * zeta(2 * i + 3 - j) for j, c in abs_b), arb(0))
             bound = bound.abs_upper()
             if last is not None:
                 if i >= last:
@@ -585,6 +594,7 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
     bits = start_bits or target_bits(dps) + 32
     best: Enclosure | None = None
     undecided = ""
+    grown = None
     while True:
         bits = min(bits, cap)
         with ctx.workprec(bits):
@@ -600,11 +610,15 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
                     found = _ball_to_enclosure(value)
                     if best is None or found.digits >= best.digits:
                         best = found
+                    # the bits lost to cancellation at this precision, made up at the next
+                    short = target_bits(dps) + 8 - value.rel_accuracy_bits()
+                    if 0 < short < bits:
+                        grown = bits + short + 32
                 elif value.is_nan() and not undecided:
                     undecided = "a division by zero or a point outside a function's domain"
         if bits >= cap:
             break
-        bits *= 2
+        bits, grown = max(grown, bits + 32) if grown else 2 * bits, None
     proven = 0 if best is None else int(best.digits)
     detail = (f"; best enclosure {best!r}" if best is not None
               else f" ({undecided} at every precision)" if undecided else "")
