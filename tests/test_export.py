@@ -30,6 +30,8 @@ ACTIVATIONS = ("erf", "relu", "sin")
 SAMPLED_LAWS = ("chi0", "chi1", "chi2", "length_map", "chi_parallel", "metric_law", "domino",
                 "kernel", "nngp")
 FULL = bool(os.environ.get("SYMFIELD_FULL"))
+#: Pole series whose exported sum meets its stated accuracy at every sampled point.
+ROBUST_SERIES = {("chi1", "tanh"), ("length_map", "tanh"), ("metric_law", "tanh")}
 #: Points per law and activation.
 POINTS = 12
 #: Agreement with Law.to_numpy (relative, absolute below TINY times the scale of the law).
@@ -182,8 +184,10 @@ def test_c_matches_to_numpy(cases, c_program):
         want, keep = case.reference, case.keep
         nan = np.isnan(got) & keep
         if np.any(nan):
-            # NaN only from a pole series that would lose digits (its stated accuracy)
+            # NaN only from a pole series that would lose digits (its stated accuracy), and
+            # not for laws whose series is measured accurate over the sampled 0.3 <= q <= 4
             assert case.law.form == "series", (case.law.name, case.law.activation.name)
+            assert (case.law.name, case.law.activation.name) not in ROBUST_SERIES
             series_nan += int(np.count_nonzero(nan))
         ok = _close(got, want) | ~keep | nan
         if not np.all(ok):
@@ -257,7 +261,7 @@ def test_series_accuracy_is_stated_and_enforced(cases):
     the series cancels (small variances), never a value with fewer digits."""
     exported, _refused, _total = cases
     case = next(c for c in exported if c.law.name == "chi2" and c.law.activation.name == "tanh")
-    assert "estimated relative error exceeds 1e-14" in case.c_source
+    assert "estimated relative error exceeds 5e-14" in case.c_source
     assert "errno = EDOM" in case.c_source
     namespace: dict = {}
     exec(compile(case.numpy_source, "exported", "exec"), namespace)  # our own generated code
@@ -267,6 +271,15 @@ def test_series_accuracy_is_stated_and_enforced(cases):
     want = case.law.to_numpy()(q=q, sigma_w=1.3)
     assert np.all(np.isnan(got[:2]))  # chi2 of tanh cancels there: refused, not rounded
     assert np.all(np.abs(got[2:] - want[2:]) <= RTOL * np.abs(want[2:]))
+    # against the certified 30-digit value (the pole series in mpmath, an independent sum)
+    chi1 = next(c for c in exported if c.law.name == "chi1" and c.law.activation.name == "tanh")
+    namespace = {}
+    exec(compile(chi1.numpy_source, "exported", "exec"), namespace)  # our own generated code
+    q = np.array([0.1, 0.7, 3.0, 40.0, 2000.0])
+    got = namespace[chi1.function](q, 1.7)
+    for qi, gi in zip(q, got):
+        exact = float(chi1.law.evaluate(dps=30, method="series", q=qi, sigma_w=1.7))
+        assert abs(gi - exact) <= 5e-14 * abs(exact), (qi, gi, exact)
 
 
 def test_refusals_are_one_line():
