@@ -7,33 +7,38 @@ Taylor series at the ends of an arcsine's range (``angles.py``), and each Faddee
 series summed like ``series.py`` sums it in float64:
 
 * head terms k < k0 = ceil(13.75/beta - 1/2) one by one: A(K) + B(K) erfcx(beta K), or
-  from y = beta K >= 1.5 on P(K) + B(K) R_n(y) where its pieces are smaller. R_n, erfcx minus its first n asymptotic terms,
-  is never formed as that difference (which cancels for moderate y, the main loss of
-  ``series.py``'s float64 sum): repeated integration by parts of erfc gives
-  R_n(y) = (-1)^n (2n-1)!!/(2^(n-1) sqrt(pi)) J_n(y) with
+  from y = beta K >= 1.5 on P(K) + B(K) R_n(y) where its pieces are smaller. R_n, erfcx
+  minus its first n asymptotic terms, is never formed as that difference (which cancels for
+  moderate y, the main loss of ``series.py``'s float64 sum): repeated integration by parts
+  of erfc gives R_n(y) = (-1)^n (2n-1)!!/(2^(n-1) sqrt(pi)) J_n(y) with
   J_n(y) = (1/2y) int_0^oo exp(-u - (u/2y)^2) (y + u/2y)^(-2n) du, a positive integrand,
   integrated by Gauss-Legendre on [0, 44] (5 panels of 16 nodes: measured <= 1.5e-15
   relative against mpmath for n <= 7, 1.5 <= y <= 14; the cut at u = 44 leaves < 1e-19);
-  for y > 7 the 40-term asymptotic expansion (first omitted term below 1e-17 relative);
-* the tail K >= k0 + 1/2 (y >= 13.75) as Hurwitz zeta values of the powers of K (Euler-
-  Maclaurin), with R_n expanded to 12 terms: the expansion of erfcx alternates, so the
-  truncation error is below the first omitted term, under 1e-17 of the tail's leading term.
+* from y > 10 on, and in the tail K >= k0 + 1/2 (y >= 13.75), P(K) + B(K) R_n(y) as one
+  Laurent polynomial in K: the 40-term expansion of R_n combined with P *exactly*
+  (``series.analyse``: the coefficients of each power of K are summed symbolically, so the
+  pieces that cancel between P and B R_n never meet in float64); the tail sums each power
+  to a Hurwitz zeta value (Euler-Maclaurin, 10 Bernoulli corrections). The expansion of
+  erfcx alternates, so its truncation error is below the first omitted term:
+  (2N-1)!!/(2y^2)^N with N = n + 40 <= 47, below 1e-36 relative to B R_n at y >= 10.
 
 **Stated accuracy of an exported pole series: 5e-14 relative** (``SERIES_TOLERANCE``), or NaN.
 The rounding error is estimated at run time as ROUNDING_PER_CANCELLATION (4e-15) times the
 cancellation of the sum (largest piece / |sum|, at least 1) times the condition number of
 the law in the series (measured by shifting the series by 2^-20: chi0 = 1 - S cancels at
-small q). The ratio of the actual error to cancellation x condition was at most 3.1e-15 on
+small q). The ratio of the actual error to cancellation x condition was at most 2.9e-15 on
 800 points (20 tanh and sigmoid laws, 0.02 <= q <= 200, against 20-digit Law.evaluate). The
 exported function returns NaN (C: and sets errno = EDOM) where the estimate exceeds the
 stated accuracy or more than ``MAX_HEAD_TERMS`` head terms would be needed, never a value
-with fewer digits. The pieces cancel at small variances (the P(K) coefficients grow like a
-power of 1/q), so the exported series covers, with sigma_w in [0.5, 2]: tanh chi1 and the
-metric law from q ~ 0.07, chi0 from q ~ 0.13, derivative_moment2 from q ~ 0.25,
-chi_parallel and the curvature map from q ~ 0.5, chi2 and derivative_moment3 from q ~ 1.2;
-sigmoid chi0 and the length map at every q, chi1 from q ~ 0.25, chi2 from q ~ 4.4 (and up
-to q ~ 1e11, the head-term cap). ``Law.evaluate`` and ``Law.to_numpy`` (quadrature) cover
-smaller variances.
+with fewer digits. The sum cancels at small and moderate variances (the coefficients grow
+like a power of 1/q), so the exported series returns values (sigma_w in [0.5, 2], up to
+q ~ 2e10 for tanh, the head-term cap): for tanh, the length and activity maps at every q tested
+(q >= 0.02), chi1, the metric law and the backward order parameter from q ~ 0.04, chi0 and
+the domino law from q ~ 0.1, chi_parallel and derivative_moment2 from q ~ 0.2, the
+curvature map and chi2 from q ~ 0.35-0.5, derivative_moment3 from q ~ 1.2; for sigmoid,
+chi0 and the length map at every q, chi1 except a few points below q ~ 0.3, chi2 from
+q ~ 1.7, derivative_moment3 and chi_parallel NaN for about half of the q in [0.1, 10].
+``Law.evaluate`` and ``Law.to_numpy`` (quadrature) cover those points.
 
 The support code (erfcx, the Hurwitz zeta function by Euler-Maclaurin, the pole-series sum)
 is written out in each generated file, so the output needs nothing from symfield: C needs
@@ -68,10 +73,10 @@ LANGUAGES = ("c", "numpy", "jax", "torch")
 SERIES_TOLERANCE = 5e-14
 #: Head terms of a pole series beyond which the exported code returns NaN (variance too large).
 MAX_HEAD_TERMS = 1_000_000
-#: Expansion terms of R_n used in the tail (y >= 13.75: the first omitted one < 1e-17).
-TAIL_TERMS = 12
-#: y from which the head uses the asymptotic expansion of R_n (40 terms) instead of erfcx.
-ASYMPTOTIC_Y = 7.0
+#: y from which a head term is the exactly combined 40-term expansion in K (module
+#: documentation: at y = 7 its truncation error reached 5e-10 of derivative_moment3's small
+#: value for sigmoid; at y >= 10 it is below 1e-36 of the B R_n piece).
+ASYMPTOTIC_Y = 10.0
 #: The SymPy name of the float64-only arcsine difference (``angles``).
 _ASIN_DIFFERENCE = angles._asin_difference.__name__
 #: Below this y = beta K a head term is A(K) + B(K) erfcx(y); from it on P(K) + B(K) R_n(y).
@@ -97,7 +102,7 @@ REMAINDER_NODES, REMAINDER_WEIGHTS = _remainder_rule()
 PERTURBATION = sp.Rational(1, 2**20)
 #: Rounding error per unit of cancellation (largest piece / |sum|, at least 1) times condition
 #: number of the law in the series: the largest ratio of the actual error to that product
-#: measured on 800 points (20 tanh and sigmoid laws, 0.02 <= q <= 200) was 3.1e-15.
+#: measured on 800 points (20 tanh and sigmoid laws, 0.02 <= q <= 200) was 2.9e-15.
 ROUNDING_PER_CANCELLATION = 4e-15
 
 
@@ -118,6 +123,7 @@ class SeriesPiece:
     a_terms: list          # [(power, expr)]
     p_terms: list          # [(power, expr)], power <= -2
     b_terms: list          # [(power, expr)], power >= 0
+    q_terms: list          # [(power, expr)]: P + B R_n expanded in K, combined exactly
 
 
 @dataclass
@@ -218,9 +224,9 @@ def plan(law) -> Plan:
             raise _refuse(law, f"its pole series folds {shape.subtracted} expansion terms of "
                                f"erfcx (the exported remainder is validated up to "
                                f"{MAX_SUBTRACTED})")
-        pieces.append(SeriesPiece(sp.Dummy(f"S{i}"), shape.beta, shape.subtracted,
+        pieces.append(SeriesPiece(sp.Dummy(f"sf_S{i}"), shape.beta, shape.subtracted,
                                   list(shape.a_coeffs), list(shape.p_coeffs),
-                                  list(shape.b_coeffs)))
+                                  list(shape.b_coeffs), sorted(shape.asymptotic)))
     outer = angles.arcsine_differences(expr.xreplace({s: p.placeholder
                                                       for s, p in zip(sums, pieces)}))
     if outer.has(faddeeva, sp.Sum):
@@ -449,12 +455,14 @@ static double symfield_pole_remainder(int n, double y) {
 }
 
 /* The pole series sum_K f(K), K = k + 1/2, f = A(K) + B(K) erfcx(beta K)
-   = P(K) + B(K) R_n(beta K) (module documentation); *cancellation receives the largest
-   piece over |sum|. Returns NAN when more than max_head head terms are needed. */
+   = P(K) + B(K) R_n(beta K) (module documentation). Each coefficient array holds the
+   values, then their magnitudes (the sum of the absolute values of the monomials each is
+   computed from); *cancellation receives the largest piece, in magnitudes, over |sum|. Returns NAN when more than max_head head terms are needed. */
 static double symfield_pole_series(double beta, int n, const double *c,
                                    int na, const int *pa, const double *a,
                                    int np_, const int *pp, const double *p,
                                    int nb, const int *pb, const double *b,
+                                   int nq, const int *pq, const double *q,
                                    double *cancellation) {
     const double y_needed = 13.746994684567446;
     double k0f = ceil(y_needed / beta - 0.5);
@@ -462,47 +470,46 @@ static double symfield_pole_series(double beta, int n, const double *c,
     long k0 = k0f > 0 ? (long)k0f : 0;
     double total = 0.0, largest = 0.0;
     for (long k = 0; k < k0; k++) {
-        double K = k + 0.5, y = beta * K, bk = 0.0, term, size;
-        for (int j = 0; j < nb; j++) bk += b[j] * symfield_powi(K, pb[j]);
+        double K = k + 0.5, y = beta * K, bk = 0.0, bkm = 0.0, term, size;
+        for (int j = 0; j < nb; j++) {
+            double w = symfield_powi(K, pb[j]);
+            bk += b[j] * w; bkm += b[nb + j] * w;
+        }
         /* the direct form A + B erfcx; beyond NEAR_Y also the split form P + B R_n, and
            the term is taken from whichever has the smaller pieces (both are exact) */
-        double ak = 0.0, piece = bk * symfield_erfcx(y);
-        for (int j = 0; j < na; j++) ak += a[j] * symfield_powi(K, pa[j]);
-        term = ak + piece;
-        size = fmax(fabs(ak), fabs(piece));
+        double ak = 0.0, akm = 0.0, e = symfield_erfcx(y);
+        for (int j = 0; j < na; j++) {
+            double w = symfield_powi(K, pa[j]);
+            ak += a[j] * w; akm += a[na + j] * w;
+        }
+        term = ak + bk * e;
+        size = fmax(akm, bkm * e);
         if (y >= %(near_y)r) {
-            double poly = 0.0, psize = 0.0, r = 0.0, rsize;
-            for (int j = 0; j < np_; j++) {
-                double t = p[j] * symfield_powi(K, pp[j]);
-                poly += t; psize = fmax(psize, fabs(t));
-            }
-            if (y > %(asymptotic_y)r) {
-                for (int i = n + 39; i >= n; i--) r += c[i] * symfield_powi(y, -(2 * i + 1));
-                rsize = fabs(r);
+            double split = 0.0, ssize = 0.0;
+            if (y > %(asymptotic_y)r) {  /* the exactly combined expansion in K */
+                for (int j = 0; j < nq; j++) {
+                    double w = symfield_powi(K, pq[j]);
+                    split += q[j] * w; ssize = fmax(ssize, q[nq + j] * w);
+                }
             } else {
-                r = symfield_pole_remainder(n, y);
-                rsize = fabs(r);
+                double r = symfield_pole_remainder(n, y);
+                for (int j = 0; j < np_; j++) {
+                    double w = symfield_powi(K, pp[j]);
+                    split += p[j] * w; ssize = fmax(ssize, p[np_ + j] * w);
+                }
+                split += bk * r;
+                ssize = fmax(ssize, bkm * fabs(r));
             }
-            if (fmax(psize, fabs(bk) * rsize) < size) {
-                term = poly + bk * r;
-                size = fmax(psize, fabs(bk) * rsize);
-            }
+            if (ssize < size) { term = split; size = ssize; }
         }
         total += term;
         largest = fmax(largest, size);
     }
     /* tail: powers of K summed to Hurwitz zeta values from K = k0 + 1/2 */
     double start = k0 + 0.5;
-    for (int j = 0; j < np_; j++) {
-        double v = p[j] * symfield_hurwitz_zeta(-pp[j], start);
-        total += v; largest = fmax(largest, fabs(v));
-    }
-    for (int i = n; i < n + %(tail_terms)d; i++) {
-        double ci = c[i] * symfield_powi(beta, -(2 * i + 1));
-        for (int j = 0; j < nb; j++) {
-            double v = b[j] * ci * symfield_hurwitz_zeta(2 * i + 1 - pb[j], start);
-            total += v; largest = fmax(largest, fabs(v));
-        }
+    for (int j = 0; j < nq; j++) {
+        double z = symfield_hurwitz_zeta(-pq[j], start);
+        total += q[j] * z; largest = fmax(largest, q[nq + j] * z);
     }
     *cancellation = largest / fmax(fabs(total), 1e-300);
     return total;
@@ -549,26 +556,26 @@ def to_c(p: Plan) -> str:
     else:
         body.extend(_c_series(p, emit))
         lines, (value, *perturbed) = _assignments([p.value, *_perturbed(p)], emit, True,
-                                                  "    ", "v")
+                                                  "    ", "sf_v")
         body.extend(lines)
-        body.append(f"    double value = {value};")
+        body.append(f"    double sf_value = {value};")
         for i, text in enumerate(perturbed):
             # the estimated error of the series, times its condition number in the law
-            body.append(f"    const double shift{i} = fabs(({text}) - value);")
-            body.append(f"    const double error{i} = {ROUNDING_PER_CANCELLATION!r} * "
-                        f"fmax(cancel{i}, 1.0) * (shift{i} == 0.0 ? 0.0 : shift{i} / "
-                        f"({_float_text(PERTURBATION)} * fabs(value)));")
-            body.append(f"    if (!(error{i} <= {SERIES_TOLERANCE!r})) "
+            body.append(f"    const double sf_shift{i} = fabs(({text}) - sf_value);")
+            body.append(f"    const double sf_error{i} = {ROUNDING_PER_CANCELLATION!r} * "
+                        f"fmax(sf_cancel{i}, 1.0) * (sf_shift{i} == 0.0 ? 0.0 : sf_shift{i} / "
+                        f"({_float_text(PERTURBATION)} * fabs(sf_value)));")
+            body.append(f"    if (!(sf_error{i} <= {SERIES_TOLERANCE!r})) "
                         f"{{ errno = EDOM; return NAN; }}")
         body.extend(_c_ends(p, emit))
-        body.append("    return value;")
+        body.append("    return sf_value;")
     support = []
     big = _C_SUPPORT.replace("%(max_head)d", str(MAX_HEAD_TERMS)) \
         .replace("%(near_y)r", repr(NEAR_Y)).replace("%(nodes)d", str(len(REMAINDER_NODES))) \
         .replace("%(node_values)s", ", ".join(map(_float_text, REMAINDER_NODES))) \
         .replace("%(weight_values)s", ", ".join(map(_float_text, REMAINDER_WEIGHTS))) \
         .replace("%(asymptotic_y)r", repr(ASYMPTOTIC_Y)) \
-        .replace("%(tail_terms)d", str(TAIL_TERMS)).strip("\n")
+        .strip("\n")
     erfcx_part, series_part = big.split("/* Hurwitz")
     if p.series or "_erfcx" in emit.used:
         support.append(_guarded("ERFCX", erfcx_part.strip("\n")))
@@ -585,6 +592,12 @@ def to_c(p: Plan) -> str:
         f"double {p.function_name}({args}) {{", *body, "}", "", "#endif", ""])
 
 
+def _magnitude(coefficient: sp.Expr) -> sp.Expr:
+    """The sum of the absolute values of the monomials a coefficient is a sum of: its rounding
+    error is a few ulps of this, which may be far larger than the coefficient itself."""
+    return sp.Add(*[sp.Abs(t) for t in sp.Add.make_args(sp.expand(coefficient))])
+
+
 def _perturbed(p: Plan) -> list[sp.Expr]:
     """The law with one series scaled by 1 + PERTURBATION: how much of the series' error
     reaches the law (chi0 = 1 - S cancels where S is close to 1)."""
@@ -597,46 +610,50 @@ def _c_series(p: Plan, emit: _Emitter) -> list[str]:
     for i, s in enumerate(p.series):
         count = s.subtracted + ASYMPTOTIC_TERMS
         coeffs = ", ".join(_float_text(c) for c in _expansion_coefficients(count))
-        out.append(f"    static const double c{i}[{count}] = {{{coeffs}}};")
-        values = [s.beta] + [c for _p, c in s.a_terms] + [c for _p, c in s.p_terms] + \
-            [c for _p, c in s.b_terms]
-        lines, texts = _assignments(values, emit, True, "    ", f"s{i}_")
+        out.append(f"    static const double sf_c{i}[{count}] = {{{coeffs}}};")
+        groups = (s.a_terms, s.p_terms, s.b_terms, s.q_terms)
+        values = [s.beta] + [c for terms in groups for _p, c in terms] + \
+            [_magnitude(c) for terms in groups for _p, c in terms]
+        lines, texts = _assignments(values, emit, True, "    ", f"sf_s{i}_")
+        half = (len(texts) - 1) // 2
         out.extend(lines)
-        out.append(f"    const double beta{i} = {texts[0]};")
+        out.append(f"    const double sf_beta{i} = {texts[0]};")
         pos = 1
-        for tag, terms in (("a", s.a_terms), ("p", s.p_terms), ("b", s.b_terms)):
+        for tag, terms in (("a", s.a_terms), ("p", s.p_terms), ("b", s.b_terms),
+                           ("q", s.q_terms)):
             n = len(terms)
             powers = ", ".join(str(int(pw)) for pw, _c in terms) or "0"
-            vals = ", ".join(texts[pos:pos + n]) or "0.0"
-            out.append(f"    static const int {tag}pow{i}[{max(n, 1)}] = {{{powers}}};")
-            out.append(f"    const double {tag}{i}[{max(n, 1)}] = {{{vals}}};")
+            vals = ", ".join(texts[pos:pos + n] + texts[pos + half:pos + half + n]) or "0.0"
+            out.append(f"    static const int sf_{tag}pow{i}[{max(n, 1)}] = {{{powers}}};")
+            out.append(f"    const double sf_{tag}{i}[{max(2 * n, 1)}] = {{{vals}}};")
             pos += n
-        out.append(f"    double cancel{i};")
-        out.append(f"    const double {s.placeholder.name} = symfield_pole_series(beta{i}, "
-                   f"{s.subtracted}, c{i}, {len(s.a_terms)}, apow{i}, a{i}, "
-                   f"{len(s.p_terms)}, ppow{i}, p{i}, {len(s.b_terms)}, bpow{i}, b{i}, "
-                   f"&cancel{i});")
+        out.append(f"    double sf_cancel{i};")
+        out.append(f"    const double {s.placeholder.name} = symfield_pole_series(sf_beta{i}, "
+                   f"{s.subtracted}, sf_c{i}, {len(s.a_terms)}, sf_apow{i}, sf_a{i}, "
+                   f"{len(s.p_terms)}, sf_ppow{i}, sf_p{i}, {len(s.b_terms)}, sf_bpow{i}, sf_b{i}, "
+                   f"{len(s.q_terms)}, sf_qpow{i}, sf_q{i}, "
+                   f"&sf_cancel{i});")
     return out
 
 
 def _c_ends(p: Plan, emit: _Emitter) -> list[str]:
     if not p.ends:
         return []
-    out = [f"    const double end_num = {emit(p.angle_num)};",
-           f"    const double end_gap = {emit(p.angle_gap)};"]
+    out = [f"    const double sf_end_num = {emit(p.angle_num)};",
+           f"    const double sf_end_gap = {emit(p.angle_gap)};"]
     tan2 = _float_text(math.tan(angles.SERIES_ANGLE) ** 2)
     for end in p.ends:
         sign = "" if end.end == 0 else "-"
-        cond = "end_num > 0" if end.end == 0 else "end_num < 0"
-        out.append(f"    if ({cond} && end_gap <= {tan2} * (end_num * end_num)) {{")
-        out.append(f"        const double t = atan2(sqrt(fmax(end_gap, 0.0)), {sign}end_num);")
+        cond = "sf_end_num > 0" if end.end == 0 else "sf_end_num < 0"
+        out.append(f"    if ({cond} && sf_end_gap <= {tan2} * (sf_end_num * sf_end_num)) {{")
+        out.append(f"        const double sf_t = atan2(sqrt(fmax(sf_end_gap, 0.0)), {sign}sf_end_num);")
         terms = []
         for g, poly in zip(end.monomials, end.polynomials):
             horner = _float_text(poly[-1])
             for coeff in reversed(poly[:-1]):
-                horner = f"({horner}*t + {_float_text(coeff)})"
+                horner = f"({horner}*sf_t + {_float_text(coeff)})"
             terms.append(f"{emit(g)}*{horner}")
-        out.append(f"        value = ({' + '.join(terms)})/{emit(end.denominator)};")
+        out.append(f"        sf_value = ({' + '.join(terms)})/{emit(end.denominator)};")
         out.append("    }")
     return out
 
@@ -814,9 +831,11 @@ def _pole_remainder(n, y):
     return prefactor * total * h
 
 
-def _pole_series(beta, n, c, a_terms, p_terms, b_terms):
-    """sum over K = k + 1/2 of A(K) + B(K) erfcx(beta K) (see the module documentation);
-    returns (sum, cancellation = largest piece / |sum|), NaN beyond MAX_HEAD_TERMS."""
+def _pole_series(beta, n, c, a_terms, p_terms, b_terms, q_terms):
+    """sum over K = k + 1/2 of A(K) + B(K) erfcx(beta K) (see the module documentation),
+    the coefficients as (power, value, magnitude: the sum of the absolute values of the
+    monomials the value is computed from); returns (sum, cancellation = largest piece, in
+    magnitudes, / |sum|). More than MAX_HEAD_TERMS head terms raise ValueError."""
     y_needed = 13.746994684567446
     finite = beta > 0
     k0 = float(_xp.max(_where(finite, y_needed / _where(finite, beta, 1.0) - 0.5, 0.0)))
@@ -828,41 +847,40 @@ def _pole_series(beta, n, c, a_terms, p_terms, b_terms):
     for k in range(k0):
         K = k + 0.5
         y = beta * K
-        b = sum(v * K ** j for j, v in b_terms)
+        b = sum(v * K ** j for j, v, _m in b_terms)
+        bm = sum(m * K ** j for j, _v, m in b_terms)
         near = y < NEAR_Y
-        a = sum(v * K ** j for j, v in a_terms) + 0.0 * beta
-        direct = b * _erfcx(y)
-        pieces = [v * K ** j for j, v in p_terms]
-        poly = sum(pieces) + 0.0 * beta
+        a = sum(v * K ** j for j, v, _m in a_terms) + 0.0 * beta
+        am = sum(m * K ** j for j, _v, m in a_terms) + 0.0 * beta
+        e = _erfcx(y)
+        direct = b * e
+        poly = sum(v * K ** j for j, v, _m in p_terms) + 0.0 * beta
         psize = 0.0 * beta
-        for t in pieces:
-            psize = _maximum(psize, _abs(t))
+        for j, _v, m in p_terms:
+            psize = _maximum(psize, m * K ** j)
         yf = _where(near, NEAR_Y, y)
         asym = yf > ASYMPTOTIC_Y
-        ya = _where(asym, yf, 10.0)
-        r_asym = 0.0 * beta
-        for i in range(n + 39, n - 1, -1):
-            r_asym = r_asym + c[i] * ya ** -(2 * i + 1)
-        r = _where(asym, r_asym, _pole_remainder(n, _where(asym, NEAR_Y, yf)))
-        rsize = _abs(r)
-        # the split form P + B R_n beyond NEAR_Y where its pieces are smaller than those of
-        # the direct form A + B erfcx (both are exact)
-        direct_size = _maximum(_abs(a), _abs(direct))
-        split_size = _maximum(psize, _abs(b) * rsize)
+        r = _pole_remainder(n, _where(asym, NEAR_Y, yf))
+        split_value = poly + b * r
+        split_size = _maximum(psize, bm * _abs(r))
+        # the exactly combined expansion in K
+        combined = sum(v * K ** j for j, v, _m in q_terms) + 0.0 * beta
+        csize = 0.0 * beta
+        for j, _v, m in q_terms:
+            csize = _maximum(csize, m * K ** j)
+        split_value = _where(asym, combined, split_value)
+        split_size = _where(asym, csize, split_size)
+        # the split form beyond NEAR_Y where its pieces are smaller than those of the direct
+        # form A + B erfcx (both are exact)
+        direct_size = _maximum(am, bm * e)
         split = ~near & (split_size < direct_size)
-        total = total + _where(split, poly + b * r, a + direct)
+        total = total + _where(split, split_value, a + direct)
         largest = _maximum(largest, _where(split, split_size, direct_size))
     start = k0 + 0.5
-    for j, v in p_terms:
-        piece = v * _hurwitz_zeta(-j, start)
-        total = total + piece
-        largest = _maximum(largest, _abs(piece))
-    for i in range(n, n + TAIL_TERMS):
-        ci = c[i] / beta ** (2 * i + 1)
-        for j, v in b_terms:
-            piece = v * ci * _hurwitz_zeta(2 * i + 1 - j, start)
-            total = total + piece
-            largest = _maximum(largest, _abs(piece))
+    for j, v, m in q_terms:
+        z = _hurwitz_zeta(-j, start)
+        total = total + v * z
+        largest = _maximum(largest, m * z)
     return total, largest / _maximum(_abs(total), 1e-300)
 '''
 
@@ -884,33 +902,36 @@ def to_python(p: Plan, language: str) -> str:
         for i, s in enumerate(p.series):
             count = s.subtracted + ASYMPTOTIC_TERMS
             coeffs = ", ".join(_float_text(c) for c in _expansion_coefficients(count))
-            values = [s.beta] + [c for _p, c in s.a_terms] + [c for _p, c in s.p_terms] + \
-                [c for _p, c in s.b_terms]
-            lines, texts = _assignments(values, emit, False, inner, f"s{i}_")
+            term_groups = (s.a_terms, s.p_terms, s.b_terms, s.q_terms)
+            values = [s.beta] + [c for terms in term_groups for _p, c in terms] + \
+                [_magnitude(c) for terms in term_groups for _p, c in terms]
+            lines, texts = _assignments(values, emit, False, inner, f"sf_s{i}_")
+            half = (len(texts) - 1) // 2
             body.extend(lines)
             pos = 1
             groups = []
-            for terms in (s.a_terms, s.p_terms, s.b_terms):
-                groups.append("[" + ", ".join(f"({int(pw)}, {texts[pos + j]})"
-                                              for j, (pw, _c) in enumerate(terms)) + "]")
+            for terms in term_groups:
+                groups.append("[" + ", ".join(
+                    f"({int(pw)}, {texts[pos + j]}, {texts[pos + half + j]})"
+                    for j, (pw, _c) in enumerate(terms)) + "]")
                 pos += len(terms)
-            body.append(f"{inner}{s.placeholder.name}, cancel{i} = _pole_series("
+            body.append(f"{inner}{s.placeholder.name}, sf_cancel{i} = _pole_series("
                         f"{texts[0]} + 0.0 * ({' + '.join(p.variables)}), {s.subtracted}, "
-                        f"({coeffs},), {groups[0]}, {groups[1]}, {groups[2]})")
+                        f"({coeffs},), {groups[0]}, {groups[1]}, {groups[2]}, {groups[3]})")
         lines, (value, *perturbed) = _assignments([p.value, *_perturbed(p)], emit, False,
-                                                  inner, "v")
+                                                  inner, "sf_v")
         body.extend(lines)
-        body.append(f"{inner}value = {value} + 0.0 * ({' + '.join(p.variables) or '0.0'})")
+        body.append(f"{inner}sf_value = {value} + 0.0 * ({' + '.join(p.variables) or '0.0'})")
         for end in p.ends:
             body.extend(_py_end(p, end, emit, inner))
         for i, text in enumerate(perturbed):
             # the estimated error of the series, times its condition number in the law
-            body.append(f"{inner}shift = _abs(({text}) - value)")
-            body.append(f"{inner}error = {ROUNDING_PER_CANCELLATION!r} * _maximum(cancel{i}, "
-                        f"1.0) * _where(shift == 0, 0.0, shift / ({_float_text(PERTURBATION)} "
-                        f"* _abs(value)))")
-            body.append(f"{inner}value = _where(error <= SERIES_TOLERANCE, value, math.nan)")
-        body.append(f"{inner}return value")
+            body.append(f"{inner}sf_shift = _abs(({text}) - sf_value)")
+            body.append(f"{inner}sf_error = {ROUNDING_PER_CANCELLATION!r} * _maximum(sf_cancel{i}, "
+                        f"1.0) * _where(sf_shift == 0, 0.0, sf_shift / ({_float_text(PERTURBATION)} "
+                        f"* _abs(sf_value)))")
+            body.append(f"{inner}sf_value = _where(sf_error <= SERIES_TOLERANCE, sf_value, math.nan)")
+        body.append(f"{inner}return sf_value")
     support = _PY_SUPPORT_COMMON + (_PY_SUPPORT_SERIES if p.series else "")
     doc = _header_comment(p, '"""', "", '"""').replace("\n ", "\n")
     return "\n".join([
@@ -921,7 +942,6 @@ def to_python(p: Plan, language: str) -> str:
         f"NEAR_Y = {NEAR_Y!r}",
         f"_REMAINDER_NODES = ({', '.join(map(_float_text, REMAINDER_NODES))},)",
         f"_REMAINDER_WEIGHTS = ({', '.join(map(_float_text, REMAINDER_WEIGHTS))},)",
-        f"TAIL_TERMS = {TAIL_TERMS}",
         support, "",
         f"def {p.function_name}({args}):",
         f'{indent}"""{p.law} for {p.activation} (float64, vectorised over broadcastable '
@@ -933,20 +953,20 @@ def to_python(p: Plan, language: str) -> str:
 def _py_end(p: Plan, end: EndPiece, emit: _Emitter, inner: str) -> list[str]:
     tan2 = _float_text(math.tan(angles.SERIES_ANGLE) ** 2)
     sign = "" if end.end == 0 else "-"
-    cond = "end_num > 0" if end.end == 0 else "end_num < 0"
-    out = [f"{inner}end_num = {emit(p.angle_num)} + 0.0 * value",
-           f"{inner}end_gap = {emit(p.angle_gap)} + 0.0 * value",
-           f"{inner}near = ({cond}) & (end_gap <= {tan2} * (end_num * end_num))",
-           f"{inner}t = _atan2(_sqrt(_maximum(end_gap, 0.0)), {sign}end_num)",
-           f"{inner}t = _where(near, t, 0.0)"]
+    cond = "sf_end_num > 0" if end.end == 0 else "sf_end_num < 0"
+    out = [f"{inner}sf_end_num = {emit(p.angle_num)} + 0.0 * sf_value",
+           f"{inner}sf_end_gap = {emit(p.angle_gap)} + 0.0 * sf_value",
+           f"{inner}sf_near = ({cond}) & (sf_end_gap <= {tan2} * (sf_end_num * sf_end_num))",
+           f"{inner}sf_t = _atan2(_sqrt(_maximum(sf_end_gap, 0.0)), {sign}sf_end_num)",
+           f"{inner}sf_t = _where(sf_near, sf_t, 0.0)"]
     terms = []
     for g, poly in zip(end.monomials, end.polynomials):
         horner = _float_text(poly[-1])
         for coeff in reversed(poly[:-1]):
-            horner = f"({horner}*t + {_float_text(coeff)})"
+            horner = f"({horner}*sf_t + {_float_text(coeff)})"
         terms.append(f"{emit(g)}*{horner}")
-    out.append(f"{inner}value = _where(near, ({' + '.join(terms)})/{emit(end.denominator)}, "
-               f"value)")
+    out.append(f"{inner}sf_value = _where(sf_near, ({' + '.join(terms)})/{emit(end.denominator)}, "
+               f"sf_value)")
     return out
 
 
