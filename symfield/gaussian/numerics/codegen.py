@@ -152,8 +152,18 @@ class Plan:
     summary: str = ""
 
 
+class _imaginary_faddeeva(sp.Function):
+    """w(i y) = erfcx(y) for real y (exported code only)."""
+
+
+def _imaginary_axis(argument: sp.Expr) -> sp.Expr | None:
+    """y with argument = i y and y real (w(i y) = erfcx(y)), else None."""
+    y = sp.simplify(argument / sp.I)
+    return y if y.is_real else None
+
+
 def _identifier(text: str) -> str:
-    name = re.sub(r"[^0-9A-Za-z_]", "_", text).strip("_") or "custom"
+    name = re.sub(r"[^0-9A-Za-z]+", "_", text).strip("_") or "custom"
     return name if not name[0].isdigit() else f"a_{name}"
 
 
@@ -229,8 +239,13 @@ def plan(law) -> Plan:
                                   list(shape.b_coeffs), sorted(shape.asymptotic)))
     outer = angles.arcsine_differences(expr.xreplace({s: p.placeholder
                                                       for s, p in zip(sums, pieces)}))
-    if outer.has(faddeeva, sp.Sum):
-        raise _refuse(law, "a Faddeeva value outside a pole series")
+    if outer.has(sp.Sum):
+        raise _refuse(law, "a series that is not a Faddeeva pole series")
+    for w in outer.atoms(faddeeva):
+        y = _imaginary_axis(w.args[0])
+        if y is None:
+            raise _refuse(law, f"a Faddeeva value off the imaginary axis ({sp.sstr(w)})")
+        outer = outer.xreplace({w: _imaginary_faddeeva(y)})
     value = _clamp_radicands(_stable_angles(_stable_exponentials(outer)))
     result = Plan(**{**base.__dict__, "value": value, "series": pieces})
     if not pieces:
@@ -287,6 +302,7 @@ class _Emitter:
         "_nonnegative": ("symfield_nonnegative", "_nonnegative"),
         "_expm1": ("expm1", "_expm1"), "_expdiff": ("symfield_expdiff", "_expdiff"),
         "_erfcx": ("symfield_erfcx", "_erfcx"),
+        "_imaginary_faddeeva": ("symfield_erfcx", "_erfcx"),
         _ASIN_DIFFERENCE: ("symfield_asin_difference", "_asin_difference"),
         "Heaviside": ("symfield_heaviside", "_heaviside"),
         "Max": ("fmax", "_maximum"), "Min": ("fmin", "_minimum"),
@@ -365,6 +381,8 @@ class _Emitter:
 
     def _function(self, e: sp.Function) -> str:
         name = type(e).__name__
+        if name == "_imaginary_faddeeva":
+            self.used.add("_erfcx")
         if name not in self.FUNCTIONS:
             raise ExportError(f"cannot export the function {name}: it has no float64 "
                               f"translation")
@@ -397,9 +415,10 @@ def _assignments(exprs: list[sp.Expr], emit: _Emitter, c: bool, indent: str,
 # C
 # ------------------------------------------------------------------------------------------
 _C_SUPPORT = r"""
-/* erfcx(y) = exp(y^2) erfc(y) for y >= 0: exp of y^2 split into its float64 rounding and
-   the exact remainder (no y^2 u error in the exponent), erfc from <math.h>; for y >= 25
-   the asymptotic series (8 terms: the first omitted one is below 3e-19 relative). */
+/* erfcx(y) = exp(y^2) erfc(y) = w(iy): exp of y^2 split into its float64 rounding and the
+   exact remainder (no y^2 u error in the exponent), erfc from <math.h> (any y < 25; it
+   overflows, as the value does, below y ~ -26.6); for y >= 25 the asymptotic series (8 terms:
+   the first omitted one is below 3e-19 relative). */
 static double symfield_erfcx(double y) {
     if (y < 25.0) {
         double hi = y * y, lo = fma(y, y, -hi);
@@ -775,8 +794,8 @@ def _asin_difference(x, y, d, rx, ry):
 
 
 def _erfcx(y):
-    """exp(y^2) erfc(y) for y >= 0: y^2 split exactly (Veltkamp) so that the exponent
-    carries no rounding error; the asymptotic series (8 terms) from y = 25."""
+    """exp(y^2) erfc(y) = w(iy): y^2 split exactly (Veltkamp) so that the exponent carries
+    no rounding error; the asymptotic series (8 terms) from y = 25."""
     small = y < 25.0
     ys = _where(small, y, 1.0)
     big = ys * 134217729.0
