@@ -213,11 +213,12 @@ def plan(law) -> Plan:
             base.summary = f"divergent: {expr}"
             return base
         raise _refuse(law, "it is infinite with a sign that depends on the point")
-    # Sums over the same index are merged (the pieces of a derivative of a series may only
-    # converge together); where the merged summand is no longer linear in one Faddeeva
-    # value (a product of two series), each series is taken as derived.
+    # Each series as derived; where one alone does not converge (the pieces of a derivative
+    # of a series may only converge together), the series merged over their common index.
     shapes = None
-    for candidate in ((merge_series(expr), expr) if expr.has(sp.Sum) else (expr,)):
+    several = len(expr.atoms(sp.Sum)) > 1
+    for attempt in ((0, 1) if several else (0,)):
+        candidate = merge_series(expr) if attempt else expr
         sums = sorted(candidate.atoms(sp.Sum), key=sp.default_sort_key)
         try:
             shapes = [analyse(s) for s in sums]
@@ -614,7 +615,7 @@ def to_c(p: Plan) -> str:
 def _magnitude(coefficient: sp.Expr) -> sp.Expr:
     """The sum of the absolute values of the monomials a coefficient is a sum of: its rounding
     error is a few ulps of this, which may be far larger than the coefficient itself."""
-    return sp.Add(*[sp.Abs(t) for t in sp.Add.make_args(sp.expand(coefficient))])
+    return sp.Add(*[sp.Abs(t, evaluate=False) for t in sp.Add.make_args(coefficient)])
 
 
 def _perturbed(p: Plan) -> list[sp.Expr]:
