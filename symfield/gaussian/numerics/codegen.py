@@ -65,7 +65,7 @@ from ..faddeeva import faddeeva, tanh_moment
 from ..simplify import merge_series
 from . import angles
 from .compile import _clamp_radicands, _stable_angles, _stable_exponentials
-from .series import ASYMPTOTIC_TERMS, SeriesShapeError, analyse, expansion_coefficient_mp
+from .series import SeriesShapeError, analyse
 
 #: Languages ``export`` writes.
 LANGUAGES = ("c", "numpy", "jax", "torch")
@@ -261,7 +261,7 @@ def plan(law) -> Plan:
     return result
 
 
-def _end_piece(end: int, series: "angles.EndSeries") -> EndPiece:
+def _end_piece(end: int, series: angles.EndSeries) -> EndPiece:
     """The end series as monomials times float polynomials in t (30-digit coefficients
     rounded once, as ``EndSeries.numpy_function`` does)."""
     import mpmath
@@ -288,26 +288,28 @@ def _float_text(value: float) -> str:
     return text if ("." in text or "e" in text or "inf" in text or "nan" in text) else text + ".0"
 
 
+#: SymPy function -> (C name, Python shim name) in exported code
+_FUNCTIONS = {
+    "exp": ("exp", "_exp"), "log": ("log", "_log"), "sin": ("sin", "_sin"),
+    "cos": ("cos", "_cos"), "tan": ("tan", "_tan"), "sinh": ("sinh", "_sinh"),
+    "cosh": ("cosh", "_cosh"), "tanh": ("tanh", "_tanh"), "asin": ("symfield_asin", "_asin"),
+    "acos": ("symfield_acos", "_acos"), "atan": ("atan", "_atan"),
+    "atan2": ("atan2", "_atan2"), "erf": ("erf", "_erf"), "erfc": ("erfc", "_erfc"),
+    "Abs": ("fabs", "_abs"), "sign": ("symfield_sign", "_sign"),
+    "_nonnegative": ("symfield_nonnegative", "_nonnegative"),
+    "_expm1": ("expm1", "_expm1"), "_expdiff": ("symfield_expdiff", "_expdiff"),
+    "_erfcx": ("symfield_erfcx", "_erfcx"),
+    "_imaginary_faddeeva": ("symfield_erfcx", "_erfcx"),
+    _ASIN_DIFFERENCE: ("symfield_asin_difference", "_asin_difference"),
+    "Heaviside": ("symfield_heaviside", "_heaviside"),
+    "Max": ("fmax", "_maximum"), "Min": ("fmin", "_minimum"),
+}
+
+
 class _Emitter:
     """Prints an expression the exporter built, fully parenthesised, in C or in Python (the
     array functions as ``_name``, bound per backend in the generated file)."""
 
-    #: SymPy function -> (C name, Python shim name)
-    FUNCTIONS = {
-        "exp": ("exp", "_exp"), "log": ("log", "_log"), "sin": ("sin", "_sin"),
-        "cos": ("cos", "_cos"), "tan": ("tan", "_tan"), "sinh": ("sinh", "_sinh"),
-        "cosh": ("cosh", "_cosh"), "tanh": ("tanh", "_tanh"), "asin": ("symfield_asin", "_asin"),
-        "acos": ("symfield_acos", "_acos"), "atan": ("atan", "_atan"),
-        "atan2": ("atan2", "_atan2"), "erf": ("erf", "_erf"), "erfc": ("erfc", "_erfc"),
-        "Abs": ("fabs", "_abs"), "sign": ("symfield_sign", "_sign"),
-        "_nonnegative": ("symfield_nonnegative", "_nonnegative"),
-        "_expm1": ("expm1", "_expm1"), "_expdiff": ("symfield_expdiff", "_expdiff"),
-        "_erfcx": ("symfield_erfcx", "_erfcx"),
-        "_imaginary_faddeeva": ("symfield_erfcx", "_erfcx"),
-        _ASIN_DIFFERENCE: ("symfield_asin_difference", "_asin_difference"),
-        "Heaviside": ("symfield_heaviside", "_heaviside"),
-        "Max": ("fmax", "_maximum"), "Min": ("fmin", "_minimum"),
-    }
 
     def __init__(self, language: str):
         self.c = language == "c"
@@ -384,10 +386,10 @@ class _Emitter:
         name = type(e).__name__
         if name == "_imaginary_faddeeva":
             self.used.add("_erfcx")
-        if name not in self.FUNCTIONS:
+        if name not in _FUNCTIONS:
             raise ExportError(f"cannot export the function {name}: it has no float64 "
                               f"translation")
-        c_name, py_name = self.FUNCTIONS[name]
+        c_name, py_name = _FUNCTIONS[name]
         self.used.add(name)
         args = list(e.args)
         if name == "Heaviside":
@@ -477,8 +479,9 @@ static double symfield_pole_remainder(int n, double y) {
 /* The pole series sum_K f(K), K = k + 1/2, f = A(K) + B(K) erfcx(beta K)
    = P(K) + B(K) R_n(beta K) (module documentation). Each coefficient array holds the
    values, then their magnitudes (the sum of the absolute values of the monomials each is
-   computed from); *cancellation receives the largest piece, in magnitudes, over |sum|. Returns NAN when more than max_head head terms are needed. */
-static double symfield_pole_series(double beta, int n, const double *c,
+   computed from); *cancellation receives the largest piece, in magnitudes, over |sum|.
+   Returns NAN when more than MAX_HEAD_TERMS head terms are needed. */
+static double symfield_pole_series(double beta, int n,
                                    int na, const int *pa, const double *a,
                                    int np_, const int *pp, const double *p,
                                    int nb, const int *pb, const double *b,
@@ -562,15 +565,12 @@ def _guarded(name: str, text: str) -> str:
     return f"#ifndef SYMFIELD_SUPPORT_{name}\n#define SYMFIELD_SUPPORT_{name}\n{text}\n#endif"
 
 
-def _expansion_coefficients(count: int) -> list[float]:
-    return [float(expansion_coefficient_mp(i)) for i in range(count)]
-
-
 def to_c(p: Plan) -> str:
     """C source: one ``double symfield_<law>_<activation>(double ...)`` and its support."""
     emit = _Emitter("c")
     args = ", ".join(f"double {v}" for v in p.variables) or "void"
-    body: list[str] = []
+    # a law constant in some variables leaves them unused (-Wextra would say so)
+    body: list[str] = [f"    (void){v};" for v in p.variables]
     if p.constant is not None:
         body.append(f"    return {'INFINITY' if p.constant > 0 else '-INFINITY'};")
     else:
@@ -628,9 +628,6 @@ def _perturbed(p: Plan) -> list[sp.Expr]:
 def _c_series(p: Plan, emit: _Emitter) -> list[str]:
     out = []
     for i, s in enumerate(p.series):
-        count = s.subtracted + ASYMPTOTIC_TERMS
-        coeffs = ", ".join(_float_text(c) for c in _expansion_coefficients(count))
-        out.append(f"    static const double sf_c{i}[{count}] = {{{coeffs}}};")
         groups = (s.a_terms, s.p_terms, s.b_terms, s.q_terms)
         values = [s.beta] + [c for terms in groups for _p, c in terms] + \
             [_magnitude(c) for terms in groups for _p, c in terms]
@@ -649,7 +646,7 @@ def _c_series(p: Plan, emit: _Emitter) -> list[str]:
             pos += n
         out.append(f"    double sf_cancel{i};")
         out.append(f"    const double {s.placeholder.name} = symfield_pole_series(sf_beta{i}, "
-                   f"{s.subtracted}, sf_c{i}, {len(s.a_terms)}, sf_apow{i}, sf_a{i}, "
+                   f"{s.subtracted}, {len(s.a_terms)}, sf_apow{i}, sf_a{i}, "
                    f"{len(s.p_terms)}, sf_ppow{i}, sf_p{i}, {len(s.b_terms)}, sf_bpow{i}, sf_b{i}, "
                    f"{len(s.q_terms)}, sf_qpow{i}, sf_q{i}, "
                    f"&sf_cancel{i});")
@@ -666,7 +663,8 @@ def _c_ends(p: Plan, emit: _Emitter) -> list[str]:
         sign = "" if end.end == 0 else "-"
         cond = "sf_end_num > 0" if end.end == 0 else "sf_end_num < 0"
         out.append(f"    if ({cond} && sf_end_gap <= {tan2} * (sf_end_num * sf_end_num)) {{")
-        out.append(f"        const double sf_t = atan2(sqrt(fmax(sf_end_gap, 0.0)), {sign}sf_end_num);")
+        out.append(f"        const double sf_t = atan2(sqrt(fmax(sf_end_gap, 0.0)), "
+                   f"{sign}sf_end_num);")
         terms = []
         for g, poly in zip(end.monomials, end.polynomials):
             horner = _float_text(poly[-1])
@@ -685,10 +683,10 @@ def _header_comment(p: Plan, first: str, middle: str, last: str) -> str:
              "Inputs are not checked: pass values inside the law's domain (symfield's",
              "Law.to_numpy checks them)."]
     if p.series:
-        lines += [f"Pole series: NaN (C: errno = EDOM) where the estimated relative error "
-                  f"exceeds {SERIES_TOLERANCE:g}",
-                  "(small variances, where the series cancels) or more than "
-                  f"{MAX_HEAD_TERMS} terms are needed."]
+        lines += [(f"Pole series: NaN (C: errno = EDOM) where the estimated relative error "
+                   f"exceeds {SERIES_TOLERANCE:g}"),
+                  ("(small variances, where the series cancels) or more than "
+                   f"{MAX_HEAD_TERMS} terms are needed.")]
     return "\n".join([first + " " + lines[0], *[middle + " " + x for x in lines[1:]], last])
 
 
@@ -851,7 +849,7 @@ def _pole_remainder(n, y):
     return prefactor * total * h
 
 
-def _pole_series(beta, n, c, a_terms, p_terms, b_terms, q_terms):
+def _pole_series(beta, n, a_terms, p_terms, b_terms, q_terms):
     """sum over K = k + 1/2 of A(K) + B(K) erfcx(beta K) (see the module documentation),
     the coefficients as (power, value, magnitude: the sum of the absolute values of the
     monomials the value is computed from); returns (sum, cancellation = largest piece, in
@@ -920,8 +918,6 @@ def to_python(p: Plan, language: str) -> str:
         body.append(f"{indent}with _errstate():")
         inner = indent * 2
         for i, s in enumerate(p.series):
-            count = s.subtracted + ASYMPTOTIC_TERMS
-            coeffs = ", ".join(_float_text(c) for c in _expansion_coefficients(count))
             term_groups = (s.a_terms, s.p_terms, s.b_terms, s.q_terms)
             values = [s.beta] + [c for terms in term_groups for _p, c in terms] + \
                 [_magnitude(c) for terms in term_groups for _p, c in terms]
@@ -937,7 +933,7 @@ def to_python(p: Plan, language: str) -> str:
                 pos += len(terms)
             body.append(f"{inner}{s.placeholder.name}, sf_cancel{i} = _pole_series("
                         f"{texts[0]} + 0.0 * ({' + '.join(p.variables)}), {s.subtracted}, "
-                        f"({coeffs},), {groups[0]}, {groups[1]}, {groups[2]}, {groups[3]})")
+                        f"{groups[0]}, {groups[1]}, {groups[2]}, {groups[3]})")
         lines, (value, *perturbed) = _assignments([p.value, *_perturbed(p)], emit, False,
                                                   inner, "sf_v")
         body.extend(lines)
@@ -947,10 +943,11 @@ def to_python(p: Plan, language: str) -> str:
         for i, text in enumerate(perturbed):
             # the estimated error of the series, times its condition number in the law
             body.append(f"{inner}sf_shift = _abs(({text}) - sf_value)")
-            body.append(f"{inner}sf_error = {ROUNDING_PER_CANCELLATION!r} * _maximum(sf_cancel{i}, "
-                        f"1.0) * _where(sf_shift == 0, 0.0, sf_shift / ({_float_text(PERTURBATION)} "
-                        f"* _abs(sf_value)))")
-            body.append(f"{inner}sf_value = _where(sf_error <= SERIES_TOLERANCE, sf_value, math.nan)")
+            body.append(f"{inner}sf_error = {ROUNDING_PER_CANCELLATION!r} * "
+                        f"_maximum(sf_cancel{i}, 1.0) * _where(sf_shift == 0, 0.0, sf_shift / "
+                        f"({_float_text(PERTURBATION)} * _abs(sf_value)))")
+            body.append(f"{inner}sf_value = _where(sf_error <= SERIES_TOLERANCE, sf_value, "
+                        f"math.nan)")
         body.append(f"{inner}return sf_value")
     support = _PY_SUPPORT_COMMON + (_PY_SUPPORT_SERIES if p.series else "")
     doc = _header_comment(p, '"""', "", '"""').replace("\n ", "\n")
@@ -964,8 +961,8 @@ def to_python(p: Plan, language: str) -> str:
         f"_REMAINDER_WEIGHTS = ({', '.join(map(_float_text, REMAINDER_WEIGHTS))},)",
         support, "",
         f"def {p.function_name}({args}):",
-        f'{indent}"""{p.law} for {p.activation} (float64, vectorised over broadcastable '
-        f'arrays)."""',
+        (f'{indent}"""{p.law} for {p.activation} (float64, vectorised over broadcastable '
+         f'arrays)."""'),
         *body, "", "",
         f"__all__ = [{p.function_name!r}]", ""])
 
@@ -1007,5 +1004,13 @@ def export(law, language: str) -> str:
     return to_c(p) if language == "c" else to_python(p, language)
 
 
-__all__ = ["ExportError", "LANGUAGES", "MAX_HEAD_TERMS", "SERIES_TOLERANCE", "check_language",
-           "export", "function_name", "plan"]
+__all__ = [
+    "LANGUAGES",
+    "MAX_HEAD_TERMS",
+    "SERIES_TOLERANCE",
+    "ExportError",
+    "check_language",
+    "export",
+    "function_name",
+    "plan",
+]
