@@ -232,6 +232,12 @@ def test_an_exact_zero_is_proven_exactly():
     assert near.mid > 0 and not near.contains(0)
 
 
+def test_a_rational_value_meets_any_target():
+    # chi0 for the identity is q itself: 1/3 has no binary expansion, a ball of 1000 digits
+    third = law_of("chi0", "linear").enclose(dps=1000, q="1/3")
+    assert third.contains(Fraction(1, 3)) and third.digits >= 1000 and third.rad > 0
+
+
 # ------------------------------------------------------------------------------------------
 # Faddeeva pole series (tanh, sigmoid): the tail bound
 # ------------------------------------------------------------------------------------------

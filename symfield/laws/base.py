@@ -303,7 +303,7 @@ class Law:
         if all(is_small_fraction(v) for v in point.values()):
             exact = self.expr.subs(point)  # a rational at an exact fixed point, as in evaluate
             if exact.is_Rational:
-                return exact_enclosure(exact)
+                return exact_enclosure(exact, dps)
         try:
             return enclose(self.expr, self.variables, [point[s] for s in self.variables],
                            dps, what=what)

@@ -1,4 +1,4 @@
-"""Proven enclosures of closed forms: ball arithmetic (Arb, through python-flint).
+"""Proven enclosures of closed forms and pole series: ball arithmetic (Arb, python-flint).
 
 A two-precision agreement is evidence; an enclosure is a proof. Every operation here is done
 on a ball (a midpoint and a radius) by Arb, whose functions return balls guaranteed to contain
@@ -136,17 +136,14 @@ def _ball_to_enclosure(value: arb) -> Enclosure:
     return Enclosure(mid, rad)
 
 
-def exact_enclosure(value: object) -> Enclosure:
-    """An exact value (a rational, +-inf) as an enclosure of radius 0."""
+def exact_enclosure(value: object, dps: int = 30) -> Enclosure:
+    """A known value as an enclosure: radius 0 for +-inf and binary fractions; 1/3, which has
+    no finite binary expansion, as a ball meeting the ``dps`` target."""
     if isinstance(value, (mpmath.mpf, float)) and mpmath.isinf(value):
         return Enclosure(mpmath.mpf(value), mpmath.mpf(0))
     fraction = _exact_fraction(value)
-    with ctx.workprec(max(64, fraction.numerator.bit_length() + fraction.denominator.bit_length())):
-        ball = arb(fmpq(fraction.numerator, fraction.denominator))
-    if ball.is_exact():
-        return _ball_to_enclosure(ball)
-    # 1/3 has no finite binary expansion: a tight ball around it
-    with ctx.workprec(400):
+    bits = fraction.numerator.bit_length() + fraction.denominator.bit_length()
+    with ctx.workprec(max(64, bits, target_bits(dps) + 64)):
         return _ball_to_enclosure(arb(fmpq(fraction.numerator, fraction.denominator)))
 
 
