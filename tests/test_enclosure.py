@@ -367,6 +367,14 @@ def test_bad_values_go_through_the_law_checks():
         law.enclose(dps=5, q=1, sigma_w=1)
 
 
+def test_a_singular_point_is_refused_as_infinite():
+    with pytest.raises(InvalidValueError, match="infinite or undefined"):
+        enclose(sp.log(x) + 1 / (y - 1), (x, y), [2, 1], 20)
+    # E[delta(u1) delta(u2)] = 1/(2 pi sqrt(q1 q2 - rho^2)) at |c| = 1, as evaluate says
+    with pytest.raises(InvalidValueError, match="infinite or undefined"):
+        law_of("derivative_kernel", "sign").enclose(q1="1/3", q2="1/3", rho="1/3")
+
+
 def test_an_impossible_target_says_how_many_digits_are_proven():
     # exp(10^-640 x) - 1 cancels 640 digits: the cap at dps = 15 is 2148 bits (646 digits),
     # so a few digits are proven and no more

@@ -592,6 +592,7 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
     best: Enclosure | None = None
     undecided = ""
     grown = None
+    infinite = False  # some attempt gave an infinite or undefined ball
     while True:
         bits = min(bits, cap)
         with ctx.workprec(bits):
@@ -611,11 +612,14 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
                     short = target_bits(dps) + 8 - value.rel_accuracy_bits()
                     if 0 < short < bits:
                         grown = bits + short + 32
-                elif value.is_nan() and not undecided:
-                    undecided = "a division by zero or a point outside a function's domain"
+                else:
+                    infinite = True
         if bits >= cap:
             break
         bits, grown = max(grown, bits + 32) if grown else 2 * bits, None
+    if best is None and infinite and not undecided:
+        raise InvalidValueError(f"{what} is infinite or undefined at these values (no finite "
+                                f"enclosure at any working precision up to {cap} bits)")
     proven = 0 if best is None else int(best.digits)
     detail = (f"; best enclosure {best!r}" if best is not None
               else f" ({undecided} at every precision)" if undecided else "")
