@@ -360,3 +360,17 @@ def test_cli_export(tmp_path, cli):
         code, stdout, err = cli(argv)
         assert code == 2, (argv, stdout, err)
         assert expected in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_arcsine_end_series_is_exported(tmp_path):
+    """The ReLU kernel near c = -1 vanishes like (pi - arccos c)^3 while its terms are O(1):
+    the exported code switches to the exact end series, as to_numpy does (checked against
+    30 digits at inputs exact in float64)."""
+    law = symfield.derive("kernel", "relu")
+    f = _load(law.to_source("numpy"), tmp_path / "kernel_relu.py")["symfield_kernel_relu"]
+    rho = -(1 - 2.0 ** -np.array([10, 20, 30, 40]))
+    got = f(1.0, 1.0, rho)
+    for r, g in zip(rho, got):
+        exact = float(law.evaluate(dps=30, q1=1, q2=1, rho=float(r)))
+        assert abs(g - exact) <= 1e-13 * abs(exact), (r, g, exact)
+    assert "sf_end_num" in law.to_c()

@@ -653,6 +653,17 @@ def _c_series(p: Plan, emit: _Emitter) -> list[str]:
     return out
 
 
+def _end_value(end: EndPiece, emit: _Emitter) -> str:
+    """The end series at the angle sf_t: each monomial times its polynomial (Horner)."""
+    terms = []
+    for g, poly in zip(end.monomials, end.polynomials):
+        horner = _float_text(poly[-1])
+        for coeff in reversed(poly[:-1]):
+            horner = f"({horner}*sf_t + {_float_text(coeff)})"
+        terms.append(f"{emit(g)}*{horner}")
+    return f"(({' + '.join(terms)})/{emit(end.denominator)})"
+
+
 def _c_ends(p: Plan, emit: _Emitter) -> list[str]:
     if not p.ends:
         return []
@@ -665,13 +676,7 @@ def _c_ends(p: Plan, emit: _Emitter) -> list[str]:
         out.append(f"    if ({cond} && sf_end_gap <= {tan2} * (sf_end_num * sf_end_num)) {{")
         out.append(f"        const double sf_t = atan2(sqrt(fmax(sf_end_gap, 0.0)), "
                    f"{sign}sf_end_num);")
-        terms = []
-        for g, poly in zip(end.monomials, end.polynomials):
-            horner = _float_text(poly[-1])
-            for coeff in reversed(poly[:-1]):
-                horner = f"({horner}*sf_t + {_float_text(coeff)})"
-            terms.append(f"{emit(g)}*{horner}")
-        out.append(f"        sf_value = ({' + '.join(terms)})/{emit(end.denominator)};")
+        out.append(f"        sf_value = {_end_value(end, emit)};")
         out.append("    }")
     return out
 
@@ -976,14 +981,7 @@ def _py_end(p: Plan, end: EndPiece, emit: _Emitter, inner: str) -> list[str]:
            f"{inner}sf_near = ({cond}) & (sf_end_gap <= {tan2} * (sf_end_num * sf_end_num))",
            f"{inner}sf_t = _atan2(_sqrt(_maximum(sf_end_gap, 0.0)), {sign}sf_end_num)",
            f"{inner}sf_t = _where(sf_near, sf_t, 0.0)"]
-    terms = []
-    for g, poly in zip(end.monomials, end.polynomials):
-        horner = _float_text(poly[-1])
-        for coeff in reversed(poly[:-1]):
-            horner = f"({horner}*sf_t + {_float_text(coeff)})"
-        terms.append(f"{emit(g)}*{horner}")
-    out.append(f"{inner}sf_value = _where(sf_near, ({' + '.join(terms)})/{emit(end.denominator)}, "
-               f"sf_value)")
+    out.append(f"{inner}sf_value = _where(sf_near, {_end_value(end, emit)}, sf_value)")
     return out
 
 
