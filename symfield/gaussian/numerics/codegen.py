@@ -725,9 +725,18 @@ try:
 except ImportError as _error:  # pragma: no cover - depends on the environment
     raise ImportError("this module needs the 'jax' package (pip install jax)") from _error
 
-_jax.config.update("jax_enable_x64", True)  # the law is exported for float64
 _xp = _np
-_asarray = lambda x: _np.asarray(x, dtype=_np.float64)  # noqa: E731
+
+
+def _asarray(x):
+    # the law is exported for float64; JAX computes in float32 unless told otherwise, and
+    # this module does not change the caller's configuration
+    if not _jax.config.jax_enable_x64:
+        raise RuntimeError("this law is exported for float64: call "
+                           "jax.config.update('jax_enable_x64', True) first")
+    return _np.asarray(x, dtype=_np.float64)
+
+
 _atan2, _asin_raw, _acos_raw, _abs = _np.arctan2, _np.arcsin, _np.arccos, _np.abs
 _where, _maximum, _minimum, _clip = _np.where, _np.maximum, _np.minimum, _np.clip
 _errstate = contextlib.nullcontext
