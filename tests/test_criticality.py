@@ -3,6 +3,7 @@
 the values quoted by Roberts, Yaida & Hanin (2022)."""
 from __future__ import annotations
 
+import os
 import re
 
 import mpmath as mp
@@ -122,13 +123,14 @@ def test_k_star_zero_constants_are_derived_from_the_taylor_coefficients():
 
 
 def test_tanh_at_large_depth_follows_the_asymptotics():
-    """Iterating the recursions 2000 layers: K l -> 1/2 and V/(K^2 l) -> 2/3 (approached
-    with log(l)/l corrections)."""
-    report = finite_width("tanh", 1, 0, 1, 2000, dps=None)
-    l = 2000
+    """Iterating the recursions: K l -> 1/2 and V/(K^2 l) -> 2/3, approached with log(l)/l
+    corrections (1 % at 300 layers, 0.3 % at 2000; SYMFIELD_FULL=1 runs the 2000, a
+    minute of CPU: the small K of deep layers is certified point by point in mpmath)."""
+    l, rel = (2000, 3e-3) if os.environ.get("SYMFIELD_FULL") else (300, 1.5e-2)
+    report = finite_width("tanh", 1, 0, 1, l, dps=None)
     K, V = report.q[-1], report.V[-1]
-    assert K * l == pytest.approx(0.5, rel=3e-3)
-    assert V / (K**2 * l) == pytest.approx(2 / 3, rel=3e-3)
+    assert K * l == pytest.approx(0.5, rel=rel)
+    assert V / (K**2 * l) == pytest.approx(2 / 3, rel=rel)
 
 
 def test_half_stable_constants_against_iterating_the_model_map():

@@ -221,6 +221,10 @@ def expect_np(f: Callable[[np.ndarray], np.ndarray], var: np.ndarray, even: bool
         xs = beta * sinh_t
         w = weights_t * cosh_t * np.exp(-0.5 * (xs / sd) ** 2) * (beta / (sd * math.sqrt(2 * math.pi)))
         vals = f(xs, *[p[sl, None] for p in params_flat]) * w
+        # one node grid serves the whole chunk, so a small variance beside a large one puts
+        # nodes thousands of sd out, where the weight underflows to 0 and phi may overflow
+        # (mish: inf/inf): such a node adds nothing in float64 either way, not NaN
+        vals[w == 0] = 0.0
         out[sl] = np.sum(vals, axis=1)
         if cancellation is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
