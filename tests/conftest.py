@@ -8,12 +8,19 @@ Profiles
 
 ``HYPOTHESIS_PROFILE`` selects a profile explicitly; otherwise ``ci`` is used when the ``CI``
 environment variable is set (any non-empty value), else ``dev``.
+
+Two tiers
+---------
+The default run (CI's) checks every activation and law cheaply. ``SYMFIELD_FULL=1`` adds the
+expensive tier: tests marked ``slow`` (skipped otherwise), and the larger sample sizes that
+tests choose with ``oracles.FULL``.
 """
 from __future__ import annotations
 
 import os
 import sys
 
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 # The shared references (tests/oracles.py) import as ``oracles`` whatever pytest's import mode.
@@ -29,7 +36,9 @@ settings.register_profile(
     deadline=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
-    max_examples=30,
+    # the whole suite runs in CI's time budget on 2 cores: 10 drawn examples per property
+    # (most draw 30-digit references); the expensive tier draws 30
+    max_examples=30 if os.environ.get("SYMFIELD_FULL") else 10,
     # No shrinking in CI: the references are 30-digit quadratures, and shrinking a failure
     # re-runs them hundreds of times; the failing example is printed as drawn.
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
@@ -43,3 +52,13 @@ settings.register_profile(
 
 _profile = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 settings.load_profile(_profile)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the expensive tier (``slow``) unless SYMFIELD_FULL is set."""
+    if os.environ.get("SYMFIELD_FULL"):
+        return
+    skip = pytest.mark.skip(reason="slow (minutes of CPU): SYMFIELD_FULL=1 runs it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

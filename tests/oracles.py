@@ -16,6 +16,7 @@ Nothing here calls symfield's numerics. The references are
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Mapping
@@ -24,6 +25,14 @@ import mpmath as mp
 import sympy as sp
 
 from symfield.symbols import A, q, sigma_b, sigma_w
+
+#: The expensive tier (tests/conftest.py): larger samples and more reference points.
+FULL = bool(os.environ.get("SYMFIELD_FULL"))
+
+
+def cheap_or_full(cheap, full):
+    """``cheap`` in the default run, ``full`` with SYMFIELD_FULL=1 (sample sizes, depths)."""
+    return full if FULL else cheap
 
 # ------------------------------------------------------------------------------------------
 # Activations, by hand

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 import symfield
 
-from oracles import activation_oracle, gauss_expect, reference_law, relerr, single_input_laws
+from oracles import (activation_oracle, cheap_or_full, gauss_expect, reference_law, relerr,
+                     single_input_laws)
 
 LAWS = single_input_laws()
 ACTIVATIONS = list(symfield.activations())
@@ -90,16 +91,18 @@ def test_tanh_dps50_is_correct_to_48_digits(law, qv):
 
 @pytest.mark.parametrize("name,act", finite_pairs())
 def test_every_law_digits_are_right_from_15_to_80_dps(name, act):
-    """dps = 15, 40, 80 against the independent quadrature of the law's definition
-    (``oracles.reference_law``, mpmath.quad at dps + 15): a certification that agreed with
-    itself on wrong digits fails here (issue 19 item 4: the former version of this test
-    compared the evaluator with itself at dps + 20, which a vacuous certification passed)."""
+    """dps = 15, 40 (and 80 with SYMFIELD_FULL=1: a 95-digit reference quadrature for each
+    of 200 pairs takes many minutes) against the independent quadrature of the law's
+    definition (``oracles.reference_law``, mpmath.quad at dps + 15): a certification that
+    agreed with itself on wrong digits fails here (issue 19 item 4: the former version of
+    this test compared the evaluator with itself at dps + 20, which a vacuous certification
+    passed). test_random_dps_digits_are_right draws dps up to 80."""
     law = law_of(name, act)
     values = values_for(law)
     oracle = activation_oracle(act, {k: v for k, v in values.items() if k == "alpha"})
     if oracle is None:
         pytest.skip(f"no mpmath oracle for the activation {act!r}")
-    for d in (15, 40, 80):
+    for d in cheap_or_full((15, 40), (15, 40, 80)):
         got = law.evaluate(dps=d, **values)
         ref = reference_law(name, oracle, values, dps=d + 15)
         with mp.workdps(d + 30):

@@ -22,7 +22,7 @@ import symfield
 from symfield.laws.recursion import MAX_SYMBOLIC_DEPTH
 from symfield.symbols import Theta, q1, q2, rho, sigma_b, sigma_w
 
-from oracles import gauss_expect, to_mpf
+from oracles import cheap_or_full, gauss_expect, to_mpf
 from oracles_pair import (GOLDEN_PAIR, LITERATURE_PAIR, assert_close, literature_law, oracle_for,
                           reference_pair_law, reference_recursion)
 
@@ -134,7 +134,7 @@ CORR = st.one_of(st.floats(-1.0, 1.0).map(Fraction),
 SQRT_VAR = st.floats(-1.0, 0.6).map(lambda e: Fraction(10.0**e))
 
 
-@settings(max_examples=20)
+@settings(max_examples=cheap_or_full(8, 20))
 @given(a=SQRT_VAR, b=SQRT_VAR, c=CORR, sw=st.floats(0.3, 2.5).map(Fraction),
        sb=st.one_of(st.just(Fraction(0)), st.floats(1e-8, 1.0).map(Fraction)),
        depth=st.integers(1, 6))
@@ -344,7 +344,7 @@ def test_nngp_ntk_matches_the_laws_and_the_reference(act):
     assert_close(v, T[0, 2], to_mpf(10) ** -28, what="ntk law vs nngp_ntk")
 
 
-@settings(max_examples=15)
+@settings(max_examples=cheap_or_full(6, 15))
 @given(data=st.data())
 @pytest.mark.parametrize("act", ["erf", "relu"])
 def test_float_nngp_ntk_matches_reference_on_random_inputs(act, data):

@@ -6,6 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from oracles import cheap_or_full
+
 from symfield.errors import InvalidValueError
 from symfield.laboratory.networks import (
     curve_curvature_squared,
@@ -23,7 +25,7 @@ SEEDS = st.integers(0, 2**32 - 1)
 Z = 5.0
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=cheap_or_full(8, 20), deadline=None)
 @given(seed=SEEDS)
 def test_curvature_is_poole_formula_and_the_one_direction_extrinsic_curvature(seed):
     rng = np.random.default_rng(seed)

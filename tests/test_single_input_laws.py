@@ -10,7 +10,7 @@ from __future__ import annotations
 import mpmath as mp
 import pytest
 import sympy as sp
-from hypothesis import given, note
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 import symfield
@@ -19,7 +19,7 @@ from symfield.symbols import A, q, sigma_b, sigma_w
 
 import oracles
 from oracles import (GOLDEN, LITERATURE, NeedsSecondDerivative, NoReference, activation_oracle,
-                     lambdified_oracle, reference_law, relerr, single_input_laws)
+                     cheap_or_full, lambdified_oracle, reference_law, relerr, single_input_laws)
 
 LAWS = single_input_laws()
 ACTIVATIONS = list(symfield.activations())
@@ -234,6 +234,7 @@ def test_leaky_relu_chi2_is_finite_when_the_kink_disappears():
 
 
 @pytest.mark.parametrize("name,act", PAIRS)
+@settings(max_examples=cheap_or_full(5, 30))  # 200 pairs, a 30-digit quadrature each
 @given(data=st.data())
 def test_law_matches_independent_quadrature(name, act, data):
     law = law_of(name, act)
