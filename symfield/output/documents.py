@@ -1,15 +1,21 @@
 """The documents in ``derivations/``: one per activation (every law) and an overview.
 
 Generated deterministically from the engine, so a test can demand that the committed files
-equal what the engine produces now (they never go stale).
+equal what the engine produces now (they never go stale). Deterministic needs one care: some
+SymPy normal forms (powsimp, factor_terms) iterate over sets, so the *form* of a result (not
+its value) can depend on Python's string-hash seed. The documents are therefore derived in
+fresh worker processes (one per activation: SymPy's caches carry forms from one derivation
+to the next) started with a fixed ``PYTHONHASHSEED``.
 """
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from ..activations import Activation, activations, get_activation
 from ..errors import InvalidValueError, quoted
@@ -84,22 +90,66 @@ def _for_activation(name: str) -> tuple[str, str, dict[str, str]]:
     return name, activation_document(act), overview_rows(act)
 
 
-def generated_documents(workers: int | None = None) -> dict[str, str]:
-    """File name -> content for every document in derivations/.
+def _in_a_fresh_process(name: str) -> tuple[str, str, dict[str, str]]:
+    """One activation's document, derived in a process of its own: SymPy's caches keep the
+    forms of earlier results, so in a shared worker what a document looks like would depend
+    on which activations that worker derived before (and so on the pool's timing)."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=die_with_parent) as pool:
+        return pool.submit(_for_activation, name).result()
 
-    Activations are derived in parallel worker processes (one activation each); the output
-    is the same whatever the number of workers."""
-    names = list(activations())
+
+#: The string-hash seed of the processes that derive the documents (see the module docstring).
+DOCUMENT_HASH_SEED = "0"
+
+
+@contextlib.contextmanager
+def _hash_seed_for_new_processes(seed: str):
+    """Set PYTHONHASHSEED for processes started inside the block (spawned processes read
+    it at start-up), and put the caller's value back afterwards."""
+    before = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = seed
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONHASHSEED", None)
+        else:
+            os.environ["PYTHONHASHSEED"] = before
+
+
+def generated_documents(workers: int | None = None,
+                        only: Iterable[str] | None = None) -> dict[str, str]:
+    """File name -> content for every document in derivations/ (with ``only``, a list of
+    activation names: just their documents, without the overview, which needs them all).
+
+    Each activation is derived in a fresh worker process started with the fixed hash seed,
+    so the output is the same whatever the number of workers, their timing and this
+    process's own seed."""
+    names = list(activations()) if only is None else _known_activations(only)
     workers = min(len(names), check_workers(workers))
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
-            results = list(pool.map(_for_activation, names))
-    else:
-        results = [_for_activation(n) for n in names]
-    docs = {"overview.tex": overview_document({n: rows for n, _doc, rows in results})}
+    with _hash_seed_for_new_processes(DOCUMENT_HASH_SEED), \
+            ThreadPoolExecutor(max_workers=workers) as threads:
+        results = list(threads.map(_in_a_fresh_process, names))
+    docs = {} if only is not None else {
+        "overview.tex": overview_document({n: rows for n, _doc, rows in results})}
     for n, doc, _rows in results:
         docs[f"{n}.tex"] = doc
     return docs
+
+
+def _known_activations(only: object) -> list[str]:
+    known = activations()
+    if isinstance(only, str) or not isinstance(only, Iterable):
+        raise InvalidValueError(f"only must be a list of activation names, got {quoted(only)}")
+    names = list(only)
+    for n in names:
+        if not isinstance(n, str) or n not in known:
+            raise InvalidValueError(f"unknown activation {quoted(n)}; the activations are: "
+                                    f"{', '.join(known)}")
+    if not names:
+        raise InvalidValueError("only must name at least one activation")
+    return list(dict.fromkeys(names))
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -129,13 +179,14 @@ def build(directory: str | Path) -> list[Path]:
     return written
 
 
-def stale(directory: str | Path) -> list[str]:
-    """Names of documents in ``directory`` that differ from what the engine produces now."""
+def stale(directory: str | Path, only: Iterable[str] | None = None) -> list[str]:
+    """Names of documents in ``directory`` that differ from what the engine produces now
+    (with ``only``: just those activations' documents)."""
     directory = _directory(directory)
     if not directory.is_dir():
         raise InvalidValueError(f"{quoted(str(directory))} is not a directory")
     out = []
-    for name, text in generated_documents().items():
+    for name, text in generated_documents(only=only).items():
         path = directory / name
         # a FIFO or device in place of a document would block read_text: stale, unread
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
