@@ -31,14 +31,16 @@ small q). The ratio of the actual error to cancellation x condition was at most 
 exported function returns NaN (C: and sets errno = EDOM) where the estimate exceeds the
 stated accuracy or more than ``MAX_HEAD_TERMS`` head terms would be needed, never a value
 with fewer digits. The sum cancels at small and moderate variances (the coefficients grow
-like a power of 1/q), so the exported series returns values (sigma_w in [0.5, 2], up to
-q ~ 2e10 for tanh, the head-term cap): for tanh, the length and activity maps at every q tested
+like a power of 1/q), so the exported series returns values (sigma_w in [0.5, 2]) for tanh, the length and activity maps at every q tested
 (q >= 0.02), chi1, the metric law and the backward order parameter from q ~ 0.04, chi0 and
 the domino law from q ~ 0.1, chi_parallel and derivative_moment2 from q ~ 0.2, the
 curvature map and chi2 from q ~ 0.35-0.5, derivative_moment3 from q ~ 1.2; for sigmoid,
 chi0 and the length map at every q, chi1 except a few points below q ~ 0.3, chi2 from
 q ~ 1.7, derivative_moment3 and chi_parallel NaN for about half of the q in [0.1, 10].
-``Law.evaluate`` and ``Law.to_numpy`` (quadrature) cover those points.
+At large variances the exactly combined coefficients hold powers of q up to q^40, which
+overflow float64: the exported tanh chi1 and chi2 return NaN from q ~ 1e7 on, chi0 from
+q ~ 3e7, sigmoid chi0 from q ~ 1e8 (values below those were checked against 20 digits).
+``Law.evaluate`` and ``Law.to_numpy`` (quadrature) cover all those points.
 
 The support code (erfcx, the Hurwitz zeta function by Euler-Maclaurin, the pole-series sum)
 is written out in each generated file, so the output needs nothing from symfield: C needs
