@@ -692,8 +692,10 @@ def _header_comment(p: Plan, first: str, middle: str, last: str) -> str:
     if p.series:
         lines += [(f"Pole series: NaN (C: errno = EDOM) where the estimated relative error "
                    f"exceeds {SERIES_TOLERANCE:g}"),
-                  ("(small variances, where the series cancels) or more than "
-                   f"{MAX_HEAD_TERMS} terms are needed.")]
+                  ("(small variances, where the series cancels; variances beyond about "
+                   "1e7, where its"),
+                  ("coefficients overflow; more than "
+                   f"{MAX_HEAD_TERMS} terms). Accuracy and ranges: symfield's codegen.py.")]
     return "\n".join([first + " " + lines[0], *[middle + " " + x for x in lines[1:]], last])
 
 
@@ -966,7 +968,7 @@ def to_python(p: Plan, language: str) -> str:
                         f"math.nan)")
         body.append(f"{inner}return sf_value")
     support = _PY_SUPPORT_COMMON + (_PY_SUPPORT_SERIES if p.series else "")
-    doc = _header_comment(p, '"""', "", '"""').replace("\n ", "\n")
+    doc = _header_comment(p, '"""', "", '"""').replace("\n ", "\n").replace('""" ', '"""', 1)
     return "\n".join([
         doc, "", _PY_BACKENDS[language],
         f"SERIES_TOLERANCE = {SERIES_TOLERANCE!r}",
