@@ -203,6 +203,9 @@ VALID: dict[str, Spec] = {
     "symfield.Law.evaluate": Spec(dict(self=LAW, dps=15), keywords={"q": 1, "sigma_w": 1},
                                   full=("**q", "method")),
     "symfield.Law.to_numpy": Spec(dict(self=LAW)),
+    "symfield.Law.enclose": Spec(dict(self=LAW, dps=15), keywords={"q": 1, "sigma_w": 1},
+                                 full=("**q",)),
+    "symfield.Law.to_source": Spec(dict(self=LAW, language="c"), full=("language",)),
     "symfield.Law.numpy_evaluator": Spec(dict(self=LAW)),
     "symfield.Law.latex": Spec(dict(self=LAW)),
     "symfield.NetworkSpec": Spec(dict(activation="relu"), full=("sigma_w", "activation")),
@@ -448,7 +451,6 @@ _LONG = "the message quotes the whole (up to 1 MB) input; quote a short excerpt"
 _DEEP = "a text argument fails deep inside with"
 KNOWN_UNCLEAR: dict[str, str] = {
     "symfield.GaussianCalculus.expect": f"gaussian/engine.py: e: {_DEEP} AttributeError",
-    "symfield.Law.evaluate": f"laws/base.py: method, variable names: {_LONG}",
     "symfield.dynamics.Executor.map": "dynamics/executors.py: the abstract base raises a bare "
                                       "NotImplementedError('')",
     "symfield.dynamics.FixedPointReport.value": f"dynamics/fixed_points.py: name: {_DEEP} "
@@ -680,6 +682,7 @@ CLI_VALID: dict[str, dict[str, str]] = {
               "--bias": "shared", "--input": "random", "--channels": "2"},
     "recurrent": {"activation": "erf", "--sigma-w": "1.5", "--sigma-b": "0.1", "--n": "8",
                   "--steps": "2", "--trials": "2", "--weights": "fresh"},
+    "export": {"law": "chi1", "activation": "erf", "--lang": "c", "--output": "chi1_erf.c"},
 }
 #: Arguments left out while another one is walked (mutually exclusive ones).
 CLI_EXCLUSIVE = {("derive", "--activation"): ("activation_pos",),

@@ -14,7 +14,7 @@ from .common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, OneLineParser, fail, one
 #: the order ``--help`` lists them. A module that does not exist yet is skipped.
 COMMAND_MODULES = ("derive", "kernel", "check", "derivations", "simulate", "dynamics", "plot",
                    "learning", "finite_width", "recurrent",
-                   "field", "jacobian")
+                   "field", "jacobian", "export")
 
 
 def _command_modules():

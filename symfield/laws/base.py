@@ -150,7 +150,7 @@ class Law:
         unknown = sorted(set(values) - set(names))
         if unknown:
             raise UnknownNameError(
-                f"{self.name} for {self.activation.name} has no variable {unknown[0]!r}; "
+                f"{self.name} for {self.activation.name} has no variable {quoted(unknown[0])}; "
                 f"its variables are: {', '.join(names)}")
         missing = [n for n in names if n not in values and n not in self.parameter_defaults()]
         if missing:
@@ -355,7 +355,7 @@ class Law:
         def law_numpy(**arrays: object) -> np.ndarray:
             unknown = sorted(set(arrays) - set(names))
             if unknown:
-                raise UnknownNameError(f"{law_name} has no variable {unknown[0]!r}; "
+                raise UnknownNameError(f"{law_name} has no variable {quoted(unknown[0])}; "
                                        f"its variables are: {', '.join(names)}")
             args = {}
             for n in names:
