@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import mpmath
@@ -56,7 +57,7 @@ def expansion_coefficient(i: int) -> sp.Expr:
     return sp.Integer((-1) ** i * _double_factorial(2 * i - 1)) / (sp.sqrt(sp.pi) * 2**i)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SeriesShape:
     """f = P(K) + B(K) R_n(beta K) with P a Laurent polynomial of powers <= -2."""
 
@@ -70,8 +71,11 @@ class SeriesShape:
                                     # exactly (used where every term is asymptotic)
 
 
+@lru_cache(maxsize=256)
 def analyse(series: sp.Sum) -> SeriesShape:
-    """Check the shape of ``series`` and split its summand (symbolic, done once)."""
+    """Check the shape of ``series`` and split its summand (symbolic, done once per series:
+    the float64 and mpmath evaluators, the enclosures and the code export all ask for it,
+    and it takes up to a second)."""
     (k, lo, hi), = series.limits
     if lo != 0 or hi is not sp.oo:
         raise SeriesShapeError("only sums over k = 0..oo are handled")
