@@ -229,9 +229,9 @@ class EndSeries:
                 return False
         return True
 
-    def numpy_function(self, symbols: Sequence[sp.Symbol]) -> Callable:
-        """float64 G(*symbols, t): one polynomial in t per monomial of the other variables
-        (its coefficients rounded from 30-digit values)."""
+    def float_coefficients(self) -> tuple[list[sp.Expr], list[list[float]]]:
+        """The series as monomials of the other variables (pi taken out) and, for each, its
+        float64 coefficients of t^0, t^1, ... (summed at 30 digits, rounded once)."""
         groups: dict = {}
         for g, row in self.coefficients.items():
             pi_power = sp.degree(g, sp.pi) if g.has(sp.pi) else 0
@@ -242,7 +242,13 @@ class EndSeries:
             current = groups.setdefault(plain, [mpmath.mpf(0)] * self.n_terms)
             groups[plain] = [a + b for a, b in zip(current, numbers)]
         monomials = list(groups)
-        polys = [np.array([float(x) for x in reversed(groups[g])]) for g in monomials]
+        return monomials, [[float(x) for x in groups[g]] for g in monomials]
+
+    def numpy_function(self, symbols: Sequence[sp.Symbol]) -> Callable:
+        """float64 G(*symbols, t): one polynomial in t per monomial of the other variables
+        (its coefficients rounded from 30-digit values)."""
+        monomials, coefficients = self.float_coefficients()
+        polys = [np.array(list(reversed(row))) for row in coefficients]
         parts = sp.lambdify(list(symbols), [*monomials, self.denominator],
                             modules=_LAMBDIFY["np"](), cse=True)
 

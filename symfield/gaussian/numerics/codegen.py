@@ -264,22 +264,10 @@ def plan(law) -> Plan:
 
 
 def _end_piece(end: int, series: angles.EndSeries) -> EndPiece:
-    """The end series as monomials times float polynomials in t (30-digit coefficients
-    rounded once, as ``EndSeries.numpy_function`` does)."""
-    import mpmath
-
-    groups: dict = {}
-    for g, row in series.coefficients.items():
-        pi_power = sp.degree(g, sp.pi) if g.has(sp.pi) else 0
-        plain = sp.cancel(g / sp.pi**pi_power)
-        with mpmath.workdps(30):
-            numbers = [mpmath.mpf(x.numerator) / x.denominator * mpmath.pi**pi_power
-                       for x in row]
-        current = groups.setdefault(plain, [mpmath.mpf(0)] * series.n_terms)
-        groups[plain] = [a + b for a, b in zip(current, numbers)]
-    monomials = list(groups)
-    return EndPiece(end, monomials, [[float(x) for x in groups[g]] for g in monomials],
-                    series.denominator)
+    """The end series as monomials times float polynomials in t (the coefficients
+    ``EndSeries.numpy_function`` evaluates)."""
+    monomials, coefficients = series.float_coefficients()
+    return EndPiece(end, monomials, coefficients, series.denominator)
 
 
 # ------------------------------------------------------------------------------------------
