@@ -52,7 +52,8 @@ def draw(quick: bool = False) -> tuple[Figure, mpmath.mpf]:
         ax.axvline(float(critical) ** 2, color="k", linestyle="--", linewidth=0.8,
                    label=rf"$\chi_1 = 1$: $\sigma_w^2 = {float(critical) ** 2:.4f}$")
         ax.set_yscale("log")
-        ax.set(xlim=SIGMA_W2_RANGE, xlabel=r"$\sigma_w^2$", ylabel=rf"depth scale (layers, capped at {XI_MAX:g})",
+        ax.set(xlim=SIGMA_W2_RANGE, xlabel=r"$\sigma_w^2$",
+               ylabel=rf"depth scale (layers, capped at {XI_MAX:g})",
                title=rf"Schoenholz et al. 2017, Fig. 1: $\tanh$, $\sigma_b^2 = {SIGMA_B2}$")
         ax.text(1.35, 0.93, "ordered", transform=ax.get_xaxis_transform(), ha="center")
         ax.text(2.3, 0.93, "chaotic", transform=ax.get_xaxis_transform(), ha="center")
