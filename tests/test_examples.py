@@ -19,8 +19,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def run_example(name: str, output: Path) -> str:
     """Run examples/<name>.py --quick -o output with this checkout's symfield; its stdout."""
-    env = dict(os.environ, MPLBACKEND="Agg",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=path)
     done = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), "--quick", "-o",
                            str(output)], capture_output=True, text=True, env=env, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
