@@ -22,7 +22,8 @@ def run_example(name: str, output: Path) -> str:
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=path)
     done = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), "--quick", "-o",
-                           str(output)], capture_output=True, text=True, env=env, timeout=300, check=False)
+                           str(output)], capture_output=True, text=True, env=env, timeout=300,
+                          check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     data = output.read_bytes()
     assert data.startswith(PNG_SIGNATURE)
