@@ -95,7 +95,7 @@ def _non_elementary(f: sp.Expr, var: sp.Symbol) -> str | None:
     exponential of a non-polynomial function of var (exp(-a/(b - r^2)), the bivariate normal
     density in its correlation: Owen's T, not elementary), where manualintegrate would spend
     its whole budget."""
-    for e in f.atoms(sp.exp):
+    for e in sorted(f.atoms(sp.exp), key=sp.default_sort_key):  # the same message each run
         exponent = e.args[0]
         if not exponent.has(var):
             continue

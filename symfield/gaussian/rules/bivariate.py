@@ -156,7 +156,7 @@ class PriceRule(Rule):
 
 def _delta_away_from_origin(f: sp.Expr, u: sp.Symbol) -> sp.Expr | None:
     """A point t != 0 where f holds a delta, if any."""
-    for d in f.atoms(sp.DiracDelta):
+    for d in sorted(f.atoms(sp.DiracDelta), key=sp.default_sort_key):  # the same one each run
         slope = sp.diff(d.args[0], u)
         if slope != 0 and not slope.has(u):
             point = sp.cancel(-d.args[0].subs(u, 0) / slope)

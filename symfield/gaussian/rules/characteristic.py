@@ -186,10 +186,14 @@ def _real_part(value: sp.Expr) -> sp.Expr:
     if not value.has(sp.I):
         return value
     half = sp.expand(sp.powsimp(sp.expand((value + value.xreplace({sp.I: -sp.I})) / 2)))
-    atoms = [a for a in half.atoms(sp.exp, sp.sin, sp.cos) if a.free_symbols]
+    # sorted: collect's result depends on the order of its keys, and a set's order on the
+    # hash seed (the documents came out in two forms)
+    atoms = sorted((a for a in half.atoms(sp.exp, sp.sin, sp.cos) if a.free_symbols),
+                   key=sp.default_sort_key)
     if half.has(sp.I):
         half = sp.expand(sp.expand_complex(half))
-        atoms = [a for a in half.atoms(sp.exp, sp.sin, sp.cos) if a.free_symbols]
+        atoms = sorted((a for a in half.atoms(sp.exp, sp.sin, sp.cos) if a.free_symbols),
+                       key=sp.default_sort_key)
     collected = sp.collect(half, atoms, evaluate=False) if atoms else {sp.S.One: half}
     return sp.Add(*[sp.powsimp(sp.factor(c) * key) for key, c in collected.items()])
 
