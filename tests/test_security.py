@@ -453,11 +453,6 @@ KNOWN_UNCLEAR: dict[str, str] = {
     "symfield.GaussianCalculus.expect": f"gaussian/engine.py: e: {_DEEP} AttributeError",
     "symfield.dynamics.Executor.map": "dynamics/executors.py: the abstract base raises a bare "
                                       "NotImplementedError('')",
-    "symfield.dynamics.FixedPointReport.value": f"dynamics/fixed_points.py: name: {_DEEP} "
-                                                "AttributeError",
-    "symfield.dynamics.SweepResult.array": f"dynamics/sweeps.py: name: {_DEEP} KeyError",
-    "symfield.dynamics.SweepResult.exact": f"dynamics/sweeps.py: name: {_DEEP} KeyError",
-    "symfield.dynamics.SweepResult.grid": f"dynamics/sweeps.py: name: {_DEEP} KeyError",
     "symfield.dynamics.iterate_correlation_map": f"dynamics/depth.py: c0, depth: {_LONG}",
     "symfield.dynamics.sweep": f"dynamics/sweeps.py: grid, executor: {_DEEP} AttributeError; "
                                f"quantities: {_LONG}",

@@ -45,7 +45,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ..errors import InvalidValueError, PrecisionError
+from ..errors import InvalidValueError, PrecisionError, UnknownNameError, quoted
 from ..numbers import check_dps
 from ..processes import check_workers
 from ..symbols import q, rho
@@ -120,6 +120,10 @@ class FixedPointReport:
     working_precisions: tuple[int, int] | None = None
 
     def value(self, name: str):
+        """One quantity of the report by name (QUANTITIES: q_star, chi1, c_star, ...)."""
+        if not isinstance(name, str) or name not in QUANTITIES:
+            raise UnknownNameError(f"no quantity {quoted(name)} in a fixed-point report; the "
+                                   f"quantities are: {', '.join(QUANTITIES)}")
         return getattr(self, name)
 
     def as_dict(self) -> dict:

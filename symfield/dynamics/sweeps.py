@@ -285,9 +285,15 @@ class SweepResult:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.array(name)
 
+    def _column(self, name: object) -> list:
+        if not isinstance(name, str) or name not in self.columns:
+            raise UnknownNameError(f"no column {quoted(name)} in this sweep; its columns are: "
+                                   f"{', '.join(self.columns)}")
+        return self.columns[name]
+
     def array(self, name: str) -> np.ndarray:
         """A column as float64 (phase and other text columns as strings)."""
-        values = self.columns[name]
+        values = self._column(name)
         if name == "phase":
             return np.asarray(values, dtype=object)
         return np.asarray([np.nan if v in ("", None) else float(v) for v in values], dtype=float)
@@ -299,7 +305,7 @@ class SweepResult:
     def exact(self, name: str) -> list:
         """A high-precision column as mpmath numbers at its precision (None where empty)."""
         with mpmath.workdps((self.spec.dps or 17) + 2):
-            return [None if v in ("", None) else mpmath.mpf(v) for v in self.columns[name]]
+            return [None if v in ("", None) else mpmath.mpf(v) for v in self._column(name)]
 
     @property
     def axes(self) -> dict[str, np.ndarray]:
