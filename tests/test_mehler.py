@@ -222,12 +222,13 @@ def test_mehler_series_matches_2d_quadrature(act):
     """tanh / sigmoid: the coefficients' expectations evaluated numerically; the partial sum
     with the Parseval tail bound brackets the independent 2-D quadrature of the kernel."""
     a, b, r = Fraction(4, 5), Fraction(4, 5), Fraction(4, 25)  # c = 1/5
-    # order 6: the tail bound 5^-7 chi0 ~ 1e-5 is far above 15-digit noise, so a 15-digit
-    # 2-D reference suffices (at 26 digits a kinked phi's reference took up to a minute)
+    # order 7: the tail bound 5^-8 chi0 ~ 1e-6 is far above 15-digit noise, so a 15-digit
+    # 2-D reference suffices (at 26 digits a kinked phi's reference took up to a minute);
+    # sigmoid's first term alone is only 3e-6 off, so a lower order would not resolve it
     with mp.workdps(30):
         ref = reference_pair_law("kernel", phi_oracle(act), {"q1": a, "q2": b, "rho": r}, dps=15)
         scale = _chi0(act, a)
-        order = 6
+        order = 7
         partial = numeric(mehler_kernel(act, order, sp.Rational(4, 5), sp.Rational(4, 5),
                                         sp.Rational(4, 25)), 20, act)
         bound = (to_mpf(1) / 5) ** (order + 1) * scale
