@@ -41,6 +41,12 @@ SIGMA_B = st.sampled_from([0.0, 0.05, 0.3, 0.5])
 PHASE = st.one_of(st.floats(0.6, 0.9), st.floats(0.97, 1.03), st.floats(1.15, 1.6))
 
 
+#: Activations whose edge of chaos takes minutes to locate (mish: an integral form whose
+#: float64 quadrature overflows and is certified point by point in mpmath); the property
+#: tests draw the others (mish's laws are checked against quadrature elsewhere).
+SLOW_EDGE_OF_CHAOS = {"mish"}
+
+
 @lru_cache(maxsize=None)
 def critical_sigma_w(activation: str, sigma_b: float) -> float:
     return edge_of_chaos(activation, sigma_b)
@@ -58,7 +64,8 @@ def applicable(law: str) -> tuple[str, ...]:
 def network_settings(draw, law: str, widths=st.sampled_from([96, 128, 160]),
                      depths=st.integers(2, 4)):
     """(activation, sigma_w, sigma_b, width, depth, seed) for a property of ``law``."""
-    activation = draw(st.sampled_from(applicable(law)))
+    activation = draw(st.sampled_from([a for a in applicable(law)
+                                       if a not in SLOW_EDGE_OF_CHAOS]))
     sigma_b = draw(SIGMA_B)
     sigma_w = draw(PHASE) * critical_sigma_w(activation, sigma_b)
     return activation, sigma_w, sigma_b, draw(widths), draw(depths), draw(SEEDS)
