@@ -163,6 +163,10 @@ def _gram_layers_float64(act: Activation, X: np.ndarray, depth: int, sw: float,
             bound = np.sqrt(var1 * var2)
             S = np.minimum(np.maximum(S, -bound), bound)
         K, Kdot = pair(var1, var2, S, *parameters)
+        # a law's float64 form need not be symmetric in (q1, q2) to the last ulp (the erf
+        # kernel's (1 + 2 q1)(1 + 2 q2)): the Gram matrices are, exactly
+        K = 0.5 * (K + K.T)
+        Kdot = 0.5 * (Kdot + Kdot.T)
         K *= sw2
         K += sb2
         Kdot *= sw2
