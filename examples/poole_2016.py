@@ -20,7 +20,6 @@ and prints the fixed points q* the figure shows.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import matplotlib
@@ -30,6 +29,8 @@ from matplotlib.figure import Figure
 
 import symfield
 from symfield.dynamics import critical_line, fixed_points_float64
+
+from _cli import figure_arguments  # beside this script
 
 ACTIVATION = "tanh"
 SIGMA_WS = (1.0, 2.0, 3.0, 4.0)
@@ -95,14 +96,7 @@ def draw(quick: bool = False) -> tuple[Figure, dict[float, float]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="coarse grids (a few seconds)")
-    parser.add_argument("-o", "--output", default=str(DEFAULT_OUTPUT), help="figure file")
-    args = parser.parse_args(argv)
-    try:
-        path = symfield.plot.check_figure_path(args.output)
-    except symfield.SymfieldError as error:
-        parser.error(str(error))          # one line on stderr, exit status 2
+    args, path = figure_arguments(__doc__, DEFAULT_OUTPUT, "coarse grids (a few seconds)", argv)
     fig, q_stars = draw(quick=args.quick)
     for w, q_star in q_stars.items():
         print(f"q* at sigma_w={w:g}, sigma_b={SIGMA_B:g}: {q_star!r}")

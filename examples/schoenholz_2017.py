@@ -16,7 +16,6 @@ seconds) and prints the critical sigma_w the figure marks.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import matplotlib
@@ -26,6 +25,8 @@ from matplotlib.figure import Figure
 
 import symfield
 from symfield.dynamics import fixed_points_float64
+
+from _cli import figure_arguments  # beside this script
 
 ACTIVATION = "tanh"
 SIGMA_B2 = "0.05"                 # a decimal string: critical_sigma_w reads it exactly
@@ -62,14 +63,7 @@ def draw(quick: bool = False) -> tuple[Figure, mpmath.mpf]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a coarse grid (a few seconds)")
-    parser.add_argument("-o", "--output", default=str(DEFAULT_OUTPUT), help="figure file")
-    args = parser.parse_args(argv)
-    try:
-        path = symfield.plot.check_figure_path(args.output)
-    except symfield.SymfieldError as error:
-        parser.error(str(error))          # one line on stderr, exit status 2
+    args, path = figure_arguments(__doc__, DEFAULT_OUTPUT, "a coarse grid (a few seconds)", argv)
     fig, critical = draw(quick=args.quick)
     print(f"critical sigma_w at sigma_b^2={SIGMA_B2}: {mpmath.nstr(critical, 25)}")
     symfield.plot.save(fig, path, dpi=150)
