@@ -62,3 +62,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _mpmath_precision_per_test():
+    """Every test starts at mpmath's default precision (it is one global: a test that leaves
+    it raised would make another's reference computed outside workdps more precise than
+    written, or, after an interrupt, less)."""
+    import mpmath
+
+    mpmath.mp.prec = 53
+    yield
+    mpmath.mp.prec = 53

@@ -52,12 +52,16 @@ def time_limit(seconds: float):
     limit = min(seconds, outer_remaining) if outer_remaining > 0 else seconds
     previous = signal.signal(signal.SIGPROF, handler)
     start = time.process_time()
+    # mpmath's precision is one global: a TimeoutError raised between a workdps's entry and
+    # its try block (or inside its exit) would leave the inner precision behind
+    precision = mpmath.mp.prec
     signal.setitimer(signal.ITIMER_PROF, limit)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGPROF, previous)
+        mpmath.mp.prec = precision
         if outer_remaining > 0:
             left = outer_remaining - (time.process_time() - start)
             signal.setitimer(signal.ITIMER_PROF, max(left, 1e-3))

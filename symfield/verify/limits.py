@@ -25,6 +25,8 @@ import threading
 import time
 from typing import Callable, Iterator, TypeVar
 
+import mpmath
+
 # -- parsing ----------------------------------------------------------------------------------
 #: Whole claim (all lines of a chain together).
 MAX_TEXT_CHARS = 5000
@@ -123,12 +125,16 @@ def deadline(seconds: float | None) -> Iterator[bool]:
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     limit = seconds if not outer_remaining else min(seconds, outer_remaining)
+    # the alarm may fire inside an mpmath workdps's entry or exit, which would leave the
+    # inner precision as mpmath's global one: restore it
+    precision = mpmath.mp.prec
     signal.setitimer(signal.ITIMER_REAL, limit)
     try:
         yield True
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        mpmath.mp.prec = precision
         if outer_remaining:
             left = outer_remaining - (time.monotonic() - started)
             signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
