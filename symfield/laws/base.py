@@ -278,10 +278,12 @@ class Law:
         and domain checks as ``evaluate``): an ``Enclosure`` (``.mid``, ``.rad``,
         ``.contains(x)``, ``.digits``) computed in ball arithmetic (Arb) with
         rad <= 10^-dps |value| / 2, so every one of the dps digits is proven, not only agreed
-        on. Closed forms and Faddeeva pole series (with a proven tail bound) for now; a
-        divergent law gives the exact +-inf. Raises NotEnclosable (a SymfieldError and a
-        NotImplementedError) for integral forms and laws with their own numerics (recursions
-        over depth, finite width), and
+        on. Closed forms, Faddeeva pole series (with a proven tail bound) and integral forms over
+        one Gaussian variable (Arb's integration split at the kinks, with a proven bound on
+        the Gaussian tails); a divergent law gives the exact +-inf. Raises NotEnclosable (a
+        SymfieldError and a NotImplementedError) for two-dimensional integral forms, Mehler
+        series, integrands whose growth the tail bound cannot establish, and laws with their
+        own numerics (recursions over depth, finite width), and
         PrecisionError saying how many digits are proven when the effort cap
         (``enclosure.max_working_bits``) is reached first."""
         from ..errors import PrecisionError
@@ -293,9 +295,6 @@ class Law:
                                 f"proven enclosures cover closed-form laws only so far")
         dps = check_dps(dps)
         point = self._check(values)
-        if self.form == "integral":
-            raise NotEnclosable(f"{what} is an integral form; proven enclosures cover closed "
-                                f"forms and pole series only so far (use evaluate)")
         if self.closed_form and self.expr.has(sp.oo, -sp.oo) and self.expr.is_infinite is not False:
             infinite = self._infinite_value(point)
             if mpmath.isinf(infinite):
