@@ -1,6 +1,8 @@
-"""Certified 50-digit evaluation of closed forms and pole series: proven enclosures
-(Law.enclose, Arb balls) against today's two-precision Law.evaluate(dps=50), measured side by
-side in one run. Target (issue 16): the enclosure no slower than 2x evaluate.
+"""Certified evaluation by proven enclosures (Law.enclose, Arb balls) against today's
+two-precision Law.evaluate, measured side by side in one run. Targets (issue 16): closed forms
+and pole series at 50 digits no slower than 2x evaluate; integral-form laws (one-dimensional
+Gaussian expectations: Arb's integration plus the proven tail) at most 0.5 s at 30 digits
+(their ratio to evaluate is printed too).
 
 Run: python benchmarks/bench_enclosure.py
 """
@@ -27,6 +29,18 @@ CASES = [
 DPS = 50
 TARGET = 2.0
 
+INTEGRAL_CASES = [
+    ("chi0", "softplus", {"q": "1"}),
+    ("chi0", "softplus", {"q": "100"}),
+    ("length_map_slope", "softplus", {"q": "2.5", "sigma_w": "1.3"}),
+    ("chi1", "mish", {"q": "0.7", "sigma_w": "1.1"}),
+    ("chi2", "mish", {"q": "3", "sigma_w": "1"}),
+    ("length_map", "mish", {"q": "30", "sigma_w": "1.2", "sigma_b": "0.1"}),
+    ("derivative_moment3", "gelu", {"q": "1.7"}),
+]
+INTEGRAL_DPS = 30
+INTEGRAL_TARGET = 0.5
+
 
 def main() -> None:
     print(f"{'law':28s} {'values':44s} {'enclose s':>10s} {'evaluate s':>11s} "
@@ -46,6 +60,24 @@ def main() -> None:
         print(f"{name + '[' + act + ']':28s} {shown:44s} {t_enclose:10.5f} {t_evaluate:11.5f} "
               f"{ratio:6.2f} {int(enclosure.digits):7d}  {'OK' if ratio <= TARGET else 'MISSED'}")
     print(f"worst ratio {worst:.2f}x (target <= {TARGET}x): {'OK' if worst <= TARGET else 'MISSED'}")
+    print()
+    print(f"integral forms at {INTEGRAL_DPS} digits: {'law':26s} {'values':36s} "
+          f"{'enclose s':>10s} {'evaluate s':>11s} {'ratio':>6s}  target <= {INTEGRAL_TARGET} s")
+    slowest = 0.0
+    for name, act, values in INTEGRAL_CASES:
+        law = symfield.derive(name, act)
+        enclosure = law.enclose(dps=INTEGRAL_DPS, **values)
+        value = law.evaluate(dps=INTEGRAL_DPS + 5, **values)
+        assert abs(value - enclosure.mid) <= enclosure.rad + abs(value) * 10 ** -(INTEGRAL_DPS + 4)
+        t_enclose = best_of(lambda: law.enclose(dps=INTEGRAL_DPS, **values), 3)
+        t_evaluate = best_of(lambda: law.evaluate(dps=INTEGRAL_DPS, **values), 3)
+        slowest = max(slowest, t_enclose)
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        print(f"{'':34s}{name + '[' + act + ']':26s} {shown:36s} {t_enclose:10.4f} "
+              f"{t_evaluate:11.4f} {t_enclose / t_evaluate:6.2f}  "
+              f"{'OK' if t_enclose <= INTEGRAL_TARGET else 'MISSED'}")
+    print(f"slowest integral form {slowest:.3f} s (target <= {INTEGRAL_TARGET} s): "
+          f"{'OK' if slowest <= INTEGRAL_TARGET else 'MISSED'}")
 
 
 if __name__ == "__main__":

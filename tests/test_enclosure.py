@@ -317,6 +317,17 @@ def test_integral_forms_enclose_the_quadrature_reference(name, act):
     assert not enclosure.contains(reference * (1 + mp.mpf(10) ** -35))
 
 
+@pytest.mark.parametrize("name", ["derivative_moment2", "derivative_moment3"])
+def test_gelu_derivative_moments_enclose_the_certified_quadrature(name):
+    """E[phi'(u)^4] and E[phi'(u)^6] for GELU are integral forms: the enclosure holds the
+    50-digit value of the project's own quadrature route (two-precision agreement, no Arb)."""
+    law = law_of(name, "gelu")
+    assert law.form == "integral"
+    q = Fraction(13, 7)
+    reference = law.evaluate(dps=50, q=q)
+    assert_encloses(law.enclose(dps=DPS, q=q), reference, DPS, tolerance=mp.mpf(10) ** -48)
+
+
 t = sp.Symbol("t", real=True)
 
 
