@@ -287,6 +287,9 @@ class GaussianCalculus:
     # -- public ---------------------------------------------------------------------------
     def expect(self, e: Expectation) -> Outcome:
         """Take the expectation e: closed form, divergence, or e itself (with the reason)."""
+        if not isinstance(e, Expectation):
+            raise InvalidValueError(f"e must be a symfield.Expectation, got {quoted(e)}; build "
+                                    "one with Expectation(integrand, variables, covariance)")
         with self._lock:
             return self._expect_locked(e)
 

@@ -1,6 +1,7 @@
 """The law registry: every law definition, by name."""
 from __future__ import annotations
 
+from ..errors import InvalidValueError, quoted
 from ..registry import Registry
 from .base import LawDefinition
 
@@ -9,7 +10,12 @@ LAWS: Registry[LawDefinition] = Registry("law", lambda law: law.name)
 
 def register(law: LawDefinition) -> LawDefinition:
     """Add a law definition to the registry (its name must be new)."""
-    return LAWS.register(law)
+    if not isinstance(law, LawDefinition):
+        raise InvalidValueError(f"register takes a LawDefinition (got {quoted(law)})")
+    try:
+        return LAWS.register(law)
+    except ValueError:
+        raise InvalidValueError(f"law {quoted(law.name)} is already registered") from None
 
 
 def laws() -> dict[str, LawDefinition]:
