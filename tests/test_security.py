@@ -450,11 +450,6 @@ KNOWN_HOLES: dict[str, str] = {
 _LONG = "the message quotes the whole (up to 1 MB) input; quote a short excerpt"
 _DEEP = "a text argument fails deep inside with"
 KNOWN_UNCLEAR: dict[str, str] = {
-    "symfield.dynamics.Executor.map": "dynamics/executors.py: the abstract base raises a bare "
-                                      "NotImplementedError('')",
-    "symfield.dynamics.iterate_correlation_map": f"dynamics/depth.py: c0, depth: {_LONG}",
-    "symfield.dynamics.sweep": f"dynamics/sweeps.py: grid, executor: {_DEEP} AttributeError; "
-                               f"quantities: {_LONG}",
     "symfield.plot.check_figure_path": "output/plots.py: path with a lone surrogate: "
                                        "UnicodeEncodeError",
     "symfield.plot.cobweb": f"output/plots.py: maps: {_LONG}",

@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import InvalidValueError, quoted
-from ..numbers import check_dps
+from ..numbers import check_dps, to_exact, to_mpf
 from ..symbols import c, q, sigma_b, sigma_w
 from .edge import edge_of_chaos
 from .fixed_points import fixed_point
@@ -35,6 +35,10 @@ _T = sp.Symbol("t", positive=True)
 DEPTH = sp.Symbol("l", positive=True)
 _K = sp.Symbol("K", positive=True)
 _P = sp.Symbol("p", positive=True)
+#: Deepest iteration of the correlation map (10^4 layers already show the power law).
+MAX_DEPTH = 10**6
+#: Largest variance q accepted (float64 iterates overflow beyond it).
+MAX_VARIANCE = 1e300
 
 
 def depth_scales(activation, sigma_w: object = None, sigma_b: object = None, dps: int = 30, *,
@@ -120,10 +124,16 @@ def iterate_correlation_map(activation, sigma_w: object = None, sigma_b: object 
     float64 (a numpy array) by default; with ``dps`` an mpmath list at that working precision
     (1 - c^l keeps about dps + log10(1 - c^l) digits).
     """
-    if not isinstance(depth, int) or depth < 0:
-        raise InvalidValueError(f"depth must be a non-negative integer (got {quoted(depth)})")
+    if not isinstance(depth, int) or isinstance(depth, bool) or not 0 <= depth <= MAX_DEPTH:
+        raise InvalidValueError(f"depth must be an integer from 0 to {MAX_DEPTH} "
+                                f"(got {quoted(depth)})")
     if dps is not None:
         check_dps(dps)
+    if not -1 <= to_exact(c0, "c0") <= 1:
+        raise InvalidValueError(f"c0 is a correlation, from -1 to 1 (got {quoted(c0)})")
+    if q is not None and not 0 < to_exact(q, "q") <= MAX_VARIANCE:
+        raise InvalidValueError(f"q is a variance, a number > 0 and at most {MAX_VARIANCE:g} "
+                                f"(got {quoted(q)})")
     model = mean_field(activation)
     scales = parse_scales(sigma_w, sigma_b, sigma_w2=sigma_w2, sigma_b2=sigma_b2)
     if q is None:
@@ -135,17 +145,17 @@ def iterate_correlation_map(activation, sigma_w: object = None, sigma_b: object 
                                     "give q explicitly")
     if dps is None:
         f = scales.floats()
+        q_float = float(to_exact(q))
         out = np.empty(depth + 1)
-        out[0] = float(c0)
+        out[0] = float(to_exact(c0))
         for i in range(depth):
-            out[i + 1] = model.np("correlation_map", c=out[i], q=float(q), sigma_w=f["sigma_w"],
+            out[i + 1] = model.np("correlation_map", c=out[i], q=q_float, sigma_w=f["sigma_w"],
                                   sigma_b=f["sigma_b"])
         return out
     s = scales.mp(dps)
     with mpmath.workdps(dps):
-        qv = mpmath.mpf(q)
-        value = c0 if isinstance(c0, mpmath.mpf) else mpmath.mpf(sp.Rational(str(c0)).p) / \
-            sp.Rational(str(c0)).q
+        qv = to_mpf(q, "q")
+        value = to_mpf(c0, "c0")
         out = [value]
         for _ in range(depth):
             value = model.mp("correlation_map", dps, c=value, q=qv, sigma_w=s["sigma_w"],

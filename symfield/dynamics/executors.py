@@ -78,6 +78,22 @@ class Progress:
 # ------------------------------------------------------------------------------------------
 # executors
 # ------------------------------------------------------------------------------------------
+def check_map_arguments(fn: object, tasks: object, progress: object) -> None:
+    """The arguments of :meth:`Executor.map`: a callable, a list or tuple of argument
+    tuples, and a progress bar or None (checked before any task runs)."""
+    if not callable(fn):
+        raise InvalidValueError(f"fn must be a callable (a module-level function), "
+                                f"got {quoted(fn)}")
+    if not isinstance(tasks, (list, tuple)):
+        raise InvalidValueError(f"tasks must be a list of argument tuples, got {quoted(tasks)}")
+    for i, task in enumerate(tasks):
+        if not isinstance(task, tuple):
+            raise InvalidValueError(f"tasks[{i}] must be a tuple of arguments for fn, "
+                                    f"got {quoted(task)}")
+    if progress is not None and not isinstance(progress, Progress):
+        raise InvalidValueError(f"progress must be a Progress or None, got {quoted(progress)}")
+
+
 class Executor:
     """Run ``fn(*task)`` for many tasks; yield ``(index, result)`` in completion order."""
 
@@ -88,8 +104,10 @@ class Executor:
         """Start the workers (before anything else starts threads: see LocalExecutor)."""
 
     def map(self, fn: Callable, tasks: Sequence[tuple], progress: Progress | None = None
-            ) -> Iterator[tuple[int, Any]]:  # pragma: no cover - interface
-        raise NotImplementedError
+            ) -> Iterator[tuple[int, Any]]:
+        check_map_arguments(fn, tasks, progress)
+        raise NotImplementedError(f"{type(self).__name__} does not run tasks: use "
+                                  "LocalExecutor or DaskExecutor (see make_executor)")
 
     def close(self) -> None:
         pass
@@ -137,6 +155,7 @@ class LocalExecutor(Executor):
             self._get_pool().submit(int).result()
 
     def map(self, fn, tasks, progress=None):
+        check_map_arguments(fn, tasks, progress)
         if self.workers == 1:
             for i, task in enumerate(tasks):
                 result = fn(*task)
@@ -206,6 +225,12 @@ class DaskExecutor(Executor):
                                         f"{quoted(address)}: {type(e).__name__}") from None
             self._own = True
         else:  # a cluster object (LocalCluster, ...)
+            from distributed.deploy.cluster import Cluster
+
+            if not isinstance(scheduler, Cluster):
+                raise InvalidValueError(f"the scheduler must be an address such as "
+                                        f"tcp://host:8786, a distributed.Client or a Dask "
+                                        f"cluster, got {quoted(scheduler)}")
             self.client = distributed.Client(scheduler)
             self._own = True
         info = self.client.scheduler_info()
@@ -213,6 +238,7 @@ class DaskExecutor(Executor):
         self.description = f"dask {self.client.scheduler.address} ({self.workers} threads)"
 
     def map(self, fn, tasks, progress=None):
+        check_map_arguments(fn, tasks, progress)
         from distributed import as_completed
 
         futures = self.client.map(fn, *zip(*tasks), pure=False) if tasks else []

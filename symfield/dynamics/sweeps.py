@@ -100,9 +100,9 @@ def _axis_values(name: str, values) -> list[str]:
             number = float(text) if "/" not in text else float(
                 int(text.split("/")[0]) / int(text.split("/")[1]))
         except (ValueError, ZeroDivisionError):
-            raise InvalidValueError(f"axis {name}: {v!r} is not a number") from None
+            raise InvalidValueError(f"axis {name}: {quoted(v)} is not a number") from None
         if not np.isfinite(number):
-            raise InvalidValueError(f"axis {name}: {v!r} is not finite")
+            raise InvalidValueError(f"axis {name}: {quoted(v)} is not finite")
         out.append(text)
     if not out:
         raise InvalidValueError(f"axis {name} is empty")
@@ -136,7 +136,7 @@ def _classify(activation, quantities: Sequence[str], axes: Mapping[str, list]) -
             law_names.append(name)
         else:
             raise UnknownNameError(
-                f"unknown sweep quantity {name!r}; fixed-point quantities: "
+                f"unknown sweep quantity {quoted(name)}; fixed-point quantities: "
                 f"{', '.join(FIXED_POINT_QUANTITIES)}; laws: {', '.join(known_laws)}")
     if fixed:
         missing = [a for a in ("sigma_w",) if a not in axes]
@@ -372,6 +372,31 @@ def _load_result(output: Path, spec: SweepSpec) -> SweepResult | None:
                        spec, meta, output)
 
 
+def _check_sweep_arguments(quantities: object, grid: object, executor: object,
+                           progress: object, resume: object) -> None:
+    """The types of sweep's arguments, before any of them is used."""
+    names = [quantities] if isinstance(quantities, str) else quantities
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise InvalidValueError(f"quantities must be a name or a list of names (such as "
+                                f"q_star, chi1, xi_c), got {quoted(quantities)}")
+    if grid is not None:
+        if not isinstance(grid, Mapping):
+            raise InvalidValueError(f"grid must map axis names to values (such as "
+                                    f"{{'sigma_w': [1.5, 2.0]}}), got {quoted(grid)}")
+        for name in grid:
+            if not isinstance(name, str):
+                raise InvalidValueError(f"grid: axis names are text (sigma_w, sigma_b, q, "
+                                        f"...), got {quoted(name)}")
+    if executor is not None and not isinstance(executor, Executor):
+        raise InvalidValueError(f"executor must be a symfield.dynamics Executor (see "
+                                f"make_executor) or None, got {quoted(executor)}")
+    if progress is not None and not isinstance(progress, (bool, np.bool_)):
+        raise InvalidValueError(f"progress must be True, False or None (a bar when stderr is "
+                                f"a terminal), got {quoted(progress)}")
+    if not isinstance(resume, (bool, np.bool_)):
+        raise InvalidValueError(f"resume must be True or False, got {quoted(resume)}")
+
+
 def sweep(activation, quantities: Sequence[str] = ("q_star", "chi1", "xi_c"),
           grid: Mapping[str, Any] | None = None, *, sigma_w=None, sigma_b=None,
           dps: int | None = None, output: str | Path | None = None,
@@ -387,6 +412,7 @@ def sweep(activation, quantities: Sequence[str] = ("q_star", "chi1", "xi_c"),
     count). ``output`` writes the table and metadata atomically and makes the sweep resumable
     (see the module docstring); ``resume=False`` discards earlier partial results.
     """
+    _check_sweep_arguments(quantities, grid, executor, progress, resume)
     if isinstance(quantities, str):
         quantities = [quantities]
     quantities = list(dict.fromkeys(quantities))
@@ -418,19 +444,19 @@ def sweep(activation, quantities: Sequence[str] = ("q_star", "chi1", "xi_c"),
         used |= {v.name for v in model.variables(name)}
     extra = sorted(set(axes) - used)
     if extra:
-        raise InvalidValueError(f"axes not used by these quantities: {', '.join(extra)}")
+        raise InvalidValueError(f"axes not used by these quantities: "
+                                f"{', '.join(quoted(a) for a in extra[:5])}; used axes: "
+                                f"{', '.join(sorted(used))}")
     if chunk_size is None:
         chunk_size = DEFAULT_CHUNK_FLOAT64 if dps is None else DEFAULT_CHUNK_DPS
     if not isinstance(chunk_size, int) or chunk_size < 1:
-        raise InvalidValueError(f"chunk_size must be a positive integer (got {chunk_size!r})")
+        raise InvalidValueError(f"chunk_size must be a positive integer (got {quoted(chunk_size)})")
     spec = SweepSpec(model.name, tuple(quantities), tuple((a, tuple(v)) for a, v in axes.items()),
                      dps, chunk_size)
     _check_size(spec)
 
-    out_path = Path(output) if output is not None else None
+    out_path = check_writable_file(output, "the sweep output") if output is not None else None
     fmt = _format(out_path) if out_path is not None else "csv"
-    if out_path is not None:
-        check_writable_file(out_path, "the sweep output")
     if out_path is not None and resume:
         done = _load_result(out_path, spec)
         if done is not None:
@@ -508,7 +534,7 @@ def linspace_axis(text: str) -> list[str]:
     if ":" in text:
         parts = text.split(":")
         if len(parts) != 3:
-            raise InvalidValueError(f"a range is START:STOP:NUM (got {text!r})")
+            raise InvalidValueError(f"a range is START:STOP:NUM (got {quoted(text)})")
         try:
             lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
         except ValueError:
