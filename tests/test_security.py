@@ -450,11 +450,6 @@ KNOWN_HOLES: dict[str, str] = {
 _LONG = "the message quotes the whole (up to 1 MB) input; quote a short excerpt"
 _DEEP = "a text argument fails deep inside with"
 KNOWN_UNCLEAR: dict[str, str] = {
-    "symfield.plot.check_figure_path": "output/plots.py: path with a lone surrogate: "
-                                       "UnicodeEncodeError",
-    "symfield.plot.cobweb": f"output/plots.py: maps: {_LONG}",
-    "symfield.plot.phase_diagram": f"output/plots.py: executor, result: {_DEEP} AttributeError",
-    "symfield.plot.save": f"output/plots.py: fig: {_DEEP} AttributeError",
     "symfield.laboratory.networks.RandomNetwork": f"sampling/network.py: activation, stream: {_DEEP} "
                                        "AttributeError",
     "symfield.laboratory.networks.mean_square": f"sampling/geometry.py: numpy's float conversion: {_LONG}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -22,6 +23,8 @@ from ..numbers import MAX_SCALE
 #: Largest grid of a picture (points per axis of a phase diagram, points of a curve).
 MAX_RESOLUTION = 2000
 MAX_CURVE_POINTS = 100_000
+#: Highest resolution of a saved figure (dots per inch; print quality is 300 to 600).
+MAX_DPI = 2400
 
 #: Publication defaults: serif text, mathtext in Computer Modern, thin frames.
 STYLE = {
@@ -86,6 +89,14 @@ def check_figure_path(path: str | Path, what: str = "the figure") -> Path:
     a file that can be created (see ``dynamics.storage.check_writable_file``)."""
     from ..dynamics.storage import check_writable_file, quoted_path
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidValueError(f"{what} must be a file name (a str or a Path), "
+                                f"got {quoted(path)}")
+    try:  # a lone surrogate cannot be a file name: os.stat would raise UnicodeEncodeError
+        os.fsencode(path)
+    except UnicodeError:
+        raise InvalidValueError(f"cannot write {what} {quoted(str(path))}: the file name is "
+                                "not valid Unicode (a lone surrogate)") from None
     check_writable_file(path, what)
     formats = figure_formats()
     suffix = Path(str(path)).suffix.lower().lstrip(".")
@@ -99,7 +110,11 @@ def check_figure_path(path: str | Path, what: str = "the figure") -> Path:
 
 def save(fig, path: str | Path, dpi: int = 200) -> Path:
     """Write a figure (format from the suffix: png, pdf, svg, ...)."""
-    matplotlib, _ = _matplotlib()
+    matplotlib, Figure = _matplotlib()
+    if not isinstance(fig, Figure):
+        raise InvalidValueError(f"fig must be a matplotlib Figure (as the plot functions "
+                                f"return), got {quoted(fig)}")
+    dpi = _finite("dpi", dpi, 1, MAX_DPI)
     path = check_figure_path(path)
     with matplotlib.rc_context(STYLE):
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
@@ -142,6 +157,23 @@ def _range(value, name: str) -> tuple[float, float]:
 # ------------------------------------------------------------------------------------------
 # phase diagram
 # ------------------------------------------------------------------------------------------
+def _check_phase_result(result: object, colour: object) -> None:
+    """A precomputed sweep the phase diagram can draw: a SweepResult over the axes sigma_w
+    and sigma_b, with columns chi1, phase and ``colour``."""
+    from ..dynamics import SweepResult
+
+    if not isinstance(result, SweepResult):
+        raise InvalidValueError(f"result must be a SweepResult (from symfield.dynamics.sweep) "
+                                f"or None, got {quoted(result)}")
+    if list(result.spec.axis_names) != ["sigma_w", "sigma_b"]:  # the grid's layout
+        raise InvalidValueError(f"result must be a sweep over the axes sigma_w, sigma_b (in "
+                                f"this order), not {', '.join(result.spec.axis_names) or 'none'}")
+    missing = [name for name in ("chi1", "phase", colour) if name not in result.columns]
+    if missing:
+        raise InvalidValueError(f"result lacks the column(s) {', '.join(map(quoted, missing))}; "
+                                f"sweep chi1, phase and {quoted(colour)}")
+
+
 @_styled
 def phase_diagram(activation, sigma_w: Sequence[float] = (0.5, 4.0),
                   sigma_b: Sequence[float] = (0.0, 1.0), resolution: int | tuple = 120, *,
@@ -159,6 +191,7 @@ def phase_diagram(activation, sigma_w: Sequence[float] = (0.5, 4.0),
     from matplotlib.colors import LogNorm
 
     from ..dynamics import critical_line, sweep
+    from ..dynamics.sweeps import FIXED_POINT_QUANTITIES
 
     (w_lo, w_hi), (b_lo, b_hi) = _range(sigma_w, "sigma_w"), _range(sigma_b, "sigma_b")
     if w_lo <= 0 or b_lo < 0:
@@ -171,6 +204,17 @@ def phase_diagram(activation, sigma_w: Sequence[float] = (0.5, 4.0),
     for n in (n_w, n_b):
         _check_count("the resolution", n, 2, MAX_RESOLUTION, "points per axis")
     n_w, n_b = int(n_w), int(n_b)
+    colours = [name for name in FIXED_POINT_QUANTITIES if name != "phase"]
+    if not isinstance(colour, str) or colour not in colours:
+        raise InvalidValueError(f"colour must be a fixed-point quantity ({', '.join(colours)}), "
+                                f"got {quoted(colour)}")
+    if not isinstance(chi1_levels, (list, tuple, np.ndarray)):
+        raise InvalidValueError(f"chi1_levels must be a list of numbers, got "
+                                f"{quoted(chi1_levels)}")
+    chi1_levels = [_finite("each of chi1_levels", v, 0.0, 1e6) for v in chi1_levels]
+    xi_max = _finite("xi_max", xi_max, 1e-2, 1e12)
+    if result is not None:
+        _check_phase_result(result, colour)
     if result is None:
         result = sweep(activation, ["chi1", colour, "phase"],
                        sigma_w=np.linspace(w_lo, w_hi, int(n_w)),
@@ -272,7 +316,7 @@ def cobweb(activation, sigma_w: object = None, sigma_b: object = 0, *, maps: str
     from ..dynamics.model import mean_field, parse_scales
 
     if maps not in ("length", "correlation", "both"):
-        raise InvalidValueError(f"maps must be length, correlation or both (got {maps!r})")
+        raise InvalidValueError(f"maps must be length, correlation or both (got {quoted(maps)})")
     if not isinstance(steps, int) or not 0 <= steps <= 10_000:
         raise InvalidValueError(f"steps must be an integer from 0 to 10000 (got {quoted(steps)})")
     points = _check_count("points", points, 2, MAX_CURVE_POINTS, "points")
