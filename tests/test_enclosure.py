@@ -25,7 +25,8 @@ from symfield.errors import InvalidValueError, PrecisionError, SymfieldError, Un
 from symfield.expectation import bivariate_expectation, expectation, u1, u2
 from symfield.gaussian.faddeeva import faddeeva
 from symfield.gaussian.numerics.enclosure import (Enclosure, GaussianIntegral, NotEnclosable,
-                                                  PoleSeries, enclose, max_working_bits)
+                                                  PoleSeries, enclose, enclose_fixed_point,
+                                                  max_working_bits)
 
 from oracles import (NeedsSecondDerivative, ReferenceError_, activation_oracle,
                      lambdified_oracle, reference_law, single_input_laws)
@@ -438,6 +439,72 @@ def test_integral_form_at_zero_variance_and_odd_integrands_are_exact():
 def test_integrands_without_a_proven_tail_are_refused(integrand, reason):
     with pytest.raises(NotEnclosable, match=reason):
         enclose(expectation(integrand, t, y), (y,), [1], 20)
+
+
+# ------------------------------------------------------------------------------------------
+# Fixed points: Krawczyk's interval Newton step
+# ------------------------------------------------------------------------------------------
+def length_fixed_point(act, dps, **values):
+    """q* of the length map by enclose_fixed_point, from the float64 map's fixed point
+    (iterated: these maps are contractions there), with the engine's slope law; and the
+    law's variables and point."""
+    law, slope = law_of("length_map", act), law_of("length_map_slope", act)
+    point = law._check({"q": 1, **values})
+    q = next(s for s in law.variables if s.name == "q")
+    floats = {k: float(v) for k, v in values.items()}
+    near, fn = 1.0, law.to_numpy()
+    for _ in range(200):
+        near = float(fn(q=near, **floats))
+    raw = [point[s] for s in law.variables]
+    return enclose_fixed_point(law.expr, q, law.variables, raw, near, dps,
+                               slope_expr=slope.expr), law, point
+
+
+def test_length_fixed_point_of_erf_holds_the_literature_root():
+    """q* = sigma_w^2 (2/pi) asin(2q*/(1 + 2q*)) + sigma_b^2 (Williams' closed form, solved by
+    mpmath at 60 digits) lies in the proven ball, and chi1 evaluated on that ball encloses
+    chi1 at the reference q*."""
+    sw, sb = Fraction(3, 2), Fraction(3, 10)
+    q_star, _law, _point = length_fixed_point("erf", DPS + 5, sigma_w=sw, sigma_b=sb)
+    with mp.workdps(REF_DPS):
+        w2, b2 = mp.mpf(9) / 4, mp.mpf(9) / 100
+        reference = mp.findroot(lambda q: w2 * 2 / mp.pi * mp.asin(2 * q / (1 + 2 * q)) + b2 - q,
+                                mp.mpf(1.2))
+        chi1 = w2 * 4 / (mp.pi * mp.sqrt(1 + 4 * reference))
+    assert_encloses(q_star, reference, DPS + 5, tolerance=mp.mpf(10) ** -58)
+    assert not q_star.contains(reference * (1 + mp.mpf(10) ** -(DPS + 2)))
+    chi1_law = law_of("chi1", "erf")
+    point = chi1_law._check({"q": 1, "sigma_w": sw})
+    at_star = enclose(chi1_law.expr, chi1_law.variables,
+                      [q_star if s.name == "q" else point[s] for s in chi1_law.variables], DPS)
+    assert_encloses(at_star, chi1, DPS, tolerance=mp.mpf(10) ** -58)
+
+
+def test_length_fixed_point_of_an_integral_form():
+    """softplus: the map is an integral form. The quadrature oracle (40 digits) changes the
+    sign of V(q) - q across the proven ball (so the ball holds a root of the oracle's map), and
+    the ball moved by ten radii is past the root."""
+    sw, sb = Fraction(4, 5), Fraction(1, 5)
+    q_star, _law, _point = length_fixed_point("softplus", 25, sigma_w=sw, sigma_b=sb)
+    oracle = oracle_for("softplus")
+
+    def residual(q):
+        return reference_law("length_map", oracle, {"q": q, "sigma_w": sw, "sigma_b": sb},
+                             40) - q
+
+    with mp.workdps(40):  # a stable fixed point: V(q) - q falls through 0 at q*
+        assert residual(q_star.lower) > 0 > residual(q_star.upper)
+        assert residual(q_star.lower + 10 * q_star.rad) < 0
+
+
+def test_a_critical_point_is_not_claimed():
+    # ReLU at sigma_w^2 = 2, sigma_b = 0: every q is a fixed point, the slope is exactly 1
+    law = law_of("length_map", "relu")
+    q = next(s for s in law.variables if s.name == "q")
+    values = [1 if s.name == "q" else (sp.sqrt(2) if s.name == "sigma_w" else 0)
+              for s in law.variables]
+    with pytest.raises(NotEnclosable, match="slope at the point is 1"):
+        enclose_fixed_point(law.expr, q, law.variables, values, 1, 20)
 
 
 # ------------------------------------------------------------------------------------------

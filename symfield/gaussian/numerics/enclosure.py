@@ -548,9 +548,11 @@ def compile_ball(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Program:
 def exact_ball(value: object) -> Ball:
     """An input number as a ball at the current working precision: exact for integers and
     binary numbers (floats, mpmath), correctly rounded for other fractions; a SymPy constant
-    (sqrt(2)) through the translator."""
+    (sqrt(2)) through the translator; an Enclosure as its ball."""
     if isinstance(value, bool):
         raise InvalidValueError("a boolean is not a number")
+    if isinstance(value, Enclosure):  # a proven value (a fixed point) as an input: its ball
+        return exact_ball(value.mid) + arb(0, exact_ball(value.rad))
     if isinstance(value, int):
         return arb(value)
     if isinstance(value, Fraction):
@@ -1124,3 +1126,93 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
     raise PrecisionError(
         f"{what}: only {proven} digits are proven (wanted {dps}) within the maximum working "
         f"precision of {cap} bits{detail}")
+
+
+# ------------------------------------------------------------------------------------------
+# Fixed points: an interval Newton (Krawczyk) step on the enclosed map
+# ------------------------------------------------------------------------------------------
+#: Krawczyk refinements at one working precision (each roughly doubles the digits).
+MAX_KRAWCZYK_STEPS = 40
+
+
+def enclose_fixed_point(map_expr: sp.Expr, variable: sp.Symbol,
+                        variables: Sequence[sp.Symbol], values: Sequence[object],
+                        near: object, dps: int, slope_expr: sp.Expr | None = None,
+                        what: str = "the fixed point") -> Enclosure:
+    """A proven enclosure of the fixed point x* = g(x*) of the map g = ``map_expr`` in
+    ``variable`` (the other ``variables`` at ``values``; the entry of ``values`` for
+    ``variable`` itself is ignored) near the approximation ``near``, with
+    rad <= 10^-dps |x*| / 2. ``slope_expr`` is g' (default: SymPy's derivative; give the
+    engine's derived slope law where one exists, e.g. length_map_slope).
+
+    Krawczyk's test for F(x) = g(x) - x: with a point x0, y ~ 1/F'(x0) and a ball X around
+    x0, K = x0 - y F(x0) + (1 - y F'(X)) (X - x0), all in ball arithmetic with F'(X) enclosing
+    the slope over the whole ball. K inside the interior of X proves that X holds exactly one
+    fixed point, and that it lies in K (the mean value theorem makes K contain every zero of F
+    in X; the contraction 1 - y F' gives existence and uniqueness). x0 is then moved to K's
+    midpoint and the step repeated, each roughly doubling the digits. A slope g' = 1 at the
+    point (criticality, a double root) cannot be proven this way: NotEnclosable says so.
+    Raises PrecisionError with the digits proven when the effort cap is reached first."""
+    variables = tuple(variables)
+    index = variables.index(variable)
+    g = compile_ball(map_expr, variables)
+    dg = compile_ball(slope_expr if slope_expr is not None else sp.diff(map_expr, variable),
+                      variables)
+    inputs = list(values)
+    cap = max_integral_bits(dps) if map_expr.has(Expectation) else max_working_bits(dps)
+    bits = target_bits(dps) + 32
+    best: Enclosure | None = None
+    while True:
+        bits = min(bits, cap)
+        with ctx.workprec(bits):
+            try:
+                found = _krawczyk(g, dg, index, inputs, exact_ball(near), dps, what)
+            except _Undecided:
+                found = None
+            if found is not None:
+                enclosure = _ball_to_enclosure(found)
+                if _meets(found, dps):
+                    return enclosure
+                if best is None or enclosure.digits >= best.digits:
+                    best = enclosure
+                near = enclosure.mid
+        if bits >= cap:
+            break
+        bits *= 2
+    proven = 0 if best is None else int(best.digits)
+    detail = f"; best enclosure {best!r}" if best is not None else ""
+    raise PrecisionError(f"{what}: only {proven} digits are proven (wanted {dps}) within the "
+                         f"maximum working precision of {cap} bits{detail}")
+
+
+def _krawczyk(g: Program, dg: Program, index: int, inputs: list, x0: arb, dps: int,
+              what: str) -> arb | None:
+    """The tightest proven ball around the fixed point reached from x0 at this precision,
+    or None when no Krawczyk step succeeded."""
+    def at(program, x):
+        balls = [x if i == index else exact_ball(v) for i, v in enumerate(inputs)]
+        return _real_part(program(balls), what)
+
+    proven = None
+    for _step in range(MAX_KRAWCZYK_STEPS):
+        residual = at(g, x0) - x0
+        slope = at(dg, x0) - 1
+        if slope.contains(0):
+            raise NotEnclosable(f"{what}: the map's slope at the point is 1 within its ball "
+                                f"(a critical point, not a simple fixed point): the interval "
+                                f"Newton step cannot prove it")
+        y = arb((1 / slope).mid())
+        radius = 2 * (y * residual).abs_upper() + x0.abs_upper() * arb(2) ** (8 - ctx.prec)
+        for _widen in range(6):
+            box = x0 + arb(0, radius)
+            k = x0 - y * residual + (1 - y * (at(dg, box) - 1)) * (box - x0)
+            if box.contains_interior(k):
+                break
+            radius *= 8
+        else:
+            return proven
+        proven = k if proven is None else k.intersection(proven)
+        if _meets(proven, dps) or k.rad() >= box.rad() / 2:
+            return proven  # the target, or no more progress at this precision
+        x0 = arb(proven.mid())
+    return proven
