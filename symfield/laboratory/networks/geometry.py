@@ -15,14 +15,14 @@ from .validation import check_shape, real_array
 
 def mean_square(values: np.ndarray, axis: int = -1) -> np.ndarray:
     """(1/n) sum_i v_i^2: q^l for pre-activations, A^l for post-activations."""
-    values = np.asarray(values, dtype=np.float64)
+    values = real_array("values", values, finite=False)
     return np.mean(values * values, axis=axis)
 
 
 def mean_product(first: np.ndarray, second: np.ndarray, axis: int = -1) -> np.ndarray:
     """(1/n) sum_i v_i w_i: q^l_12 for pre-activations, C^l for post-activations."""
-    return np.mean(np.asarray(first, dtype=np.float64) * np.asarray(second, dtype=np.float64),
-                   axis=axis)
+    return np.mean(real_array("first", first, finite=False)
+                   * real_array("second", second, finite=False), axis=axis)
 
 
 def correlation(first: np.ndarray, second: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -33,7 +33,7 @@ def correlation(first: np.ndarray, second: np.ndarray, axis: int = -1) -> np.nda
 
 def metric_tensor(tangents: np.ndarray) -> np.ndarray:
     """g_ab = (1/n) e_a . e_b for tangents of shape (n, k); returns (k, k)."""
-    tangents = np.asarray(tangents, dtype=np.float64)
+    tangents = real_array("tangents", tangents, finite=False)
     if tangents.ndim != 2:
         raise InvalidValueError(f"tangents must have shape (n, k), got {tangents.shape}")
     return tangents.T @ tangents / tangents.shape[0]
@@ -45,8 +45,11 @@ def curve_curvature_squared(velocity: np.ndarray, acceleration: np.ndarray) -> f
     Evaluated as |a_perp|^2/|v|^4 with a_perp = a - (v.a/|v|^2) v: the same number, but never
     negative from cancellation.
     """
-    velocity = np.asarray(velocity, dtype=np.float64).ravel()
-    acceleration = np.asarray(acceleration, dtype=np.float64).ravel()
+    velocity = real_array("velocity", velocity, finite=False).ravel()
+    acceleration = real_array("acceleration", acceleration, finite=False).ravel()
+    if velocity.shape != acceleration.shape:
+        raise InvalidValueError(f"velocity and acceleration must have the same number of "
+                                f"entries, got {velocity.size} and {acceleration.size}")
     speed_squared = float(velocity @ velocity)
     if speed_squared == 0.0:
         raise InvalidValueError("the curve's velocity is zero: its curvature is undefined")
@@ -63,8 +66,8 @@ def second_fundamental_mean_square(tangents: np.ndarray, second: np.ndarray,
                                    normal_only: bool = True) -> np.ndarray:
     """(1/n) |H_ab|^2 for every pair (a, b); with ``normal_only`` the part H_perp normal to
     span{e_1..e_k} (theory §6.4). Returns (k, k)."""
-    tangents = np.asarray(tangents, dtype=np.float64)
-    second = np.asarray(second, dtype=np.float64)
+    tangents = real_array("tangents", tangents, finite=False)
+    second = real_array("second", second, finite=False)
     if tangents.ndim != 2:
         raise InvalidValueError(f"tangents must have shape (n, k), got {tangents.shape}")
     n, k = tangents.shape

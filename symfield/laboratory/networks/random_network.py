@@ -47,6 +47,13 @@ def check_weights(weights: object) -> str:
     return weights.strip().lower()
 
 
+def check_lazy(lazy: object) -> bool:
+    """The ``lazy`` flag as a bool (True, False or a numpy bool), or InvalidValueError."""
+    if not isinstance(lazy, (bool, np.bool_)):
+        raise InvalidValueError(f"lazy must be True or False, got {quoted(lazy)}")
+    return bool(lazy)
+
+
 def haar_semi_orthogonal(shape: tuple[int, int], stream: np.random.SeedSequence) -> np.ndarray:
     """A Haar-distributed matrix of the given shape with orthonormal rows (wide) or columns
     (tall): the Q of a Gaussian matrix's QR, its columns' signs fixed by R's diagonal."""
@@ -71,13 +78,20 @@ class RandomNetwork:
     def __init__(self, activation: Activation, sigma_w: float, sigma_b: float,
                  widths: tuple[int, ...], stream: np.random.SeedSequence, lazy: bool,
                  weights: str = "gaussian") -> None:
+        if not isinstance(activation, Activation):
+            raise InvalidValueError(f"activation must be an Activation (such as "
+                                    f"get_activation('tanh'); sample_network also takes a "
+                                    f"name), got {quoted(activation)}")
+        if not isinstance(stream, np.random.SeedSequence):
+            raise InvalidValueError(f"stream must be a numpy.random.SeedSequence (sample_network "
+                                    f"also takes an int seed), got {quoted(stream)}")
         self.activation = activation
         self.weights = check_weights(weights)
-        self.sigma_w = sigma_w
-        self.sigma_b = sigma_b
-        self.widths = widths
+        self.sigma_w = check_scale("sigma_w", sigma_w)
+        self.sigma_b = check_scale("sigma_b", sigma_b)
+        self.widths = check_widths(widths)
         self.stream = stream
-        self.lazy = lazy
+        self.lazy = check_lazy(lazy)
         self._phi, self._dphi, self._ddphi = activation.numpy_functions
         self._stored: list[tuple[np.ndarray, np.ndarray]] | None = None
         if not lazy:
@@ -284,12 +298,11 @@ def sample_network(activation: str | Activation, sigma_w: float, sigma_b: float,
     sigma_b = check_scale("sigma_b", sigma_b)
     widths = check_widths(widths)
     weights = check_weights(weights)
-    if not isinstance(lazy, (bool, np.bool_)):
-        raise InvalidValueError(f"lazy must be True or False, got {lazy!r}")
-    check_memory(parameter_bytes(widths, bool(lazy)),
+    lazy = check_lazy(lazy)
+    check_memory(parameter_bytes(widths, lazy),
                  f"a network of widths {_summary(widths)}{' (lazy)' if lazy else ''}",
                  max_memory, "use smaller widths" + ("" if lazy else " or lazy=True"))
-    return RandomNetwork(activation, sigma_w, sigma_b, widths, as_seed_sequence(seed), bool(lazy),
+    return RandomNetwork(activation, sigma_w, sigma_b, widths, as_seed_sequence(seed), lazy,
                          weights)
 
 

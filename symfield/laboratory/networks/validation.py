@@ -129,19 +129,22 @@ def check_scale(name: str, value: object) -> float:
     return number
 
 
-def real_array(name: str, value: object) -> np.ndarray:
-    """``value`` as a finite float64 array (a copy is made only when needed)."""
+def real_array(name: str, value: object, finite: bool = True) -> np.ndarray:
+    """``value`` as a float64 array (a copy is made only when needed), finite unless
+    ``finite`` is False (then NaN and infinities pass, e.g. an overflowed layer's values)."""
     try:
         array = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
         raise InvalidValueError(f"{name} must be a real array: {exc}") from None
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number)
                                      or array.dtype == np.bool_):
-        raise InvalidValueError(f"{name} must be a real numeric array, got dtype {array.dtype}")
+        got = f"text {quoted(value)}" if isinstance(value, (str, bytes)) else \
+            f"dtype {array.dtype}"
+        raise InvalidValueError(f"{name} must be a real numeric array, got {got}")
     if np.iscomplexobj(array):
         raise InvalidValueError(f"{name} must be real, got a complex array")
     array = np.ascontiguousarray(array, dtype=np.float64)
-    if not np.all(np.isfinite(array)):
+    if finite and not np.all(np.isfinite(array)):
         raise InvalidValueError(f"{name} contains NaN or infinite entries")
     return array
 
