@@ -433,6 +433,9 @@ def test_integral_form_at_zero_variance_and_odd_integrands_are_exact():
 @pytest.mark.parametrize("integrand,reason", [
     (sp.exp(t ** 2 / 4), "not bounded by a multiple of 1 \\+ \\|x\\|"),
     (sp.erfi(t), "no growth bound for erfi"),
+    # -(t^2 - 5) is not a non-positive multiple of something non-negative: t^2 - 5 changes
+    # sign, so the exponent is not bounded by 0 (it is by 5); refused, never bounded by 1
+    (sp.exp(sp.Mul(-1, t ** 2 - 5, evaluate=False)), "not bounded by a multiple"),
     (t * sp.Heaviside(sp.sin(t)), "kink where sin\\(t\\) changes sign"),
     (1 / t ** 2, "no positive lower bound of t"),
 ])

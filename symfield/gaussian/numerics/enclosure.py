@@ -829,14 +829,15 @@ class _GrowthBound:
         terms = []
         for term in sp.Add.make_args(node):
             coefficient, rest = term.as_independent(self.x, as_Add=False)
-            sign_free = self.lower(rest) if coefficient != 1 else None
-            terms.append((self._value(coefficient) if sign_free else None,
+            rest_lower = self.lower(rest) if coefficient != 1 else None
+            terms.append((self._value(coefficient) if rest_lower else None, rest_lower,
                           self.linear_growth(term)))
 
         def linear(values):
             alpha, beta = arb(0), arb(0)
-            for coefficient, bound in terms:
-                if coefficient is not None and coefficient(values) <= 0:
+            for coefficient, rest_lower, bound in terms:
+                if (coefficient is not None and coefficient(values) <= 0
+                        and rest_lower(values) >= 0):
                     continue  # a non-positive multiple of a non-negative expression
                 c = bound(values)
                 alpha, beta = alpha + c, beta + c
@@ -986,6 +987,8 @@ class GaussianIntegral:
     @staticmethod
     def tail_bound(q: arb, c: arb, k: arb, b: arb, cutoff: arb) -> arb:
         """The bound on both Gaussian tails beyond +-cutoff (class docstring)."""
+        if not (cutoff >= 1 and cutoff >= 2 * b * q):
+            raise ValueError("the tail bound needs a cut-off of at least max(1, 2bq)")
         two_q = 2 * q
         shift = b * q
         if b.is_zero():
