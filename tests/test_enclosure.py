@@ -17,6 +17,7 @@ from fractions import Fraction
 
 import mpmath as mp
 import pytest
+from scipy.optimize import brentq
 import sympy as sp
 from flint import arb, ctx
 
@@ -26,7 +27,7 @@ from symfield.expectation import bivariate_expectation, expectation, u1, u2
 from symfield.gaussian.faddeeva import faddeeva
 from symfield.gaussian.numerics.enclosure import (Enclosure, GaussianIntegral, NotEnclosable,
                                                   PoleSeries, enclose, enclose_fixed_point,
-                                                  max_working_bits)
+                                                  enclose_root, max_working_bits)
 
 from oracles import (NeedsSecondDerivative, ReferenceError_, activation_oracle,
                      lambdified_oracle, reference_law, single_input_laws)
@@ -500,13 +501,56 @@ def test_length_fixed_point_of_an_integral_form():
         assert residual(q_star.lower + 10 * q_star.rad) < 0
 
 
+def edge_of_chaos(act, sigma_b2, dps):
+    """(q*, sigma_w) on the edge of chaos at sigma_b^2, proven: with E1(q) = E[phi'(u)^2]
+    (chi1 at sigma_w = 1), chi1 = 1 and q* = V(q*) give sigma_w^2 = 1/E1(q*) and the root in
+    q of F(q) = q - chi0(q)/E1(q) - sigma_b^2 (edge.py's parametrisation); sigma_w is then
+    1/sqrt(E1) evaluated on the ball of q*."""
+    chi0, chi1 = law_of("chi0", act), law_of("chi1", act)
+    (q,) = chi0.variables
+    sigma_w = next(s for s in chi1.variables if s.name == "sigma_w")
+    e1 = chi1.expr.subs(sigma_w, 1)
+    b2 = sp.Symbol("b2", positive=True)
+    chi0_np, chi1_np = chi0.to_numpy(), chi1.to_numpy()   # the float64 start
+    near = brentq(lambda v: v - float(chi0_np(q=v)) / float(chi1_np(q=v, sigma_w=1.0))
+                  - float(sigma_b2), 1e-3, 1e2)
+    # q* to 15 more digits: a pole series evaluated on a ball widens it by its cancellation
+    q_star = enclose_root(q - chi0.expr / e1 - b2, q, (q, b2), [1, sigma_b2], near, dps + 15,
+                          what="q* on the edge of chaos")
+    return q_star, enclose(1 / sp.sqrt(e1), (q,), [q_star], dps)
+
+
+def test_edge_of_chaos_of_erf_holds_the_literature_root():
+    """Williams' closed forms: q = s_w^2 (2/pi) asin(2q/(1 + 2q)) + s_b^2 and
+    4 s_w^2 / (pi sqrt(1 + 4q)) = 1, solved by mpmath at 60 digits."""
+    q_star, sigma_w = edge_of_chaos("erf", Fraction(9, 100), DPS)
+    with mp.workdps(REF_DPS):
+        def system(q, w):
+            return [w * w * 2 / mp.pi * mp.asin(2 * q / (1 + 2 * q)) + mp.mpf(9) / 100 - q,
+                    4 * w * w / (mp.pi * mp.sqrt(1 + 4 * q)) - 1]
+        q_ref, w_ref = mp.findroot(system, (mp.mpf("0.69"), mp.mpf("1.23")))
+        # Newton's iterate is good to its working precision: its error bounds the tolerance
+        assert max(abs(v) for v in system(q_ref, w_ref)) < mp.mpf(10) ** -58
+    assert_encloses(q_star, q_ref, DPS + 15, tolerance=mp.mpf(10) ** -58)
+    assert_encloses(sigma_w, w_ref, DPS, tolerance=mp.mpf(10) ** -58)
+    assert not sigma_w.contains(w_ref * (1 + mp.mpf(10) ** -(DPS - 2)))
+
+
+def test_edge_of_chaos_of_tanh_holds_the_certified_value():
+    """tanh's laws are pole series: the proven sigma_w holds critical_sigma_w's 40-digit
+    two-precision value."""
+    _q_star, sigma_w = edge_of_chaos("tanh", Fraction(9, 100), 30)
+    reference = symfield.critical_sigma_w("tanh", sigma_b="0.3", dps=40)
+    assert_encloses(sigma_w, reference, 30, tolerance=mp.mpf(10) ** -38)
+
+
 def test_a_critical_point_is_not_claimed():
     # ReLU at sigma_w^2 = 2, sigma_b = 0: every q is a fixed point, the slope is exactly 1
     law = law_of("length_map", "relu")
     q = next(s for s in law.variables if s.name == "q")
     values = [1 if s.name == "q" else (sp.sqrt(2) if s.name == "sigma_w" else 0)
               for s in law.variables]
-    with pytest.raises(NotEnclosable, match="slope at the point is 1"):
+    with pytest.raises(NotEnclosable, match="slope at the point is 0.*criticality"):
         enclose_fixed_point(law.expr, q, law.variables, values, 1, 20)
 
 

@@ -1082,8 +1082,8 @@ def _meets(value: arb, dps: int) -> bool:
 def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[object],
             dps: int, what: str = "the value", start_bits: int | None = None) -> Enclosure:
     """A proven enclosure of ``expr`` at ``variables`` = ``values`` (exact numbers: ints,
-    Fractions, floats or mpmath numbers by their binary value, SymPy numbers) with
-    rad <= 10^-dps |v|_min / 2.
+    Fractions, floats or mpmath numbers by their binary value, SymPy numbers; or Enclosures,
+    taken as balls) with rad <= 10^-dps |v|_min / 2.
 
     Raises NotEnclosable for an expression outside the translator, InvalidValueError for a
     value that is not real or not finite, PrecisionError (with the digits proven) when the
@@ -1096,6 +1096,7 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
     undecided = ""
     grown = None
     infinite = False  # some attempt gave an infinite or undefined ball
+    inexact = any(isinstance(v, Enclosure) and v.rad != 0 for v in values)
     while True:
         bits = min(bits, cap)
         with ctx.workprec(bits):
@@ -1109,6 +1110,13 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
                     if _meets(value, dps):
                         return _ball_to_enclosure(value)
                     found = _ball_to_enclosure(value)
+                    if inexact and best is not None and found.digits <= best.digits:
+                        # an input ball's own radius limits the result: more working
+                        # precision cannot help
+                        raise PrecisionError(
+                            f"{what}: only {int(best.digits)} digits are proven (wanted {dps}): "
+                            f"the radius of an input ball limits the result; give the input "
+                            f"more digits (best enclosure {best!r})")
                     if best is None or found.digits >= best.digits:
                         best = found
                     # the bits lost to cancellation at this precision, made up at the next
@@ -1132,44 +1140,43 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
 
 
 # ------------------------------------------------------------------------------------------
-# Fixed points: an interval Newton (Krawczyk) step on the enclosed map
+# Roots and fixed points: an interval Newton (Krawczyk) step on the enclosed function
 # ------------------------------------------------------------------------------------------
 #: Krawczyk refinements at one working precision (each roughly doubles the digits).
 MAX_KRAWCZYK_STEPS = 40
 
 
-def enclose_fixed_point(map_expr: sp.Expr, variable: sp.Symbol,
-                        variables: Sequence[sp.Symbol], values: Sequence[object],
-                        near: object, dps: int, slope_expr: sp.Expr | None = None,
-                        what: str = "the fixed point") -> Enclosure:
-    """A proven enclosure of the fixed point x* = g(x*) of the map g = ``map_expr`` in
-    ``variable`` (the other ``variables`` at ``values``; the entry of ``values`` for
-    ``variable`` itself is ignored) near the approximation ``near``, with
-    rad <= 10^-dps |x*| / 2. ``slope_expr`` is g' (default: SymPy's derivative; give the
-    engine's derived slope law where one exists, e.g. length_map_slope).
+def enclose_root(expr: sp.Expr, variable: sp.Symbol, variables: Sequence[sp.Symbol],
+                 values: Sequence[object], near: object, dps: int,
+                 slope_expr: sp.Expr | None = None, what: str = "the root") -> Enclosure:
+    """A proven enclosure of the simple root x* of F = ``expr`` in ``variable`` (the other
+    ``variables`` at ``values``; the entry of ``values`` for ``variable`` itself is ignored)
+    near the approximation ``near``, with rad <= 10^-dps |x*| / 2. ``slope_expr`` is F'
+    (default: SymPy's derivative, which goes through the heat equation for an expectation in
+    the variance).
 
-    Krawczyk's test for F(x) = g(x) - x: with a point x0, y ~ 1/F'(x0) and a ball X around
-    x0, K = x0 - y F(x0) + (1 - y F'(X)) (X - x0), all in ball arithmetic with F'(X) enclosing
-    the slope over the whole ball. K inside the interior of X proves that X holds exactly one
-    fixed point, and that it lies in K (the mean value theorem makes K contain every zero of F
-    in X; the contraction 1 - y F' gives existence and uniqueness). x0 is then moved to K's
-    midpoint and the step repeated, each roughly doubling the digits. A slope g' = 1 at the
-    point (criticality, a double root) cannot be proven this way: NotEnclosable says so.
+    Krawczyk's test: with a point x0, y ~ 1/F'(x0) and a ball X around x0,
+    K = x0 - y F(x0) + (1 - y F'(X)) (X - x0), all in ball arithmetic with F'(X) enclosing the
+    slope over the whole ball. K inside the interior of X proves that X holds exactly one
+    root, and that it lies in K (by the mean value theorem K holds every root in X; the
+    contraction 1 - y F' gives existence and uniqueness). x0 is then moved to K's midpoint and
+    the step repeated, each roughly doubling the digits. A slope F' = 0 at the point (a double
+    root: a bifurcation, criticality) cannot be proven this way: NotEnclosable says so.
     Raises PrecisionError with the digits proven when the effort cap is reached first."""
     variables = tuple(variables)
     index = variables.index(variable)
-    g = compile_ball(map_expr, variables)
-    dg = compile_ball(slope_expr if slope_expr is not None else sp.diff(map_expr, variable),
+    f = compile_ball(expr, variables)
+    df = compile_ball(slope_expr if slope_expr is not None else sp.diff(expr, variable),
                       variables)
     inputs = list(values)
-    cap = max_integral_bits(dps) if map_expr.has(Expectation) else max_working_bits(dps)
+    cap = max_integral_bits(dps) if expr.has(Expectation) else max_working_bits(dps)
     bits = target_bits(dps) + 32
     best: Enclosure | None = None
     while True:
         bits = min(bits, cap)
         with ctx.workprec(bits):
             try:
-                found = _krawczyk(g, dg, index, inputs, exact_ball(near), dps, what)
+                found = _krawczyk(f, df, index, inputs, exact_ball(near), dps, what)
             except _Undecided:
                 found = None
             if found is not None:
@@ -1188,33 +1195,48 @@ def enclose_fixed_point(map_expr: sp.Expr, variable: sp.Symbol,
                          f"maximum working precision of {cap} bits{detail}")
 
 
-def _krawczyk(g: Program, dg: Program, index: int, inputs: list, x0: arb, dps: int,
+def enclose_fixed_point(map_expr: sp.Expr, variable: sp.Symbol,
+                        variables: Sequence[sp.Symbol], values: Sequence[object],
+                        near: object, dps: int, slope_expr: sp.Expr | None = None,
+                        what: str = "the fixed point") -> Enclosure:
+    """A proven enclosure of the fixed point x* = g(x*) of the map g = ``map_expr`` in
+    ``variable`` near ``near``: the root of g(x) - x by :func:`enclose_root`. ``slope_expr``
+    is g' (give the engine's derived slope law where one exists, e.g. length_map_slope); a
+    slope g' = 1 at the point is criticality, refused."""
+    slope = sp.diff(map_expr, variable) if slope_expr is None else slope_expr
+    return enclose_root(map_expr - variable, variable, variables, values, near, dps,
+                        slope_expr=slope - 1, what=what)
+
+
+def _krawczyk(f: Program, df: Program, index: int, inputs: list, x0: arb, dps: int,
               what: str) -> arb | None:
-    """The tightest proven ball around the fixed point reached from x0 at this precision,
-    or None when no Krawczyk step succeeded."""
+    """The tightest proven ball around the root reached from x0 at this precision, or None
+    when no Krawczyk step succeeded."""
     def at(program, x):
         balls = [x if i == index else exact_ball(v) for i, v in enumerate(inputs)]
         return _real_part(program(balls), what)
 
     proven = None
     for _step in range(MAX_KRAWCZYK_STEPS):
-        residual = at(g, x0) - x0
-        slope = at(dg, x0) - 1
+        residual = at(f, x0)
+        slope = at(df, x0)
         if slope.contains(0):
-            raise NotEnclosable(f"{what}: the map's slope at the point is 1 within its ball "
-                                f"(a critical point, not a simple fixed point): the interval "
-                                f"Newton step cannot prove it")
+            raise NotEnclosable(f"{what}: the slope at the point is 0 within its ball (a "
+                                f"double root: for a fixed point, a map with slope 1, i.e. "
+                                f"criticality): the interval Newton step cannot prove it")
         y = arb((1 / slope).mid())
         radius = 2 * (y * residual).abs_upper() + x0.abs_upper() * arb(2) ** (8 - ctx.prec)
         for _widen in range(6):
             box = x0 + arb(0, radius)
-            k = x0 - y * residual + (1 - y * (at(dg, box) - 1)) * (box - x0)
+            k = x0 - y * residual + (1 - y * at(df, box)) * (box - x0)
             if box.contains_interior(k):
                 break
             radius *= 8
         else:
             return proven
-        proven = k if proven is None else k.intersection(proven)
+        # (not intersected with the last K: each box proves its own root, the same one only
+        # if the boxes are nested)
+        proven = k
         if _meets(proven, dps) or k.rad() >= box.rad() / 2:
             return proven  # the target, or no more progress at this precision
         x0 = arb(proven.mid())
