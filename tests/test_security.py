@@ -1258,6 +1258,10 @@ def _wrong_arguments() -> list:
         ("values", lambda: networks.mean_square(["1", "2"])),
         ("velocity and acceleration", lambda: networks.curve_curvature_squared([1.0, 0, 0],
                                                                              [0, 1.0])),
+        ("angle", lambda: networks.great_circle(None, np.ones(2), np.eye(2)[1], 1.0)),
+        ("statistic", lambda: networks.replicate(None, 4, 0)),
+        ("reference", lambda: networks.replicate(lambda rng: 0.0, 4, 0).z_score([["x"]])),
+        ("xi_max", lambda: symfield.plot.depth_scales("tanh", points=5, xi_max=[1, 2])),
     ]
 
 

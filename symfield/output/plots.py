@@ -382,6 +382,7 @@ def depth_scales(activation, sigma_b: float = 0.3, sigma_w: Sequence[float] = (0
         raise InvalidValueError("sigma_w must be > 0")
     points = _check_count("points", points, 2, MAX_CURVE_POINTS, "points")
     sb = _finite("sigma_b", sigma_b, 0.0, MAX_SCALE)
+    xi_max = _finite("xi_max", xi_max, 1e-2, 1e12)
     model = mean_field(activation)
     ws = np.linspace(w_lo, w_hi, points)
     result = fixed_points_float64(model, ws, np.full_like(ws, sb))

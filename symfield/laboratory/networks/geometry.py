@@ -13,6 +13,12 @@ from ...errors import InvalidValueError, quoted
 from .validation import check_shape, real_array
 
 
+def _is_real_number(value: object) -> bool:
+    """A real scalar (int, float, numpy real), not a bool, text or array."""
+    return isinstance(value, (int, float, np.integer, np.floating)) \
+        and not isinstance(value, (bool, np.bool_))
+
+
 def mean_square(values: np.ndarray, axis: int = -1) -> np.ndarray:
     """(1/n) sum_i v_i^2: q^l for pre-activations, A^l for post-activations."""
     values = real_array("values", values, finite=False)
@@ -102,8 +108,10 @@ def great_circle(angle: float, first: np.ndarray, second: np.ndarray,
     if first.ndim != 1:
         raise InvalidValueError(f"first must be a vector, got shape {first.shape}")
     check_shape("second", second, first.shape, f"{first.shape} like first")
-    if not (np.isfinite(radius) and radius > 0):
+    if not (_is_real_number(radius) and np.isfinite(radius) and radius > 0):
         raise InvalidValueError(f"radius must be finite and positive, got {quoted(radius)}")
+    if not (_is_real_number(angle) and np.isfinite(angle)):
+        raise InvalidValueError(f"angle must be a finite real number, got {quoted(angle)}")
     norm1 = np.linalg.norm(first)
     if norm1 == 0.0:
         raise InvalidValueError("first must be a non-zero vector")

@@ -12,9 +12,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ...activations import Activation
-from ...errors import InvalidValueError
+from ...errors import InvalidValueError, quoted
 from .random_network import RandomNetwork, sample_network
 from .seeds import SeedLike, as_seed_sequence, child_sequence
+from .validation import real_array
 
 
 @dataclass(frozen=True)
@@ -31,22 +32,34 @@ class Estimate:
 
     def z_score(self, reference: np.ndarray | float) -> np.ndarray | float:
         """(mean - reference) / standard_error; +-inf when the error is 0 but the mean differs."""
-        difference = np.asarray(self.mean) - np.asarray(reference, dtype=np.float64)
+        difference = np.asarray(self.mean) - _real_values("reference", reference)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(difference == 0, 0.0, difference / np.asarray(self.standard_error))
         return float(z) if np.ndim(z) == 0 else z
 
 
+def _real_values(name: str, value: object) -> np.ndarray:
+    """A number or array of numbers as float64 in its own shape (a scalar stays 0-d);
+    NaN and infinities pass through."""
+    return real_array(name, value, finite=False).reshape(np.shape(value))
+
+
 def _check_replicas(replicas: object) -> int:
     if isinstance(replicas, (bool, np.bool_)) or not isinstance(replicas, (int, np.integer)):
-        raise InvalidValueError(f"replicas must be an int, got {replicas!r}")
+        raise InvalidValueError(f"replicas must be an int, got {quoted(replicas)}")
     if replicas < 2:
         raise InvalidValueError(f"replicas must be >= 2 for a standard error, got {replicas}")
     return int(replicas)
 
 
+def _check_statistic(statistic: object) -> None:
+    if not callable(statistic):
+        raise InvalidValueError(f"statistic must be a function of one replica's generator or "
+                                f"network, got {quoted(statistic)}")
+
+
 def _summarise(values: Sequence[np.ndarray | float]) -> Estimate:
-    stacked = np.array([np.asarray(v, dtype=np.float64) for v in values])
+    stacked = np.array([_real_values("the statistic's value", v) for v in values])
     count = stacked.shape[0]
     mean = stacked.mean(axis=0)
     error = stacked.std(axis=0, ddof=1) / np.sqrt(count)
@@ -58,6 +71,7 @@ def _summarise(values: Sequence[np.ndarray | float]) -> Estimate:
 def replicate(statistic: Callable[[np.random.Generator], np.ndarray | float], replicas: int,
               seed: SeedLike) -> Estimate:
     """Evaluate ``statistic(rng)`` with R independent generators spawned from ``seed``."""
+    _check_statistic(statistic)
     replicas = _check_replicas(replicas)
     root = as_seed_sequence(seed)
     values = [statistic(np.random.default_rng(child_sequence(root, r))) for r in range(replicas)]
@@ -71,6 +85,7 @@ def replicate_networks(statistic: Callable[[RandomNetwork], np.ndarray | float],
                        weights: str = "gaussian") -> Estimate:
     """Evaluate ``statistic(network)`` on R independently sampled networks (one in memory at
     a time; ``lazy``, ``max_memory`` and ``weights`` as in ``sample_network``)."""
+    _check_statistic(statistic)
     replicas = _check_replicas(replicas)
     root = as_seed_sequence(seed)
     values = []
