@@ -158,14 +158,21 @@ def closed_form_reference(law, values) -> mp.mpf:
 @pytest.mark.skipif(not os.environ.get("SYMFIELD_FULL"), reason="derives every law x "
                     "activation (minutes); the cheap sample above runs always")
 @pytest.mark.parametrize("act", list(symfield.activations()))
-def test_every_closed_form_law_encloses_its_reference(act):
-    """Every registered law whose result is a closed form, at two random points: single-input
-    laws against the quadrature of their definition where the oracle has one (sign and step
-    have deltas; exp's 60-digit quadrature fails at large q), the others against
-    ``closed_form_reference``."""
+def test_every_enclosable_law_encloses_its_reference(act):
+    """Every registered law whose result is a closed form or an integral form over one
+    Gaussian variable, at two random points: single-input laws against the quadrature of
+    their definition where the oracle has one (sign and step have deltas; exp's 60-digit
+    quadrature fails at large q), the other closed forms against ``closed_form_reference``,
+    the other integral forms against the two-precision quadrature of ``evaluate`` at 55
+    digits."""
     for name in symfield.laws():
         law = law_of(name, act)
-        if law.form != "closed" or law.divergent or type(law) is not symfield.Law:
+        if law.form == "integral":
+            if any(e.dimension != 1 for e in law.expr.atoms(symfield.Expectation)):
+                continue  # two-dimensional integral forms are not enclosed yet
+        elif law.form != "closed":
+            continue
+        if law.divergent or type(law) is not symfield.Law:
             continue
         for offset in (0, 1):
             values = random_point(law, random.Random(f"{name}/{act}/{offset}"))
@@ -184,6 +191,8 @@ def test_every_closed_form_law_encloses_its_reference(act):
                     reference = reference_law(name, oracle, values, REF_DPS)
                 except (NeedsSecondDerivative, ReferenceError_):
                     pass
+            if reference is None and law.form == "integral":
+                reference = law.evaluate(dps=55, **values)
             if reference is None:
                 reference = closed_form_reference(law, values)
             assert_encloses(enclosure, reference, DPS, tolerance=mp.mpf(10) ** -50,
