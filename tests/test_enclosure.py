@@ -510,6 +510,31 @@ def test_length_fixed_point_of_an_integral_form():
         assert residual(q_star.lower + 10 * q_star.rad) < 0
 
 
+def test_correlation_fixed_point_in_the_chaotic_phase_of_erf():
+    """c* < 1 of the correlation map at a proven q* (the Enclosure passed as a ball input),
+    against Williams' closed forms solved by mpmath at 60 digits."""
+    sw, sb = Fraction(5, 2), Fraction(3, 10)
+    q_star, _law, _point = length_fixed_point("erf", DPS + 15, sigma_w=sw, sigma_b=sb)
+    law = law_of("correlation_map", "erf")
+    c = next(s for s in law.variables if s.name == "c")
+    values = {"q": q_star, "sigma_w": sw, "sigma_b": sb}
+    near, fn = 0.5, law.to_numpy()
+    for _ in range(200):  # the stable c* < 1, by the float64 map
+        near = float(fn(c=near, q=float(q_star.mid), sigma_w=float(sw), sigma_b=float(sb)))
+    c_star = enclose_fixed_point(law.expr, c, law.variables,
+                                 [values.get(s.name, 0) for s in law.variables], near, DPS)
+    with mp.workdps(REF_DPS):
+        w2, b2 = mp.mpf(25) / 4, mp.mpf(9) / 100
+
+        def kernel(q, cc):
+            return w2 * 2 / mp.pi * mp.asin(2 * q * cc / (1 + 2 * q)) + b2
+
+        q_ref = mp.findroot(lambda q: kernel(q, 1) - q, mp.mpf(q_star.mid))
+        c_ref = mp.findroot(lambda cc: kernel(q_ref, cc) / q_ref - cc, mp.mpf(near))
+    assert c_ref < mp.mpf("0.99")
+    assert_encloses(c_star, c_ref, DPS, tolerance=mp.mpf(10) ** -55)
+
+
 def edge_of_chaos(act, sigma_b2, dps):
     """(q*, sigma_w) on the edge of chaos at sigma_b^2, proven: with E1(q) = E[phi'(u)^2]
     (chi1 at sigma_w = 1), chi1 = 1 and q* = V(q*) give sigma_w^2 = 1/E1(q*) and the root in
