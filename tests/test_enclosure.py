@@ -487,10 +487,14 @@ def test_length_fixed_point_of_erf_holds_the_literature_root():
     assert_encloses(q_star, reference, DPS + 5, tolerance=mp.mpf(10) ** -58)
     assert not q_star.contains(reference * (1 + mp.mpf(10) ** -(DPS + 2)))
     chi1_law = law_of("chi1", "erf")
-    point = chi1_law._check({"q": 1, "sigma_w": sw})
-    at_star = enclose(chi1_law.expr, chi1_law.variables,
-                      [q_star if s.name == "q" else point[s] for s in chi1_law.variables], DPS)
-    assert_encloses(at_star, chi1, DPS, tolerance=mp.mpf(10) ** -58)
+    assert_encloses(chi1_law.enclose(dps=DPS, q=q_star, sigma_w=sw), chi1, DPS,
+                    tolerance=mp.mpf(10) ** -58)
+    # a ball reaching below q = 0 fails the domain check at its lower end
+    with pytest.raises(InvalidValueError, match="q must be"):
+        chi1_law.enclose(q=Enclosure(mp.mpf(1), mp.mpf(2)), sigma_w=sw)
+    # the input ball's radius limits the digits: said at once, not after the effort cap
+    with pytest.raises(PrecisionError, match="radius of an input ball"):
+        chi1_law.enclose(dps=DPS, q=Enclosure(q_star.mid, mp.mpf(10) ** -20), sigma_w=sw)
 
 
 def test_length_fixed_point_of_an_integral_form():

@@ -285,17 +285,36 @@ class Law:
         series, integrands whose growth the tail bound cannot establish, and laws with their
         own numerics (recursions over depth, finite width), and
         PrecisionError saying how many digits are proven when the effort cap
-        (``enclosure.max_working_bits``) is reached first."""
+        (``enclosure.max_working_bits``) is reached first, or when the radius of an input
+        ball limits the result.
+
+        A value may itself be an ``Enclosure`` (a proven q* from
+        ``enclosure.enclose_fixed_point``): it enters as its ball, each end of which must pass
+        the domain checks, so chi1 at a proven q* is proven too."""
         from ..errors import PrecisionError
-        from ..gaussian.numerics.enclosure import NotEnclosable, enclose, exact_enclosure
+        from ..gaussian.numerics.enclosure import (Enclosure, NotEnclosable, enclose,
+                                                   exact_enclosure)
 
         what = f"{self.name} for {self.activation.name}"
         if type(self).evaluate is not Law.evaluate:
             raise NotEnclosable(f"{what} has its own numerics ({type(self).__name__}); "
                                 f"proven enclosures cover closed-form laws only so far")
         dps = check_dps(dps)
-        point = self._check(values)
-        if self.closed_form and self.expr.has(sp.oo, -sp.oo) and self.expr.is_infinite is not False:
+        balls = {name: v for name, v in values.items() if isinstance(v, Enclosure)}
+        for name, ball in balls.items():
+            if mpmath.isinf(ball.mid):
+                raise InvalidValueError(f"{name} must be finite (got {ball!r})")
+            for end in (ball.lower, ball.upper):  # the domain checks hold at both ends
+                self._check({**values, **{k: b.mid for k, b in balls.items()}, name: end})
+        point = self._check({**values, **{k: b.mid for k, b in balls.items()}})
+        if balls:
+            names = {s.name: s for s in self.variables}
+            point.update({names[k]: b for k, b in balls.items()})
+            if self.expr.has(sp.oo, -sp.oo):
+                raise NotEnclosable(f"{what} has a divergent piece; it is enclosed at exact "
+                                    f"values only, not on a ball")
+        elif self.closed_form and self.expr.has(sp.oo, -sp.oo) \
+                and self.expr.is_infinite is not False:
             infinite = self._infinite_value(point)
             if mpmath.isinf(infinite):
                 return exact_enclosure(infinite)
