@@ -1227,11 +1227,13 @@ def _wrong_arguments() -> list:
     the walk above never sends: each once made an AttributeError or a numpy error deep
     inside, or was silently accepted."""
     import numpy as np
+    import sympy as sp
 
     import symfield
     from symfield import dynamics, laws
     from symfield.laboratory import networks
 
+    u = sp.Symbol("u", real=True)
     net = dict(sigma_w=1.5, sigma_b=0.3, widths=(4, 8), lazy=False)
     return [
         ("e", lambda: symfield.GaussianCalculus().expect(3)),
@@ -1262,6 +1264,9 @@ def _wrong_arguments() -> list:
         ("statistic", lambda: networks.replicate(None, 4, 0)),
         ("reference", lambda: networks.replicate(lambda rng: 0.0, 4, 0).z_score([["x"]])),
         ("xi_max", lambda: symfield.plot.depth_scales("tanh", points=5, xi_max=[1, 2])),
+        ("order", lambda: dynamics.edge_power_law("relu", order=None)),
+        ("depth", lambda: dynamics.EdgePowerLaw("relu", *[sp.Integer(1)] * 6).asymptote(-1)),
+        ("the integrand", lambda: symfield.GaussianCalculus().integrate(sp.nan, u, 0, 1)),
     ]
 
 

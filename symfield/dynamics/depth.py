@@ -39,6 +39,8 @@ _P = sp.Symbol("p", positive=True)
 MAX_DEPTH = 10**6
 #: Largest variance q accepted (float64 iterates overflow beyond it).
 MAX_VARIANCE = 1e300
+#: Highest order of the expansion in t = sqrt(1 - c) behind edge_power_law (ReLU needs 4).
+MAX_SERIES_ORDER = 20
 
 
 def depth_scales(activation, sigma_w: object = None, sigma_b: object = None, dps: int = 30, *,
@@ -63,8 +65,12 @@ class EdgePowerLaw:
     constant: sp.Expr                  # K
     steps: tuple[str, ...] = field(default=(), repr=False)
 
-    def asymptote(self, depth) -> float:
-        return float(self.constant) * float(depth) ** (-float(self.exponent))
+    def asymptote(self, depth: object) -> float:
+        """constant * depth^(-exponent), the predicted 1 - c^l at depth l > 0."""
+        layers = to_exact(depth, "depth")
+        if not layers > 0:
+            raise InvalidValueError(f"depth must be a number > 0, got {quoted(depth)}")
+        return float(self.constant) * float(layers) ** (-float(self.exponent))
 
     def __str__(self) -> str:
         return "\n".join((f"{self.activation} at the edge of chaos: 1 - c^l ~ "
@@ -75,7 +81,11 @@ class EdgePowerLaw:
 def edge_power_law(activation="relu", order: int = 7) -> EdgePowerLaw:
     """Derive the power law of 1 - c^l at the edge of chaos of an activation whose edge of
     chaos is a point (ReLU, leaky ReLU, abs). ``order`` is the order in t = sqrt(1 - c) of the
-    expansion."""
+    expansion (3 to MAX_SERIES_ORDER)."""
+    if not isinstance(order, int) or isinstance(order, bool) \
+            or not 3 <= order <= MAX_SERIES_ORDER:
+        raise InvalidValueError(f"order must be an integer from 3 to {MAX_SERIES_ORDER} "
+                                f"(got {quoted(order)})")
     eoc = edge_of_chaos(activation)
     if eoc.kind != "point":
         raise InvalidValueError(

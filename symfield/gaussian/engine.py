@@ -126,9 +126,13 @@ class GaussianCalculus:
         if not isinstance(var, sp.Symbol):
             raise InvalidValueError(f"the integration variable must be a SymPy Symbol, got "
                                     f"{quoted(var)}")
-        return definite_integral(as_expression(f, "the integrand"), var,
-                                 as_expression(lo, "the lower limit"),
-                                 as_expression(hi, "the upper limit"))
+        f, lo, hi = (as_expression(f, "the integrand"), as_expression(lo, "the lower limit"),
+                     as_expression(hi, "the upper limit"))
+        for what, value in (("the integrand", f), ("the lower limit", lo),
+                            ("the upper limit", hi)):
+            if value.has(sp.nan):
+                raise InvalidValueError(f"{what} is or contains NaN")
+        return definite_integral(f, var, lo, hi)
 
     def _memoised(self, key, compute):
         """compute() once per key; a cache hit replays the recorded steps into the trace.
