@@ -849,6 +849,83 @@ class _GrowthBound:
 MAX_INTERVALS = 64
 
 
+class _OneVariable:
+    """A factor f(x) of an integrand, ready for Arb's integration: its Heaviside form as a
+    program of complex balls (:class:`_IntegrandTranslator`), the steps that switch its
+    branches (their arguments must be polynomials of degree <= 2 in x, so every kink is a
+    known root) and its growth bound (:class:`_GrowthBound`)."""
+
+    def __init__(self, expr: sp.Expr, x: sp.Symbol, outer: _Translator):
+        from ...symbolic import heaviside_form
+
+        try:
+            stepped = heaviside_form(expr, x)
+        except (ValueError, TypeError) as error:
+            raise NotEnclosable(f"cannot split the integrand {_excerpt(expr)} at its "
+                                f"kinks ({error})") from None
+        self.inner = _IntegrandTranslator(x, outer.variables)
+        self.program = self.inner.program(stepped)
+        self.steps = []  # (step, its argument at real balls, programs of its coefficients)
+        for step in sorted(stepped.atoms(sp.Heaviside), key=sp.default_sort_key):
+            if not step.has(x):
+                continue
+            arg = step.args[0]
+            poly = sp.Poly(arg, x) if arg.is_polynomial(x) else None
+            if poly is None or poly.degree() > 2:
+                raise NotEnclosable(f"cannot enclose an expectation with a kink where "
+                                    f"{_excerpt(arg)} changes sign (only polynomial "
+                                    f"conditions of degree <= 2 in the integration variable "
+                                    f"have all their roots known)")
+            coefficients = [outer.program(c) for c in reversed(poly.all_coeffs())]
+            self.steps.append((step, self.inner.program(arg), coefficients))
+        self.bound = _GrowthBound(x, outer).growth(stepped)
+
+    def __call__(self, z: acb, params: list, analytic: bool) -> acb:
+        self.inner.analytic = analytic
+        return acb(self.program([z, *params]))
+
+    def pieces(self, values, start: arb, stop: arb) -> list[arb]:
+        """start, the kinks strictly between, stop: increasing, separated balls."""
+        inside = []
+        for _step, _arg, coefficients in self.steps:
+            for root in _real_roots([c(values) for c in coefficients]):
+                if root.is_exact() and (root == start or root == stop):
+                    continue
+                if root > start and root < stop:
+                    inside.append(root)
+                elif not (root < start or root > stop):
+                    raise _Undecided("a kink at the end of the range")
+        inside.sort(key=lambda r: r.mid())
+        ends = [start]
+        for root in inside:
+            if root.is_exact() and ends[-1].is_exact() and root == ends[-1]:
+                continue
+            if not root > ends[-1]:
+                raise _Undecided("two kinks closer than their balls")
+            ends.append(root)
+        ends.append(stop)
+        if len(ends) > MAX_INTERVALS + 1:
+            raise NotEnclosable(f"the integrand has more than {MAX_INTERVALS} pieces")
+        return ends
+
+    def choose_branch(self, values, point: arb) -> None:
+        """Every step's value on the interval holding ``point`` (no kink inside it)."""
+        self.inner.analytic = False
+        for step, arg, _coefficients in self.steps:
+            s = _sign(arg([point, *values]), str(step))
+            self.inner.steps[step] = arb(1) if s > 0 else arb(0)
+
+    def integrate(self, values, ends: list[arb], weight: Callable[[acb], acb]) -> acb:
+        """sum over the pieces of int f(x) weight(x) dx (Arb's rigorous integration)."""
+        total = acb(0)
+        params = list(values)
+        for lo, hi in zip(ends, ends[1:]):
+            self.choose_branch(values, (lo + hi) / 2)
+            total += acb.integral(lambda z, analytic: self(z, params, analytic) * weight(z),
+                                  lo, hi)
+        return total
+
+
 class GaussianIntegral:
     """E[f(u)], u ~ N(0, q) centred (the exact form of an integral-form law), enclosed.
 
@@ -873,7 +950,7 @@ class GaussianIntegral:
     """
 
     def __init__(self, expectation: Expectation, outer: _Translator):
-        from ...symbolic import heaviside_form, parity
+        from ...symbolic import parity
 
         if expectation.dimension != 1:
             raise NotEnclosable("cannot enclose a two-dimensional Gaussian expectation (an "
@@ -886,27 +963,8 @@ class GaussianIntegral:
         self.variance = outer.program(expectation.covariance[0])
         shape = parity(integrand, x)
         self.even, self.odd = shape == "even", shape == "odd"
-        try:
-            stepped = heaviside_form(integrand, x)
-        except (ValueError, TypeError) as error:
-            raise NotEnclosable(f"cannot split the integrand {_excerpt(integrand)} at its "
-                                f"kinks ({error})") from None
-        self.inner = _IntegrandTranslator(x, outer.variables)
-        self.f = self.inner.program(stepped)
-        self.steps = []  # (step, its argument at real balls, programs of its coefficients)
-        for step in sorted(stepped.atoms(sp.Heaviside), key=sp.default_sort_key):
-            if not step.has(x):
-                continue
-            arg = step.args[0]
-            poly = sp.Poly(arg, x) if arg.is_polynomial(x) else None
-            if poly is None or poly.degree() > 2:
-                raise NotEnclosable(f"cannot enclose an expectation with a kink where "
-                                    f"{_excerpt(arg)} changes sign (only polynomial "
-                                    f"conditions of degree <= 2 in the integration variable "
-                                    f"have all their roots known)")
-            coefficients = [outer.program(c) for c in reversed(poly.all_coeffs())]
-            self.steps.append((step, self.inner.program(arg), coefficients))
-        self.bound = _GrowthBound(x, outer).growth(stepped)
+        self.f = _OneVariable(integrand, x, outer)
+        self.bound = self.f.bound
         self._at_zero: Program | None = None
 
     def at_zero(self, values) -> arb:
@@ -932,57 +990,13 @@ class GaussianIntegral:
             return arb(0)
         c, k, b = self.bound(values)
         cutoff, tail = self.cutoff(q, c, k, b)
-        ends = self.interval_ends(values, cutoff)
-        density = (arb(2) * arb.pi() * q).rsqrt()
-        two_q = arb(2) * q
-        total = arb(0)
-        inner, f = self.inner, self.f
-        for lo, hi in zip(ends, ends[1:]):
-            self.choose_branch(values, (lo + hi) / 2)
-            params = list(values)
-
-            def integrand(z, analytic):
-                inner.analytic = analytic
-                return acb(f([z, *params])) * (-(z * z) / two_q).exp()
-
-            piece = acb.integral(integrand, lo, hi)
-            total += _real_part(piece, "the integral")
-        total *= density
+        ends = self.f.pieces(values, arb(0) if self.even else -cutoff, cutoff)
+        two_q = 2 * q
+        total = self.f.integrate(values, ends, lambda z: (-(z * z) / two_q).exp())
+        total = _real_part(total, "the integral") * (2 * arb.pi() * q).rsqrt()
         if self.even:
             total *= 2
         return total + arb(0, tail)
-
-    def interval_ends(self, values, cutoff: arb) -> list[arb]:
-        """-L (or 0 for an even f), the kinks inside, L: increasing, separated balls."""
-        start = arb(0) if self.even else -cutoff
-        inside = []
-        for _step, _arg, coefficients in self.steps:
-            for root in _real_roots([c(values) for c in coefficients]):
-                if root.is_exact() and (root == start or root == cutoff):
-                    continue
-                if root > start and root < cutoff:
-                    inside.append(root)
-                elif not (root < start or root > cutoff):
-                    raise _Undecided("a kink at the end of the range")
-        inside.sort(key=lambda r: r.mid())
-        ends = [start]
-        for root in inside:
-            if root.is_exact() and ends[-1].is_exact() and root == ends[-1]:
-                continue
-            if not root > ends[-1]:
-                raise _Undecided("two kinks closer than their balls")
-            ends.append(root)
-        ends.append(cutoff)
-        if len(ends) > MAX_INTERVALS + 1:
-            raise NotEnclosable(f"the integrand has more than {MAX_INTERVALS} pieces")
-        return ends
-
-    def choose_branch(self, values, point: arb) -> None:
-        """Every step's value on the interval holding ``point`` (no kink inside it)."""
-        self.inner.analytic = False
-        for step, arg, _coefficients in self.steps:
-            s = _sign(arg([point, *values]), str(step))
-            self.inner.steps[step] = arb(1) if s > 0 else arb(0)
 
     @staticmethod
     def tail_bound(q: arb, c: arb, k: arb, b: arb, cutoff: arb) -> arb:
@@ -1001,7 +1015,8 @@ class GaussianIntegral:
                  / (2 * arb.const_sqrt_pi()) * gamma)
         return total.abs_upper()
 
-    def cutoff(self, q: arb, c: arb, k: arb, b: arb) -> tuple[arb, arb]:
+    @classmethod
+    def cutoff(cls, q: arb, c: arb, k: arb, b: arb) -> tuple[arb, arb]:
         """(L, the tail bound at L) with the bound at most 2^-(working bits)."""
         goal = arb(2) ** -ctx.prec
         qf, kf, bf = float(q.upper()), float(k.upper()), float(b.upper())
@@ -1016,7 +1031,7 @@ class GaussianIntegral:
         length = max(length, 1.0, 2 * bf * qf + 1)
         for _ in range(40):
             cutoff = exact_ball(mpmath.mpf(length))
-            tail = self.tail_bound(q, c, k, b, cutoff)
+            tail = cls.tail_bound(q, c, k, b, cutoff)
             if tail <= goal:
                 return cutoff, tail
             length *= 1.25
