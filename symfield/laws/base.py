@@ -278,12 +278,14 @@ class Law:
         and domain checks as ``evaluate``): an ``Enclosure`` (``.mid``, ``.rad``,
         ``.contains(x)``, ``.digits``) computed in ball arithmetic (Arb) with
         rad <= 10^-dps |value| / 2, so every one of the dps digits is proven, not only agreed
-        on. Closed forms, Faddeeva pole series (with a proven tail bound) and integral forms over
-        one Gaussian variable (Arb's integration split at the kinks, with a proven bound on
-        the Gaussian tails); a divergent law gives the exact +-inf. Raises NotEnclosable (a
-        SymfieldError and a NotImplementedError) for two-dimensional integral forms, Mehler
-        series, integrands whose growth the tail bound cannot establish, and laws with their
-        own numerics (recursions over depth, finite width), and
+        on. Closed forms, Faddeeva pole series (with a proven tail bound) and integral forms
+        (Arb's integration split at the kinks, with a proven bound on the Gaussian tails; over
+        two variables for separable integrands f(u1) g(u2), seconds per value); a divergent
+        law gives the exact +-inf. Raises NotEnclosable (a SymfieldError and a
+        NotImplementedError) for coupled two-variable integrands, two-variable forms at
+        c = +-1 or a zero variance, Mehler series, integrands whose growth the tail bound
+        cannot establish, and laws with their own numerics (recursions over depth, finite
+        width), and
         PrecisionError saying how many digits are proven when the effort cap
         (``enclosure.max_working_bits``) is reached first, or when the radius of an input
         ball limits the result.

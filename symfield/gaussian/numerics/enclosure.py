@@ -1,5 +1,5 @@
-"""Proven enclosures of closed forms, pole series and one-dimensional Gaussian expectations:
-ball arithmetic (Arb, python-flint).
+"""Proven enclosures of closed forms, pole series and Gaussian expectations: ball arithmetic
+(Arb, python-flint).
 
 A two-precision agreement is evidence; an enclosure is a proof. Every operation here is done
 on a ball (a midpoint and a radius) by Arb, whose functions return balls guaranteed to contain
@@ -12,11 +12,13 @@ and their inverses, Abs, sign, Heaviside and Piecewise decided on balls, Max/Min
 Faddeeva function w), the Faddeeva pole series (:class:`PoleSeries`, with a proven tail) and
 centred one-dimensional Gaussian expectations E[f(u)] (:class:`GaussianIntegral`: Arb's
 rigorous integration between the kinks of f, plus a proven bound on the Gaussian tails from a
-growth bound on |f| derived from its expression). :func:`enclose` evaluates it at increasing
-working precision until the radius is at most half a unit in the last requested digit,
-relative to the value: rad <= 10^-dps |v|_min / 2, where |v|_min is the smallest modulus in
-the ball (so the first dps significant digits of the midpoint, correctly rounded, are within
-half a unit of the truth).
+growth bound on |f| derived from its expression; :class:`BivariateGaussianIntegral` for
+separable E[f(u1) g(u2)], nested). Roots and fixed points of enclosed functions are proven by
+Krawczyk's interval Newton test (:func:`enclose_root`, :func:`enclose_fixed_point`).
+:func:`enclose` evaluates it at increasing working precision until the radius is at most half
+a unit in the last requested digit, relative to the value: rad <= 10^-dps |v|_min / 2, where
+|v|_min is the smallest modulus in the ball (so the first dps significant digits of the
+midpoint, correctly rounded, are within half a unit of the truth).
 
 Effort: the working precision starts at the target's bits + 32 and grows by the bits the
 last attempt lost (or doubles when it gave no finite ball), up to
@@ -389,7 +391,8 @@ class _Translator:
         if isinstance(node, sp.Sum):
             return PoleSeries(node, self).value
         if isinstance(node, Expectation):
-            return GaussianIntegral(node, self).value
+            kind = GaussianIntegral if node.dimension == 1 else BivariateGaussianIntegral
+            return kind(node, self).value
         if isinstance(node, sp.Function) and type(node) in UNARY and len(node.args) == 1:
             arg, fn = self.program(node.args[0]), UNARY[type(node)]
             return lambda values: fn(arg(values))
@@ -952,9 +955,6 @@ class GaussianIntegral:
     def __init__(self, expectation: Expectation, outer: _Translator):
         from ...symbolic import parity
 
-        if expectation.dimension != 1:
-            raise NotEnclosable("cannot enclose a two-dimensional Gaussian expectation (an "
-                                "integral form over two variables) yet")
         if not expectation.centred:
             raise NotEnclosable("cannot enclose a Gaussian expectation with a nonzero mean yet")
         (x,) = expectation.variables
@@ -1021,7 +1021,8 @@ class GaussianIntegral:
         goal = arb(2) ** -ctx.prec
         qf, kf, bf = float(q.upper()), float(k.upper()), float(b.upper())
         # a first guess from the leading behaviour Gamma(s, z) ~ z^(s-1) e^-z
-        log_prefactor = (math.log(max(float(c.upper()), 1e-300)) + (2 * kf + 2) * math.log(2)
+        log_c = float(c.log().upper()) if c > 0 else -690.0  # c may be beyond floats
+        log_prefactor = (max(log_c, -690.0) + (2 * kf + 2) * math.log(2)
                          + bf * bf * qf / 2 + kf / 2 * math.log(2 * qf))
         z = max(1.0, ctx.prec * math.log(2) + log_prefactor + 10)
         for _ in range(4):
@@ -1029,6 +1030,9 @@ class GaussianIntegral:
                     + max(0.0, (kf - 1) / 2) * math.log(z))
         length = bf * qf + math.sqrt(2 * qf * z)
         length = max(length, 1.0, 2 * bf * qf + 1)
+        if not length < 1e300:
+            raise NotEnclosable("the tail bound of the expectation needs a range beyond the "
+                                "floating-point numbers (the growth bound is too weak here)")
         for _ in range(40):
             cutoff = exact_ball(mpmath.mpf(length))
             tail = cls.tail_bound(q, c, k, b, cutoff)
@@ -1037,6 +1041,101 @@ class GaussianIntegral:
             length *= 1.25
         raise NotEnclosable("the tail bound of the expectation does not fall below the "
                             "target (the growth bound is too weak at this variance)")
+
+
+class BivariateGaussianIntegral:
+    """E[c f(u1) g(u2)], (u1, u2) centred with variances q1, q2 and covariance rho (a
+    separable integrand: the kernels of two-input laws), enclosed.
+
+    Given u1, u2 is N(m u1, s^2) with m = rho/q1, s^2 = q2 - rho^2/q1, so
+    E = int f(u1) G(u1) phi_q1(u1) du1 with G(u1) = int g(y) phi_s2(y - m u1) dy. G is entire
+    in u1 (u1 enters only the Gaussian factor), so the outer integration, split at the kinks
+    of f, may ask for it on complex balls; each G(u1) is itself an Arb integration over
+    y = mu0 + t, |t| <= W, split at the kinks of g, mu0 the midpoint of Re(m u1), plus its
+    tails: with delta = m u1 - mu0 and |g(y)| <= C_g (1 + |y|)^k e^(b|y|),
+    |g(mu0 + t) exp(-(y - m u1)^2 / (2 s^2))| <= C_g (1 + |mu0|)^k e^(b|mu0|)
+    e^((Im delta)^2 / (2 s^2)) (1 + |t|)^k e^((b + |Re delta|/s^2)|t|) e^(-t^2 / (2 s^2)), whose
+    tails beyond +-W the one-variable bound (:class:`GaussianIntegral`) covers.
+
+    The outer tails need a growth bound of G on the real line: with Y = m u1 + s Z,
+    1 + |Y| <= (1 + |m u1|)(1 + s|Z|) and Cauchy-Schwarz,
+    |G(u1)| <= C_g max(1, |m|)^k (1 + |u1|)^k e^(b|m||u1|) sqrt(E[(1 + s|Z|)^(2k)] E[e^(2bs|Z|)])
+    with E[(1 + s|Z|)^(2k)] <= 4^k (1 + s^(2k) 2^k Gamma(k + 1/2)/sqrt(pi)) and
+    E[e^(2bs|Z|)] <= 2 e^(2 b^2 s^2). A zero variance or |rho| = sqrt(q1 q2) (a degenerate
+    pair) is refused for now."""
+
+    def __init__(self, expectation: Expectation, outer: _Translator):
+        from ..structure import separate
+
+        if not expectation.centred:
+            raise NotEnclosable("cannot enclose a Gaussian expectation with a nonzero mean yet")
+        v1, v2 = expectation.variables
+        parts = separate(expectation.integrand, v1, v2)
+        if parts is None:
+            raise NotEnclosable(f"cannot enclose a two-dimensional expectation whose integrand "
+                                f"{_excerpt(expectation.integrand)} couples its variables "
+                                f"(only products f(u1) g(u2) so far)")
+        c, f, g = parts
+        self.constant = outer.program(c)
+        self.f, self.g = _OneVariable(f, v1, outer), _OneVariable(g, v2, outer)
+        self.covariance = [outer.program(e) for e in expectation.covariance]
+
+    def value(self, values) -> arb:
+        q1, rho, q2 = (_real_part(p(values), "the covariance") for p in self.covariance)
+        for q in (q1, q2):
+            if q.is_zero():
+                raise NotEnclosable("cannot enclose a two-dimensional expectation at a zero "
+                                    "variance yet")
+            if q < 0:
+                raise InvalidValueError("a variance of the expectation is negative")
+            if not q > 0:
+                raise _Undecided("the variances > 0")
+        s2 = q2 - rho * rho / q1
+        if s2.is_zero():
+            raise NotEnclosable("cannot enclose a two-dimensional expectation of a degenerate "
+                                "pair (rho^2 = q1 q2) yet")
+        if s2 < 0:
+            raise InvalidValueError("the covariance of the expectation is not positive "
+                                    "semi-definite (rho^2 > q1 q2)")
+        if not s2 > 0:
+            raise _Undecided("rho^2 < q1 q2")
+        m = rho / q1
+        cf, kf, bf = self.f.bound(values)
+        cg, kg, bg = self.g.bound(values)
+        slope = abs(m).abs_upper()
+        moment = arb(4) ** kg * (1 + s2 ** kg * arb(2) ** kg * (kg + arb(1) / 2).gamma()
+                                 / arb.const_sqrt_pi())
+        c_conditional = (cg * slope.max(arb(1)) ** kg
+                         * (moment * 2 * (2 * bg * bg * s2).exp()).sqrt())
+        cutoff, tail = GaussianIntegral.cutoff(q1, (cf * c_conditional).abs_upper(), kf + kg,
+                                               (bf + bg * slope).abs_upper())
+        g, two_s2, two_q1 = self.g, 2 * s2, 2 * q1
+        inner_norm = (arb.pi() * two_s2).rsqrt()
+
+        def conditional(u1: acb) -> acb:
+            """E[g(Y)], Y ~ N(m u1, s^2), enclosed for every u1 in the ball."""
+            mean = m * u1
+            centre = arb(mean.real.mid())
+            delta = mean - centre
+            drift, lift = delta.real.abs_upper(), delta.imag.abs_upper()
+            reach = centre.abs_upper()
+            growth = bg * reach + lift * lift / two_s2
+            if not growth < ctx.prec:
+                # a ball far off the real axis (Arb probing a wide ellipse): no useful bound
+                # there, and a non-finite answer makes Arb subdivide instead
+                return _nan_ball()
+            c_inner = cg * (1 + reach) ** kg * growth.exp()
+            width, inner_tail = GaussianIntegral.cutoff(s2, c_inner.abs_upper(), kg,
+                                                        (bg + drift / s2).abs_upper())
+            ends = g.pieces(values, centre - width, centre + width)
+            inner = g.integrate(values, ends, lambda y: (-((y - mean) ** 2) / two_s2).exp())
+            return inner * inner_norm + acb(arb(0, inner_tail), arb(0, inner_tail))
+
+        ends = self.f.pieces(values, -cutoff, cutoff)
+        outer = self.f.integrate(values, ends,
+                                 lambda u1: (-(u1 * u1) / two_q1).exp() * conditional(u1))
+        total = _real_part(outer, "the integral") * (arb.pi() * two_q1).rsqrt() + arb(0, tail)
+        return total * _real_part(self.constant(values), "the integrand's constant")
 
 
 def _real_roots(coefficients: list[arb]) -> list[arb]:
@@ -1080,6 +1179,10 @@ def max_working_bits(dps: int) -> int:
     return 2 * target_bits(dps) + 2048
 
 
+#: The most digits a two-variable expectation is enclosed to (nested integrations).
+MAX_DPS_TWO_VARIABLES = 100
+
+
 def max_integral_bits(dps: int) -> int:
     """The effort cap for expressions holding Gaussian expectations: each attempt integrates
     at the working precision (seconds at a thousand digits), so the cap is lower than for
@@ -1104,6 +1207,10 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
     value that is not real or not finite, PrecisionError (with the digits proven) when the
     cap ``max_working_bits(dps)`` (``max_integral_bits(dps)`` for an expression holding an
     expectation) is reached first."""
+    if dps > MAX_DPS_TWO_VARIABLES and any(e.dimension == 2 for e in expr.atoms(Expectation)):
+        raise NotEnclosable(f"{what}: two-variable expectations are enclosed to at most "
+                            f"{MAX_DPS_TWO_VARIABLES} digits (nested integrations: about 10 s "
+                            f"at 50 digits, the cost growing steeply with the digits)")
     program = compile_ball(expr, variables)
     cap = max_integral_bits(dps) if expr.has(Expectation) else max_working_bits(dps)
     bits = start_bits or target_bits(dps) + 32
