@@ -37,6 +37,9 @@ INTEGRAL_CASES = [
     ("chi2", "mish", {"q": "3", "sigma_w": "1"}),
     ("length_map", "mish", {"q": "30", "sigma_w": "1.2", "sigma_b": "0.1"}),
     ("derivative_moment3", "gelu", {"q": "1.7"}),
+    # two variables: nested integrations (seconds; the 0.5 s target is for one variable)
+    ("kernel", "silu", {"q1": "1", "q2": "2", "rho": "0.5"}),
+    ("derivative_kernel", "silu", {"q1": "1.4", "q2": "0.5", "rho": "0.3"}),
 ]
 INTEGRAL_DPS = 30
 INTEGRAL_TARGET = 0.5
@@ -71,12 +74,13 @@ def main() -> None:
         assert abs(value - enclosure.mid) <= enclosure.rad + abs(value) * 10 ** -(INTEGRAL_DPS + 4)
         t_enclose = best_of(lambda: law.enclose(dps=INTEGRAL_DPS, **values), 3)
         t_evaluate = best_of(lambda: law.evaluate(dps=INTEGRAL_DPS, **values), 3)
-        slowest = max(slowest, t_enclose)
+        if len(values) == 1 or "q" in values:
+            slowest = max(slowest, t_enclose)  # the target is for one-variable forms
         shown = ", ".join(f"{k}={v}" for k, v in values.items())
         print(f"{'':34s}{name + '[' + act + ']':26s} {shown:36s} {t_enclose:10.4f} "
               f"{t_evaluate:11.4f} {t_enclose / t_evaluate:6.2f}  "
               f"{'OK' if t_enclose <= INTEGRAL_TARGET else 'MISSED'}")
-    print(f"slowest integral form {slowest:.3f} s (target <= {INTEGRAL_TARGET} s): "
+    print(f"slowest one-variable integral form {slowest:.3f} s (target <= {INTEGRAL_TARGET} s): "
           f"{'OK' if slowest <= INTEGRAL_TARGET else 'MISSED'}")
 
 
