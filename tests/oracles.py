@@ -154,7 +154,9 @@ def lambdified_oracle(activation, params: Mapping[str, object] | None = None) ->
     phi'' contains a Dirac delta (the test then skips the laws that need phi'')."""
     from symfield.activations import x
 
-    subs = {sym: sp.sympify(params.get(name, default))
+    # parameters exactly as symfield reads them (a float is the decimal it prints as):
+    # sympify(0.001) would be a 15-digit Float, 1e-17 off in the 30-digit reference
+    subs = {sym: _exact_sympy(params.get(name, default))
             for name, (sym, default) in activation.parameters.items()}
     fns = []
     for order in range(3):
@@ -198,6 +200,9 @@ def gauss_expect(g: Callable, var, oracle: ActivationOracle, dps: int = 45,
         cuts |= {mp.mpf(k) / s for k in oracle.kinks}
         if oracle.smooth_scale and var > 1:
             cuts |= {1 / s, -1 / s}
+        if not oracle.linear_growth and var > 1:
+            # exponential growth exp(k x) moves the integrand's peak out to z = k s
+            cuts |= {sign * k * s for k in (1, 2, 3, 4) for sign in (1, -1)}
         # Beyond |z| = Z the Gaussian weight is below 10^-(dps+10) while every integrand of
         # the single-input laws grows at most like (1 + q z^2): the tail is negligible at
         # dps digits, and a finite range lets tanh-sinh converge with half the nodes.
@@ -353,6 +358,17 @@ GOLDEN = {
     "G16": "0.300203812004187410724868136975",   # tanh E[phi''^2], q=1
     "G17": "-0.28260521430778116722303753288",   # tanh E[phi phi''], q=1 (29 digits shown)
 }
+
+
+def _exact_sympy(value) -> sp.Expr:
+    """An exact SymPy number read with the same convention as ``to_mpf``."""
+    if isinstance(value, str):
+        value = Fraction(value.strip())
+    if isinstance(value, float):
+        value = Fraction(repr(value))
+    if isinstance(value, Fraction):
+        return sp.Rational(value.numerator, value.denominator)
+    return sp.sympify(value)
 
 
 def to_mpf(value):

@@ -46,6 +46,12 @@ PHASE = st.one_of(st.floats(0.6, 0.9), st.floats(0.97, 1.03), st.floats(1.15, 1.
 #: tests draw the others (mish's laws are checked against quadrature elsewhere).
 SLOW_EDGE_OF_CHAOS = {"mish"}
 
+#: phi' with heavy tails (a power of a Gaussian, a lognormal): sampled statistics built on
+#: phi' (the domino off-diagonal, the created curvature) have such large O(n^-1/2) constants
+#: that a 15-60 % error is not resolved at width <= 256 with 32 replicas, so the power tests
+#: (which promise to reject a wrong law) do not draw them; the law tests still do.
+HEAVY_TAILED_DERIVATIVE = {"monomial", "polynomial", "exp"}
+
 
 @lru_cache(maxsize=None)
 def critical_sigma_w(activation: str, sigma_b: float) -> float:

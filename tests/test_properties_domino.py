@@ -17,8 +17,8 @@ from symfield.laws.geometry import DOMINO, GRADIENT_NORM
 from symfield.laws.single_input import CHI1
 from symfield.laboratory import check_law, check_width_scaling
 from symfield.symbols import L
-from test_properties_common import (NO_SHRINK, POWER, REPLICAS, Z, applicable,
-                                    network_settings)
+from test_properties_common import (HEAVY_TAILED_DERIVATIVE, NO_SHRINK, POWER, REPLICAS, Z,
+                                    applicable, network_settings)
 
 WRONG_DOMINO = replace(DOMINO, define=lambda phi: (1.15 * CHI1.define(phi)) ** L)
 WRONG_GRADIENT_NORM = replace(GRADIENT_NORM, define=lambda phi: (1.15 * CHI1.define(phi)) ** L)
@@ -33,10 +33,8 @@ def _domino(law, case):
     return report
 
 
-#: phi' with heavy tails (a power of a Gaussian, a lognormal): the off-diagonal's O(n^-1/2)
-#: constant is large (sqrt(n) rms/diag ~ 20 for x^3 at depth 3) and a 15 % error in chi1 is
-#: not resolved at width <= 160 with 32 replicas (the gradient-norm tests still draw them)
-HEAVY_TAILED_DERIVATIVE = {"monomial", "polynomial", "exp"}
+#: HEAVY_TAILED_DERIVATIVE: the off-diagonal's O(n^-1/2) constant is large (sqrt(n) rms/diag
+#: ~ 20 for x^3 at depth 3); the gradient-norm tests still draw them
 DOMINO_CASES = network_settings("domino").filter(lambda c: c[0] not in HEAVY_TAILED_DERIVATIVE)
 
 

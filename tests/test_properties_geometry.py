@@ -21,7 +21,7 @@ from symfield.laws.geometry import CURVATURE_MAP, CURVATURE_MAP_DIRECTIONS, METR
 from symfield.laws.single_input import CHI1, CHI2
 from symfield.laboratory import Predictor, check_law
 from symfield.symbols import kappa2
-from test_properties_common import (NO_SHRINK, PHASE, POWER, REPLICAS, SEEDS, SIGMA_B,
+from test_properties_common import (HEAVY_TAILED_DERIVATIVE, NO_SHRINK, PHASE, POWER, REPLICAS, SEEDS, SIGMA_B,
                                     SLOW_EDGE_OF_CHAOS, Z, applicable, critical_sigma_w,
                                     network_settings)
 
@@ -50,10 +50,12 @@ CURVATURE_DEPTHS = st.integers(2, 3)
 
 def _creates_curvature() -> tuple[str, ...]:
     """Activations with chi2 > 0: only there does a wrong creation term change anything
-    (linear networks have chi2 = 0, so both laws agree and no check could tell them apart)."""
+    (linear networks have chi2 = 0, so both laws agree and no check could tell them apart);
+    heavy-tailed phi' left out (the check's resolution there is too coarse for a power test)."""
     chi2 = {name: symfield.derive("chi2", name).evaluate(q=1, sigma_w=1)
             for name in applicable("curvature_map")}
-    return tuple(name for name, value in chi2.items() if value > 0)
+    return tuple(name for name, value in chi2.items()
+                 if value > 0 and name not in HEAVY_TAILED_DERIVATIVE)
 
 
 # -- conformal metric -------------------------------------------------------------------------

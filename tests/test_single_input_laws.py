@@ -76,6 +76,10 @@ STRATEGIES = {
     "sigma_w": st.floats(0.1, 4.0),
     "sigma_b": st.floats(0.0, 2.0),
     "alpha": st.floats(0.001, 1.0),
+    # ab_relu's slopes (any reals; 0 included) and SELU's scale
+    "a": st.floats(-2.0, 2.0),
+    "b": st.floats(-2.0, 2.0),
+    "scale": st.floats(0.5, 2.0),
 }
 
 
@@ -391,16 +395,20 @@ def test_laws_are_consistent_with_each_other(act):
     """Identities between the laws, for every activation (closed forms or not):
     length_map = sigma_w^2 chi0 + sigma_b^2, activity_map(A) = chi0(sigma_w^2 A + sigma_b^2),
     and (heat equation, theory T2) length_map_slope = sigma_w^2 d chi0/dq for closed forms."""
-    chi0 = law_of("chi0", act).expr
-    lm = law_of("length_map", act).expr
-    am = law_of("activity_map", act).expr
+    # the activation's parameters at exact values other than their defaults (ab_relu's a, b,
+    # SELU's scale, alpha): the identities hold for every parameter value
+    params = {sym: sp.Rational(3, 7) + k for k, (_, (sym, _default)) in
+              enumerate(sorted(law_of("chi0", act).activation.parameters.items()))}
+    chi0 = law_of("chi0", act).expr.subs(params)
+    lm = law_of("length_map", act).expr.subs(params)
+    am = law_of("activity_map", act).expr.subs(params)
     shifted = chi0.subs(q, sigma_w**2 * A + sigma_b**2)
     if law_of("chi0", act).closed_form:
         assert numerically_equal(lm, sigma_w**2 * chi0 + sigma_b**2)
         assert numerically_equal(am, shifted)
         slope = law_of("length_map_slope", act)
         if slope.closed_form and not slope.divergent:
-            assert numerically_equal(slope.expr, sigma_w**2 * sp.diff(chi0, q))
+            assert numerically_equal(slope.expr.subs(params), sigma_w**2 * sp.diff(chi0, q))
     else:
         # Unevaluated expectations: the same Expectation objects, composed as the maps say.
         assert sp.expand(lm - (sigma_w**2 * chi0 + sigma_b**2)) == 0, lm

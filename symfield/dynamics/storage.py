@@ -42,6 +42,11 @@ def check_writable_file(path: str | os.PathLike, what: str = "the output") -> Pa
         raise InvalidValueError(f"cannot write {what}: the file name is empty")
     if "\0" in str(text):  # the OS refuses it with a ValueError, not an OSError
         raise InvalidValueError(f"cannot write {what}: the file name contains a NUL character")
+    try:
+        os.fsencode(text)
+    except UnicodeError:
+        raise InvalidValueError(f"cannot write {what}: the file name is not valid Unicode "
+                                f"(a lone surrogate)") from None
     path = Path(text)
     head = f"cannot write {what} {quoted_path(path)}"
     try:

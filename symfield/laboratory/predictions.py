@@ -314,8 +314,9 @@ def edge_of_chaos(activation: str | Activation, sigma_b: float, low: float = 0.2
         with np.errstate(over="ignore", invalid="ignore"):
             previous = np.asarray(chi1(q=q, sigma_w=sigma_w), dtype=float) * ones
             for step in range(1, iterations + 1):
-                q = np.minimum(np.asarray(length(q=q, sigma_w=sigma_w, sigma_b=sigma_b),
-                                          dtype=float) * ones, 1e12)
+                # a variance creeping to q* = 0 can round to -3e-17 in float64: clip at 0
+                q = np.clip(np.asarray(length(q=q, sigma_w=sigma_w, sigma_b=sigma_b),
+                                       dtype=float) * ones, 0.0, 1e12)
                 if step % 8 == 0 or step == iterations:
                     current = np.asarray(chi1(q=q, sigma_w=sigma_w), dtype=float) * ones
                     settled = np.abs(current - previous) <= 1e-9
