@@ -365,3 +365,25 @@ def test_to_numpy_power_check():
     ref = float(law.evaluate(dps=20, q=1))
     assert abs(out - ref) <= 1e-13 * ref
     assert not abs(out * (1 + 1e-12) - ref) <= 1e-13 * ref
+
+
+@pytest.mark.parametrize("even", [True, False])
+def test_float64_quadrature_of_a_decaying_integrand_reports_a_small_error(even):
+    # The end-node test (an integrand still weighing at the rule's ends gets an infinite error
+    # estimate, and the point is recomputed in mpmath) once read an even rule's first node,
+    # x = 0, as an end: every even integrand (tanh's chi1, E[sech^4]) went to mpmath.
+    from symfield.gaussian.numerics.quadrature import expect_np
+
+    var = np.array([0.25, 1.0, 100.0])
+    ratio = np.ones(var.shape)
+    got = expect_np(lambda x: np.cosh(x) ** -4, var, even, (), ratio)
+    assert np.all(ratio < 10), ratio
+    for v, g in zip(var, got):
+        with mp.workdps(30):
+            ref = mp.quad(lambda x: mp.sech(x) ** 4 * mp.npdf(x, 0, mp.sqrt(v)),
+                          [-mp.inf, -1, 0, 1, mp.inf])
+        assert abs(g - ref) <= 1e-14 * ref, (v, g, ref)
+    # an integrand that outgrows the Gaussian still gets an infinite estimate
+    ratio = np.ones(1)
+    expect_np(lambda x: np.exp(2 * math.sqrt(1e3) * x), np.array([1e3]), False, (), ratio)
+    assert np.isinf(ratio[0])

@@ -233,7 +233,9 @@ def expect_np(f: Callable[[np.ndarray], np.ndarray], var: np.ndarray, even: bool
                 # An integrand that outgrows the Gaussian (exp(2 sqrt(q) x) at q = 1e3 peaks
                 # at 63 sd) still weighs at the rule's last nodes: the truncated sum would be
                 # silently wrong, so its error estimate is infinite (the caller recomputes).
-                ends = np.maximum(np.abs(vals[:, 0]), np.abs(vals[:, -1]))
+                # (an even rule's first node is x = 0, the heaviest: only its last is an end)
+                ends = np.abs(vals[:, -1]) if even else \
+                    np.maximum(np.abs(vals[:, 0]), np.abs(vals[:, -1]))
                 ratio = np.where(ends > _FP_END_WEIGHT * size, np.inf, ratio)
             cancellation.reshape(-1)[sl] = np.where(np.isfinite(ratio), ratio, np.inf)
     return out.reshape(shape)
