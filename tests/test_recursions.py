@@ -289,12 +289,6 @@ def test_relu_ntk_diagonal_equals_depth():
     np.testing.assert_allclose(np.diag(S), 1.0, rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "float64 NTK diagonal of ReLU is 8e-10 off: the arcsine gap (D - rho)(D + rho) is built "
-    "with D = sqrt(q1 q2), but lambdify's common-subexpression pass splits it into "
-    "sqrt(q1) sqrt(q2) = 0.5000000000000001 at q = 0.5; keeping one root makes c = +-1 exact, "
-    "which then exposes NaN at c = +-1 in other kernels (relu_power, gelu at large variances): "
-    "both need fixing together (issue 19)"))
 def test_float_relu_diagonal_is_accurate():
     S, T = symfield.nngp_ntk("relu", [[1.0, 0.0]], 3, 1.0, 0.0)
     assert abs(S[0, 0] - 0.125) <= 1e-12
@@ -453,14 +447,17 @@ def test_nngp_ntk_no_nan_depth_10(act, sw, sb):
     assert np.all(np.isfinite(T))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sign's float64 derivative kernel at c = -1 is -inf; E[phi'(u1) phi'(u2)] = "
-    "4 E[delta(u1) delta(u2)] is +inf there (issue 19)"))
-def test_delta_slope_ntk_is_plus_infinity_for_opposite_inputs():
+def test_delta_slope_ntk_is_odd_for_opposite_inputs():
+    """sign is odd and sigma_b = 0, so the network is odd in its input and every parameter
+    gradient at -x is minus that at x: Theta(x, -x) = -Theta(x, x) = -inf (E[phi' phi'] is
+    +inf at c = -1, times Theta^1(x, -x) < 0). The NNGP entries are exact in float64:
+    K(c = -1) = -1 for sign, so Sigma^l(x, -x) = -Sigma^l(x, x) = -sigma_w^2."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        _S, T = symfield.nngp_ntk("sign", [[1.0, 0.0], [-1.0, 0.0]], 3, 0.5, 0.0)
-    assert T[0, 1] == np.inf
+        S, T = symfield.nngp_ntk("sign", [[1.0, 0.0], [-1.0, 0.0]], 3, 0.5, 0.0)
+    assert T[0, 0] == T[1, 1] == np.inf
+    assert T[0, 1] == T[1, 0] == -np.inf
+    np.testing.assert_array_equal(S, [[0.25, -0.25], [-0.25, 0.25]])
 
 
 @pytest.mark.parametrize("act", ACTIVATIONS)

@@ -114,6 +114,25 @@ def squared_gap(num: sp.Expr, den: sp.Expr) -> sp.Expr:
                   evaluate=False)
 
 
+class _joint_sqrt(sp.Function):
+    """sqrt(x) of a product kept as one root through lambdify's common-subexpression pass
+    (numerics only): SymPy rebuilds sqrt(q1 q2) of positive symbols as sqrt(q1) sqrt(q2),
+    0.5000000000000001 at q1 = q2 = 0.5, which puts c = rho/sqrt(q1 q2) = 1 an ulp inside
+    the range and the arcsine's angle sqrt(ulp) = 1e-8 away from 0."""
+
+
+def joint_roots(expr):
+    """Every square root of an unevaluated product in ``expr`` (the D = sqrt(Den^2) of
+    ``squared_gap``) as one ``_joint_sqrt`` (for lambdify; a list is mapped)."""
+    if isinstance(expr, (list, tuple)):
+        return [joint_roots(e) for e in expr]
+    if not isinstance(expr, sp.Basic):
+        return expr
+    return expr.replace(
+        lambda e: isinstance(e, sp.Pow) and e.base.is_Mul and e.exp == sp.Rational(1, 2),
+        lambda e: _joint_sqrt(e.base))
+
+
 def positive(expr: sp.Expr) -> bool:
     """expr is strictly positive everywhere on the domain."""
     return bool(_on_domain(sp.factor(expr)).is_positive)
@@ -249,7 +268,7 @@ class EndSeries:
         (its coefficients rounded from 30-digit values)."""
         monomials, coefficients = self.float_coefficients()
         polys = [np.array(list(reversed(row))) for row in coefficients]
-        parts = sp.lambdify(list(symbols), [*monomials, self.denominator],
+        parts = sp.lambdify(list(symbols), joint_roots([*monomials, self.denominator]),
                             modules=_LAMBDIFY["np"](), cse=True)
 
         def evaluate(*args):
@@ -370,8 +389,8 @@ class AngleForm:
 
     def _compile_np(self) -> None:
         parts = (self.num, self.gap)
-        self._parts_np = sp.lambdify(self.symbols, list(parts), modules=_LAMBDIFY["np"](),
-                                     cse=True)
+        self._parts_np = sp.lambdify(self.symbols, joint_roots(list(parts)),
+                                     modules=_LAMBDIFY["np"](), cse=True)
         self._series_np = {end: info["series"].numpy_function(self.symbols)
                            for end, info in self.ends.items() if info["series"] is not None}
         self._np_ready = True
@@ -524,8 +543,8 @@ def _np_asin_difference(x, y, difference, root_x, root_y):
     return np.arctan2(sine, root_x * root_y + x * y)
 
 
-MP_FUNCTIONS = {"_asin_difference": _mp_asin_difference}
-NP_FUNCTIONS = {"_asin_difference": _np_asin_difference}
+MP_FUNCTIONS = {"_asin_difference": _mp_asin_difference, "_joint_sqrt": mpmath.sqrt}
+NP_FUNCTIONS = {"_asin_difference": _np_asin_difference, "_joint_sqrt": np.sqrt}
 
 __all__ = ["AngleForm", "EndSeries", "SERIES_ANGLE", "SERIES_TERMS", "angle_form",
-           "arcsine_differences", "positive", "sign_definite"]
+           "arcsine_differences", "joint_roots", "positive", "sign_definite"]

@@ -345,7 +345,8 @@ class FusedFloat64:
             else:
                 self._parts_at.append(None)
         self.count = len(exprs)
-        self._fn = sp.lambdify(self.symbols, outputs, modules=np_modules(), cse=True)
+        self._fn = sp.lambdify(self.symbols, angles.joint_roots(outputs), modules=np_modules(),
+                               cse=True)
 
     def __call__(self, *arrays: np.ndarray) -> list[np.ndarray]:
         arrays = [np.asarray(a, dtype=float) for a in arrays]
@@ -530,8 +531,8 @@ class CompiledExpr:
         if self._outer_np is None:
             self._outer_np = sp.lambdify(self.symbols + self.placeholders
                                          + self.series_placeholders,
-                                         _clamp_radicands(_stable_angles(
-                                             _stable_exponentials(self.outer))),
+                                         angles.joint_roots(_clamp_radicands(_stable_angles(
+                                             _stable_exponentials(self.outer)))),
                                          modules=np_modules())
             self._inner_np = []
             for e, ce in zip(self.expectations, self._inner):
