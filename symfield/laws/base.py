@@ -282,10 +282,11 @@ class Law:
         (Arb's integration split at the kinks, with a proven bound on the Gaussian tails; over
         two variables for separable integrands f(u1) g(u2), seconds per value); a divergent
         law gives the exact +-inf. Raises NotEnclosable (a SymfieldError and a
-        NotImplementedError) for coupled two-variable integrands, two-variable forms at
-        c = +-1 or a zero variance, Mehler series, integrands whose growth the tail bound
-        cannot establish, and laws with their own numerics (recursions over depth, finite
-        width), and
+        NotImplementedError) for coupled two-variable integrands, two-variable forms with
+        0.995 < |c| < 1 (``enclosure.MIN_CONDITIONAL_SHARE``: minutes of nested integration;
+        c = +-1 itself is one variable) or above 100 digits, Mehler series, integrands whose
+        growth the tail bound cannot establish, and laws with their own numerics (recursions
+        over depth, finite width), and
         PrecisionError saying how many digits are proven when the effort cap
         (``enclosure.max_working_bits``) is reached first, or when the radius of an input
         ball limits the result.
