@@ -483,6 +483,16 @@ def test_two_variable_expectations_enclose_closed_forms(integrand, oracle):
     assert not enclosure.contains(reference * (1 + mp.mpf(10) ** -17))
 
 
+def test_a_mehler_series_law_is_enclosed_through_its_definition():
+    """tanh's kernel is a Mehler series (no proven tail): Law.enclose integrates its
+    definition E[tanh(u1) tanh(u2)] instead, and holds evaluate's 25-digit value."""
+    law = law_of("kernel", "tanh")
+    assert law.form == "series"
+    values = {"q1": Fraction(3, 4), "q2": Fraction(5, 4), "rho": Fraction(-1, 3)}
+    reference = law.evaluate(dps=25, **values)
+    assert_encloses(law.enclose(dps=15, **values), reference, 15, tolerance=mp.mpf(10) ** -24)
+
+
 def test_degenerate_pairs_are_one_variable_expectations():
     """c = -1 exactly (u2 = -2 u1): Williams' kernel at the end of its range; a zero variance:
     E[e^u1 relu(u2)] = e^0 E[relu(u2)] = sqrt(q2 / (2 pi)); 1 - c^2 below 1/100 is refused
@@ -708,8 +718,9 @@ def test_coupled_integrands_other_series_and_recursions_are_refused_clearly():
         enclose(bivariate_expectation(sp.tanh(u1) * u2, x, y, x), (x, y), [1, 2], 20)
     with pytest.raises(NotEnclosable, match="at most 100 digits"):  # bounded before starting
         enclose(bivariate_expectation(sp.tanh(u1) * u2, x, y / 2, x), (x, y), [1, 1], 101)
+    tanh_kernel = law_of("kernel", "tanh")
     with pytest.raises(NotEnclosable, match="only Faddeeva pole series"):  # a Mehler series
-        law_of("kernel", "tanh").enclose(q1=1, q2=2, rho="1/2")
+        enclose(tanh_kernel.expr, tanh_kernel.variables, [1, 2, Fraction(1, 2)], 20)
     with pytest.raises(NotEnclosable, match="RecursionLaw"):
         law_of("nngp", "erf").enclose(q1=1, q2=1, rho="1/2", sigma_w=1, sigma_b=0, L=2)
 

@@ -280,11 +280,13 @@ class Law:
         rad <= 10^-dps |value| / 2, so every one of the dps digits is proven, not only agreed
         on. Closed forms, Faddeeva pole series (with a proven tail bound) and integral forms
         (Arb's integration split at the kinks, with a proven bound on the Gaussian tails; over
-        two variables for separable integrands f(u1) g(u2), seconds per value); a divergent
+        two variables for separable integrands f(u1) g(u2), seconds per value); a law whose
+        exact form is a series without a proven tail (Mehler's, tanh's kernels) is enclosed
+        through its definition's expectations; a divergent
         law gives the exact +-inf. Raises NotEnclosable (a SymfieldError and a
         NotImplementedError) for coupled two-variable integrands, two-variable forms with
         0.995 < |c| < 1 (``enclosure.MIN_CONDITIONAL_SHARE``: minutes of nested integration;
-        c = +-1 itself is one variable) or above 100 digits, Mehler series, integrands whose
+        c = +-1 itself is one variable) or above 100 digits, integrands whose
         growth the tail bound cannot establish, and laws with their own numerics (recursions
         over depth, finite width), and
         PrecisionError saying how many digits are proven when the effort cap
@@ -295,8 +297,8 @@ class Law:
         ``enclosure.enclose_fixed_point``): it enters as its ball, each end of which must pass
         the domain checks, so chi1 at a proven q* is proven too."""
         from ..errors import PrecisionError
-        from ..gaussian.numerics.enclosure import (Enclosure, NotEnclosable, enclose,
-                                                   exact_enclosure)
+        from ..gaussian.numerics.enclosure import (Enclosure, NotEnclosable, compile_ball,
+                                                   enclose, exact_enclosure)
 
         what = f"{self.name} for {self.activation.name}"
         if type(self).evaluate is not Law.evaluate:
@@ -325,8 +327,16 @@ class Law:
             exact = self.expr.subs(point)  # a rational at an exact fixed point, as in evaluate
             if exact.is_Rational:
                 return exact_enclosure(exact, dps)
+        exact_form = self.expr
         try:
-            return enclose(self.expr, self.variables, [point[s] for s in self.variables],
+            compile_ball(self.expr, self.variables)
+        except NotEnclosable:
+            if self.form != "series" or not self.definition.has(Expectation):
+                raise
+            # a series without a proven tail (Mehler's): the law's expectations themselves
+            exact_form = self.definition
+        try:
+            return enclose(exact_form, self.variables, [point[s] for s in self.variables],
                            dps, what=what)
         except PrecisionError:
             if any(point[s] == 0 for s in self.variables if s.name in self._zero_variances()):
