@@ -1100,7 +1100,6 @@ class BivariateGaussianIntegral:
         self.f, self.g = _OneVariable(f, v1, outer), _OneVariable(g, v2, outer)
         self.covariance = [outer.program(e) for e in expectation.covariance]
         q1, rho, q2 = expectation.covariance
-        self.outer = outer
         # the degenerate cases as one-variable expectations, built when first needed
         self._separately = lambda: (GaussianIntegral(one_variable(f, v1, q1), outer),
                                     GaussianIntegral(one_variable(g, v2, q2), outer))
