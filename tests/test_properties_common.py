@@ -53,6 +53,12 @@ SLOW_EDGE_OF_CHAOS = {"mish"}
 HEAVY_TAILED_DERIVATIVE = {"monomial", "polynomial", "exp"}
 
 
+#: chi1 = +oo (phi' a Dirac delta: sign, step): every sigma_w is chaotic, there is no edge
+#: to draw around; the laws that still apply (the length map) draw sigma_w in [0.5, 2].
+NO_EDGE_OF_CHAOS = frozenset(name for name in symfield.activations()
+                             if symfield.derive("chi1", name).divergent)
+
+
 @lru_cache(maxsize=None)
 def critical_sigma_w(activation: str, sigma_b: float) -> float:
     return edge_of_chaos(activation, sigma_b)
@@ -73,7 +79,10 @@ def network_settings(draw, law: str, widths=st.sampled_from([96, 128, 160]),
     activation = draw(st.sampled_from([a for a in applicable(law)
                                        if a not in SLOW_EDGE_OF_CHAOS]))
     sigma_b = draw(SIGMA_B)
-    sigma_w = draw(PHASE) * critical_sigma_w(activation, sigma_b)
+    if activation in NO_EDGE_OF_CHAOS:
+        sigma_w = draw(st.floats(0.5, 2.0))
+    else:
+        sigma_w = draw(PHASE) * critical_sigma_w(activation, sigma_b)
     return activation, sigma_w, sigma_b, draw(widths), draw(depths), draw(SEEDS)
 
 

@@ -208,6 +208,8 @@ class EndSeries:
                     numbers = _multiply(numbers, power(poly.gens[i], k), n_terms)
                 else:
                     rest *= poly.gens[i] ** k
+            if not coeff.is_Rational:  # a Float (e.g. a law scaled by 1.1): no exact series
+                raise NotApplicable(f"a coefficient that is not rational ({coeff})")
             row = self.coefficients.setdefault(rest, [Fraction(0)] * n_terms)
             factor = Fraction(int(coeff.p), int(coeff.q))
             for n, x in enumerate(numbers):
