@@ -211,6 +211,53 @@ def _stable_exponentials(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: e.is_Add and e.has(sp.exp, sp.erf), _complements)
 
 
+class _log1pexp(sp.Function):
+    """log(1 + exp(x)) without overflow (float64 only: softplus at x = 1e4 is 1e4, not inf)."""
+
+
+class _expit(sp.Function):
+    """exp(x)/(1 + exp(x)) without inf/inf (float64 only)."""
+
+
+def _exp_plus_one(e: sp.Expr):
+    """a when e is exp(a) + 1, else None."""
+    if not (e.is_Add and len(e.args) == 2 and sp.S.One in e.args):
+        return None
+    other = e.args[0] if e.args[1] == 1 else e.args[1]
+    return other.args[0] if isinstance(other, sp.exp) else None
+
+
+def _stable_integrand(expr: sp.Expr) -> sp.Expr:
+    """float64-only rewrites of an integrand whose float64 form overflows where the value is
+    moderate (quadrature nodes reach 9 sd, u = 9e4 at q = 1e8): log(exp(a) + 1) ->
+    log1pexp(a), exp(a)/(exp(a) + 1) -> expit(a), and exp(a) Heaviside(-a) -> exp(min(a, 0))
+    Heaviside(-a) (ELU's slope: inf * 0 was NaN)."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp):
+        return expr
+    expr = expr.replace(lambda e: isinstance(e, sp.log) and _exp_plus_one(e.args[0]) is not None,
+                        lambda e: _log1pexp(_exp_plus_one(e.args[0])))
+
+    def logistic(product):
+        factors = list(product.args)
+        for i, f in enumerate(factors):
+            if not (f.is_Pow and f.exp == -1):
+                continue
+            a = _exp_plus_one(f.base)
+            if a is not None and sp.exp(a) in factors:
+                rest = [g for k, g in enumerate(factors) if k != i]
+                rest.remove(sp.exp(a))
+                return sp.Mul(_expit(a), *rest)
+        return product
+
+    def one_sided(product):
+        steps = [f.args[0] for f in product.args if isinstance(f, sp.Heaviside)]
+        return product.xreplace({f: sp.exp(sp.Min(f.args[0], 0)) for f in product.args
+                                 if isinstance(f, sp.exp) and -f.args[0] in steps})
+
+    expr = expr.replace(lambda e: e.is_Mul and e.has(sp.exp), logistic)
+    return expr.replace(lambda e: e.is_Mul and e.has(sp.Heaviside) and e.has(sp.exp), one_sided)
+
+
 def np_modules() -> list:
     """lambdify modules for float64."""
     import scipy.special as sc  # scipy loads on first numerical use, not on import
@@ -219,7 +266,8 @@ def np_modules() -> list:
              "Heaviside": lambda a, h0=0.5: np.heaviside(a, h0),
              "_nonnegative": lambda a: np.maximum(a, 0.0), "_expm1": np.expm1,
              "_expdiff": _np_expdiff,
-             "_erfcx": sc.erfcx, **NP_FUNCTIONS,
+             "_erfcx": sc.erfcx, "_log1pexp": lambda a: np.logaddexp(0.0, a),
+             "_expit": sc.expit, **NP_FUNCTIONS,
              **angles.NP_FUNCTIONS},
             "numpy", "scipy"]
 
@@ -536,13 +584,15 @@ class CompiledExpr:
                                          modules=np_modules())
             self._inner_np = []
             for e, ce in zip(self.expectations, self._inner):
-                F = sp.lambdify([*e.variables, *self.symbols], e.integrand, modules=np_modules())
+                F = sp.lambdify([*e.variables, *self.symbols], _stable_integrand(e.integrand),
+                                modules=np_modules())
                 cov = [sp.lambdify(self.symbols, c, modules=np_modules()) for c in e.covariance]
                 zero = (sp.lambdify(self.symbols, ce.at_zero, modules=np_modules())
                         if e.dimension == 1 else None)
                 if e.dimension == 2 and ce.difference is not None:
                     d, v1 = ce.difference, e.variables[0]
-                    zero = tuple(sp.lambdify([v1, *self.symbols], d[k], modules=np_modules())
+                    zero = tuple(sp.lambdify([v1, *self.symbols], _stable_integrand(d[k]),
+                                             modules=np_modules())
                                  for k in ("f", "fprime")) + tuple(
                         sp.lambdify(self.symbols, d[k], modules=np_modules())
                         for k in ("mean", "gap"))
