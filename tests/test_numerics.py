@@ -387,3 +387,28 @@ def test_float64_quadrature_of_a_decaying_integrand_reports_a_small_error(even):
     ratio = np.ones(1)
     expect_np(lambda x: np.exp(2 * math.sqrt(1e3) * x), np.array([1e3]), False, (), ratio)
     assert np.isinf(ratio[0])
+
+
+def test_a_closed_form_with_a_float_coefficient_compiles():
+    # the arcsine angle form needs rational coefficients; a Float (a law scaled by 1.1, as
+    # the property tests' wrong laws are) once crashed with an AttributeError
+    from symfield.gaussian.numerics.compile import CompiledExpr
+
+    law = symfield.derive("correlation_map", "ab_relu")
+    args = [np.array([0.5, -0.9]), 1.0, 0.76, 0.0, -0.5, 1.0]
+    values = dict(zip([s.name for s in law.variables], args))
+    scaled = CompiledExpr(sp.Float(1.1) * law.expr, list(law.variables))
+    got = scaled.np(*[values[s.name] for s in law.variables])
+    want = 1.1 * law.to_numpy()(**values)
+    assert np.allclose(got, want, rtol=1e-14, atol=0), (got, want)
+
+
+@pytest.mark.parametrize("act", ["gelu", "erf", "relu", "tanh"])
+def test_distance_map_is_exactly_zero_at_zero_distance(act):
+    # D = 0 is a degenerate pair (u1 = u2): the closed form cancels to noise that cannot be
+    # certified relative to 0 when a value is not a small fraction (sigma_w = 0.2 in binary)
+    law = symfield.derive("distance_map", act)
+    sigma_w = mp.mpf(0.2)
+    assert law.evaluate(D=0, A=1, sigma_w=sigma_w, sigma_b=0) == 0
+    assert law.to_numpy()(D=np.array([0.0]), A=1.0, sigma_w=0.2, sigma_b=0.3)[0] == 0
+    assert law.evaluate(D="1e-12", A=1, sigma_w=sigma_w, sigma_b=0) > 0

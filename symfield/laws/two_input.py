@@ -204,6 +204,10 @@ DISTANCE_MAP = LawDefinition(
                             - _pair(phi, 0, NEXT_VARIANCE,
                                     NEXT_COVARIANCE.subs(C, A - D / 2), NEXT_VARIANCE)),
     convention="D' = A' + A' - 2C' with C = A - D/2 (post-activation distance, Amari)",
+    # D is the variance of the difference of the two pre-activations: at D = 0 the pair is
+    # degenerate (u1 = u2) and the definition gives E[(phi(u1) - phi(u2))^2] = 0 exactly,
+    # where a closed form cancels to noise that cannot be certified relative to 0
+    zero_variances=("D",),
     check_domain=check_distance,
     check_domain_np=check_distance_np,
     prelude=MEAN_FIELD_STEPS,
