@@ -401,3 +401,20 @@ def test_pair_integrands_do_not_overflow_at_huge_variances(name, act):
     for value, qv in zip(got, q):
         ref = gauss_expect(lambda x: g(x) ** 2, float(qv), oracle, dps=40)
         assert abs(value - ref) <= tolerance * abs(ref), (name, act, qv, value, ref)
+
+
+def test_pair_quadrature_refuses_before_work_beyond_its_bound():
+    """The uniform inner rule needs ~72 sqrt(q) nodes per outer node: at q = 1e12 that is
+    4e10 per point (it exhausted a CI worker's memory at q ~ 1e37). It refuses at once with
+    a PrecisionError naming the variances; at q = 1e6 it still runs, against 40 digits."""
+    from symfield.errors import PrecisionError
+    from oracles import gauss_expect
+    from oracles_pair import oracle_for
+
+    f = law_of("kernel", "silu").to_numpy()
+    with pytest.raises(PrecisionError, match="variances"):
+        f(q1=1e12, q2=1e12, rho=0.5e12)
+    oracle = oracle_for("silu")
+    got = float(f(q1=1e6, q2=1e6, rho=1e6))
+    ref = gauss_expect(lambda x: oracle.phi(x) ** 2, 1e6, oracle, dps=40)
+    assert abs(got - ref) <= 1e-12 * abs(ref)

@@ -176,6 +176,9 @@ _FP_STEP = 0.125          # exp(-pi^2/(2h)) ~ 7e-18
 _FP_CUTOFF = 9.0          # standard-normal tail beyond 9 sd ~ 1e-19
 _FP_END_WEIGHT = 1e-18    # the share of the last nodes above which the rule was too short
 _FP_CHUNK_ELEMENTS = 1 << 22
+#: Most integrand evaluations a float64 pair quadrature spends on one point (seconds): the
+#: uniform inner rule needs 72 sd nodes per outer node, 2^28 at an inner variance of ~1e8.
+_FP_MAX_PAIR_NODES = 1 << 28
 
 
 def expect_np(f: Callable[[np.ndarray], np.ndarray], var: np.ndarray, even: bool = False,
@@ -452,6 +455,17 @@ def expect2_np(F: Callable, q1: np.ndarray, rho: np.ndarray, q2: np.ndarray,
     # group by inner node count (powers of two) so each group shares one array shape
     groups = np.where(counts > 0, np.ceil(np.log2(np.maximum(counts, 1))), -1).astype(int)
     norm = 1.0 / math.sqrt(2 * math.pi)
+    if groups.size and groups.max() >= 0:
+        widest = int(np.argmax(np.where(groups == groups.max(), q1f, -np.inf)))
+        outer = 2 * math.ceil(math.asinh(math.sqrt(q1f[widest]) * _FP_CUTOFF
+                                         / min(math.sqrt(q1f[widest]), 1.0)) / _FP_STEP) + 1
+        nodes = outer * (2.0 ** (groups.max() + 1) + 1)
+        if nodes > _FP_MAX_PAIR_NODES:
+            # checked before any work: the rule grows like sqrt(q2 - rho^2/q1)
+            raise PrecisionError(
+                f"float64 pair quadrature at variances ({q1f[widest]:.3g}, {q2f[widest]:.3g}) "
+                f"would need {nodes:.3g} integrand evaluations per point (the limit is "
+                f"{_FP_MAX_PAIR_NODES:.3g}, inner variances up to about 1e8)")
     for g in np.unique(groups):
         idx = np.nonzero(groups == g)[0]
         n_inner = 0 if g < 0 else 2**g
@@ -467,14 +481,17 @@ def expect2_np(F: Callable, q1: np.ndarray, rho: np.ndarray, q2: np.ndarray,
         k = np.arange(-n_inner, n_inner + 1)
         per_point = t1.size * k.size
         chunk = max(1, _FP_CHUNK_ELEMENTS // per_point)
+        # a wide inner Gaussian (q2 ~ 1e8: 2^20 inner nodes) fills the budget with one
+        # point: then the outer nodes are taken in slices too, so memory stays bounded
+        outer_slice = max(1, _FP_CHUNK_ELEMENTS // k.size)
         for start in range(0, idx.size, chunk):
             sel = idx[start:start + chunk]
             s1, b1 = np.sqrt(q1f[sel])[:, None], np.minimum(np.sqrt(q1f[sel]), 1.0)[:, None]
             a = b1 * sh1                                        # (P, N1)
             w1 = w1t * ch1 * np.exp(-0.5 * (a / s1) ** 2) * (b1 / s1) * norm
-            u1 = a[:, :, None]
             ps = [p[sel, None, None] for p in pflat]
             if n_inner == 0:                                    # degenerate pair
+                u1 = a[:, :, None]
                 vals = F(u1, slope[sel, None, None] * u1, *ps)[:, :, 0]
                 out[sel] = np.sum(vals * w1, axis=1)
                 continue
@@ -482,9 +499,13 @@ def expect2_np(F: Callable, q1: np.ndarray, rho: np.ndarray, q2: np.ndarray,
             h = (half_width[sel] / n_inner)[:, None, None]
             y = h * k                                           # (P, 1, N2)
             w2 = h * np.exp(-0.5 * (y / s2) ** 2) / s2 * norm
-            u2 = slope[sel, None, None] * u1 + y
-            inner = np.sum(F(u1, u2, *ps) * w2, axis=2)
-            out[sel] = np.sum(inner * w1, axis=1)
+            total = np.zeros(sel.size)
+            for o in range(0, t1.size, outer_slice):
+                u1 = a[:, o:o + outer_slice, None]
+                u2 = slope[sel, None, None] * u1 + y
+                inner = np.sum(F(u1, u2, *ps) * w2, axis=2)
+                total += np.sum(inner * w1[:, o:o + outer_slice], axis=1)
+            out[sel] = total
     return out.reshape(shape)
 
 
