@@ -6,10 +6,16 @@ SymPy normal forms (powsimp, factor_terms) iterate over sets, so the *form* of a
 its value) can depend on Python's string-hash seed. The documents are therefore derived in
 fresh worker processes (one per activation: SymPy's caches carry forms from one derivation
 to the next) started with a fixed ``PYTHONHASHSEED``.
+
+Next to each activation's document, the same pass writes ``<activation>.json``: the same
+derivations as data (each law's steps and result as LaTeX, the result as SymPy text, its
+value at :data:`DEFAULT_POINT`), from which ``symfield derivations site`` builds the HTML
+site without deriving anything again. The staleness check covers these records too.
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing
 import os
 import tempfile
@@ -17,11 +23,16 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Mapping
 
+import mpmath
+import sympy as sp
+
 from ..activations import Activation, activations, get_activation
-from ..errors import InvalidValueError, quoted
+from ..errors import InvalidValueError, SymfieldError, quoted
 from ..laws import derive, laws
 from ..processes import check_workers, die_with_parent
-from .latex import PREAMBLE, escape_text, law_lhs, law_section, tex
+from ..symbols import LATEX_NAMES
+from .latex import (PREAMBLE, escape_text, law_equation, law_lhs, law_section, safe_law_latex,
+                    tex, tex_lines)
 
 CONVENTIONS = r"""\section*{Conventions}
 \begin{tabular}{ll}
@@ -85,12 +96,71 @@ def overview_document(rows_by_activation: dict[str, dict[str, str]] | None = Non
     return "\n".join(parts)
 
 
-def _for_activation(name: str) -> tuple[str, str, dict[str, str]]:
+#: Where the records show each law's value: every variable a law may have, as exact text
+#: (a law takes the ones it needs; the activation's own parameters keep their defaults).
+DEFAULT_POINT = {"q": "1", "q1": "1", "q2": "3/4", "rho": "1/2", "c": "1/2", "sigma_w": "3/2",
+                 "sigma_b": "3/10", "A": "1/2", "C": "1/4", "D": "1/2", "L": "3",
+                 "kappa2": "1", "g": "1", "delta_ab": "1", "qtilde": "1", "qtilde12": "1",
+                 "n": "100"}
+#: Variables that are counts (evaluate takes them as integers).
+_INTEGER_VARIABLES = frozenset({"L", "delta_ab", "n"})
+#: Significant digits of the recorded values (certified, so the same on every machine).
+RECORD_DPS = 15
+#: Version of the record layout; readers refuse records of another version.
+RECORD_FORMAT = 1
+
+
+def _value_at_default_point(law) -> dict[str, object]:
+    shown = [s for s in law.variables if s.name in DEFAULT_POINT]
+    at = {s.name: DEFAULT_POINT[s.name] for s in shown}
+    at_latex = r",\ ".join(f"{LATEX_NAMES.get(s.name) or tex(s)} = {tex(sp.Rational(at[s.name]))}"
+                            for s in shown)
+    entry: dict[str, object] = {"at": at, "at_latex": at_latex, "dps": RECORD_DPS,
+                                "parameters": sorted(law.parameter_defaults())}
+    arguments = {k: int(v) if k in _INTEGER_VARIABLES else v for k, v in at.items()}
+    try:
+        value = law.evaluate(dps=RECORD_DPS, **arguments)
+    except SymfieldError as e:
+        entry["error"] = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
+    else:
+        entry["value"] = mpmath.nstr(value, RECORD_DPS) if mpmath.isfinite(value) else str(value)
+    return entry
+
+
+def _law_record(law) -> dict[str, object]:
+    name = sp.Symbol(law.name)
+    steps = [{"rule": step.rule, "justification": step.justification,
+              "lhs": law_lhs(law) if step.before == name else tex(step.before),
+              "rhs": tex_lines(step.after)} for step in law.derivation]
+    return {
+        "name": law.name, "title": law.title, "latex_name": safe_law_latex(law.latex_name),
+        "lhs": law_lhs(law), "variables": [s.name for s in law.variables],
+        "convention": law.convention, "form": law.form, "divergence": law.divergence,
+        "result": {"lines": tex_lines(law.expr), "latex": law_equation(law),
+                   "sympy": sp.sstr(law.expr)},
+        "steps": steps, "value": _value_at_default_point(law),
+    }
+
+
+def activation_record(act: Activation) -> str:
+    """Every law for one activation as data (JSON text): the record the site is built from."""
+    act = get_activation(act)
+    parameters = [{"name": name, "latex": tex(symbol), "value": sp.sstr(default),
+                   "decimal": mpmath.nstr(mpmath.mpf(sp.Float(default, 30)), RECORD_DPS)}
+                  for name, (symbol, default) in act.parameters.items()]
+    record = {"format": RECORD_FORMAT, "activation": act.name, "description": act.description,
+              "phi": {"latex": tex(act.phi), "sympy": sp.sstr(act.phi)},
+              "parameters": parameters,
+              "laws": [_law_record(derive(name, act)) for name in laws()]}
+    return json.dumps(record, indent=1, ensure_ascii=False) + "\n"
+
+
+def _for_activation(name: str) -> tuple[str, str, dict[str, str], str]:
     act = activations()[name]
-    return name, activation_document(act), overview_rows(act)
+    return name, activation_document(act), overview_rows(act), activation_record(act)
 
 
-def _in_a_fresh_process(name: str) -> tuple[str, str, dict[str, str]]:
+def _in_a_fresh_process(name: str) -> tuple[str, str, dict[str, str], str]:
     """One activation's document, derived in a process of its own: SymPy's caches keep the
     forms of earlier results, so in a shared worker what a document looks like would depend
     on which activations that worker derived before (and so on the pool's timing)."""
@@ -120,8 +190,9 @@ def _hash_seed_for_new_processes(seed: str):
 
 def generated_documents(workers: int | None = None,
                         only: Iterable[str] | None = None) -> dict[str, str]:
-    """File name -> content for every document in derivations/ (with ``only``, a list of
-    activation names: just their documents, without the overview, which needs them all).
+    """File name -> content for every document in derivations/ and every activation's
+    record (with ``only``, a list of activation names: just their documents and records,
+    without the overview, which needs them all).
 
     Each activation is derived in a fresh worker process started with the fixed hash seed,
     so the output is the same whatever the number of workers, their timing and this
@@ -132,9 +203,10 @@ def generated_documents(workers: int | None = None,
             ThreadPoolExecutor(max_workers=workers) as threads:
         results = list(threads.map(_in_a_fresh_process, names))
     docs = {} if only is not None else {
-        "overview.tex": overview_document({n: rows for n, _doc, rows in results})}
-    for n, doc, _rows in results:
+        "overview.tex": overview_document({n: rows for n, _doc, rows, _rec in results})}
+    for n, doc, _rows, record in results:
         docs[f"{n}.tex"] = doc
+        docs[f"{n}.json"] = record
     return docs
 
 
@@ -201,4 +273,5 @@ def _directory(directory: object) -> Path:
     return Path(directory)
 
 
-__all__ = ["activation_document", "build", "generated_documents", "overview_document", "stale"]
+__all__ = ["DEFAULT_POINT", "RECORD_DPS", "RECORD_FORMAT", "activation_document",
+           "activation_record", "build", "generated_documents", "overview_document", "stale"]
