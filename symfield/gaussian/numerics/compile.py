@@ -58,12 +58,85 @@ def _clamp_radicands(expr: sp.Expr) -> sp.Expr:
         lambda e: sp.Pow(_nonnegative(e.base), e.exp, evaluate=False))
 
 
-def _gaps(atom: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
+class _pair_gap(sp.Function):
+    """q1 q2 - rho^2 >= 0 of a pair covariance, computed as (J - rho)(J + rho) with one root
+    J = sqrt(q1 q2) (float64 only): q2 + 1 - rho^2/q1 in GELU's kernel is 1 + gap/q1, which
+    float64 rounded to 0 at q = 1e37, c = 1 (NaN)."""
+
+    def _eval_is_nonnegative(self):
+        return True
+
+    def _eval_is_real(self):
+        return True
+
+
+def _np_pair_gap(a, b, r):
+    root = np.sqrt(a * b)
+    return np.maximum((root - r) * (root + r), 0.0)
+
+
+def _pair_symbols(expr: sp.Expr):
+    """(q1, q2, rho) among expr's symbols, or None."""
+    by_name = {s.name: s for s in expr.free_symbols}
+    found = [by_name.get(n) for n in ("q1", "q2", "rho")]
+    return None if None in found else found
+
+
+def _with_pair_gap(expr: sp.Expr, pair) -> sp.Expr:
+    """rho^2 -> q1 q2 - gap in expr, cancelled: the gap then appears by itself."""
+    a, b, r = pair
+    gap = _pair_gap(a, b, r)
+    out = expr.replace(lambda t: t.is_Pow and t.base == r and t.exp.is_Integer and t.exp >= 2,
+                       lambda t: (a * b - gap) ** (t.exp // 2) * r ** (t.exp % 2))
+    return sp.factor(sp.cancel(out))
+
+
+def _pair_gap_form(expr: sp.Expr) -> sp.Expr:
+    """float64 only: in the radicands and arcsine arguments of a law of a pair covariance
+    (q1, q2, rho), rho^2 is written as q1 q2 - gap and cancelled, so q1 q2 - rho^2 (and
+    q2 + 1 - rho^2/q1) is the gap computed directly, never a difference of two rounded
+    numbers of size q1 q2; a factor q1 q2 - gap left over is rho^2 again."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    pair = _pair_symbols(expr)
+    if pair is None:
+        return expr
+    a, b, r = pair
+    gap = _pair_gap(a, b, r)
+
+    def has_square(t):
+        return any(p.base == r and p.exp.is_Integer and p.exp >= 2 for p in t.atoms(sp.Pow))
+
+    def algebraic(t):  # a sum in rho^2 without the law's angle (not the whole law)
+        return t.is_Add and has_square(t) and not t.has(sp.asin, sp.acos, sp.atan2)
+
+    out = expr.replace(
+        lambda t: t.is_Pow and algebraic(t.base),
+        lambda t: sp.Pow(_with_pair_gap(t.base, pair), t.exp))
+    out = out.replace(
+        lambda t: t.is_Mul and any(algebraic(f) for f in t.args),
+        lambda t: sp.Mul(*[_with_pair_gap(f, pair) if algebraic(f) else f for f in t.args]))
+    out = out.replace(lambda t: isinstance(t, (sp.asin, sp.acos)) and has_square(t.args[0]),
+                      lambda t: t.func(_with_pair_gap(t.args[0], pair)))
+    square = sp.expand(a * b - gap)
+    return out.replace(lambda t: t.is_Add and t.has(gap) and sp.expand(t - square) == 0,
+                       lambda t: r**2)
+
+
+def _gaps(atom: sp.Expr, pair_gaps: bool = False) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
     """(N, D, D^2 - N^2) of asin(N/D) or acos(N/D) with D > 0 on the domain, D^2 - N^2
-    factored symbolically; None otherwise."""
+    factored symbolically (or, for a pair covariance, in its gap: (q1 + 1)(q2 + 1) - rho^2
+    = gap + q1 + q2 + 1, positive and free of cancellation); None otherwise."""
     num, den = sp.fraction(sp.together(atom.args[0]))
     if num.is_real is not True or not angles.positive(den):
         return None
+    pair = _pair_symbols(atom) if pair_gaps else None
+    if pair is not None and not atom.has(_pair_gap):
+        in_gap = _with_pair_gap(sp.expand(den**2 - num**2), pair)
+        on_domain = angles._on_domain(in_gap)
+        if in_gap.has(_pair_gap) and on_domain.xreplace(
+                {g: sp.Dummy(nonnegative=True) for g in on_domain.atoms(_pair_gap)}).is_nonnegative:
+            return num, den, in_gap
     return num, den, angles.squared_gap(num, den)
 
 
@@ -71,7 +144,7 @@ def _clamped(gap: sp.Expr) -> sp.Expr:
     return gap if angles.positive(gap) else _nonnegative(gap)
 
 
-def _stable_angles(expr: sp.Expr) -> sp.Expr:
+def _stable_angles(expr: sp.Expr, pair_gaps: bool = False) -> sp.Expr:
     """asin(N/D) -> atan2(N, sqrt(D^2 - N^2)) and acos(N/D) -> atan2(sqrt(...), N) for D > 0
     on the domain, for float64 only, with D^2 - N^2 factored symbolically; a radicand that is
     a positive multiple of D^2 - N^2 is computed from the same factored form.
@@ -82,10 +155,11 @@ def _stable_angles(expr: sp.Expr) -> sp.Expr:
     + 2 sigma_b^2), or q1 q2 - rho^2 (exactly 0 when rho^2 = q1 q2 in float64), keeps the
     angle accurate to a few ulps of the inputs. The angle and sqrt(q1 q2 - rho^2) must come
     from the *same* gap: the ReLU kernel's terms in each are large near c = 1 and only their
-    consistent combination is well conditioned."""
+    consistent combination is well conditioned. ``pair_gaps``: a pair covariance's gap may
+    be the ``_pair_gap`` function (numpy only: the exported source has no such function)."""
     gaps = {}
     for atom in expr.atoms(sp.asin, sp.acos):
-        found = _gaps(atom)
+        found = _gaps(atom, pair_gaps)
         if found is not None:
             gaps[atom] = found
 
@@ -267,7 +341,7 @@ def np_modules() -> list:
              "_nonnegative": lambda a: np.maximum(a, 0.0), "_expm1": np.expm1,
              "_expdiff": _np_expdiff,
              "_erfcx": sc.erfcx, "_log1pexp": lambda a: np.logaddexp(0.0, a),
-             "_expit": sc.expit, **NP_FUNCTIONS,
+             "_expit": sc.expit, "_pair_gap": _np_pair_gap, **NP_FUNCTIONS,
              **angles.NP_FUNCTIONS},
             "numpy", "scipy"]
 
@@ -384,7 +458,8 @@ class FusedFloat64:
         self.symbols = list(symbols)
         outer = [angles.arcsine_differences(e) for e in exprs]
         self.angles = [angles.angle_form(e, tuple(self.symbols)) for e in outer]
-        outputs = [_clamp_radicands(_stable_angles(_stable_exponentials(e))) for e in outer]
+        outputs = [_clamp_radicands(_stable_angles(_pair_gap_form(_stable_exponentials(e)),
+                                                   pair_gaps=True)) for e in outer]
         self._parts_at = []
         for form in self.angles:
             if form is not None and form.needs_series:
@@ -580,7 +655,8 @@ class CompiledExpr:
             self._outer_np = sp.lambdify(self.symbols + self.placeholders
                                          + self.series_placeholders,
                                          angles.joint_roots(_clamp_radicands(_stable_angles(
-                                             _stable_exponentials(self.outer)))),
+                                             _pair_gap_form(_stable_exponentials(self.outer)),
+                                             pair_gaps=True))),
                                          modules=np_modules())
             self._inner_np = []
             for e, ce in zip(self.expectations, self._inner):
