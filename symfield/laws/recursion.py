@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 from ..activations import Activation, get_activation
-from ..errors import InvalidValueError, quoted
+from ..errors import InvalidValueError, SymfieldError, quoted
 from ..gaussian.numerics.compile import FusedFloat64
 from ..numbers import (LAW_POLICY, check_dps, check_scales, input_digits, magnitude_spread,
                        to_exact)
@@ -60,6 +60,52 @@ class Layers:
     ntk_off_diagonal: np.ndarray
 
 
+class _RecursionFloat64(Float64Context):
+    """float64 for a recursion's own layers: the kernels' evaluators without the input
+    checks of ``to_numpy`` (the covariances are clipped, and a variance that overflowed is
+    +inf, the law's value, not a user's mistake to refuse)."""
+
+    def law(self, law: Law):
+        evaluate = law.numpy_evaluator()
+        names = [s.name for s in law.variables]
+        defaults = {n: float(sp.S(d)) for n, (_s, d) in law.activation.parameters.items()}
+
+        def by_name(**values):
+            return evaluate(*(np.asarray(values[n] if n in values else defaults[n], dtype=float)
+                              for n in names))
+        return by_name
+
+
+def _overflowed_ntk_step(activation: Activation, theta: np.ndarray, var1, var2, cov,
+                         previous, sw2, sb2, parameters: dict) -> np.ndarray:
+    """Theta = sw2 K + sb2 + sw2 Kdot Theta_prev where float64 gave NaN from finite inputs:
+    K and Kdot Theta_prev overflowed with opposite signs (exp's kernels at q = 1e8, inf -
+    inf). The step is recomputed from the same float64 inputs with the laws certified in
+    mpmath (no overflow there) and rounded once: +-inf or the finite value, never NaN. Inputs
+    that are infinite themselves carry no more information: those entries stay NaN."""
+    arrays = np.broadcast_arrays(theta, var1, var2, cov, previous,
+                                 *[np.asarray(v, dtype=float) for v in parameters.values()])
+    redo = np.isnan(arrays[0])
+    for a in arrays[1:]:
+        redo &= np.isfinite(a)
+    if not np.any(redo):
+        return theta
+    kernel, dot = derive("kernel", activation), derive("derivative_kernel", activation)
+    theta = np.array(arrays[0], dtype=float)
+    names = list(parameters)
+    for index in zip(*np.nonzero(redo)):
+        a, b, r, t, *extra = (float(x[index]) for x in arrays[1:])
+        point = {"q1": a, "q2": b, "rho": r, **dict(zip(names, extra))}
+        try:
+            with mpmath.workdps(30):
+                value = (sw2 * kernel.evaluate(dps=20, **point) + sb2
+                         + sw2 * dot.evaluate(dps=20, **point) * t)
+        except SymfieldError:   # a singular point of the laws: NaN is then the honest value
+            continue
+        theta[index] = float(value)
+    return theta
+
+
 def propagate(context: EvaluationContext, activation: Activation, diagonal: np.ndarray,
               rows: np.ndarray, cols: np.ndarray, off_diagonal: np.ndarray, depth: int,
               sigma_w_value, sigma_b_value, parameters: dict | None = None,
@@ -81,7 +127,11 @@ def propagate(context: EvaluationContext, activation: Activation, diagonal: np.n
         cov = context.clip_covariance(var1, var2, off_diagonal)
         new_diagonal = sw2 * kernel(q1=diagonal, q2=diagonal, rho=diagonal, **parameters) + sb2
         new_off = sw2 * kernel(q1=var1, q2=var2, rho=cov, **parameters) + sb2
+        previous = theta_off
         theta_off = new_off + sw2 * dot_kernel(q1=var1, q2=var2, rho=cov, **parameters) * theta_off
+        if isinstance(context, Float64Context):
+            theta_off = _overflowed_ntk_step(activation, theta_off, var1, var2, cov, previous,
+                                             sw2, sb2, parameters)
         if ntk_diagonal:
             theta_diagonal = new_diagonal + sw2 * dot_kernel(
                 q1=diagonal, q2=diagonal, rho=diagonal, **parameters) * theta_diagonal
@@ -143,6 +193,12 @@ def pair_kernels_float64(activation: Activation) -> Callable[..., tuple]:
     return separately
 
 
+def _parameter_names(act: Activation) -> list[str]:
+    """The activation's parameters among the kernel's variables (defaults in the recursion)."""
+    variables = derive("kernel", act).variables
+    return [n for n, (symbol, _d) in act.parameters.items() if symbol in variables]
+
+
 def _gram_layers_float64(act: Activation, X: np.ndarray, depth: int, sw: float,
                          sb: float) -> tuple[np.ndarray, np.ndarray]:
     """The recursion on whole Gram matrices: the variances broadcast along rows and columns
@@ -170,8 +226,12 @@ def _gram_layers_float64(act: Activation, X: np.ndarray, depth: int, sw: float,
         K *= sw2
         K += sb2
         Kdot *= sw2
+        previous = T.copy()
         T *= Kdot
         T += K
+        if np.isnan(T).any():
+            T = _overflowed_ntk_step(act, T, var1, var2, S, previous, sw2, sb2,
+                                     dict(zip(_parameter_names(act), parameters)))
         S = K
     return S, T
 
@@ -304,7 +364,7 @@ class RecursionLaw(Law):
 
     def to_numpy(self):
         is_ntk, parameters, law_name = self.is_ntk, self._parameter_names(), self.name
-        context = Float64Context()
+        context = _RecursionFloat64()
         pair = self._pair
 
         def recursion_numpy(*, L: int, q1, q2, rho, sigma_w, sigma_b, **extra) -> np.ndarray:
