@@ -412,3 +412,20 @@ def test_distance_map_is_exactly_zero_at_zero_distance(act):
     assert law.evaluate(D=0, A=1, sigma_w=sigma_w, sigma_b=0) == 0
     assert law.to_numpy()(D=np.array([0.0]), A=1.0, sigma_w=0.2, sigma_b=0.3)[0] == 0
     assert law.evaluate(D="1e-12", A=1, sigma_w=sigma_w, sigma_b=0) > 0
+
+
+def test_float64_quadrature_flags_an_integrand_oscillating_faster_than_its_nodes():
+    # E[cos(u)^2] at q = 1477 is 1/2 + exp(-2954)/2; the nodes are farther apart than cos's
+    # period there and the sum came out 0.476 with a small cancellation ratio: the step-2h
+    # comparison flags it (the law is then recomputed in mpmath, not returned 5 % off;
+    # sin's curvature map there was 746 for 664)
+    from symfield.gaussian.numerics.quadrature import expect_np
+
+    ratio = np.ones(2)
+    expect_np(lambda x: np.cos(x) ** 2, np.array([1.0, 1477.0]), True, (), ratio)
+    assert ratio[0] < 10 and np.isinf(ratio[1]), ratio
+    law = symfield.derive("curvature_map", "sin")
+    point = {"q": 1477.4633497785, "sigma_w": 0.11540039786396544, "kappa2": 1.420625230444082}
+    got = law.to_numpy()(**point)
+    ref = law.evaluate(dps=20, **point)
+    assert abs(got - ref) <= 1e-12 * abs(ref), (got, ref)
