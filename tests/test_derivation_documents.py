@@ -82,7 +82,7 @@ def test_a_broken_document_is_caught_by_the_compile_check(tmp_path):
 
 def test_stale_detection_notices_an_edited_file(tmp_path):
     """Power check: the staleness test can fail."""
-    for p in DERIVATIONS.glob("*.tex"):
+    for p in [*DERIVATIONS.glob("*.tex"), *DERIVATIONS.glob("*.json")]:
         shutil.copy(p, tmp_path / p.name)
     (tmp_path / "relu.tex").write_text((tmp_path / "relu.tex").read_text() + "% edited\n")
     assert documents.stale(tmp_path, only=QUICK_DOCUMENTS) == ["relu.tex"]
