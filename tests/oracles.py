@@ -66,6 +66,9 @@ class ActivationOracle:
     #: |phi|, |phi'|, |phi''| grow at most linearly (true for every hand-written oracle):
     #: the reference may then cut the Gaussian tail where it is below the working precision.
     linear_growth: bool = True
+    #: phi contains an exponential (exp, ELU-type, softplus, SiLU...): against the Gaussian its
+    #: integrands may peak far out, at z = k sqrt(q) for exp(k x); the reference cuts there.
+    exponential_growth: bool = False
 
 
 def _sqrtpi():
@@ -169,7 +172,8 @@ def lambdified_oracle(activation, params: Mapping[str, object] | None = None) ->
         return None
     kinks = tuple(float(k.subs(subs)) for k in activation.kinks)
     return ActivationOracle(phi=fns[0], dphi=fns[1], d2phi=fns[2], kinks=kinks,
-                            smooth_scale=not kinks, linear_growth=False)
+                            smooth_scale=not kinks, linear_growth=False,
+                            exponential_growth=activation.phi.has(sp.exp))
 
 
 # ------------------------------------------------------------------------------------------
@@ -200,7 +204,7 @@ def gauss_expect(g: Callable, var, oracle: ActivationOracle, dps: int = 45,
         cuts |= {mp.mpf(k) / s for k in oracle.kinks}
         if oracle.smooth_scale and var > 1:
             cuts |= {1 / s, -1 / s}
-        if not oracle.linear_growth and var > 1:
+        if oracle.exponential_growth and var > 1:
             # exponential growth exp(k x) moves the integrand's peak out to z = k s
             cuts |= {sign * k * s for k in (1, 2, 3, 4) for sign in (1, -1)}
         # Beyond |z| = Z the Gaussian weight is below 10^-(dps+10) while every integrand of
