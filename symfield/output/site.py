@@ -89,9 +89,31 @@ def _strings(value: object, key: str, where: str) -> list[str]:
     return value
 
 
+def _label(where: object) -> str:
+    """``where`` for a message: a short one-line text as it is, anything else quoted briefly."""
+    if isinstance(where, str) and len(where) <= 200 and where.isprintable():
+        return where
+    return quoted(where)
+
+
+def _fs_error(path: object, error: OSError) -> InvalidValueError:
+    from ..dynamics.storage import quoted_path
+
+    shown = quoted_path(path) if isinstance(path, (str, os.PathLike)) else quoted(path)
+    return InvalidValueError(f"cannot read {shown}: {error.strerror or type(error).__name__}")
+
+
+def _as_path(value: object, what: str) -> Path:
+    try:
+        return Path(value)
+    except TypeError:
+        raise InvalidValueError(f"{what} must be a directory name, got {quoted(value)}") from None
+
+
 def check_record(record: object, where: str = "the record") -> dict:
     """A record as ``documents.activation_record`` writes it, checked field by field (a
     missing or mistyped field is one line naming it)."""
+    where = _label(where)
     if not isinstance(record, dict):
         raise InvalidValueError(f"{where}: not a symfield record (expected a JSON object)")
     if record.get("format") != RECORD_FORMAT:
@@ -141,16 +163,23 @@ def read_record(directory: str | os.PathLike, activation: str) -> dict:
     """The record ``<directory>/<activation>.json`` of a registered activation, checked
     (:func:`check_record`)."""
     (activation,) = _known_activations([activation])
-    path = Path(directory) / f"{activation}.json"
+    path = _as_path(directory, "the records' directory") / f"{activation}.json"
     hint = "run 'symfield derivations build' (it writes the records with the documents)"
-    if not path.is_file():
-        raise InvalidValueError(f"no record for {activation} in {quoted(str(directory))} "
-                                f"({path.name} is missing); {hint}")
-    if path.stat().st_size > MAX_RECORD_BYTES:
-        raise InvalidValueError(f"{path} is larger than {MAX_RECORD_BYTES // 2**20} MB: not a "
-                                f"symfield record")
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        if not path.is_file():
+            raise InvalidValueError(f"no record for {activation} in {quoted(str(directory))} "
+                                    f"({path.name} is missing); {hint}")
+        if path.stat().st_size > MAX_RECORD_BYTES:
+            raise InvalidValueError(f"{path} is larger than {MAX_RECORD_BYTES // 2**20} MB: "
+                                    f"not a symfield record")
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:  # a name too long, a lone surrogate, no permission
+        raise _fs_error(path, e) from None
+    except UnicodeError as e:
+        raise InvalidValueError(f"{path} is not a symfield record ({type(e).__name__}); "
+                                f"{hint}") from None
+    try:
+        record = json.loads(text)
     except (UnicodeDecodeError, ValueError) as e:
         raise InvalidValueError(f"{path} is not a symfield record ({type(e).__name__}: "
                                 f"{str(e).splitlines()[0][:120]}); {hint}") from None
@@ -166,10 +195,13 @@ def read_record(directory: str | os.PathLike, activation: str) -> dict:
 # ------------------------------------------------------------------------------------------
 def katex_directory(path: str | os.PathLike | None = None) -> Path:
     """A KaTeX installation (katex.min.js, katex.min.css, fonts/): ``path``, or Debian's."""
-    where = KATEX_DIR if path is None else Path(path)
-    missing = [f for f in _KATEX_FILES if not (where / f).is_file()]
-    if not (where / "fonts").is_dir():
-        missing.append("fonts/")
+    where = KATEX_DIR if path is None else _as_path(path, "the KaTeX directory")
+    try:
+        missing = [f for f in _KATEX_FILES if not (where / f).is_file()]
+        if not (where / "fonts").is_dir():
+            missing.append("fonts/")
+    except (OSError, UnicodeError) as e:  # a name too long, a lone surrogate
+        raise _fs_error(where, e if isinstance(e, OSError) else OSError()) from None
     if missing:
         how = (f"install Debian's {KATEX_PACKAGE} (apt-get install {KATEX_PACKAGE}) or pass "
                f"the directory of a KaTeX release" if path is None else
