@@ -51,7 +51,7 @@ SLOW_EDGE_OF_CHAOS = {"mish", "softplus"}
 #: phi' (the domino off-diagonal, the created curvature) have such large O(n^-1/2) constants
 #: that a 15-60 % error is not resolved at width <= 256 with 32 replicas, so the power tests
 #: (which promise to reject a wrong law) do not draw them; the law tests still do.
-HEAVY_TAILED_DERIVATIVE = {"monomial", "polynomial", "exp"}
+HEAVY_TAILED_DERIVATIVE = {"monomial", "polynomial", "exp", "relu_power"}
 
 
 #: chi1 = +oo (phi' a Dirac delta: sign, step): every sigma_w is chaotic, there is no edge
