@@ -364,12 +364,19 @@ GOLDEN = {
 }
 
 
+def _exact(value):
+    """Strings and Python floats as Fractions (a float is the decimal it prints as: 0.3 is
+    3/10, symfield's convention for user input); anything else unchanged."""
+    if isinstance(value, str):
+        return Fraction(value.strip())
+    if isinstance(value, float):
+        return Fraction(repr(value))
+    return value
+
+
 def _exact_sympy(value) -> sp.Expr:
     """An exact SymPy number read with the same convention as ``to_mpf``."""
-    if isinstance(value, str):
-        value = Fraction(value.strip())
-    if isinstance(value, float):
-        value = Fraction(repr(value))
+    value = _exact(value)
     if isinstance(value, Fraction):
         return sp.Rational(value.numerator, value.denominator)
     return sp.sympify(value)
@@ -379,10 +386,7 @@ def to_mpf(value):
     """A number, Fraction or exact decimal/fraction string as an mpf at the current precision.
     Python floats are read as the decimal they print as (0.3 is 3/10), symfield's convention
     for user input."""
-    if isinstance(value, str):
-        value = Fraction(value.strip())
-    if isinstance(value, float):
-        value = Fraction(repr(value))
+    value = _exact(value)
     if isinstance(value, Fraction):
         return mp.mpf(value.numerator) / value.denominator
     return mp.mpf(value)
