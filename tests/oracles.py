@@ -69,6 +69,9 @@ class ActivationOracle:
     #: phi contains an exponential (exp, ELU-type, softplus, SiLU...): against the Gaussian its
     #: integrands may peak far out, at z = k sqrt(q) for exp(k x); the reference cuts there.
     exponential_growth: bool = False
+    #: angular frequency of phi's oscillation (sin(w x): w), 0 for none: the integrand of
+    #: E[phi(x)^2] then turns ~2 w sqrt(q) times per unit of z, and the reference splits there
+    frequency: float = 0.0
 
 
 def _sqrtpi():
@@ -171,9 +174,31 @@ def lambdified_oracle(activation, params: Mapping[str, object] | None = None) ->
     if fns[0] is None or fns[1] is None:
         return None
     kinks = tuple(float(k.subs(subs)) for k in activation.kinks)
+    phi = activation.phi.subs(subs)
     return ActivationOracle(phi=fns[0], dphi=fns[1], d2phi=fns[2], kinks=kinks,
-                            smooth_scale=not kinks, linear_growth=False,
-                            exponential_growth=activation.phi.has(sp.exp))
+                            smooth_scale=not kinks, linear_growth=_bounded_trigonometric(phi, x),
+                            exponential_growth=activation.phi.has(sp.exp),
+                            frequency=_frequency(phi, x))
+
+
+def _frequency(phi: sp.Expr, x: sp.Symbol) -> float:
+    """The largest |w| of sin(w x + c) / cos(w x + c) in phi (0 if none, or not linear)."""
+    most = 0.0
+    for f in phi.atoms(sp.sin, sp.cos):
+        slope = sp.diff(f.args[0], x)
+        if slope.has(x) or not slope.is_number:
+            return 0.0
+        most = max(most, abs(float(slope)))
+    return most
+
+
+def _bounded_trigonometric(phi: sp.Expr, x: sp.Symbol) -> bool:
+    """phi is a polynomial in sin and cos of x (bounded, and so are its derivatives)."""
+    trig = phi.atoms(sp.sin, sp.cos)
+    if not trig:
+        return False
+    stripped = phi.xreplace({f: sp.Dummy() for f in trig})
+    return not stripped.has(x) and stripped.is_polynomial()
 
 
 # ------------------------------------------------------------------------------------------
@@ -211,6 +236,12 @@ def gauss_expect(g: Callable, var, oracle: ActivationOracle, dps: int = 45,
         # the single-input laws grows at most like (1 + q z^2): the tail is negligible at
         # dps digits, and a finite range lets tanh-sinh converge with half the nodes.
         Z = mp.sqrt(2 * (dps + 10) * mp.log(10)) if oracle.linear_growth else mp.inf
+        if oracle.frequency and oracle.linear_growth and var > 1:
+            # an oscillating integrand (sin^2 at q = 210: ~200 turns over the range): pieces
+            # of a quarter turn at frequency 2 w, each smooth enough for tanh-sinh
+            width = mp.pi / (4 * oracle.frequency * s)
+            count = int(mp.ceil(2 * Z / width))
+            cuts |= {-Z + k * (2 * Z) / count for k in range(1, count)}
         pts = sorted(c for c in cuts if abs(c) < Z)
         if even:
             pts = [p for p in pts if p >= 0]

@@ -142,17 +142,8 @@ def test_kernels_match_neural_tangents_closed_forms(case):
 #: Activations with no neural-tangents closed form: checked by nested quadrature at one point
 #: (each reference is a 2-D mpmath quadrature: seconds at these digits).
 PAIR_DPS, PAIR_REF_DPS, PAIR_TOL = 20, 26, mp.mpf(10) ** -17
-#: Known gaps (issue 11), listed so that they are seen, not silently dropped: the certified
-#: 2-D quadrature does not split at the kinks of a pair integrand, and the Gabor derivative
-#: kernel takes minutes to derive.
-KINKED_PAIR_QUADRATURE = ("the certified 2-D quadrature of symfield.gaussian.numerics does not "
-                          "split at the kinks of a pair integrand: PrecisionError at 15 digits")
+#: Known gap (issue 11), listed so that it is seen, not silently dropped.
 KNOWN_GAPS = {
-    ("elu", "kernel"): KINKED_PAIR_QUADRATURE, ("elu", "derivative_kernel"): KINKED_PAIR_QUADRATURE,
-    ("selu", "kernel"): KINKED_PAIR_QUADRATURE,
-    ("selu", "derivative_kernel"): KINKED_PAIR_QUADRATURE,
-    ("hard_tanh", "kernel"): KINKED_PAIR_QUADRATURE,
-    ("hard_tanh", "derivative_kernel"): KINKED_PAIR_QUADRATURE,
     ("gabor", "derivative_kernel"): "the derivation takes minutes (closed form, but slow rules)",
 }
 

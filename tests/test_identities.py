@@ -47,20 +47,13 @@ def test_the_issue_identities_are_registered():
             "distance_at_zero", "relu_ntk_diagonal"} <= set(IDENTITIES)
 
 
-#: Known gap (issue 11), listed so that it is seen: the certified 2-D quadrature does not split
-#: at the kinks of a pair integrand, so the kernel (hence the c-map) of these activations, which
-#: has no closed form, is not certified to the checker's 50 digits (PrecisionError).
-KINKED_PAIR_QUADRATURE = ("the certified 2-D quadrature of symfield.gaussian.numerics does not "
-                          "split at the kinks of a pair integrand: PrecisionError at 53 digits")
-#: At D = 0 the distance map of GELU and SiLU is an exact zero written as a non-simplified
-#: expression; the certification is relative to the value, so a zero is never certified.
+#: At D = 0 the distance map of GELU, SiLU, ELU, SELU and hard_tanh is an exact zero
+#: written as a non-simplified expression; the certification is relative to the value, so a
+#: zero is never certified.
 UNCERTIFIABLE_ZERO = ("an exact zero that SymPy does not simplify cannot be certified relative "
                       "to its value (PrecisionError: relative disagreement between precisions)")
-KNOWN_GAPS = {(name, act): KINKED_PAIR_QUADRATURE
-              for act in ("elu", "selu", "hard_tanh")
-              for name in ("kernel_diagonal", "correlation_slope", "distance_slope",
-                           "distance_at_zero")}
-KNOWN_GAPS.update({("distance_at_zero", act): UNCERTIFIABLE_ZERO for act in ("gelu", "silu")})
+KNOWN_GAPS = {("distance_at_zero", act): UNCERTIFIABLE_ZERO
+              for act in ("gelu", "silu", "elu", "selu", "hard_tanh")}
 
 
 def _identity_cases():

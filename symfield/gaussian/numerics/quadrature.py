@@ -534,6 +534,66 @@ _GL_NODES, _GL_WEIGHTS = (a / 2 for a in np.polynomial.legendre.leggauss(8))
 _SMALL_DIFFERENCE = 0.25
 
 
+#: tanh-sinh rule on [-1, 1] for the pieces of a split float64 expectation: out to t = 3.2
+#: (nodes within 1e-16 of the ends), exact to rounding for integrands analytic on the piece,
+#: also with a boundary layer at an end (a conditional mean crossing a kink). Step 1/32: a
+#: piece may span the whole +-9 sd, where the centre spacing 9 sd pi h/2 = 0.44 sd keeps the
+#: Gaussian's trapezoid error exp(-2 pi^2 (sd/spacing)^2) below rounding (at 1/8: 5 % off).
+_TS_STEP = 1.0 / 32
+_TS_END = 3.2
+
+
+@lru_cache(maxsize=1)
+def _tanh_sinh_nodes() -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(-round(_TS_END / _TS_STEP), round(_TS_END / _TS_STEP) + 1) * _TS_STEP
+    inner = 0.5 * math.pi * np.sinh(t)
+    return np.tanh(inner), _TS_STEP * 0.5 * math.pi * np.cosh(t) / np.cosh(inner) ** 2
+
+
+def expect_split_np(f: Callable, var: np.ndarray, cuts: np.ndarray,
+                    cancellation: np.ndarray) -> np.ndarray:
+    """float64 E[f(x, i)], x ~ N(0, var[i]), for points i whose integrands are analytic
+    between their own ``cuts`` (shape (points, k); NaN for none): tanh-sinh on each piece of
+    [-L, L], L = _FP_CUTOFF sd. ``f(x, rows)`` takes nodes of shape (len(rows), m) and the
+    indices of the points they belong to. ``cancellation`` receives sum|w f| / |sum w f|,
+    infinite where the rule at twice the step disagrees (not converged: the caller
+    recomputes those points)."""
+    var = np.asarray(var, dtype=float)
+    sd = np.sqrt(var)
+    half = _FP_CUTOFF * sd
+    ends = np.concatenate([-half[:, None], np.clip(np.nan_to_num(cuts, nan=-np.inf),
+                                                   -half[:, None], half[:, None]),
+                           half[:, None]], axis=1)
+    ends.sort(axis=1)
+    lo, hi = ends[:, :-1], ends[:, 1:]
+    x01, w01 = _tanh_sinh_nodes()
+    coarse = np.zeros(x01.size, dtype=bool)
+    coarse[(x01.size // 2) % 2::2] = True   # every other node, the centre kept
+    out = np.empty(var.size)
+    per_point = lo.shape[1] * x01.size
+    chunk = max(1, _FP_CHUNK_ELEMENTS // per_point)
+    norm = 1.0 / math.sqrt(2 * math.pi)
+    for start in range(0, var.size, chunk):
+        rows = np.arange(start, min(start + chunk, var.size))
+        mid = 0.5 * (lo[rows] + hi[rows])
+        width = 0.5 * (hi[rows] - lo[rows])
+        xs = mid[:, :, None] + width[:, :, None] * x01
+        w = width[:, :, None] * w01 * np.exp(-0.5 * xs**2 / var[rows, None, None]) \
+            * (norm / sd[rows, None, None])
+        n_rows = rows.size
+        vals = f(xs.reshape(n_rows, -1), rows).reshape(xs.shape) * w
+        vals[w == 0] = 0.0
+        total = vals.sum(axis=(1, 2))
+        rough = 2.0 * vals[:, :, coarse].sum(axis=(1, 2))
+        size = np.abs(vals).sum(axis=(1, 2))
+        out[rows] = total
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = size / np.abs(total)
+            ratio = np.where(np.abs(total - rough) > _FP_UNRESOLVED * size, np.inf, ratio)
+        cancellation[rows] = np.where(np.isfinite(ratio), ratio, np.inf)
+    return out
+
+
 def expect_difference_mp(f: Callable, var_mean, var_difference, dps: int,
                          even_in_mean: bool = False):
     """E[(f(m + d/2) - f(m - d/2))^2], m ~ N(0, var_mean), d ~ N(0, var_difference), at
