@@ -760,3 +760,34 @@ def test_a_ball_on_a_piecewise_boundary_is_refused():
                 [Fraction(1, 3)], 20)
     # exactly representable boundaries are decided exactly
     assert enclose(sp.Piecewise((x, x > 1), (2 * x, True)), (x,), [1], 20).contains(2)
+
+
+# ------------------------------------------------------------------------------------------
+# fixed_point(..., proven=True)
+# ------------------------------------------------------------------------------------------
+def test_fixed_point_report_proves_q_star_and_chi1():
+    """erf at (3/2, 3/10): the proven q* holds Williams' root (60-digit mpmath findroot) and
+    the proven chi1 holds 4 sigma_w^2/(pi sqrt(1 + 4 q*)) there; the JSON carries them."""
+    report = symfield.fixed_point("erf", sigma_w="3/2", sigma_b="3/10", dps=DPS, proven=True)
+    with mp.workdps(REF_DPS):
+        w2, b2 = mp.mpf(9) / 4, mp.mpf(9) / 100
+        root = mp.findroot(lambda x: w2 * 2 / mp.pi * mp.asin(2 * x / (1 + 2 * x)) + b2 - x,
+                           mp.mpf(1.2))
+        chi1 = w2 * 4 / (mp.pi * mp.sqrt(1 + 4 * root))
+    assert_encloses(report.enclosures["q_star"], root, DPS, tolerance=mp.mpf(10) ** -58)
+    assert_encloses(report.enclosures["chi1"], chi1, DPS, tolerance=mp.mpf(10) ** -58)
+    assert not report.enclosures["q_star"].contains(root * (1 + mp.mpf(10) ** -(DPS + 2)))
+    assert set(report.as_dict()["enclosures"]) == {"q_star", "chi1"}
+    assert "proven q_star" in str(report)
+
+
+def test_fixed_point_proven_at_zero_variance_and_bad_flag():
+    """tanh without bias in the ordered phase: q* = 0 exactly and chi1 = sigma_w^2 phi'(0)^2
+    = 16/25 (its zero-variance limit); a non-boolean flag is refused."""
+    report = symfield.fixed_point("tanh", sigma_w="4/5", sigma_b=0, dps=DPS, proven=True)
+    assert report.enclosures["q_star"].mid == 0 and report.enclosures["q_star"].rad == 0
+    with mp.workdps(REF_DPS):
+        assert_encloses(report.enclosures["chi1"], mp.mpf(16) / 25, DPS,
+                        tolerance=mp.mpf(10) ** -58)
+    with pytest.raises(InvalidValueError, match="proven must be True or False"):
+        symfield.fixed_point("erf", sigma_w=1, proven="yes")

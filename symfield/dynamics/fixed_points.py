@@ -36,6 +36,7 @@ gradients in the chaotic phase), xi = 0 where the slope is 0.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -118,6 +119,9 @@ class FixedPointReport:
     digits: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     working_precisions: tuple[int, int] | None = None
+    #: with ``fixed_point(..., proven=True)``: proven enclosures (Arb balls) of q_star and of
+    #: chi1 at the proven q_star, each with rad <= 10^-dps |value| / 2
+    enclosures: Mapping[str, object] = field(default_factory=dict)
 
     def value(self, name: str):
         """One quantity of the report by name (QUANTITIES: q_star, chi1, c_star, ...)."""
@@ -144,6 +148,9 @@ class FixedPointReport:
             "digits": dict(self.digits),
             "notes": list(self.notes),
             "working_precisions": list(self.working_precisions or ()),
+            "enclosures": {name: {"mid": mpmath.nstr(e.mid, self.dps + 5),
+                                  "rad": mpmath.nstr(e.rad, 3), "digits": int(e.digits)}
+                           for name, e in self.enclosures.items()},
             "conventions": CONVENTIONS,
         }
 
@@ -164,6 +171,8 @@ class FixedPointReport:
             tag = "" if v is None or not mpmath.isfinite(v) or d is None else \
                 f"   [{d} digits verified]"
             lines.append(f"  {name:13s} {shown}{tag}")
+        for name, e in self.enclosures.items():
+            lines.append(f"  proven {name:6s} {e!r}")
         for note in self.notes:
             lines.append(f"  note: {note}")
         return "\n".join(lines)
@@ -605,7 +614,7 @@ def _prepare(model: MeanField) -> None:
 
 def fixed_point(activation, sigma_w: object = None, sigma_b: object = None, dps: int = 30, *,
                 sigma_w2: object = None, sigma_b2: object = None,
-                workers: int = 1) -> FixedPointReport:
+                workers: int = 1, proven: bool = False) -> FixedPointReport:
     """Fixed points, stability, phase and depth scales at (sigma_w, sigma_b), to ``dps`` digits.
 
     Give sigma_w or sigma_w2 (= sigma_w^2), and sigma_b or sigma_b2 (default 0); numbers may
@@ -613,7 +622,10 @@ def fixed_point(activation, sigma_w: object = None, sigma_b: object = None, dps:
     mpmath or SymPy numbers (``sympy.sqrt(2)``). ``dps`` is 15..100. ``workers`` > 1 (at most
     the CPUs available) computes the independent high-precision law values side by side in
     that many forked processes (where forking is safe; the default 1 computes everything in
-    this process).
+    this process). ``proven=True`` adds ``enclosures``: q* proven by Krawczyk's interval
+    Newton test on the length map in ball arithmetic (one fixed point in the ball, which is
+    within 10^-dps of it), and chi1 enclosed on that ball (seconds for integral and series
+    forms); NotEnclosable (a NotImplementedError) where the laws cannot be enclosed.
 
     Raises InvalidValueError for bad input or when the length map has no finite fixed point
     (e.g. ReLU with sigma_w^2 >= 2 and sigma_b > 0: q grows without bound), and
@@ -621,6 +633,8 @@ def fixed_point(activation, sigma_w: object = None, sigma_b: object = None, dps:
     """
     check_dps(dps)
     workers = check_workers(workers)
+    if not isinstance(proven, bool):
+        raise InvalidValueError(f"proven must be True or False (got {quoted(proven)})")
     model = mean_field(activation)
     scales = parse_scales(sigma_w, sigma_b, sigma_w2=sigma_w2, sigma_b2=sigma_b2)
     _prepare(model)
@@ -660,13 +674,49 @@ def fixed_point(activation, sigma_w: object = None, sigma_b: object = None, dps:
         raise PrecisionError(f"{model.name}: the phase differs between {works[0]} and "
                              f"{works[1]} digits (chi1 too close to 1 to decide)")
     sm = scales.mp(dps)
-    return FixedPointReport(
+    report = FixedPointReport(
         activation=model.name,
         sigma_w=sm["sigma_w"], sigma_b=sm["sigma_b"], sigma_w2=sm["sigma_w2"],
         sigma_b2=sm["sigma_b2"], dps=dps, phase=high["phase"],
         **{name: rounded(high.get(name), dps) for name in QUANTITIES},
         digits=digits, notes=_notes(model, scales, length, high), working_precisions=works,
     )
+    if proven:
+        report = dataclasses.replace(report, enclosures=_proven(model, scales, report))
+    return report
+
+
+#: Extra digits of the proven q*: chi1 on the ball loses about as many as its condition.
+_PROVEN_GUARD = 10
+
+
+def _proven(model: MeanField, scales: Scales, report: FixedPointReport) -> dict[str, object]:
+    """q* and chi1(q*) as proven enclosures: Krawczyk's test on the length map V(q) with its
+    derived slope law (enclose_fixed_point), from the certified q* as the starting point."""
+    from ..gaussian.numerics.enclosure import (NotEnclosable, enclose, enclose_fixed_point,
+                                               exact_enclosure)
+    from ..symbols import sigma_b, sigma_w
+    from .model import zero_variance_limit
+
+    if report.q_star is None:
+        raise NotEnclosable(f"{model.name}: no finite q* to prove")
+    dps = report.dps
+    fixed = {sigma_w: scales.sigma_w, sigma_b: scales.sigma_b, **model.parameter_values}
+    chi1 = model.law("chi1")
+    if report.q_star == 0 and report.digits.get("q_star") == dps and scales.zero_bias:
+        # q* = 0 exactly (sigma_b = 0, ordered): a boundary point, where a ball around it
+        # would leave the domain; chi1 there is its zero-variance limit, sigma_w^2 phi'(0)^2
+        limit = zero_variance_limit(chi1.definition.xreplace(fixed))
+        return {"q_star": exact_enclosure(0),
+                "chi1": enclose(limit, (), [], dps, what=f"chi1 of {model.name} at q* = 0")}
+    length, slope = model.law("length_map"), model.law("length_map_slope")
+    q_ball = enclose_fixed_point(
+        length.expr.xreplace(fixed), q, (q,), [report.q_star], report.q_star,
+        dps + _PROVEN_GUARD, slope_expr=slope.expr.xreplace(fixed), what=f"q* of {model.name}")
+    names = {s.name for s in chi1.variables}
+    values = {k: v for k, v in (("sigma_w", scales.sigma_w), ("sigma_b", scales.sigma_b))
+              if k in names}
+    return {"q_star": q_ball, "chi1": chi1.enclose(dps=dps, q=q_ball, **values)}
 
 
 def _digits(low: dict, high: dict, dps: int) -> dict[str, int]:

@@ -315,7 +315,8 @@ class Law:
         if balls:
             names = {s.name: s for s in self.variables}
             point.update({names[k]: b for k, b in balls.items()})
-            if self.expr.has(sp.oo, -sp.oo):
+            # (a series' upper limit oo is not a divergent piece)
+            if self.closed_form and self.expr.has(sp.oo, -sp.oo):
                 raise NotEnclosable(f"{what} has a divergent piece; it is enclosed at exact "
                                     f"values only, not on a ball")
         elif self.closed_form and self.expr.has(sp.oo, -sp.oo) \
