@@ -566,6 +566,13 @@ class _ConditionalMean:
                      for k in inner_kinks]
         cut_array = (np.stack(cuts, axis=1) if cuts else np.full((idx.size, 1), np.nan))
         cut_array = np.where(np.isfinite(cut_array), cut_array, np.nan)
+        if cut_array.shape[1] > 1:
+            # a cut shared by every point (ELU's kink at 0 is also where the conditional mean
+            # crosses it): each column is a piece of nodes, so keep one copy
+            columns = [k for k in range(cut_array.shape[1])
+                       if not any(np.array_equal(cut_array[:, k], cut_array[:, j], equal_nan=True)
+                                  for j in range(k))]
+            cut_array = cut_array[:, columns]
 
         def integrand(xs, rows):
             ps = [p[rows, None] for p in params]
