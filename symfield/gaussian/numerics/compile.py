@@ -307,6 +307,36 @@ def _stable_exponentials(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: e.is_Add and e.has(sp.exp, sp.erf), _complements)
 
 
+class _experfc(sp.Function):
+    """exp(a) erfc(b), given also c = a - b^2 simplified (float64 only): exp(c) erfcx(b) for
+    b > 0, where exp(a) alone overflows and erfc(b) underflows (ELU's conditional mean
+    exp(m + s^2/2) erfc((m/s + s)/sqrt 2) at s^2 = 1e4), exp(a) erfc(b) otherwise."""
+
+
+def _np_experfc(a, b, c):
+    import scipy.special as sc
+
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        return np.where(b > 0, np.exp(c) * sc.erfcx(np.maximum(b, 0.0)),
+                        np.exp(np.minimum(a, 709.0)) * sc.erfc(b))
+
+
+def _exp_times_erfc(expr: sp.Expr) -> sp.Expr:
+    """exp(a) erfc(b) -> _experfc(a, b, a - b^2) in every product (the exponent of the
+    erfcx form simplified symbolically: a - b^2 = -m^2/(2 s^2) there, where its float64
+    difference of two numbers of size s^2 would lose every digit)."""
+    def rewrite(product):
+        exps = [f for f in product.args if isinstance(f, sp.exp)]
+        erfcs = [f for f in product.args if isinstance(f, sp.erfc)]
+        if len(exps) != 1 or len(erfcs) != 1:
+            return product
+        a, b = exps[0].args[0], erfcs[0].args[0]
+        rest = sp.Mul(*[f for f in product.args if f not in (exps[0], erfcs[0])])
+        return rest * _experfc(a, b, sp.simplify(sp.expand(a - b**2)))
+
+    return expr.replace(lambda e: e.is_Mul and e.has(sp.erfc) and e.has(sp.exp), rewrite)
+
+
 class _log1pexp(sp.Function):
     """log(1 + exp(x)) without overflow (float64 only: softplus at x = 1e4 is 1e4, not inf)."""
 
@@ -362,7 +392,8 @@ def np_modules() -> list:
              "Heaviside": lambda a, h0=0.5: np.heaviside(a, h0),
              "_nonnegative": lambda a: np.maximum(a, 0.0), "_expm1": np.expm1,
              "_expdiff": _np_expdiff,
-             "_erfcx": sc.erfcx, "_log1pexp": lambda a: np.logaddexp(0.0, a),
+             "_erfcx": sc.erfcx, "_experfc": _np_experfc,
+             "_log1pexp": lambda a: np.logaddexp(0.0, a),
              "_expit": sc.expit, "_pair_gap": _np_pair_gap, **NP_FUNCTIONS,
              **angles.NP_FUNCTIONS},
             "numpy", "scipy"]
@@ -526,8 +557,8 @@ class _ConditionalMean:
             symbols, (out_v, out_f), (mean, sd, G) = e["symbols"], e["outer"], e["inner"]
             modules = np_modules()
             self._np = (sp.lambdify([out_v, *symbols], _stable_integrand(out_f), modules=modules),
-                        sp.lambdify([mean, sd, *symbols], _stable_exponentials(G),
-                                    modules=modules),
+                        sp.lambdify([mean, sd, *symbols],
+                                    _exp_times_erfc(_stable_exponentials(G)), modules=modules),
                         [sp.lambdify(symbols, k, modules=modules) for k in e["outer_kinks"]],
                         [sp.lambdify(symbols, k, modules=modules) for k in e["inner_kinks"]])
         outer, inner, outer_kinks, inner_kinks = self._np
