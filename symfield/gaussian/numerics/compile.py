@@ -523,24 +523,23 @@ class _ConditionalMean:
     @classmethod
     def build(cls, f: sp.Expr, g: sp.Expr, v1: sp.Symbol, v2: sp.Symbol,
               symbols: Sequence[sp.Symbol]) -> "_ConditionalMean | None":
-        if not (kinks(f, v1) or kinks(g, v2)):
+        f_kinks, g_kinks = kinks(f, v1), kinks(g, v2)
+        if not (f_kinks or g_kinks):
             return None  # analytic factors: the pair trapezoid rule converges geometrically
-        for inner_first, (out_f, out_v, in_g, in_v) in ((False, (f, v1, g, v2)),
-                                                        (True, (g, v2, f, v1))):
+        for inner_first, (out_f, out_v, out_k, in_g, in_v, in_k) in (
+                (False, (f, v1, f_kinks, g, v2, g_kinks)),
+                (True, (g, v2, g_kinks, f, v1, f_kinks))):
             closed = _shifted_mean(in_g, in_v)
             if closed is None:
                 continue
             mean, sd, G = closed
             try:
-                outer_kinks = [sp.lambdify(list(symbols), k, modules=MP_MODULES)
-                               for k in kinks(out_f, out_v)]
-                inner_kinks = [sp.lambdify(list(symbols), k, modules=MP_MODULES)
-                               for k in kinks(in_g, in_v)]
+                outer_kinks = [sp.lambdify(list(symbols), k, modules=MP_MODULES) for k in out_k]
+                inner_kinks = [sp.lambdify(list(symbols), k, modules=MP_MODULES) for k in in_k]
             except (TypeError, ValueError, NotImplementedError):
                 return None
-            exprs = {"outer": (out_v, out_f), "inner": (mean, sd, G),
-                     "outer_kinks": kinks(out_f, out_v), "inner_kinks": kinks(in_g, in_v),
-                     "symbols": list(symbols)}
+            exprs = {"outer": (out_v, out_f), "inner": (mean, sd, G), "outer_kinks": out_k,
+                     "inner_kinks": in_k, "symbols": list(symbols)}
             return cls(sp.lambdify([out_v, *symbols], out_f, modules=MP_MODULES), outer_kinks,
                        sp.lambdify([mean, sd, *symbols], G, modules=MP_MODULES), inner_kinks,
                        inner_first, exprs)
@@ -843,7 +842,7 @@ class CompiledExpr:
         self.last_error_estimate = None
 
     @staticmethod
-    def _split_np(F, var: np.ndarray, breaks, arrays, shape, ratio: np.ndarray) -> np.ndarray:
+    def _kinked_np(F, var: np.ndarray, breaks, arrays, shape, ratio: np.ndarray) -> np.ndarray:
         """float64 E[F(x)] for a kinked integrand, split at its kinks (``ratio`` receives the
         cancellation ratios); NaN where the variance is not positive (the caller's limits)."""
         flat = [np.ascontiguousarray(np.broadcast_to(a, shape)).ravel() for a in arrays]
@@ -950,7 +949,7 @@ class CompiledExpr:
                 ratio = np.ones(shape)
                 if isinstance(zero, tuple):
                     zero, breaks = zero
-                    value = self._split_np(F, cv[0], breaks, arrays, shape, ratio)
+                    value = self._kinked_np(F, cv[0], breaks, arrays, shape, ratio)
                 else:
                     value = expect_np(F, cv[0], even, tuple(arrays), ratio)
                 error = np.maximum(error, ratio * _QUADRATURE_ULPS)
