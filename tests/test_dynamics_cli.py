@@ -28,6 +28,19 @@ def test_fixed_point_text_and_json(capsys):
     assert data["phase"] == "chaotic" and data["digits"]["q_star"] >= 24
 
 
+def test_fixed_point_proven_from_the_command_line(capsys):
+    """--proven: q* and chi1 as proven balls; the ball of q* holds the certified q*."""
+    code, out, _ = run(capsys, "fixed-point", "erf", "--sigma-w2", "3", "--sigma-b2", "1/4",
+                       "--dps", "20", "--proven", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data["enclosures"]) == {"q_star", "chi1"}
+    q_ball = data["enclosures"]["q_star"]
+    assert q_ball["digits"] >= 20
+    assert abs(mp.mpf(q_ball["mid"]) - mp.mpf(data["values"]["q_star"])) \
+        <= mp.mpf(10) ** -18 * mp.mpf(q_ball["mid"])
+
+
 def test_fixed_point_published_tanh_from_the_command_line(capsys):
     code, out, _ = run(capsys, "fixed-point", "tanh", "--sigma-w", "2.5", "--sigma-b", "0.3",
                        "--dps", "30", "--json")

@@ -34,6 +34,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1,
                    help="processes computing the report's integrals side by side (default 1, "
                         "at most the CPU count)")
+    p.add_argument("--proven", action="store_true",
+                   help="also prove q* and chi1 at q* in ball arithmetic (Krawczyk's test on "
+                        "the length map; seconds for integral and series forms)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run_fixed_point)
 
@@ -89,7 +92,8 @@ def run_fixed_point(args: argparse.Namespace) -> int:
     _check_dps(args.dps)
     check_workers(args.workers)
     report = fixed_point(args.activation, args.sigma_w, args.sigma_b, args.dps,
-                         sigma_w2=args.sigma_w2, sigma_b2=args.sigma_b2, workers=args.workers)
+                         sigma_w2=args.sigma_w2, sigma_b2=args.sigma_b2, workers=args.workers,
+                         proven=args.proven)
     print(report.to_json() if args.json else report)
     return EXIT_OK
 

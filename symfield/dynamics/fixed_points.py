@@ -286,7 +286,10 @@ def _taylor_step(g0, g1, g2, g3: float, aux_work: int, scale3: float) -> _Step:
 
 
 def _aux_work(work: int, step_estimate: float) -> int:
-    """Digits needed of g'' when its error is multiplied by a step of this size."""
+    """Digits needed of g'' when its error is multiplied by a step of this size (all of
+    them when the float64 estimate of the step is not a number: sign's chi1 is +inf)."""
+    if not math.isfinite(step_estimate):
+        return work
     need = work + 4 + math.log10(max(step_estimate, 1e-300))
     return int(min(work, max(15, math.ceil(need))))
 
