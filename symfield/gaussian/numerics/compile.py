@@ -589,13 +589,10 @@ class _ConditionalMean:
         q1 = q1[idx]
         params = [np.broadcast_to(np.asarray(a, dtype=float), slope.shape)[idx] for a in arrays]
         slope, sd = slope[idx], np.sqrt(np.maximum(cond_var[idx], 0.0))
-        cuts = [np.broadcast_to(np.asarray(k(*params), dtype=float), idx.shape)
-                for k in outer_kinks]
         with np.errstate(divide="ignore", invalid="ignore"):
-            cuts += [np.broadcast_to(np.asarray(k(*params), dtype=float), idx.shape) / slope
-                     for k in inner_kinks]
-        cut_array = (np.stack(cuts, axis=1) if cuts else np.full((idx.size, 1), np.nan))
-        cut_array = np.where(np.isfinite(cut_array), cut_array, np.nan)
+            cut_array = _cut_matrix([k(*params) for k in outer_kinks]
+                                    + [np.asarray(k(*params), dtype=float) / slope
+                                       for k in inner_kinks], idx.size)
         if cut_array.shape[1] > 1:
             # a cut shared by every point (ELU's kink at 0 is also where the conditional mean
             # crosses it): each column is a piece of nodes, so keep one copy
@@ -638,6 +635,16 @@ class _ConditionalMean:
         value, _err = expect_mp_split(
             lambda a: self.outer(a, *values) * self.inner(slope * a, sd, *values), q1, dps, cuts)
         return value
+
+
+def _cut_matrix(columns: Sequence[np.ndarray], points: int) -> np.ndarray:
+    """Per-point cuts (points x k) for expect_split_np from one array per kink; NaN for a
+    kink that is not a finite number (no cut), one NaN column when there are none."""
+    if not columns:
+        return np.full((points, 1), np.nan)
+    cuts = np.stack([np.broadcast_to(np.asarray(c, dtype=float), (points,)) for c in columns],
+                    axis=1)
+    return np.where(np.isfinite(cuts), cuts, np.nan)
 
 
 def _shifted_mean(g: sp.Expr, v: sp.Symbol):
@@ -716,6 +723,8 @@ class _CompiledExpectation:
         self._symbols = list(symbols)
         cov = [sp.lambdify(list(symbols), c, modules=MP_MODULES) for c in e.covariance]
         self.cov_mp = cov
+        #: piecewise pair factors: conditioning with a closed-form inner expectation
+        self.conditional: _ConditionalMean | None = None
         #: structural zeros: a centred expectation of an odd integrand is exactly 0 (mpmath's
         #: tanh is not exactly odd at every precision, so quadrature alone leaves ~10^-W)
         self.odd = False
@@ -750,7 +759,6 @@ class _CompiledExpectation:
                     "mean": (q1_expr + rho_expr) / 2, "gap": 2 * gap}
             parts = separate(e.integrand, v1, v2)
             self.parts_mp = None
-            self.conditional = None
             #: at rho = 0 a separable integrand factorises: E[f(u1)] E[g(u2)], exactly 0
             #: when either factor is odd
             self.independent_zero = False
@@ -760,7 +768,6 @@ class _CompiledExpectation:
                                  sp.lambdify([v2, *symbols], g, modules=MP_MODULES))
                 self.independent_zero = "odd" in (parity(f, v1), parity(g, v2))
                 self.surrogates_mp = (_surrogate(c * f, v1, symbols), _surrogate(g, v2, symbols))
-                #: piecewise factors: conditioning with a closed-form inner expectation
                 self.conditional = _ConditionalMean.build(c * f, g, v1, v2, symbols)
 
     def mp(self, values: Sequence, dps: int):
@@ -852,9 +859,7 @@ class CompiledExpr:
         ok = np.flatnonzero(np.isfinite(var) & (var > 0))
         if ok.size:
             params = [a[ok] for a in flat]
-            cuts = np.stack([np.broadcast_to(np.asarray(b(*params), dtype=float), ok.shape)
-                             for b in breaks], axis=1)
-            cuts = np.where(np.isfinite(cuts), cuts, np.nan)
+            cuts = _cut_matrix([b(*params) for b in breaks], ok.size)
             sub = np.empty(ok.size)
             out[ok] = expect_split_np(lambda xs, rows: F(xs, *[p[rows, None] for p in params]),
                                       var[ok], cuts, sub)
@@ -925,11 +930,10 @@ class CompiledExpr:
                 cov = [sp.lambdify(self.symbols, c, modules=np_modules()) for c in e.covariance]
                 zero = (sp.lambdify(self.symbols, ce.at_zero, modules=np_modules())
                         if e.dimension == 1 else None)
-                if e.dimension == 1 and ce.breaks:
-                    # kinked: the split rule (the sinh-mapped trapezoid converges only like
-                    # h^2 across a kink: SELU's E[phi^2] was 5e-6 off)
-                    zero = (zero, [sp.lambdify(self.symbols, b, modules=np_modules())
-                                   for b in ce.breaks])
+                # kinked: the split rule (the sinh-mapped trapezoid converges only like h^2
+                # across a kink: SELU's E[phi^2] was 5e-6 off)
+                breaks = ([sp.lambdify(self.symbols, b, modules=np_modules())
+                           for b in ce.breaks] if e.dimension == 1 else [])
                 if e.dimension == 2 and ce.difference is not None:
                     d, v1 = ce.difference, e.variables[0]
                     zero = tuple(sp.lambdify([v1, *self.symbols], _stable_integrand(d[k]),
@@ -937,18 +941,17 @@ class CompiledExpr:
                                  for k in ("f", "fprime")) + tuple(
                         sp.lambdify(self.symbols, d[k], modules=np_modules())
                         for k in ("mean", "gap"))
-                self._inner_np.append((F, cov, ce.even, e.dimension, zero,
-                                       getattr(ce, "conditional", None)))
+                self._inner_np.append((F, cov, ce.even, e.dimension, zero, breaks,
+                                       ce.conditional))
         arrays = [np.asarray(a, dtype=float) for a in arrays]
         shape = np.broadcast_shapes(*[a.shape for a in arrays]) if arrays else ()
         inner = []
         error = np.zeros(shape)
-        for F, cov, even, dim, zero, conditional in self._inner_np:
+        for F, cov, even, dim, zero, breaks, conditional in self._inner_np:
             cv = [np.broadcast_to(np.asarray(c(*arrays), dtype=float), shape) for c in cov]
             if dim == 1:
                 ratio = np.ones(shape)
-                if isinstance(zero, tuple):
-                    zero, breaks = zero
+                if breaks:
                     value = self._kinked_np(F, cv[0], breaks, arrays, shape, ratio)
                 else:
                     value = expect_np(F, cv[0], even, tuple(arrays), ratio)
