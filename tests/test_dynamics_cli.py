@@ -113,3 +113,26 @@ def test_bad_input_from_python():
         fixed_point("tanh", sigma_w=1, workers=0)
     with pytest.raises(SymfieldError):
         fixed_point("tanh", sigma_w=1, dps=MAX_DPS + 1)
+
+
+def test_fixed_point_proven_sign_with_bias_from_the_command_line(capsys):
+    """sign with a bias: chi1 = +inf (an exact ball, "exact" digits in the JSON, which once
+    ended in an internal error on int(inf)); q* = sigma_w^2 + sigma_b^2 = 117/50 proven; the
+    correlation fixed point c* < 1 is reported (it was refused as "left [-1, 1]")."""
+    code, out, _ = run(capsys, "fixed-point", "sign", "--sigma-w", "1.5", "--sigma-b", "0.3",
+                       "--dps", "20", "--proven", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["enclosures"]["chi1"] == {"mid": "inf", "rad": "0.0", "digits": "exact"}
+    q_ball = data["enclosures"]["q_star"]
+    assert q_ball["digits"] >= 20
+    assert abs(mp.mpf(q_ball["mid"]) - mp.mpf(117) / 50) <= mp.mpf(10) ** -20
+    assert data["phase"] == "chaotic" and 0 < float(data["values"]["c_star"]) < 1
+
+
+def test_fixed_point_proven_exact_zero_in_json(capsys):
+    code, out, _ = run(capsys, "fixed-point", "tanh", "--sigma-w", "0.8", "--dps", "20",
+                       "--proven", "--json")
+    assert code == 0
+    assert json.loads(out)["enclosures"]["q_star"] == {"mid": "0.0", "rad": "0.0",
+                                                       "digits": "exact"}

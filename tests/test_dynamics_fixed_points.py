@@ -197,6 +197,38 @@ def test_erf_published(sw2, sb2):
             assert agree(r.D_star, 2 * r.A_star)
 
 
+#: sign and step: q* and the Gaussian orthant law E[H(u1) H(u2)] = 1/4 + asin(c)/(2 pi)
+#: (Sheppard) give the c-map in closed form; c* is its root below 1 (the slope at c = 1 is
+#: +inf: chi1 = +inf, so c = 1 is unstable whenever sigma_b > 0).
+HARD_THRESHOLD = {
+    "sign": (lambda sw2, sb2: sw2 + sb2, lambda c: 2 * mp.asin(c) / mp.pi),
+    "step": (lambda sw2, sb2: sw2 / 2 + sb2, lambda c: mp.mpf(1) / 4 + mp.asin(c) / (2 * mp.pi)),
+}
+
+
+@pytest.mark.parametrize("act", sorted(HARD_THRESHOLD))
+@pytest.mark.parametrize("sw2, sb2", [(Fraction(9, 4), Fraction(9, 100)), (1, Fraction(1, 2))])
+def test_hard_threshold_with_bias_has_a_correlation_fixed_point_below_one(act, sw2, sb2):
+    r = fixed_point(act, sigma_w2=sw2, sigma_b2=sb2, dps=30)
+    length, kernel = HARD_THRESHOLD[act]
+    with mp.workdps(REF_DPS):
+        sw2m, sb2m = mpq(sw2), mpq(sb2)
+        q_star = length(sw2m, sb2m)
+        c_map = lambda c: (sw2m * kernel(c) + sb2m) / q_star  # noqa: E731
+        c_star = mp.findroot(lambda c: c_map(c) - c, (mp.mpf(-1) + mp.mpf("1e-9"),
+                                                       mp.mpf("0.999999")), solver="anderson")
+        chi_c = mp.diff(c_map, c_star)
+        assert abs(c_map(1) - 1) < mp.mpf(10) ** -30   # c = 1 is a fixed point, not taken
+        assert r.phase == "chaotic" and r.chi1 == mp.inf
+        for key, value in (("q_star", q_star), ("c_star", c_star), ("chi_c", chi_c),
+                           ("D_star", 2 * q_star * (1 - c_star) / sw2m)):
+            assert agree(r.value(key), value), (key, r.value(key), value)
+            assert r.digits[key] >= AGREE, (key, r.digits[key])
+    grid = fixed_points_float64(act, np.array([float(mp.sqrt(mpq(sw2)))]),
+                                np.array([float(mp.sqrt(mpq(sb2)))]))
+    assert grid["c_star"][0] == pytest.approx(float(c_star), rel=1e-12)
+
+
 def test_relu_published_is_exact():
     r = fixed_point("relu", sigma_w2="1.5", sigma_b2="0.1", dps=30)
     with mp.workdps(40):

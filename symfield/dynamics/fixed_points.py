@@ -148,8 +148,11 @@ class FixedPointReport:
             "digits": dict(self.digits),
             "notes": list(self.notes),
             "working_precisions": list(self.working_precisions or ()),
-            "enclosures": {name: {"mid": mpmath.nstr(e.mid, self.dps + 5),
-                                  "rad": mpmath.nstr(e.rad, 3), "digits": int(e.digits)}
+            # an exact ball (q* = 0, chi1 = +inf) has rad 0 and "exact" digits
+            "enclosures": {name: {"mid": text(e.mid) if mpmath.isinf(e.mid)
+                                  else mpmath.nstr(e.mid, self.dps + 5),
+                                  "rad": mpmath.nstr(e.rad, 3),
+                                  "digits": "exact" if e.rad == 0 else int(e.digits)}
                            for name, e in self.enclosures.items()},
             "conventions": CONVENTIONS,
         }
@@ -518,8 +521,12 @@ class _Stage:
             v["D_star"] = sp.S.Zero
         elif qs is None:
             v["D_star"] = None
-        else:
+        elif _is_exact(cs):
             v["D_star"] = 2 * qs * (1 - cs) / sw2
+        else:
+            # c* numeric with q* exact (sign, step with a bias): at the working precision, not
+            # SymPy's 15-digit product of a Rational and an mpf
+            v["D_star"] = 2 * _num(qs, self.work) * (1 - cs) / _num(sw2, self.work)
         v["xi_q"] = _depth(v.get("length_slope"))
         if v["phase"] == "critical":
             v["xi_c"] = v["xi_grad"] = sp.oo
@@ -598,7 +605,9 @@ def _notes(model: MeanField, scales: Scales, length: _Length, values: dict) -> t
     if values["phase"] == "critical":
         notes.append("critical: chi1 = 1, so xi_c = xi_grad = +inf (correlations approach 1 "
                      "algebraically)")
-    if values["phase"] == "chaotic":
+    if values["phase"] == "chaotic" and _depth(values["chi1"]) is None:
+        notes.append("chi1 = +inf: gradients explode within one layer (xi_grad has no value)")
+    elif values["phase"] == "chaotic":
         notes.append("xi_grad < 0: gradients grow by chi1 > 1 per layer (exploding)")
     return tuple(notes)
 
@@ -719,6 +728,8 @@ def _proven(model: MeanField, scales: Scales, report: FixedPointReport) -> dict[
     names = {s.name for s in chi1.variables}
     values = {k: v for k, v in (("sigma_w", scales.sigma_w), ("sigma_b", scales.sigma_b))
               if k in names}
+    if chi1.divergent:   # chi1 = +inf at every q > 0 (sign, step: phi' has a delta)
+        return {"q_star": q_ball, "chi1": exact_enclosure(mpmath.inf)}
     return {"q_star": q_ball, "chi1": chi1.enclose(dps=dps, q=q_ball, **values)}
 
 

@@ -168,8 +168,10 @@ def correlation_fixed_point(model: MeanField, q_star, chi1, sw, sb):
     n = sw.size
     c_star = np.ones(n)
     chi_c = chi1.copy()
-    c_star[~np.isfinite(chi1)] = np.nan
-    chaotic = np.isfinite(chi1) & (chi1 > 1 + CRITICAL_TOLERANCE) & (q_star > 0)
+    c_star[np.isnan(chi1)] = np.nan
+    # chi1 = +inf (sign, step: phi' has a delta) is chaotic too: the c-map's slope at c = 1
+    # is infinite, and the bracketed secant below needs no finite chi1
+    chaotic = (chi1 > 1 + CRITICAL_TOLERANCE) & (q_star > 0)
     if model.odd:
         # Odd phi without bias: c = 0 is a fixed point and (f convex on [0, 1]) the stable one;
         # chi_c = sigma_w^2 E[phi'(u1) phi'(u2)] at c = 0 = sigma_w^2 E[phi']^2.
