@@ -28,12 +28,19 @@ kernel, derivative kernel at q1 = q2 = 1, any rho      closed        1e-14 relat
 tanh, sigmoid single-input laws, q in [0, 1e30]         quadrature    1e-13 relative
 tanh, sigmoid kernels and maps (moderate variances,     2-D quadr.    1e-12 relative
 |c| up to 0.9999, D down to 1e-10)
+distance map of every activation near D = 0 and near   definition    16 u (1 + kappa)
+u2 = -u1 (except as listed in tests/test_float64_                     (measured <= 1e-15
+accuracy.py KNOWN_LOSSES: GELU at large q near u2 = -u1,            relative)
+cos and the Gaussian bump at small q)
 ======================================================  ============  ===================
 
 Near the ends of an arcsine's range the closed forms are evaluated in the angle with exact
 Taylor series (``symfield.gaussian.numerics.angles``); the distance map as
-E[(phi(u1) - phi(u2))^2]; points float64 cannot do (overflow, cancelling quadratures) are
-certified in mpmath.
+E[(phi(u1) - phi(u2))^2] where its own form cancels (``Law._cancels_near_pairs``: a probe at
+each degenerate end against the definition; the points with var(u1 - u2) < 0.1 var((u1 +
+u2)/2), or the inverse, then take the definition, whose float64 rule is split at the kinks
+of ELU, SELU, hard_tanh: ~10 ms a point near D = 0, up to 2 s a point elsewhere); points
+float64 cannot do (overflow, cancelling or unresolved quadratures) are certified in mpmath.
 """
 from __future__ import annotations
 
@@ -112,6 +119,7 @@ class Law:
     reasons: list[str] = field(default_factory=list)
     _spec: LawDefinition | None = None
     _numpy_cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _near_pairs: tuple[bool, bool] | None = field(default=None, repr=False, compare=False)
 
     # -- what kind of result --------------------------------------------------------------
     @property
@@ -411,6 +419,38 @@ class Law:
         law_numpy.__doc__ = f"float64 {self.name} for {self.activation.name}: {sp.sstr(self.expr)}"
         return law_numpy
 
+    def _cancels_near_pairs(self) -> tuple[bool, bool]:
+        """Whether the float64 form loses digits near a degenerate pair, (u2 -> u1, u2 ->
+        -u1), where the definition, a square-difference expectation E[(f(u1) - f(u2))^2],
+        does not: measured once at each end against the definition, at D = 1e-9 (A = 1,
+        sigma_w = 1.3, sigma_b = 0.2) and at D = 4 (1 - 1e-9) (sigma_b = 0), parameters at
+        their defaults. Closed forms in the angle (ReLU, abs) keep their digits at both;
+        2 (chi0 - K) forms lose nine at the first (GELU, ELU), and an even activation's at
+        the second (cos, the Gaussian bump: its distance tends to 0 there)."""
+        if self._near_pairs is not None:
+            return self._near_pairs
+        self._near_pairs = (False, False)
+        zero = self._zero_variances()
+        order = tuple(self.variables)
+        if not zero or self.expr == self.definition:
+            return self._near_pairs
+        by_definition = compiled(self.definition, order)
+        own = compiled(self._numeric_expr("auto"), order)
+        defaults = {k: float(sp.S(v)) for k, v in self.parameter_defaults().items()}
+        found = []
+        for gap, bias in ((1e-9, 0.2), (4 * (1 - 1e-9), 0.0)):
+            probe = {"sigma_w": 1.3, "sigma_b": bias, "A": 1.0, **defaults}
+            args = [np.array([gap if s.name in zero else probe.get(s.name, 1.0)])
+                    for s in order]
+            if by_definition.difference_ratio_np(*args) is None:
+                return self._near_pairs
+            with np.errstate(all="ignore"):
+                mine = float(np.asarray(own.np(*args))[0])
+                reference = float(np.asarray(by_definition.np(*args))[0])
+            found.append(not abs(mine - reference) <= NEAR_ZERO_AGREEMENT * abs(reference))
+        self._near_pairs = tuple(found)
+        return self._near_pairs
+
     def numpy_evaluator(self, method: str = "auto") -> Callable[..., np.ndarray]:
         """The float64 law of positional arrays (``variables`` in order), *without* the
         input checks of ``to_numpy``: for callers that have checked their inputs (the
@@ -427,6 +467,11 @@ class Law:
         # pole series at a huge variance, whose terms are counted in the millions there)
         rescue = compiled(self._numeric_expr("auto"), order)
         definition = self.definition
+        near_pair = compiled(definition, order) if self._zero_variances() \
+            and self.expr != definition else None
+        if near_pair is not None and near_pair.difference_ratio_np(
+                *[np.ones(1)] * len(order)) is None:
+            near_pair = None
         exact_inf = None
         if self.closed_form and self.expr.has(sp.oo, -sp.oo) and self.expr.is_infinite is not False:
             # the project's float64 modules: plain "numpy" has no vectorised erf (SELU's chi2)
@@ -450,7 +495,17 @@ class Law:
                 redo |= np.broadcast_to(estimate, shape) > SERIES_FALLBACK
             for i in zero_index:
                 redo |= np.broadcast_to(args[i], shape) == 0
-            if fallback is not None or zero_index:
+            if near_pair is not None:
+                # near a degenerate pair where the law's own form cancels, its definition's
+                # square-difference expectation computes the small value directly
+                equal, opposite = self._cancels_near_pairs()
+                with np.errstate(all="ignore"):
+                    ratio = np.broadcast_to(near_pair.difference_ratio_np(*args), shape)
+                if equal:
+                    redo |= ratio < NEAR_ZERO_RATIO
+                if opposite:
+                    redo |= ratio > 1 / NEAR_ZERO_RATIO
+            if fallback is not None or zero_index or near_pair is not None:
                 redo |= ~np.isfinite(out)
                 if np.any(redo):
                     sub = [np.broadcast_to(a, shape)[redo] for a in args]
@@ -541,6 +596,14 @@ def _is_integer(value) -> bool:
 
 #: float64 'series' points recomputed by quadrature above this estimated relative error.
 SERIES_FALLBACK = 1e-14
+#: Below this ratio var(u1 - u2) / var((u1 + u2)/2) a law whose float64 form cancels near
+#: the degenerate pair u2 = u1 (Law._cancels_near_pairs) is computed by its definition:
+#: the form loses about log10(1/ratio) digits and more (Gabor's 3e-15 at 0.04); above the
+#: inverse ratio, the same near u2 = -u1.
+NEAR_ZERO_RATIO = 1e-1
+#: Relative agreement with the definition at the probe D = 1e-9 that shows a float64 form
+#: keeps its digits near the degenerate pair (a cancelling form is 1e-7 off there).
+NEAR_ZERO_AGREEMENT = 1e-13
 #: float64 quadrature points recomputed (certified) in mpmath above this estimated error.
 QUADRATURE_RESCUE = 1e-13
 

@@ -22,6 +22,7 @@ from . import angles
 from .faddeeva_values import MP_FUNCTIONS, NP_FUNCTIONS
 from .mehler import MehlerSeries
 from .quadrature import (expect2_mp, expect2_np, expect_difference_mp, expect_difference_np,
+                         expect_difference_split_np,
                          expect_mp, expect_mp_split, expect_np, expect_split_np)
 from .series import CompiledSeries
 
@@ -469,6 +470,12 @@ def merge_square_differences(expr: sp.Expr) -> sp.Expr:
                         merge)
 
 
+def _away_from_jumps(derivative: sp.Expr) -> sp.Expr:
+    """A derivative without its delta terms: its value away from the function's jumps
+    (sign, step), which is all the divided differences ask of it."""
+    return derivative.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero)
+
+
 def _square_difference(integrand: sp.Expr, v1: sp.Symbol, v2: sp.Symbol):
     """f(v1) (as an expression in v1) when integrand == (f(v1) - f(v2))^2, else None."""
     if not (isinstance(integrand, sp.Pow) and integrand.exp == 2 and integrand.base.is_Add):
@@ -751,12 +758,21 @@ class _CompiledExpectation:
                 gap = sp.factor(sp.expand(q1_expr - rho_expr))   # sigma_w^2 D / 2, directly
                 even_f = parity(f_diff, v1) in ("even", "odd")
                 self.difference = {
-                    "f": f_diff, "fprime": sp.diff(f_diff, v1), "even": even_f,
+                    # f' away from f's jumps (sign, step): the divided difference is used
+                    # only where [m - |d|/2, m + |d|/2] holds no kink
+                    "f": f_diff, "even": even_f,
+                    "fprime": _away_from_jumps(sp.diff(f_diff, v1)),
+                    # parity parts for the mirrored difference near u2 = -u1
+                    "odd": (f_diff - f_diff.subs(v1, -v1)) / 2,
+                    "even_prime": _away_from_jumps(sp.diff((f_diff + f_diff.subs(v1, -v1)) / 2,
+                                                           v1)),
                     "mean_mp": sp.lambdify(list(symbols), (q1_expr + rho_expr) / 2,
                                            modules=MP_MODULES),
                     "gap_mp": sp.lambdify(list(symbols), 2 * gap, modules=MP_MODULES),
                     "f_mp": sp.lambdify([v1, *symbols], f_diff, modules=MP_MODULES),
-                    "mean": (q1_expr + rho_expr) / 2, "gap": 2 * gap}
+                    "mean": (q1_expr + rho_expr) / 2, "gap": 2 * gap,
+                    # f's kinks: the float64 rule splits there (expect_difference_split_np)
+                    "kinks": kinks(f_diff, v1)}
             parts = separate(e.integrand, v1, v2)
             self.parts_mp = None
             #: at rho = 0 a separable integrand factorises: E[f(u1)] E[g(u2)], exactly 0
@@ -847,6 +863,7 @@ class CompiledExpr:
         self._inner_np = None
         #: float64 relative error estimate of the last ``np`` call (series cancellation)
         self.last_error_estimate = None
+        self._difference_ratios = None
 
     @staticmethod
     def _kinked_np(F, var: np.ndarray, breaks, arrays, shape, ratio: np.ndarray) -> np.ndarray:
@@ -884,6 +901,26 @@ class CompiledExpr:
             ratio[rest] = 1.0
         error.reshape(-1)[:] = np.maximum(error.reshape(-1), ratio * _QUADRATURE_ULPS)
         return value.reshape(shape)
+
+    def difference_ratio_np(self, *arrays: np.ndarray) -> np.ndarray | None:
+        """var(u1 - u2) / var((u1 + u2)/2) of the expression's square-difference
+        expectations (the smallest, where it has several), or None without one: how close a
+        pair is to the degenerate u1 = u2 where E[f(u1)^2] - E[f(u1) f(u2)] cancels."""
+        if self._difference_ratios is None:
+            self._difference_ratios = [
+                sp.lambdify(self.symbols, ce.difference["gap"] / ce.difference["mean"],
+                            modules=np_modules())
+                for ce in self._inner if ce.dimension == 2 and ce.difference is not None]
+        if not self._difference_ratios:
+            return None
+        arrays = [np.asarray(a, dtype=float) for a in arrays]
+        shape = np.broadcast_shapes(*[a.shape for a in arrays]) if arrays else ()
+        out = np.full(shape, np.inf)
+        for ratio in self._difference_ratios:
+            with np.errstate(all="ignore"):
+                out = np.fmin(out, np.broadcast_to(np.asarray(ratio(*arrays), dtype=float),
+                                                   shape))
+        return out
 
     def max_work(self, dps: int) -> int:
         """The most working digits this route may use for ``dps`` certified digits (its cost
@@ -938,9 +975,11 @@ class CompiledExpr:
                     d, v1 = ce.difference, e.variables[0]
                     zero = tuple(sp.lambdify([v1, *self.symbols], _stable_integrand(d[k]),
                                              modules=np_modules())
-                                 for k in ("f", "fprime")) + tuple(
+                                 for k in ("f", "fprime", "odd", "even_prime")) + tuple(
                         sp.lambdify(self.symbols, d[k], modules=np_modules())
-                        for k in ("mean", "gap"))
+                        for k in ("mean", "gap")) + (
+                        [sp.lambdify(self.symbols, k, modules=np_modules())
+                         for k in d["kinks"]],)
                 self._inner_np.append((F, cov, ce.even, e.dimension, zero, breaks,
                                        ce.conditional))
         arrays = [np.asarray(a, dtype=float) for a in arrays]
@@ -963,11 +1002,22 @@ class CompiledExpr:
                         np.asarray(zero(*arrays), dtype=float), shape)[degenerate]
                 inner.append(value)
             elif zero is not None:  # E[(f(u1) - f(u2))^2]
-                f, fprime, mean, gap = zero
-                inner.append(expect_difference_np(
-                    f, fprime, np.broadcast_to(np.asarray(mean(*arrays), dtype=float), shape),
-                    np.broadcast_to(np.asarray(gap(*arrays), dtype=float), shape),
-                    tuple(arrays)))
+                f, fprime, odd, even_prime, mean, gap, f_kinks = zero
+                mean_v, gap_v = (np.broadcast_to(np.asarray(g(*arrays), dtype=float), shape)
+                                 for g in (mean, gap))
+                if f_kinks:
+                    at = np.stack([np.broadcast_to(np.asarray(k(*arrays), dtype=float), shape)
+                                   .ravel() for k in f_kinks], axis=1)
+                    ratio = np.ones(shape)
+                    inner.append(expect_difference_split_np(f, fprime, at, mean_v, gap_v,
+                                                            tuple(arrays), ratio,
+                                                            (odd, even_prime)))
+                    error = np.maximum(error, ratio * _QUADRATURE_ULPS)
+                else:
+                    unresolved = np.zeros(shape, dtype=bool)
+                    inner.append(expect_difference_np(f, fprime, mean_v, gap_v, tuple(arrays),
+                                                      (odd, even_prime), unresolved))
+                    error = np.where(unresolved, np.inf, error)
             elif conditional is not None:
                 inner.append(self._conditional_np(conditional, F, cv, even, arrays, shape,
                                                   error))

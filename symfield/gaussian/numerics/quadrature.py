@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Sequence
 
 import mpmath
 import numpy as np
@@ -530,6 +530,8 @@ def expect2_np(F: Callable, q1: np.ndarray, rho: np.ndarray, q2: np.ndarray,
 #: Gauss-Legendre rule on [-1/2, 1/2] for the divided difference (f(m + d/2) - f(m - d/2))/d
 #: = int f'(m + s d) ds at small |d| in float64 (exact to |d|^16 for analytic f).
 _GL_NODES, _GL_WEIGHTS = (a / 2 for a in np.polynomial.legendre.leggauss(8))
+#: The 4-node rule whose disagreement with the 8-node one estimates the latter's error.
+_GL4_NODES, _GL4_WEIGHTS = (a / 2 for a in np.polynomial.legendre.leggauss(4))
 #: Below this |d| float64 uses the divided difference.
 _SMALL_DIFFERENCE = 0.25
 
@@ -590,6 +592,8 @@ def expect_split_np(f: Callable, var: np.ndarray, cuts: np.ndarray,
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = size / np.abs(total)
             ratio = np.where(np.abs(total - rough) > _FP_UNRESOLVED * size, np.inf, ratio)
+        # an integrand that is 0 at every node (saturated) is resolved, not 0/0
+        ratio = np.where(size == 0, 1.0, ratio)
         cancellation[rows] = np.where(np.isfinite(ratio), ratio, np.inf)
     return out
 
@@ -630,16 +634,87 @@ def expect_difference_mp(f: Callable, var_mean, var_difference, dps: int,
         return value
 
 
+def _differences(f: Callable, fprime: Callable, m: np.ndarray, d: np.ndarray, ps: list,
+                 mirror: tuple | None = None, kinks: Sequence = ()) -> np.ndarray:
+    """f(m + d/2) - f(m - d/2) on broadcast node arrays, computed where it is small without
+    the direct difference's cancellation: for small |d|, d int f'(m + s d) ds (Gauss-
+    Legendre); for small |m| (u2 near -u1), with f = f_e + f_o split by parity, the mirrored
+    form f_o(d/2 + m) + f_o(d/2 - m) + 2m int f_e'(d/2 + 2 m s) ds (``mirror`` = (f_o, f_e')).
+    Neither is used on an interval holding one of ``kinks`` (arrays broadcasting with m)."""
+    with np.errstate(all="ignore"):
+        out = f(m + d / 2, *ps) - f(m - d / 2, *ps)
+        # the mirrored form where |m| < |d|/2 (an even part's share cancels in the divided
+        # difference there), the divided difference in d elsewhere while |d| is small
+        small_m = np.zeros(np.broadcast_shapes(np.shape(m), np.shape(d)), dtype=bool)
+        if mirror is not None:
+            small_m = (np.abs(m) < _SMALL_DIFFERENCE) & (np.abs(m) < np.abs(d) / 2)
+            for k in kinks:   # f_e's kinks are +-k
+                small_m = small_m & ~(np.abs(d / 2 - k) <= np.abs(m)) \
+                    & ~(np.abs(d / 2 + k) <= np.abs(m))
+        small_d = ~small_m & (np.abs(d) < _SMALL_DIFFERENCE)
+        for k in kinks:
+            small_d = small_d & ~(np.abs(m - k) <= np.abs(d) / 2)
+        if np.any(small_d):
+            divided = sum(w * fprime(m + s * d, *ps) for s, w in zip(_GL_NODES, _GL_WEIGHTS)) * d
+            out = np.where(small_d, divided, out)
+        # a larger |d| that is still small beside |m| (x^3 at m ~ 300, d ~ 1: the direct
+        # difference keeps only 13 digits): the divided difference where the Gauss-Legendre
+        # rules of 8 and 4 nodes agree better than the direct difference's rounding
+        wide = ~small_m & ~small_d & (np.abs(m) > np.abs(d))
+        for k in kinks:
+            wide = wide & ~(np.abs(m - k) <= np.abs(d) / 2)
+        if np.any(wide):
+            shape = wide.shape
+            at = np.nonzero(wide)
+            mw, dw = np.broadcast_to(m, shape)[at], np.broadcast_to(d, shape)[at]
+            pw = [np.broadcast_to(p, shape)[at] for p in ps]
+            eight = sum(w * fprime(mw + s * dw, *pw) for s, w in zip(_GL_NODES, _GL_WEIGHTS))
+            four = sum(w * fprime(mw + s * dw, *pw) for s, w in zip(_GL4_NODES, _GL4_WEIGHTS))
+            rounding = 4e-16 * (np.abs(f(mw + dw / 2, *pw)) + np.abs(f(mw - dw / 2, *pw)))
+            better = np.abs(eight - four) * np.abs(dw) < rounding
+            chosen = np.broadcast_to(out, shape).copy()
+            chosen[tuple(a[better] for a in at)] = (eight * dw)[better]
+            out = chosen
+        if np.any(small_m):
+            odd, even_prime = mirror
+
+            def odd_part(y):
+                # (f(y) - f(-y))/2 = y int f'(2 s y) ds where |y| is small and [-|y|, |y|]
+                # holds no kink (exp's sinh as a difference of exponentials lost 5 digits)
+                value = odd(y, *ps)
+                near = np.abs(y) < _SMALL_DIFFERENCE
+                for k in kinks:
+                    near = near & ~(np.abs(k) <= np.abs(y))
+                if np.any(near):
+                    # f_o' = (f'(x) + f'(-x))/2 at mirrored nodes: exactly 0 for an even f
+                    divided = y * sum(w * (fprime(2 * s * y, *ps) + fprime(-2 * s * y, *ps))
+                                      for s, w in zip(_GL_NODES, _GL_WEIGHTS)) / 2
+                    value = np.where(near, divided, value)
+                return value
+
+            half = d / 2
+            mirrored = odd_part(half + m) + odd_part(half - m) + 2 * m * sum(
+                w * even_prime(half + 2 * s * m, *ps) for s, w in zip(_GL_NODES, _GL_WEIGHTS))
+            out = np.where(small_m, mirrored, out)
+    return out
+
+
 def expect_difference_np(f: Callable, fprime: Callable, var_mean: np.ndarray,
-                         var_difference: np.ndarray, params: tuple = ()) -> np.ndarray:
+                         var_difference: np.ndarray, params: tuple = (),
+                         mirror: tuple | None = None,
+                         unresolved: np.ndarray | None = None) -> np.ndarray:
     """float64 E[(f(m + d/2) - f(m - d/2))^2] over arrays of the two variances; ``f`` and
     ``fprime`` take (x, *params). Small |d|: the Gauss-Legendre divided difference, so that
-    the result keeps its relative accuracy as var_difference -> 0.
+    the result keeps its relative accuracy as var_difference -> 0; small |m| with ``mirror``
+    (f's odd part and its even part's derivative): the mirrored form (``_differences``), so
+    that an even part's share keeps its accuracy as var_mean -> 0.
 
     The product rule in the sinh-mapped (d, m) is compared with the rule of twice its step on
     every other node (free): where they disagree the step is halved. The integrand's
     singularities lie on the diagonals m +- d/2 = i pi/2 (tanh), which the mapped step 0.125
-    resolved only to 1e-10 at sigma_w = 2.5."""
+    resolved only to 1e-10 at sigma_w = 2.5. ``unresolved`` (a boolean array of the result's
+    shape) receives the points where the last halving still disagreed (cos at a variance of
+    1e4: hundreds of turns per standard deviation)."""
     var_mean = np.asarray(var_mean, dtype=float)
     var_difference = np.asarray(var_difference, dtype=float)
     shape = np.broadcast_shapes(var_mean.shape, var_difference.shape,
@@ -654,16 +729,156 @@ def expect_difference_np(f: Callable, fprime: Callable, var_mean: np.ndarray,
         if todo.size == 0:
             break
         fine, coarse = _difference_rule(f, fprime, vm[todo], vd[todo],
-                                        [p[todo] for p in pflat], step)
+                                        [p[todo] for p in pflat], step, mirror)
         out[todo] = fine
         with np.errstate(invalid="ignore"):
             # exponential convergence: the fine rule's error is ~ the square of the coarse's
             agree = np.abs(fine - coarse) <= _DIFFERENCE_AGREEMENT * np.abs(fine)
         todo = todo[~agree]
         step /= 2
+    if unresolved is not None and todo.size:
+        # as the split rule: unresolved when the last two rules differ by more than
+        # _FP_UNRESOLVED (a slow algebraic approach, mish at q = 1e4: 2e-6, is not flagged)
+        with np.errstate(invalid="ignore"):
+            far = ~(np.abs(fine - coarse) <= _FP_UNRESOLVED * np.abs(fine))
+        unresolved.reshape(-1)[todo[far[~agree]]] = True
     return out.reshape(shape)
 
 
+def expect_difference_split_np(f: Callable, fprime: Callable, kinks: np.ndarray,
+                               var_mean: np.ndarray, var_difference: np.ndarray,
+                               params: tuple, cancellation: np.ndarray,
+                               mirror: tuple | None = None) -> np.ndarray:
+    """float64 E[(f(m + d/2) - f(m - d/2))^2] (as ``expect_difference_np``) for f analytic
+    between its ``kinks`` (shape (points, k), in f's variable). The product trapezoid rule
+    meets a jump of f' on the lines m = k +- d/2 and converges like its step there (ELU's
+    distance map 2e-5 off). Here, while var_difference <= var_mean/4 and the kink lines do
+    not cross in range (Amari's D -> 0), H(d) = E_m[(f(m + d/2) - f(m - d/2))^2] by tanh-sinh
+    pieces split at m = k +- d/2, averaged over d by a half-range Gauss rule (H is smooth in
+    d >= 0): ~10 ms a point. Otherwise the rule is nested and split the other way: the outer
+    expectation over m by tanh-sinh pieces between the points where G(m) below is not smooth,
+    the inner G(m) = E_d[(f(m + d/2) - f(m - d/2))^2] by pieces between d = +-2 (m - k),
+    where m +- d/2 crosses a kink (0.2-2 s a point). The difference is formed by
+    ``_differences`` (divided or mirrored where small, never across a kink).
+    ``cancellation`` receives the outer rule's ratios, +inf where an inner or the outer rule
+    is unresolved (the caller recomputes those points)."""
+    shape = np.shape(var_mean)
+    vm_all = np.ascontiguousarray(var_mean, dtype=float).ravel()
+    vd_all = np.ascontiguousarray(var_difference, dtype=float).ravel()
+    out = np.zeros(vm_all.size)
+    flat_ratio = np.ones(vm_all.size)
+    # var_mean = 0 (u2 = -u1) is not this route's: NaN, recomputed by the caller
+    out[vm_all <= 0] = np.nan
+    flat_ratio[vm_all <= 0] = np.inf
+    todo = np.flatnonzero((vd_all > 0) & (vm_all > 0))
+    vm, vd = vm_all[todo], vd_all[todo]
+    kinks = np.asarray(kinks, dtype=float).reshape(vm_all.size, -1)[todo]
+    pflat = [np.broadcast_to(np.asarray(p, dtype=float), shape).ravel()[todo] for p in params]
+
+    def squares(m: np.ndarray, d: np.ndarray, point: np.ndarray) -> np.ndarray:
+        ps = [p[point][:, None] for p in pflat]
+        diff = _differences(f, fprime, m, d, ps, mirror, [k[:, None] for k in kinks[point].T])
+        return diff * diff
+
+    def by_half_range_rule(sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # H(d) = E_m[(f(m + d/2) - f(m - d/2))^2] is smooth in d >= 0 (its |d|^3 term is a
+        # polynomial there) while the kink lines m = k +- d/2 do not cross in range: Gauss
+        # nodes for exp(-x^2/2) on [0, inf) in d, tanh-sinh pieces split at k +- d/2 in m
+        x, w = _half_range_gauss(_HALF_RANGE_NODES)
+        owner = np.repeat(sel, x.size)
+        d = (np.sqrt(vd[sel])[:, None] * x).ravel()
+        cuts = np.concatenate([kinks[owner] - d[:, None] / 2, kinks[owner] + d[:, None] / 2],
+                              axis=1)
+        inner_ratio = np.empty(owner.size)
+        values = expect_split_np(lambda ms, rows: squares(ms, d[rows][:, None], owner[rows]),
+                                 vm[owner], cuts, inner_ratio)
+        total = (values.reshape(sel.size, x.size) * w).sum(axis=1) * math.sqrt(2 / math.pi)
+        flags = ~np.isfinite(inner_ratio).reshape(sel.size, x.size).all(axis=1)
+        return total, flags
+
+    def by_nested_rule(sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # G(m) = E_d[...] is not smooth where two inner cuts meet: 2 (m - k_i) = -2 (m - k_j),
+        # i.e. at the midpoints of two kinks (each kink with itself included); it has a
+        # boundary layer of width sd(d) there, which gets pieces of its own
+        unresolved = np.zeros(sel.size, dtype=bool)
+
+        def conditional_mean_square(ms: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            count = ms.shape[1]
+            owner = np.repeat(sel[rows], count)     # the point of each inner problem
+            m = ms.ravel()
+            offsets = 2.0 * (m[:, None] - kinks[owner])
+            inner_ratio = np.empty(m.size)
+            values = expect_split_np(
+                lambda ds, inner: squares(m[inner][:, None], ds, owner[inner]), vd[owner],
+                np.concatenate([offsets, -offsets], axis=1), inner_ratio)
+            unresolved[rows] |= ~np.isfinite(inner_ratio).reshape(rows.size, count).all(axis=1)
+            return values.reshape(rows.size, count)
+
+        i, j = np.triu_indices(kinks.shape[1])
+        middle = 0.5 * (kinks[sel][:, i] + kinks[sel][:, j])
+        layer = _DIFFERENCE_LAYER * np.sqrt(vd[sel])[:, None]
+        outer_cuts = np.concatenate([middle, middle - layer, middle + layer], axis=1)
+        ratio = np.empty(sel.size)
+        total = expect_split_np(conditional_mean_square, vm[sel], outer_cuts, ratio)
+        return total, unresolved | ~np.isfinite(ratio)
+
+    if todo.size:
+        ratio = np.ones(todo.size)
+        i, j = np.triu_indices(kinks.shape[1], 1)
+        gaps = np.abs(kinks[:, i] - kinks[:, j])   # (a kink listed twice is one kink)
+        apart = np.where(gaps > 0, gaps, np.inf).min(axis=1, initial=np.inf)
+        # the kink lines m = k_i + d/2 and m = k_j - d/2 cross at |d| = |k_i - k_j|: beyond
+        # the cutoff of d's Gaussian that crossing weighs below 1e-19
+        smooth = (vd <= _HALF_RANGE_RATIO * vm) & (apart > _FP_CUTOFF * np.sqrt(vd))
+        for rule, sel in ((by_half_range_rule, np.flatnonzero(smooth)),
+                          (by_nested_rule, np.flatnonzero(~smooth))):
+            if sel.size:
+                out[todo[sel]], flags = rule(sel)
+                ratio[sel] = np.where(flags, np.inf, 1.0)
+        flat_ratio[todo] = ratio
+    cancellation.reshape(-1)[:] = flat_ratio
+    return out.reshape(shape)
+
+
+#: Nodes of the half-range Gauss rule in d, and the largest var(d)/var(m) it is used for
+#: (H(d) varies on the scale sd(m): over [0, 9 sd(d)] a polynomial of degree 47 then
+#: resolves it); larger ratios, and kinks whose lines cross in range, take the nested rule.
+_HALF_RANGE_NODES = 24
+_HALF_RANGE_RATIO = 0.25
+
+
+@lru_cache(maxsize=4)
+def _half_range_gauss(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss nodes and weights for the weight exp(-x^2/2) on [0, inf): recurrence
+    coefficients from the moments 2^((k-1)/2) Gamma((k+1)/2) by Chebyshev's algorithm and the
+    Golub-Welsch eigenproblem, both at 80 digits (the moment map is ill-conditioned)."""
+    with mpmath.workdps(80):
+        moments = [mpmath.mpf(2) ** (mpmath.mpf(k - 1) / 2) * mpmath.gamma(mpmath.mpf(k + 1) / 2)
+                   for k in range(2 * n + 1)]
+        alpha, beta = [mpmath.mpf(0)] * n, [mpmath.mpf(0)] * n
+        previous, current = [mpmath.mpf(0)] * (2 * n + 1), list(moments)
+        alpha[0], beta[0] = moments[1] / moments[0], moments[0]
+        for k in range(1, n):
+            following = [mpmath.mpf(0)] * (2 * n + 1)
+            for j in range(k, 2 * n - k + 1):
+                following[j] = current[j + 1] - alpha[k - 1] * current[j] \
+                    - beta[k - 1] * previous[j]
+            alpha[k] = following[k + 1] / following[k] - current[k] / current[k - 1]
+            beta[k] = following[k] / current[k - 1]
+            previous, current = current, following
+        jacobi = mpmath.matrix(n, n)
+        for k in range(n):
+            jacobi[k, k] = alpha[k]
+            if k + 1 < n:
+                jacobi[k, k + 1] = jacobi[k + 1, k] = mpmath.sqrt(beta[k + 1])
+        nodes, vectors = mpmath.eigsy(jacobi)
+        return (np.array([float(nodes[k]) for k in range(n)]),
+                np.array([float(beta[0] * vectors[0, k] ** 2) for k in range(n)]))
+
+
+#: Half-width, in standard deviations of d, of the outer pieces around the points where
+#: expect_difference_split_np's inner cuts meet.
+_DIFFERENCE_LAYER = 6.0
 #: Relative agreement of the rules of steps h and 2h above which the step is halved.
 _DIFFERENCE_AGREEMENT = 1e-8
 #: Further halvings of the (d, m) step (each costs 4x) before the last rule stands.
@@ -671,7 +886,8 @@ _DIFFERENCE_HALVINGS = 2
 
 
 def _difference_rule(f: Callable, fprime: Callable, vm: np.ndarray, vd: np.ndarray,
-                     pflat: list, step: float) -> tuple[np.ndarray, np.ndarray]:
+                     pflat: list, step: float,
+                     mirror: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The sinh-mapped product trapezoid rule of ``expect_difference_np`` with this step, and
     the rule of twice the step on its even nodes."""
     norm = 1.0 / math.sqrt(2 * math.pi)
@@ -702,14 +918,13 @@ def _difference_rule(f: Callable, fprime: Callable, vm: np.ndarray, vd: np.ndarr
         d = b1 * np.sinh(t_d)                                         # (P, Nd)
         wd = w_d * np.cosh(t_d) * np.exp(-0.5 * (d / sd1) ** 2) * (b1 / sd1) * norm
         sd2, b2 = sd_m[sel, None], beta_m[sel, None]
-        m = b2 * np.sinh(t_m)                                         # (P, Nm)
+        # var_mean = 0: the point mass itself (m = 0 exactly: an even f's difference is 0,
+        # not the rounding noise of nodes at 1e-150)
+        m = np.where(vm[sel, None] > 0, b2 * np.sinh(t_m), 0.0)      # (P, Nm)
         wm = w_m * np.cosh(t_m) * np.exp(-0.5 * (m / sd2) ** 2) * (b2 / sd2) * norm
         ps = [p[sel, None, None] for p in pflat]
         dd, mm = d[:, :, None], m[:, None, :]
-        small = np.abs(dd) < _SMALL_DIFFERENCE
-        direct = f(mm + dd / 2, *ps) - f(mm - dd / 2, *ps)
-        divided = sum(w * fprime(mm + s * dd, *ps) for s, w in zip(_GL_NODES, _GL_WEIGHTS)) * dd
-        diff = np.where(small, divided, direct)
+        diff = _differences(f, fprime, mm, dd, ps, mirror)
         square = diff * diff * wm[:, None, :]                         # (P, Nd, Nm)
         inner = np.sum(square, axis=2)
         inner_coarse = 2 * np.sum(square[:, :, even_m], axis=2)
