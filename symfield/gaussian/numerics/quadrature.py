@@ -546,10 +546,14 @@ _TS_END = 3.2
 
 
 @lru_cache(maxsize=1)
-def _tanh_sinh_nodes() -> tuple[np.ndarray, np.ndarray]:
+def _tanh_sinh_nodes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nodes x on [-1, 1], weights, and 1 - |x| computed directly (2/(1 + e^(2|u|))), so
+    that a node near an end is placed relative to that end: a node meant just outside a
+    jump's cut must not round onto its other side (sign's distance map was 2e-8 off)."""
     t = np.arange(-round(_TS_END / _TS_STEP), round(_TS_END / _TS_STEP) + 1) * _TS_STEP
     inner = 0.5 * math.pi * np.sinh(t)
-    return np.tanh(inner), _TS_STEP * 0.5 * math.pi * np.cosh(t) / np.cosh(inner) ** 2
+    return (np.tanh(inner), _TS_STEP * 0.5 * math.pi * np.cosh(t) / np.cosh(inner) ** 2,
+            2.0 / (1.0 + np.exp(2.0 * np.abs(inner))))
 
 
 def expect_split_np(f: Callable, var: np.ndarray, cuts: np.ndarray,
@@ -568,7 +572,7 @@ def expect_split_np(f: Callable, var: np.ndarray, cuts: np.ndarray,
                            half[:, None]], axis=1)
     ends.sort(axis=1)
     lo, hi = ends[:, :-1], ends[:, 1:]
-    x01, w01 = _tanh_sinh_nodes()
+    x01, w01, to_end = _tanh_sinh_nodes()
     coarse = np.zeros(x01.size, dtype=bool)
     coarse[(x01.size // 2) % 2::2] = True   # every other node, the centre kept
     out = np.empty(var.size)
@@ -577,9 +581,10 @@ def expect_split_np(f: Callable, var: np.ndarray, cuts: np.ndarray,
     norm = 1.0 / math.sqrt(2 * math.pi)
     for start in range(0, var.size, chunk):
         rows = np.arange(start, min(start + chunk, var.size))
-        mid = 0.5 * (lo[rows] + hi[rows])
         width = 0.5 * (hi[rows] - lo[rows])
-        xs = mid[:, :, None] + width[:, :, None] * x01
+        # from the nearer end of each piece (mid + width x01 rounds at the scale of mid)
+        xs = np.where(x01 < 0, lo[rows][:, :, None] + width[:, :, None] * to_end,
+                      hi[rows][:, :, None] - width[:, :, None] * to_end)
         w = width[:, :, None] * w01 * np.exp(-0.5 * xs**2 / var[rows, None, None]) \
             * (norm / sd[rows, None, None])
         n_rows = rows.size
