@@ -639,6 +639,11 @@ def expect_difference_mp(f: Callable, var_mean, var_difference, dps: int,
         return value
 
 
+def _mean_over(g: Callable, centre, width, ps: list, nodes=_GL_NODES, weights=_GL_WEIGHTS):
+    """Gauss-Legendre mean of g(x, *ps) over [centre - width/2, centre + width/2]."""
+    return sum(w * g(centre + s * width, *ps) for s, w in zip(nodes, weights))
+
+
 def _differences(f: Callable, fprime: Callable, m: np.ndarray, d: np.ndarray, ps: list,
                  mirror: tuple | None = None, kinks: Sequence = ()) -> np.ndarray:
     """f(m + d/2) - f(m - d/2) on broadcast node arrays, computed where it is small without
@@ -660,7 +665,7 @@ def _differences(f: Callable, fprime: Callable, m: np.ndarray, d: np.ndarray, ps
         for k in kinks:
             small_d = small_d & ~(np.abs(m - k) <= np.abs(d) / 2)
         if np.any(small_d):
-            divided = sum(w * fprime(m + s * d, *ps) for s, w in zip(_GL_NODES, _GL_WEIGHTS)) * d
+            divided = _mean_over(fprime, m, d, ps) * d
             out = np.where(small_d, divided, out)
         # a larger |d| that is still small beside |m| (x^3 at m ~ 300, d ~ 1: the direct
         # difference keeps only 13 digits): the divided difference where the Gauss-Legendre
@@ -673,8 +678,8 @@ def _differences(f: Callable, fprime: Callable, m: np.ndarray, d: np.ndarray, ps
             at = np.nonzero(wide)
             mw, dw = np.broadcast_to(m, shape)[at], np.broadcast_to(d, shape)[at]
             pw = [np.broadcast_to(p, shape)[at] for p in ps]
-            eight = sum(w * fprime(mw + s * dw, *pw) for s, w in zip(_GL_NODES, _GL_WEIGHTS))
-            four = sum(w * fprime(mw + s * dw, *pw) for s, w in zip(_GL4_NODES, _GL4_WEIGHTS))
+            eight = _mean_over(fprime, mw, dw, pw)
+            four = _mean_over(fprime, mw, dw, pw, _GL4_NODES, _GL4_WEIGHTS)
             rounding = 4e-16 * (np.abs(f(mw + dw / 2, *pw)) + np.abs(f(mw - dw / 2, *pw)))
             better = np.abs(eight - four) * np.abs(dw) < rounding
             chosen = np.broadcast_to(out, shape).copy()
@@ -698,8 +703,8 @@ def _differences(f: Callable, fprime: Callable, m: np.ndarray, d: np.ndarray, ps
                 return value
 
             half = d / 2
-            mirrored = odd_part(half + m) + odd_part(half - m) + 2 * m * sum(
-                w * even_prime(half + 2 * s * m, *ps) for s, w in zip(_GL_NODES, _GL_WEIGHTS))
+            mirrored = odd_part(half + m) + odd_part(half - m) \
+                + 2 * m * _mean_over(even_prime, half, 2 * m, ps)
             out = np.where(small_m, mirrored, out)
     return out
 
