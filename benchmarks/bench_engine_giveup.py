@@ -66,7 +66,7 @@ _CHILD = r"""
 import json, sys, time
 import sympy as sp
 from symfield.gaussian.engine import GaussianCalculus
-from symfield.gaussian.expectation import Expectation
+from symfield.expectation import Expectation
 from symfield.laws.calculus import derive
 kind, args = sys.argv[1], sys.argv[2:]
 if kind == "expect":

@@ -19,7 +19,8 @@ from .errors import InvalidValueError, PrecisionError, SymfieldError, UnknownNam
 from .gaussian import Expectation, GaussianCalculus
 from .laws import Law, LawDefinition, derive
 from .laws.recursion import nngp_ntk
-from .network import NetworkSpec
+from .microdynamics import NetworkSpec
+from .output import latex as _latex  # noqa: F401  (installs the renderer of Law.latex)
 from .version import __version__
 
 

@@ -31,7 +31,7 @@ from symfield.activations import x
 from symfield.errors import InvalidValueError
 from symfield.laws.finite_width import (EXPANSION, K1, MEAN_SHIFT_MAP, VERTEX_MAP, V, chi0_of,
                                         mu4_of, r)
-from symfield.network import n
+from symfield.microdynamics import n
 from symfield.symbols import L, q, sigma_b, sigma_w
 
 ACTIVATIONS = list(symfield.activations())

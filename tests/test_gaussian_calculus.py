@@ -398,7 +398,7 @@ ERF_PAIR_RULES = {"heat equation in the variance",
 
 
 def test_four_erf_factors_decline_the_erf_pair_rules(monkeypatch):
-    from symfield.gaussian.expectation import bivariate_expectation, u1, u2
+    from symfield.expectation import bivariate_expectation, u1, u2
     from symfield.symbols import q1, q2, rho
 
     applied = _count_rule_applications(monkeypatch)

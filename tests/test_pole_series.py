@@ -35,7 +35,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import symfield
-from symfield.gaussian.expectation import Expectation
+from symfield.expectation import Expectation
 from symfield.gaussian.faddeeva import MP_FUNCTIONS, faddeeva
 from symfield.gaussian.numerics.series import (
     CompiledSeries, expansion_coefficient_mp, hurwitz_zetas, remainder_mp, remainder_np,

@@ -28,7 +28,7 @@ import pytest
 import sympy as sp
 
 import symfield
-from symfield.gaussian.expectation import Expectation
+from symfield.expectation import Expectation
 from symfield.gaussian.faddeeva import faddeeva, tanh_moment
 from symfield.gaussian.numerics.mehler import MehlerSeries, SeriesNotConvergent
 from symfield.symbols import q1 as Q1, q2 as Q2, rho as RHO

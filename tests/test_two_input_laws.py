@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 import symfield
 from symfield.activations.piecewise_linear import alpha as ALPHA_SYMBOL
 from symfield.errors import InvalidValueError
-from symfield.gaussian.expectation import bivariate_expectation, u1, u2
+from symfield.expectation import bivariate_expectation, u1, u2
 from symfield.laws.two_input import check_pair
 from symfield.symbols import q1, q2, rho, sigma_b, sigma_w
 

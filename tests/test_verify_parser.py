@@ -6,7 +6,7 @@ import sympy as sp
 
 from symfield.activations import x
 from symfield.errors import SymfieldError
-from symfield.gaussian.expectation import Expectation, u1, u2
+from symfield.expectation import Expectation, u1, u2
 from symfield.symbols import A, C, L, c, kappa2, q, q1, q2, rho, sigma_b, sigma_w
 from symfield.verify import (ParseError, detect_syntax, parse_claim, parse_expression, phi,
                              substitute_activation)

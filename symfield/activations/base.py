@@ -1,7 +1,7 @@
 """The activation object: a SymPy expression of one real variable plus metadata.
 
 Derivatives are distributional and built from the activation's own structure
-(``symfield.symbolic.piecewise_smooth``): the derivative of each smooth piece on its interval,
+(``symfield.piecewise.piecewise_smooth``): the derivative of each smooth piece on its interval,
 plus Dirac deltas (and their derivatives) for every jump of phi or of a derivative, with
 weights evaluated at the jump. So ``Max(-1, Min(1, x))'' = delta(x + 1) - delta(x - 1)`` and
 ``(x**2*H(x))''`` has no ``x*delta(x)`` left to square. Kinks and parity are found from phi
@@ -18,7 +18,7 @@ import sympy as sp
 
 from ..errors import InvalidValueError, as_expression, quoted
 from ..numbers import to_sympy
-from ..symbolic import NONSMOOTH, NotAnalysable, distributional_derivative, parity, piecewise_smooth
+from ..piecewise import NONSMOOTH, NotAnalysable, distributional_derivative, parity, piecewise_smooth
 
 #: The variable every activation is written in.
 x = sp.Symbol("x", real=True)

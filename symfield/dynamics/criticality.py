@@ -37,7 +37,7 @@ import sympy as sp
 
 from ..activations import Activation, get_activation, x
 from ..errors import InvalidValueError, PrecisionError
-from ..gaussian.expectation import Expectation, expectation
+from ..expectation import Expectation, expectation
 from ..gaussian.integrate import time_limit
 from ..laws.calculus import ENGINE, derive
 from ..laws.evaluation import MultiPrecisionContext

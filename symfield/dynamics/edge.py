@@ -25,7 +25,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import InvalidValueError, PrecisionError
-from ..gaussian.expectation import Expectation
+from ..expectation import Expectation
 from ..numbers import check_dps
 from ..symbols import q, sigma_b, sigma_w
 from .model import (Evaluator, MeanField, _preferred, _scale_squared, mean_field,

@@ -22,7 +22,7 @@ import sympy as sp
 
 from ..activations import Activation, get_activation, x
 from ..errors import InvalidValueError, PrecisionError, UnknownNameError, quoted
-from ..gaussian.expectation import Expectation, expectation
+from ..expectation import Expectation, expectation
 from ..gaussian.numerics.evaluate import compiled
 from ..laws import derive
 from ..laws.hermite import hermite_coefficient

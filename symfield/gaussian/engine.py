@@ -14,7 +14,7 @@ import sympy as sp
 
 from ..derivation import Step
 from ..errors import InvalidValueError, as_expression, quoted
-from .expectation import Expectation
+from ..expectation import Expectation
 from .integrate import check_exact, definite_integral
 from .normal_form import (Divergent, NotTractable, collect_terms, parse_term, prepare,
                           split_terms)

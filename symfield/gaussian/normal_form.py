@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ..symbolic import canonical_steps, heaviside_form, normalise_delta_term
+from ..piecewise import canonical_steps, heaviside_form, normalise_delta_term
 
 
 class NotTractable(Exception):

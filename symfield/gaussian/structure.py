@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..symbolic import heaviside_form
+from ..piecewise import heaviside_form
 from .normal_form import split_terms
 
 

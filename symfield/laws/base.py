@@ -54,7 +54,7 @@ import sympy as sp
 from ..activations import Activation
 from ..derivation import Derivation, Step
 from ..errors import InvalidValueError, SymfieldError, UnknownNameError, quoted
-from ..gaussian.expectation import Expectation
+from ..expectation import Expectation
 from ..gaussian.numerics.compile import np_modules
 from ..gaussian.numerics.evaluate import compiled
 from ..numbers import (LAW_POLICY, MAX_DPS, MIN_DPS, check_dps, input_digits,
@@ -87,7 +87,7 @@ class LawDefinition:
     #: The class of the derived law (recursions over depth override the numerics).
     law_class: type | None = None
     #: Steps shown before the activation is substituted: how the law's Gaussian follows from
-    #: the microdynamics (symfield.network.mean_field_step), for laws stated in its variables.
+    #: the microdynamics (symfield.microdynamics.mean_field_step), for laws stated in its variables.
     prelude: Sequence[Step] = ()
     #: How sampled finite networks check the law: the name of a plan kind of the laboratory
     #: (``symfield.laboratory.plans.PLAN_KINDS``), or None, and then ``unsampled_reason``
@@ -567,9 +567,9 @@ class Law:
 
     def latex(self, document: bool = False) -> str:
         """LaTeX of the result (or a standalone document with the derivation)."""
-        from ..output.latex import law_document, law_equation
-
-        return law_document(self) if document else law_equation(self)
+        if not LATEX_RENDERERS:
+            raise SymfieldError("no LaTeX renderer is installed (import symfield.output.latex)")
+        return LATEX_RENDERERS["document" if document else "equation"](self)
 
     def _repr_latex_(self) -> str:
         return f"${self.latex()}$"
@@ -585,6 +585,17 @@ class Law:
         return "\n".join(lines)
 
     __repr__ = __str__
+
+
+#: How a Law is rendered as LaTeX ("equation", "document"): installed by symfield.output.latex,
+#: which sits above the laws (a hook, so that the laws never import their presentation).
+LATEX_RENDERERS: dict[str, Callable[["Law"], str]] = {}
+
+
+def set_latex_renderers(equation: Callable[["Law"], str], document: Callable[["Law"], str]
+                        ) -> None:
+    """Install the functions ``Law.latex`` renders with (called by symfield.output.latex)."""
+    LATEX_RENDERERS.update(equation=equation, document=document)
 
 
 def _is_integer(value) -> bool:

@@ -13,7 +13,7 @@ import sympy as sp
 from ..activations import Activation, get_activation, x
 from ..derivation import Derivation
 from ..gaussian.engine import GaussianCalculus
-from ..gaussian.expectation import Expectation
+from ..expectation import Expectation
 from ..gaussian.simplify import tidy
 from ..symbols import TextFreeFunction
 from .base import Law, LawDefinition

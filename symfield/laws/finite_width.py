@@ -34,11 +34,11 @@ import sympy as sp
 from ..activations import Activation, x
 from ..derivation import Step
 from ..errors import InvalidValueError, quoted
-from ..gaussian.expectation import expectation
-from ..network import n
+from ..expectation import expectation
+from ..microdynamics import n
 from ..numbers import (LAW_POLICY, check_dps, check_scales, input_digits, magnitude_spread,
                        to_exact)
-from ..symbolic import distributional_derivative
+from ..piecewise import distributional_derivative
 from ..symbols import L, TextFreeFunction, q, sigma_b, sigma_w
 from .base import Law, LawDefinition
 from .calculus import derive, varphi

@@ -39,7 +39,7 @@ import sympy as sp
 from ..activations import Activation, get_activation, x
 from ..derivation import Derivation, Step
 from ..errors import InvalidValueError
-from ..gaussian.expectation import bivariate_expectation, expectation, u1, u2
+from ..expectation import bivariate_expectation, expectation, u1, u2
 from ..symbols import q, q1, q2, rho, sigma_w
 from .base import Law, LawDefinition
 from .calculus import derive

@@ -14,7 +14,7 @@ import sympy as sp
 from ..errors import InvalidValueError
 
 from ..activations import x
-from ..gaussian.expectation import expectation
+from ..expectation import expectation
 from ..symbols import L, delta_ab, g, kappa2, q, sigma_w
 from .base import LawDefinition
 from .calculus import derive

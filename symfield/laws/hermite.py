@@ -15,7 +15,7 @@ from functools import lru_cache
 import sympy as sp
 
 from ..activations import Activation, get_activation, x
-from ..gaussian.expectation import expectation
+from ..expectation import expectation
 from ..gaussian.simplify import tidy
 from ..symbols import q, q1, q2, rho
 from .calculus import ENGINE, derive

@@ -15,7 +15,7 @@ import sympy as sp
 
 from ..activations import Activation, get_activation
 from ..errors import as_expression
-from ..gaussian.expectation import Expectation
+from ..expectation import Expectation
 from ..gaussian.integrate import time_limit
 from ..gaussian.numerics.evaluate import evaluate_expr
 from ..symbols import A, D, L, c, q, q1, q2, rho, sigma_b, sigma_w

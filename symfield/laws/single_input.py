@@ -7,8 +7,8 @@ convention). ``activity_map`` is Amari's post-activation form A -> chi0(sigma_w^
 from __future__ import annotations
 
 from ..activations import x
-from ..gaussian.expectation import expectation
-from ..network import mean_field_step
+from ..expectation import expectation
+from ..microdynamics import mean_field_step
 from ..symbols import A, q, sigma_b, sigma_w
 from .base import LawDefinition
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..activations import Activation, x
 from ..errors import InvalidValueError, quoted
-from ..gaussian.expectation import expectation
+from ..expectation import expectation
 from ..symbols import q
 from .base import Law, LawDefinition
 from .calculus import derive

@@ -16,8 +16,8 @@ import sympy as sp
 
 from ..activations import x
 from ..errors import InvalidValueError
-from ..gaussian.expectation import bivariate_expectation, expectation, u1, u2
-from ..network import mean_field_step
+from ..expectation import bivariate_expectation, expectation, u1, u2
+from ..microdynamics import mean_field_step
 from ..symbols import A, C, D, c, q, q1, q2, rho, sigma_b, sigma_w
 from ..numbers import to_exact, to_mpf
 from .base import LawDefinition

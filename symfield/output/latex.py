@@ -19,7 +19,8 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from ..errors import InvalidValueError, quoted
-from ..network import NETWORK_LATEX_NAMES
+from ..laws.base import set_latex_renderers
+from ..microdynamics import NETWORK_LATEX_NAMES
 from ..symbols import CANONICAL, LATEX_NAMES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -234,6 +235,8 @@ def law_document(law: "Law") -> str:
     return "\n".join([PREAMBLE, r"\begin{document}", rf"{{\Large {title}}}\par\medskip",
                       law_section(law), r"\end{document}", ""])
 
+
+set_latex_renderers(law_equation, law_document)
 
 __all__ = ["PREAMBLE", "SECTION_LEVELS", "SymfieldLatexPrinter", "derivation_body", "escape_text",
            "law_document", "law_equation", "law_lhs", "law_section", "tex", "tex_lines"]

@@ -22,7 +22,7 @@ from sympy.core.function import AppliedUndef
 
 from ..activations import Activation, get_activation
 from ..errors import SymfieldError, UnknownNameError
-from ..gaussian.expectation import Expectation
+from ..expectation import Expectation
 from . import limits, sizes
 from .bind import substitute_activation
 from .equivalence import Verdict, compare

@@ -30,7 +30,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from ..errors import SymfieldError
-from ..gaussian.expectation import Expectation
+from ..expectation import Expectation
 from . import limits, sizes
 from .domains import Domain, PointSampler, describe_checked, scales_of
 from .existence import decide

@@ -30,7 +30,7 @@ import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..gaussian.expectation import Expectation
+from ..expectation import Expectation
 from .limits import MAX_INTEGRAND_DEGREE
 from .numeric import EvaluationFailed, check_magnitudes
 from .sizes import integrand_degree

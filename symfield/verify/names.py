@@ -19,7 +19,7 @@ from ..activations.parameters import NAMED_PARAMETERS
 from ..errors import SymfieldError
 from ..expectation import u1, u2
 from ..symbols import CANONICAL
-from ..symbolic import log1p, logistic, normal_cdf, relu, softplus
+from ..piecewise import log1p, logistic, normal_cdf, relu, softplus
 
 # -- integration variables --------------------------------------------------------------------
 #: u ~ N(0, q): the pre-activation (same role as the activation variable x).
@@ -105,7 +105,7 @@ _FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int, int | None]] = {
     "Min": (sp.Min, 2, None),
     "Heaviside": (sp.Heaviside, 1, 1),
     "sign": (sp.sign, 1, 1),
-    # activation building blocks (symfield.symbolic writes them as the calculus reads them)
+    # activation building blocks (symfield.piecewise writes them as the calculus reads them)
     "Phi": (normal_cdf, 1, 1),
     "sigmoid": (logistic, 1, 1),
     "softplus": (softplus, 1, 1),

@@ -16,7 +16,7 @@ from typing import Mapping
 import mpmath
 import sympy as sp
 
-from ..gaussian.expectation import Expectation
+from ..expectation import Expectation
 
 #: Extra digits asked of evalf beyond the requested precision.
 GUARD_DIGITS = 10

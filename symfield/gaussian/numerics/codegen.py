@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ...errors import InvalidValueError, UnknownNameError, quoted
-from ..expectation import Expectation
+from ...expectation import Expectation
 from ..faddeeva import faddeeva, tanh_moment
 from ..simplify import merge_series
 from . import angles

@@ -13,8 +13,8 @@ import numpy as np
 import sympy as sp
 
 from ...errors import PrecisionError, SymfieldError
-from ...symbolic import parity
-from ..expectation import Expectation, bivariate_expectation
+from ...piecewise import parity
+from ...expectation import Expectation, bivariate_expectation
 from ..faddeeva import tanh_moment
 from ..simplify import merge_series
 from ..structure import jointly_even, kinks, separate
@@ -657,8 +657,8 @@ def _cut_matrix(columns: Sequence[np.ndarray], points: int) -> np.ndarray:
 def _shifted_mean(g: sp.Expr, v: sp.Symbol):
     """(m, s, G) with G = E[g(m + s Z)], Z ~ N(0, 1), in closed form, or None."""
     from ..engine import GaussianCalculus   # the calculus sits above the numerics it uses
-    from ..expectation import expectation
-    from ...symbolic import heaviside_form
+    from ...expectation import expectation
+    from ...piecewise import heaviside_form
 
     mean, sd, z = sp.Dummy("m", real=True), sp.Dummy("s", positive=True), sp.Dummy("z", real=True)
     # steps written in g's own variable first, where nested Min/Max unnest (with the mean in

@@ -43,8 +43,8 @@ import sympy as sp
 from flint import acb, arb, ctx, fmpq
 
 from ...errors import InvalidValueError, PrecisionError, SymfieldError
-from ..expectation import Expectation
-from ..expectation import expectation as one_variable
+from ...expectation import Expectation
+from ...expectation import expectation as one_variable
 from ..faddeeva import faddeeva
 
 Ball = arb | acb
@@ -587,7 +587,7 @@ class _IntegrandTranslator(_Translator):
     integrator (``acb.integral``), which needs f holomorphic on the balls it asks about when
     its ``analytic`` flag is set (``self.analytic``, set before each call).
 
-    The integrand comes in Heaviside form (``symbolic.heaviside_form``: Abs, sign, Max, Min
+    The integrand comes in Heaviside form (``piecewise.heaviside_form``: Abs, sign, Max, Min
     and Piecewise rewritten as steps); on an interval between two consecutive kinks every step
     H(g(x)) is constant, so ``self.steps`` (set per interval) gives its 0 or 1 and f is the
     analytic continuation of that one branch. Functions with branch cuts (log, fractional
@@ -860,7 +860,7 @@ class _OneVariable:
     known root) and its growth bound (:class:`_GrowthBound`)."""
 
     def __init__(self, expr: sp.Expr, x: sp.Symbol, outer: _Translator):
-        from ...symbolic import heaviside_form
+        from ...piecewise import heaviside_form
 
         try:
             stepped = heaviside_form(expr, x)
@@ -957,7 +957,7 @@ class GaussianIntegral:
     """
 
     def __init__(self, expectation: Expectation, outer: _Translator):
-        from ...symbolic import parity
+        from ...piecewise import parity
 
         if not expectation.centred:
             raise NotEnclosable("cannot enclose a Gaussian expectation with a nonzero mean yet")

@@ -14,7 +14,7 @@ import mpmath
 import sympy as sp
 
 from ...numbers import LAW_POLICY, input_digits, magnitude_spread
-from ..expectation import set_numeric_evaluator
+from ...expectation import set_numeric_evaluator
 from .compile import CompiledExpr
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import sympy as sp
 
-from ..expectation import Expectation
+from ...expectation import Expectation
 from ..normal_form import collect_terms, split_terms
 
 if TYPE_CHECKING:  # pragma: no cover

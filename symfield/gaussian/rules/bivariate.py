@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
-from ...symbolic import NotAnalysable, distributional_derivative, piecewise_smooth
-from ..expectation import u1, u2
+from ...piecewise import NotAnalysable, distributional_derivative, piecewise_smooth
+from ...expectation import u1, u2
 from ..normal_form import NotTractable
 from ..simplify import tidy
 from ..structure import MAX_ERF_FACTORS, erf_factor_count, separate  # noqa: F401  (separate: re-exported)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ...symbolic import parity
+from ...piecewise import parity
 from .base import Measure, Rule
 
 
