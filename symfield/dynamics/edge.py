@@ -28,7 +28,7 @@ from ..errors import InvalidValueError, PrecisionError
 from ..expectation import Expectation
 from ..numbers import check_dps
 from ..symbols import q, sigma_b, sigma_w
-from .model import (Evaluator, MeanField, _preferred, _scale_squared, mean_field,
+from .model import (Evaluator, MeanField, _scale_squared, law_evaluator, mean_field,
                     zero_variance_limit)
 from .precision import agreement_digits, rounded
 
@@ -101,8 +101,8 @@ def _curve_evaluators(eoc: EdgeOfChaos) -> tuple[Evaluator, Evaluator]:
         return (Evaluator(eoc.sigma_w2, (q,), f"sigma_w2(q*)[{eoc.activation}]"),
                 Evaluator(eoc.sigma_b2, (q,), f"sigma_b2(q*)[{eoc.activation}]"))
     w2_def, b2_def = eoc.definitions
-    return (_preferred(eoc.sigma_w2, w2_def, (q,), f"sigma_w2(q*)[{eoc.activation}]"),
-            _preferred(eoc.sigma_b2, b2_def, (q,), f"sigma_b2(q*)[{eoc.activation}]"))
+    return (law_evaluator(eoc.sigma_w2, w2_def, (q,), f"sigma_w2(q*)[{eoc.activation}]"),
+            law_evaluator(eoc.sigma_b2, b2_def, (q,), f"sigma_b2(q*)[{eoc.activation}]"))
 
 
 def _critical_set(chi1: sp.Expr, length_map: sp.Expr) -> tuple[sp.Expr, sp.Expr]:

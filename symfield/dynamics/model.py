@@ -1,10 +1,12 @@
 """The mean-field model of one activation, as the dynamics needs it.
 
 :class:`MeanField` gathers the derived laws of one activation (length map, its slope, the
-chi's, the kernels, the correlation and distance maps) and compiles each law's *expression*
-once into an mpmath function (any working precision, not certified by itself: the dynamics
-certifies its results by recomputing them at a second precision) and a vectorised float64
-function. No Gaussian integral is written here: every number comes from a law.
+chi's, the kernels, the correlation map and its slope, the distance map, the mean activity
+and slope) and compiles each law once, in the form every law is evaluated by
+(``laws.base.evaluated_form``), into an mpmath function (any working precision, not certified
+by itself: the dynamics certifies its results by recomputing them at a second precision) and a
+vectorised float64 function. No Gaussian integral is written here: every number comes from a
+registered law.
 
 :class:`Scales` holds sigma_w^2 and sigma_b^2 exactly (rationals or SymPy numbers), so that a
 setting such as sigma_w^2 = 2 is represented exactly and exact statements (chi1 = 1 for ReLU
@@ -20,14 +22,14 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ..activations import Activation, get_activation, x
+from ..activations import Activation, get_activation
 from ..errors import InvalidValueError, PrecisionError, UnknownNameError, quoted
-from ..expectation import Expectation, expectation
+from ..expectation import Expectation
 from ..gaussian.numerics.evaluate import compiled
 from ..laws import derive
-from ..laws.hermite import hermite_coefficient
+from ..laws.base import evaluated_form
 from ..numbers import MAX_SCALE, MIN_SCALE, to_mpf, to_sympy
-from ..symbols import c, q, sigma_b, sigma_w
+from ..symbols import q, sigma_b, sigma_w
 
 #: Held while laws are derived or compiled: the Gaussian calculus is not re-entrant across
 #: threads (sweeps on Dask run tasks in threads).
@@ -35,7 +37,8 @@ _PREPARING = threading.RLock()
 
 #: Laws the dynamics evaluates (all are registered laws of symfield.laws).
 LAW_NAMES = ("chi0", "chi1", "chi2", "length_map", "length_map_slope", "kernel",
-             "derivative_kernel", "correlation_map", "distance_map", "activity_map")
+             "derivative_kernel", "correlation_map", "distance_map", "activity_map",
+             "mean_activity", "mean_slope", "correlation_map_slope")
 
 
 # ------------------------------------------------------------------------------------------
@@ -190,15 +193,11 @@ def has_closed_form(expr: sp.Expr) -> bool:
     return not (expr.has(Expectation) or expr.has(sp.Sum))
 
 
-def _preferred(derived: sp.Expr, definition: sp.Expr, symbols, label: str) -> "Evaluator":
-    """Closed forms are evaluated as derived. A law without one is evaluated from its
-    definition, by the certified Gaussian quadrature: the derived series (pole or Mehler
-    expansions) equal it, but their convergence slows where the quadrature's does not (the
-    Mehler series of the kernel near c = 1, exactly where chaotic c* sit near the edge of
-    chaos). Either form stands in for the other where one has no evaluator."""
-    if has_closed_form(derived):
-        return Evaluator(derived, symbols, label, definition)
-    return Evaluator(definition, symbols, label, derived)
+def law_evaluator(derived: sp.Expr, definition: sp.Expr, symbols, label: str) -> "Evaluator":
+    """The evaluator of a law: the form ``laws.base.evaluated_form`` chooses (the choice
+    every law makes), the other standing in where the chosen one has no evaluator."""
+    chosen, other = evaluated_form(derived, definition)
+    return Evaluator(chosen, symbols, label, other)
 
 
 def _no_evaluator(error: Exception) -> bool:
@@ -276,19 +275,8 @@ class MeanField:
     def _new_evaluator(self, name: str) -> Evaluator:
         found = self._evaluators.get(name)
         if found is None:
-            if name == "correlation_map_slope":
-                found = _preferred(self.correlation_map_slope,
-                                   sp.diff(self.definition("correlation_map"), c),
-                                   self.variables("correlation_map"), name)
-            elif name in ("mean_phi", "mean_slope"):
-                order = 1 if name == "mean_slope" else 0
-                found = _preferred(self.gaussian_mean(order),
-                                   expectation(self.activation(x, order).subs(
-                                       self.parameter_values), x, q),
-                                   (q,), f"{name}[{self.name}]")
-            else:
-                found = _preferred(self.expr(name), self.definition(name), self.variables(name),
-                                   f"{name}[{self.name}]")
+            found = law_evaluator(self.expr(name), self.definition(name), self.variables(name),
+                                  f"{name}[{self.name}]")
             self._evaluators[name] = found
         return found
 
@@ -332,21 +320,6 @@ class MeanField:
     def chi2_divergent(self) -> bool:
         """chi2 = +oo (phi'' has a delta: the piecewise-linear family), at these parameters."""
         return self.law("chi2").divergent and bool(sp.simplify(self.expr("chi2")).is_infinite)
-
-    @cached_property
-    def correlation_map_slope(self) -> sp.Expr:
-        """d f/d c of the correlation map, by the calculus (Price's theorem under the
-        integral sign): sigma_w^2 q E[phi'(u1) phi'(u2)] / (sigma_w^2 chi0(q) + sigma_b^2)."""
-        return sp.diff(self.expr("correlation_map"), c)
-
-    @lru_cache(maxsize=None)
-    def gaussian_mean(self, order: int) -> sp.Expr:
-        """E[phi^(order)(x)], x ~ N(0, q), from the Hermite coefficient a_order of the Mehler
-        expansion (laws.hermite). At c = 0 the kernels factorise: E[phi(u1) phi(u2)] =
-        E[phi]^2 and E[phi'(u1) phi'(u2)] = E[phi']^2, which keeps c* = 0 one-dimensional."""
-        with _PREPARING:
-            a_k = hermite_coefficient(self.activation, order, q).subs(self.parameter_values)
-        return a_k * sp.sqrt(sp.factorial(order)) / q ** sp.Rational(order, 2)
 
     @cached_property
     def linear_length_map(self) -> tuple[sp.Expr, sp.Expr] | None:

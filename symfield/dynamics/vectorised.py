@@ -193,7 +193,7 @@ def correlation_fixed_point(model: MeanField, q_star, chi1, sw, sb):
         return model.np("correlation_map_slope", c=cv, q=qi[sel], sigma_w=swi[sel],
                         sigma_b=sbi[sel])
 
-    b0 = (swi**2 * model.np("mean_phi", q=qi) ** 2 + sbi**2) / qi
+    b0 = (swi**2 * model.np("mean_activity", q=qi) ** 2 + sbi**2) / qi
     b1 = swi**2 * model.np("mean_slope", q=qi) ** 2
     lo = np.where(b0 > 0, 0.0, -1.0)
     hi = np.ones(idx.size)

@@ -34,6 +34,33 @@ def activities(network: RandomNetwork, inputs: np.ndarray) -> np.ndarray:
     return network.forward(inputs).activity().mean(axis=1)
 
 
+def mean_activities(network: RandomNetwork, inputs: np.ndarray) -> np.ndarray:
+    """mean_i x^l_i (post-activation) averaged over the rows of ``inputs``; (L,)."""
+    return np.array([x.mean() for x in network.forward(inputs).post_activations])
+
+
+def mean_slopes(network: RandomNetwork, inputs: np.ndarray) -> np.ndarray:
+    """mean_i phi'(u^l_i) of the pre-activations, averaged over the rows of ``inputs``;
+    (L,). phi' as in the chain rule of ``forward_tangents``."""
+    dphi = network.activation.numpy_functions[1]
+    return np.array([dphi(u).mean() for u in network.forward(inputs).pre_activations])
+
+
+def correlation_tangents(network: RandomNetwork, pairs: np.ndarray) -> np.ndarray:
+    """Per layer l = 1..L, (1/n) u^l . e'^l, q^l and q'^l for the input pairs (rows 2j,
+    2j+1), averaged over the pairs; shape (3, L). e' = du'/dt along x'(t) = x' + t v with v
+    the part of x orthogonal to x': the pair's covariance moves at rate (1/n) u . e' while
+    |x'| stays put to first order, so rate / sqrt(q q') is dc^l/dt."""
+    out = []
+    for first, second in zip(pairs[0::2], pairs[1::2]):
+        v = first - (first @ second / (second @ second)) * second
+        u = network.forward(first[None, :]).pre_activations
+        jets = network.forward_tangents(second, v[:, None])
+        out.append([[mean_product(a[0], jet.tangents[:, 0]), mean_square(a[0]),
+                     mean_square(jet.value)] for a, jet in zip(u, jets.pre)])
+    return np.mean(out, axis=0).T
+
+
 def _pair_layers(network: RandomNetwork, pairs: np.ndarray, post_activation: bool
                  ) -> tuple[np.ndarray, ...]:
     result = network.forward(pairs)

@@ -167,6 +167,38 @@ def _activity_at_variance(context: PlanContext) -> Plan:
     )
 
 
+@plan_kind("mean_activity_at_variance", ("q0", "inputs"),
+           "post-activation mean over units against the law at the layer's predicted "
+           "pre-activation variance q^l")
+def _mean_activity_at_variance(context: PlanContext) -> Plan:
+    q0 = context.number("q0", 1.0)
+    count = context.count("inputs", 8)
+    inputs = geometry.orthogonal_inputs(context.rng, context.width, q0, count)
+    return Plan(
+        statistic=lambda net: measure.mean_activities(net, inputs),
+        prediction=context.predictor.at_variances(context.law, q0, context.depth),
+        labels=[("mean phi", layer) for layer in context.layers],
+        measured=f"mean_i phi(u^l_i) (post-activation), averaged over {count} orthogonal "
+                 f"inputs of mean square q0={q0:g}; predicted at q^l from the length map",
+    )
+
+
+@plan_kind("mean_slope_at_variance", ("q0", "inputs"),
+           "mean slope phi'(u^l) over units against the law at the layer's predicted "
+           "pre-activation variance q^l")
+def _mean_slope_at_variance(context: PlanContext) -> Plan:
+    q0 = context.number("q0", 1.0)
+    count = context.count("inputs", 8)
+    inputs = geometry.orthogonal_inputs(context.rng, context.width, q0, count)
+    return Plan(
+        statistic=lambda net: measure.mean_slopes(net, inputs),
+        prediction=context.predictor.at_variances(context.law, q0, context.depth),
+        labels=[("mean phi'", layer) for layer in context.layers],
+        measured=f"mean_i phi'(u^l_i) of pre-activations, averaged over {count} orthogonal "
+                 f"inputs of mean square q0={q0:g}; predicted at q^l from the length map",
+    )
+
+
 @plan_kind("radial_stretch", ("q0", "inputs"),
            "growth of q^l along the radial direction, dq^l/dq^{l-1}, against the law at "
            "q^{l-1}")
@@ -217,6 +249,39 @@ def _pair_correlation(context: PlanContext) -> Plan:
         labels=[("c", layer) for layer in context.layers],
         measured=f"c^l = q12/sqrt(q11 q22) of pre-activations (moments averaged over networks "
                  f"and {count} input pairs of mean square q0={q0:g}, correlation c0={c0:g})",
+        combine=combine,
+    )
+
+
+@plan_kind("correlation_stretch", ("q0", "c0", "pairs"),
+           "growth of the correlation of input pairs as one input turns towards the other, "
+           "dc^l/dc^{l-1}, against the law at (c^{l-1}, q^{l-1})")
+def _correlation_stretch(context: PlanContext) -> Plan:
+    pairs, q0, c0, _, count = _pairs(context, partner=False)
+    first, second = pairs[0::2], pairs[1::2]
+    turn = first - (np.sum(first * second, axis=1) / np.sum(second * second, axis=1))[:, None] \
+        * second
+    # the input layer's rate dc^0/dt: the pairs are fixed, so this is exact
+    rate0 = np.mean(np.mean(first * turn, axis=1))
+    scale0 = np.mean(np.sqrt(np.mean(first**2, axis=1) * np.mean(second**2, axis=1)))
+    depth = context.depth
+
+    def combine(mean: np.ndarray) -> np.ndarray:
+        # variances from their replica means (a per-network sqrt(q q') is biased by O(1/n))
+        rate, q, q_partner = mean.reshape(3, depth)
+        rates = np.concatenate([[rate0 / scale0], rate / np.sqrt(q * q_partner)])
+        return rates[1:] / rates[:-1]
+
+    return Plan(
+        statistic=lambda net: measure.correlation_tangents(net, pairs).ravel(),
+        prediction=context.predictor.correlation_stretches(c0, q0, depth, context.law),
+        labels=[("dc^l/dc^(l-1)", layer) for layer in context.layers],
+        measured=f"r^l = (1/n) u^l . e'^l / sqrt(q^l q'^l) (each a mean over networks) with e' = du'/dt as the second input "
+                 f"of each pair turns towards the first (x'(t) = x' + t v, v the part of x "
+                 f"orthogonal to x': r^l is dc^l/dt per network), averaged over {count} input "
+                 f"pairs of mean square q0={q0:g}, correlation c0={c0:g}; compared: "
+                 f"r^l/r^(l-1) (r^0 exact) against the law at (c^(l-1), q^(l-1)), the first "
+                 f"step linear",
         combine=combine,
     )
 

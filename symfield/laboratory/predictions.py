@@ -273,6 +273,16 @@ class Predictor:
                             rho=covariance[layer - 1]))
         return np.array(out[::-1])
 
+    def correlation_stretches(self, c0: float, q0: float, depth: int,
+                              law: str = "correlation_map_slope") -> np.ndarray:
+        """dc^l/dc^{l-1} for l = 1..L: the law at (c^{l-1}, q^{l-1}) of two inputs of mean
+        square q0 and correlation c0, the first step the linear input layer's."""
+        first = self._scaled(law, linear=True)(c=c0, q=q0)
+        step = self._scaled(law)
+        earlier = zip(self.correlations(c0, q0, depth)[:depth - 1],
+                      self.lengths(q0, depth)[:depth - 1])
+        return np.array([first] + [step(c=c, q=q) for c, q in earlier])
+
     def stretches(self, q0: float, depth: int, law: str = "chi1") -> np.ndarray:
         """chi1(q^l), l = 1..L: the post-activation metric stretch of layer l."""
         return self.at_variances(law, q0, depth)

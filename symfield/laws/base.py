@@ -102,6 +102,18 @@ class LawDefinition:
                              f"contradict each other; give one")
 
 
+def evaluated_form(derived: sp.Expr, definition: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """(the form a law is evaluated by, the other form): the one choice made for every law,
+    recursion and dynamics evaluator. The derived form, unless it holds an infinite series (a
+    pole or Mehler expansion): then the definition, by certified Gaussian quadrature. The
+    series equals it, but converges slowly where the quadrature does not (the Mehler series
+    of a kernel near c = 1, exactly where chaotic c* sit near the edge of chaos; pole series
+    at large variances)."""
+    if derived.has(sp.Sum):
+        return definition, derived
+    return derived, definition
+
+
 @dataclass
 class Law:
     """A derived law for one activation."""
@@ -144,9 +156,9 @@ class Law:
         if method not in self.METHODS:
             raise InvalidValueError(f"method must be one of {', '.join(self.METHODS)} "
                                     f"(got {quoted(method)})")
-        if self.form != "series":
+        if method == "series" and self.expr.has(sp.Sum):
             return self.expr
-        return self.expr if method == "series" else self.definition
+        return evaluated_form(self.expr, self.definition)[0]
 
     @property
     def divergent(self) -> bool:

@@ -86,4 +86,30 @@ LENGTH_MAP_SLOPE = LawDefinition(
     sampled_check="radial_stretch",
 )
 
-ENTRIES = (CHI0, CHI1, CHI2, LENGTH_MAP, ACTIVITY_MAP, LENGTH_MAP_SLOPE)
+MEAN_ACTIVITY = LawDefinition(
+    name="mean_activity",
+    title="mean activity E[phi(sqrt(q) z)] of one unit (its square is the kernel at c = 0)",
+    latex_name=r"\bar\varphi",
+    variables=(q,),
+    zero_variances=("q",),
+    define=lambda phi: expectation(phi(x), x, q),
+    convention="argument q = pre-activation variance; the post-activation mean over units "
+               "(0 for an odd activation)",
+    sampled_check="mean_activity_at_variance",
+)
+
+MEAN_SLOPE = LawDefinition(
+    name="mean_slope",
+    title="mean slope E[phi'(sqrt(q) z)] of one unit (its square is the derivative kernel "
+          "at c = 0)",
+    latex_name=r"\bar\varphi'",
+    variables=(q,),
+    zero_variances=("q",),
+    define=lambda phi: expectation(phi(x, 1), x, q),
+    convention="argument q = pre-activation variance; no sigma_w factor (E[phi'(u)] = "
+               "E[u phi(u)]/q by Stein's lemma)",
+    sampled_check="mean_slope_at_variance",
+)
+
+ENTRIES = (CHI0, CHI1, CHI2, LENGTH_MAP, ACTIVITY_MAP, LENGTH_MAP_SLOPE, MEAN_ACTIVITY,
+           MEAN_SLOPE)

@@ -214,6 +214,23 @@ DISTANCE_MAP = LawDefinition(
     sampled_check="pair_distance",
 )
 
-ENTRIES = (KERNEL, DERIVATIVE_KERNEL, COVARIANCE_MAP, CORRELATION_MAP, OVERLAP_MAP, DISTANCE_MAP)
+CORRELATION_MAP_SLOPE = LawDefinition(
+    name="correlation_map_slope",
+    title="slope df/dc of the correlation map (chi_c at a fixed point c*; chi1 at c = 1 "
+          "when q is q*)",
+    latex_name="f'",
+    variables=(c, q, sigma_w, sigma_b),
+    # the calculus differentiates the pair expectation in its covariance (Price's theorem)
+    define=lambda phi: sp.diff(CORRELATION_MAP.define(phi), c),
+    convention="df/dc = sigma_w^2 q E[phi'(u1) phi'(u2)] / q', u1, u2 ~ N(0, q) with "
+               "correlation c, q' = sigma_w^2 chi0(q) + sigma_b^2; at the fixed point "
+               "(q' = q, c = c*) it is chi_c, whose log sets the depth scale of correlations",
+    check_domain=check_correlation,
+    check_domain_np=check_correlation_np,
+    sampled_check="correlation_stretch",
+)
+
+ENTRIES = (KERNEL, DERIVATIVE_KERNEL, COVARIANCE_MAP, CORRELATION_MAP, OVERLAP_MAP, DISTANCE_MAP,
+           CORRELATION_MAP_SLOPE)
 
 __all__ = ["EDGE_ROUNDING", "ENTRIES", "check_pair", "check_pair_np", "q", "refuse_entries"]
