@@ -356,8 +356,8 @@ def _exp_plus_one(e: sp.Expr):
 
 def _stable_integrand(expr: sp.Expr) -> sp.Expr:
     """float64-only rewrites of an integrand whose float64 form overflows where the value is
-    moderate (quadrature nodes reach 9 sd, u = 9e4 at q = 1e8): log(exp(a) + 1) ->
-    log1pexp(a), exp(a)/(exp(a) + 1) -> expit(a), and exp(a) Heaviside(-a) -> exp(min(a, 0))
+    moderate (quadrature nodes reach 11 sd, u = 1.1e5 at q = 1e8): log(exp(a) + 1) ->
+    log1pexp(a), exp(m a)/(exp(a) + 1)^k -> expit(a)^m expit(-a)^(k - m), and exp(a) Heaviside(-a) -> exp(min(a, 0))
     Heaviside(-a) (ELU's slope: inf * 0 was NaN)."""
     if not isinstance(expr, sp.Basic) or not expr.has(sp.exp):
         return expr
@@ -365,15 +365,23 @@ def _stable_integrand(expr: sp.Expr) -> sp.Expr:
                         lambda e: _log1pexp(_exp_plus_one(e.args[0])))
 
     def logistic(product):
+        # exp(m a)/(exp(a) + 1)^k = expit(a)^m expit(-a)^(k - m) for integers 0 < m <= k
+        # (softplus' chi1 is E[exp(2x)/(exp(x) + 1)^2]: inf/inf beyond x = 355)
         factors = list(product.args)
         for i, f in enumerate(factors):
-            if not (f.is_Pow and f.exp == -1):
+            if not (f.is_Pow and f.exp.is_Integer and f.exp < 0):
                 continue
             a = _exp_plus_one(f.base)
-            if a is not None and sp.exp(a) in factors:
-                rest = [g for k, g in enumerate(factors) if k != i]
-                rest.remove(sp.exp(a))
-                return sp.Mul(_expit(a), *rest)
+            if a is None:
+                continue
+            k = -f.exp
+            for j, g in enumerate(factors):
+                if j == i or not isinstance(g, sp.exp):
+                    continue
+                m = sp.cancel(g.args[0] / a)
+                if m.is_Integer and 0 < m <= k:
+                    rest = [h for n, h in enumerate(factors) if n not in (i, j)]
+                    return sp.Mul(_expit(a) ** m, _expit(-a) ** (k - m), *rest)
         return product
 
     def one_sided(product):
