@@ -73,11 +73,12 @@ def run_jacobian(args: argparse.Namespace) -> int:
         extra["m3"] = mpmath.nstr(report.m3, report.dps)
     try:
         extra["support_edge"] = report.support_edge
+        extra["lower_edge"] = report.lower_edge
         extra["atom_at_zero"] = report.atom_at_zero
     except InvalidValueError as error:  # float64 cannot hold the scale; the moments stand
         if args.plot:
             raise
-        extra["support_edge"] = extra["atom_at_zero"] = None
+        extra["support_edge"] = extra["lower_edge"] = extra["atom_at_zero"] = None
         extra["density"] = f"n/a: {error}"
     if args.threshold is not None:
         extra["spread_depth"] = report.spread_depth(args.threshold)

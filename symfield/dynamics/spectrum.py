@@ -243,7 +243,8 @@ class JacobianSpectrum:
     ``m1``, ``m2`` (``m3`` computed on first use: tanh's mu_3 takes seconds to derive) are
     moments of the eigenvalues of J J^T (the squared singular values of J), ``variance_ratio``
     = m2/m1^2 - 1; ``density(x)`` the eigenvalue density (float64, without the atom at 0 of
-    weight ``atom_at_zero``); ``support_edge`` the upper edge of its support.
+    weight ``atom_at_zero``); ``support_edge`` the upper edge of its support, ``lower_edge``
+    the lower one.
     """
 
     activation: Activation
@@ -321,6 +322,15 @@ class JacobianSpectrum:
     def support_edge(self) -> float:
         """The upper edge of the support of the eigenvalue density (float64)."""
         return self._solver.upper_edge()
+
+    @cached_property
+    def lower_edge(self) -> float:
+        """The lower edge of the support of the eigenvalue density (float64): 0 for Gaussian
+        weights (Marchenko-Pastur at aspect ratio 1 reaches 0) and wherever phi'(u)^2 comes
+        arbitrarily close to 0 (a slope that decays in the tails or crosses 0); positive for
+        orthogonal weights and finitely many non-zero slopes (leaky ReLU): see
+        ``_ResolventSolver.lower_edge``."""
+        return self._solver.lower_edge()
 
     @cached_property
     def atom_at_zero(self) -> float:
@@ -592,6 +602,49 @@ class _ResolventSolver:
         if self.orthogonal:
             log_s = log_s + np.log1p(mm)
         return np.log1p(mm) - np.log(mm) - self.depth * log_s
+
+    #: Most distinct values of phi'^2 for which its law counts as a few atoms (the pieces of a
+    #: piecewise-linear phi); a law sampled on quadrature nodes has hundreds.
+    FEW_SLOPES = 8
+
+    def lower_edge(self) -> float:
+        """Below the support, M(x) = E[l/(x - l)] < -1, so w = M_D^{-1}(m) > 1/min d: on that
+        branch x~(w) = (1 + m)/(m S(m)^L) rises from 0 (w -> oo, m -> -1) to a maximum, the
+        lower edge, and falls again towards w = 1/min d. Only orthogonal weights have such a
+        branch (Gaussian ones give S = mu1 w/m < 0, no real x > 0: the density reaches 0),
+        and only a law of d bounded away from 0 (finitely many slopes, none 0)."""
+        positive = self.d > 0
+        if not self.orthogonal or self.zero_mass > 0 or self.d.size > self.FEW_SLOPES \
+                or not np.any(positive):
+            return 0.0
+        if self.d.size == 1:  # one slope: J J^T is a multiple of the identity
+            return self.scale
+        bottom = 1.0 / float(self.d.min())
+        # w = bottom (1 + t), t from 1e-13 to 1e13: the branch, log-spaced on both ends
+        ts = np.logspace(-13, 13, 4000)
+
+        def log_x(t: np.ndarray) -> np.ndarray:
+            ww = bottom * (1 + t)
+            with np.errstate(all="ignore"):
+                mm = (ww[:, None] * self.d[None, :] / (1 - ww[:, None] * self.d[None, :])) \
+                    @ self.p
+                ratio = np.log1p(1 / mm)           # log((1 + m)/m), m < -1
+                log_s = math.log(self.mu1) + np.log(ww) + ratio
+                return ratio - self.depth * log_s
+
+        values = log_x(ts)
+        k = int(np.nanargmax(values))
+        low, high = math.log(ts[max(k - 1, 0)]), math.log(ts[min(k + 1, ts.size - 1)])
+        for _ in range(100):  # golden section on log(t)
+            a = high - 0.618 * (high - low)
+            b = low + 0.618 * (high - low)
+            fa, fb = log_x(np.exp(np.array([a, b])))
+            if fa > fb:
+                high = b
+            else:
+                low = a
+        best = log_x(np.exp(np.array([(low + high) / 2])))[0]
+        return float(math.exp(best)) * self.scale
 
     def upper_edge(self) -> float:
         top = 1.0 / float(self.d.max())
