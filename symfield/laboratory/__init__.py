@@ -19,7 +19,8 @@ import importlib
 #: Public name -> the module of this package that defines it.
 _EXPORTS = {
     "DEFAULT_REPLICAS": "checks", "DEFAULT_Z": "checks", "check_law": "checks",
-    "supported_laws": "checks", "PLAN_KINDS": "plans", "PlanKind": "plans",
+    "supported_laws": "checks", "sampling_refusal": "checks", "PLAN_KINDS": "plans",
+    "PlanKind": "plans",
     "Predictor": "predictions", "LawCheck": "report", "Row": "report",
     "ScalingCheck": "report", "check_width_scaling": "scaling", "Quantity": "table",
     "SimulationTable": "table", "simulate": "table",

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+import sympy as sp
 
 from ..activations import Activation, get_activation
 from ..errors import InvalidValueError, quoted
@@ -106,6 +107,20 @@ def plan_kind_of(definition: LawDefinition) -> PlanKind:
     return PLAN_KINDS.get(definition.sampled_check)
 
 
+def sampling_refusal(definition: LawDefinition, activation: Activation) -> str | None:
+    """Why sampled networks cannot check ``definition`` for ``activation``, or None: a plan
+    that reads phi' pointwise (tangents, back-propagation, slope averages) sees 0 almost
+    everywhere where phi' is a Dirac delta (sign, step), while the law counts the delta."""
+    if definition.sampled_check is None or definition.sampled_check not in PLAN_KINDS:
+        return None
+    if PLAN_KINDS.get(definition.sampled_check).reads_slopes \
+            and activation.derivative(1).has(sp.DiracDelta):
+        return (f"its plan ({definition.sampled_check}) reads phi' pointwise, and phi' of "
+                f"{activation.name} holds a Dirac delta that a sampled network's phi' (0 almost "
+                f"everywhere) cannot show")
+    return None
+
+
 def _count(options: dict, name: str, default: int) -> int:
     """A count option as given (validated later by the plan), for the size estimate."""
     value = options.get(name, default)
@@ -151,6 +166,9 @@ def check_law(law: str | Law | LawDefinition, activation: str | Activation, sigm
     definition, overrides = _resolve(law, act)
     kind = plan_kind_of(definition)
     name = definition.name
+    refusal = sampling_refusal(definition, act)
+    if refusal is not None:
+        raise InvalidValueError(f"check_law cannot sample {name} for {act.name}: {refusal}")
     width = check_integer("width", width, 2)
     depth = check_integer("depth", depth, 1, MAX_DEPTH)
     replicas = check_integer("replicas", replicas, 2)

@@ -101,17 +101,22 @@ class PlanKind:
     build: Builder
     options: tuple[str, ...]
     description: str
+    #: The statistic uses phi' pointwise (tangents, back-propagation, slope averages): a
+    #: sampled network's phi' cannot hold a Dirac delta, so such a plan cannot check an
+    #: activation whose phi' has one (sign, step) and check_law refuses it.
+    reads_slopes: bool
 
 
 #: Every plan kind the laboratory provides, by name.
 PLAN_KINDS: Registry[PlanKind] = Registry("plan kind", lambda kind: kind.name)
 
 
-def plan_kind(name: str, options: tuple[str, ...], description: str
+def plan_kind(name: str, options: tuple[str, ...], description: str, *, reads_slopes: bool
               ) -> Callable[[Builder], Builder]:
-    """Register the decorated builder as the plan kind ``name``."""
+    """Register the decorated builder as the plan kind ``name`` (``reads_slopes``: see
+    PlanKind; required, so that every new kind decides it)."""
     def register(build: Builder) -> Builder:
-        PLAN_KINDS.register(PlanKind(name, build, options, description))
+        PLAN_KINDS.register(PlanKind(name, build, options, description, reads_slopes))
         return build
     return register
 
@@ -119,7 +124,8 @@ def plan_kind(name: str, options: tuple[str, ...], description: str
 # -- one input ------------------------------------------------------------------------------
 @plan_kind("layer_variance", ("q0", "inputs"),
            "pre-activation variance q^l of orthogonal inputs, the law iterated from the "
-           "linear input layer")
+           "linear input layer",
+           reads_slopes=False)
 def _layer_variance(context: PlanContext) -> Plan:
     q0 = context.number("q0", 1.0)
     count = context.count("inputs", 8)
@@ -135,7 +141,8 @@ def _layer_variance(context: PlanContext) -> Plan:
 
 @plan_kind("layer_activity", ("q0", "inputs"),
            "post-activation activity A^l of orthogonal inputs, the law iterated from the "
-           "input's A^0 = q0 (Amari)")
+           "input's A^0 = q0 (Amari)",
+           reads_slopes=False)
 def _layer_activity(context: PlanContext) -> Plan:
     q0 = context.number("q0", 1.0)
     count = context.count("inputs", 8)
@@ -152,7 +159,8 @@ def _layer_activity(context: PlanContext) -> Plan:
 
 @plan_kind("activity_at_variance", ("q0", "inputs"),
            "post-activation activity A^l against the law at the layer's predicted "
-           "pre-activation variance q^l")
+           "pre-activation variance q^l",
+           reads_slopes=False)
 def _activity_at_variance(context: PlanContext) -> Plan:
     q0 = context.number("q0", 1.0)
     count = context.count("inputs", 8)
@@ -169,7 +177,8 @@ def _activity_at_variance(context: PlanContext) -> Plan:
 
 @plan_kind("mean_activity_at_variance", ("q0", "inputs"),
            "post-activation mean over units against the law at the layer's predicted "
-           "pre-activation variance q^l")
+           "pre-activation variance q^l",
+           reads_slopes=False)
 def _mean_activity_at_variance(context: PlanContext) -> Plan:
     q0 = context.number("q0", 1.0)
     count = context.count("inputs", 8)
@@ -185,7 +194,8 @@ def _mean_activity_at_variance(context: PlanContext) -> Plan:
 
 @plan_kind("mean_slope_at_variance", ("q0", "inputs"),
            "mean slope phi'(u^l) over units against the law at the layer's predicted "
-           "pre-activation variance q^l")
+           "pre-activation variance q^l",
+           reads_slopes=True)
 def _mean_slope_at_variance(context: PlanContext) -> Plan:
     q0 = context.number("q0", 1.0)
     count = context.count("inputs", 8)
@@ -201,7 +211,8 @@ def _mean_slope_at_variance(context: PlanContext) -> Plan:
 
 @plan_kind("radial_stretch", ("q0", "inputs"),
            "growth of q^l along the radial direction, dq^l/dq^{l-1}, against the law at "
-           "q^{l-1}")
+           "q^{l-1}",
+           reads_slopes=True)
 def _radial_stretch(context: PlanContext) -> Plan:
     q0 = context.number("q0", 1.0)
     count = context.count("inputs", 4)
@@ -234,7 +245,8 @@ def _pairs(context: PlanContext, partner: bool
 
 @plan_kind("pair_correlation", ("q0", "c0", "pairs"),
            "pre-activation correlation c^l of input pairs, the law iterated from the linear "
-           "input layer")
+           "input layer",
+           reads_slopes=False)
 def _pair_correlation(context: PlanContext) -> Plan:
     pairs, q0, c0, _, count = _pairs(context, partner=False)
     depth = context.depth
@@ -255,7 +267,8 @@ def _pair_correlation(context: PlanContext) -> Plan:
 
 @plan_kind("correlation_stretch", ("q0", "c0", "pairs"),
            "growth of the correlation of input pairs as one input turns towards the other, "
-           "dc^l/dc^{l-1}, against the law at (c^{l-1}, q^{l-1})")
+           "dc^l/dc^{l-1}, against the law at (c^{l-1}, q^{l-1})",
+           reads_slopes=True)
 def _correlation_stretch(context: PlanContext) -> Plan:
     pairs, q0, c0, _, count = _pairs(context, partner=False)
     first, second = pairs[0::2], pairs[1::2]
@@ -288,7 +301,8 @@ def _correlation_stretch(context: PlanContext) -> Plan:
 
 @plan_kind("pair_covariance", ("q0", "q0_partner", "c0", "pairs"),
            "pre-activation covariance q12^l of input pairs of unequal mean squares, the law "
-           "iterated from the linear input layer")
+           "iterated from the linear input layer",
+           reads_slopes=False)
 def _pair_covariance(context: PlanContext) -> Plan:
     pairs, q0, c0, partner_q0, count = _pairs(context, partner=True)
     return Plan(
@@ -304,7 +318,8 @@ def _pair_covariance(context: PlanContext) -> Plan:
 
 @plan_kind("depth_covariance", ("q0", "q0_partner", "c0", "pairs"),
            "pre-activation covariance q12^l of input pairs against the recursion law at "
-           "depth L = l from the layer-1 covariance Sigma^1")
+           "depth L = l from the layer-1 covariance Sigma^1",
+           reads_slopes=False)
 def _depth_covariance(context: PlanContext) -> Plan:
     pairs, q0, c0, partner_q0, count = _pairs(context, partner=True)
     return Plan(
@@ -321,7 +336,8 @@ def _depth_covariance(context: PlanContext) -> Plan:
 
 @plan_kind("pair_overlap", ("q0", "c0", "pairs"),
            "post-activation overlap C^l of input pairs of equal mean square, the law iterated "
-           "from C^0 = c0 q0 at the common activity A^l (Amari)")
+           "from C^0 = c0 q0 at the common activity A^l (Amari)",
+           reads_slopes=False)
 def _pair_overlap(context: PlanContext) -> Plan:
     pairs, q0, c0, _, count = _pairs(context, partner=False)
     return Plan(
@@ -336,7 +352,8 @@ def _pair_overlap(context: PlanContext) -> Plan:
 
 @plan_kind("pair_distance", ("q0", "c0", "pairs"),
            "post-activation distance D^l of input pairs of equal mean square, the law "
-           "iterated from D^0 = 2 q0 (1 - c0) at the common activity A^l (Amari)")
+           "iterated from D^0 = 2 q0 (1 - c0) at the common activity A^l (Amari)",
+           reads_slopes=False)
 def _pair_distance(context: PlanContext) -> Plan:
     pairs, q0, c0, _, count = _pairs(context, partner=False)
     return Plan(
@@ -351,7 +368,8 @@ def _pair_distance(context: PlanContext) -> Plan:
 
 @plan_kind("overlap_at_covariance", ("q0", "q0_partner", "c0", "pairs"),
            "post-activation overlap C^l of input pairs against the law at the layer's "
-           "predicted pre-activation covariance (q1^l, q2^l, q12^l)")
+           "predicted pre-activation covariance (q1^l, q2^l, q12^l)",
+           reads_slopes=False)
 def _overlap_at_covariance(context: PlanContext) -> Plan:
     pairs, q0, c0, partner_q0, count = _pairs(context, partner=True)
     return Plan(
@@ -368,7 +386,8 @@ def _overlap_at_covariance(context: PlanContext) -> Plan:
 
 @plan_kind("slope_product_at_covariance", ("q0", "q0_partner", "c0", "pairs"),
            "mean product phi'(u^l) phi'(u'^l) over the units of input pairs against the law "
-           "at the layer's predicted pre-activation covariance")
+           "at the layer's predicted pre-activation covariance",
+           reads_slopes=True)
 def _slope_product_at_covariance(context: PlanContext) -> Plan:
     pairs, q0, c0, partner_q0, count = _pairs(context, partner=True)
     return Plan(
@@ -409,7 +428,8 @@ def _metric_labels(k: int, cosine: float, layers: range) -> list[tuple[str, int]
 
 @plan_kind("tangent_metric", ("q0", "directions", "cosine", "post_activation"),
            "metric g_ab = (1/n) e_a . e_b of tangent directions at a point: every entry "
-           "scales by the law, angles are kept")
+           "scales by the law, angles are kept",
+           reads_slopes=True)
 def _tangent_metric(context: PlanContext) -> Plan:
     q0 = context.number("q0", 1.0)
     k = context.count("directions", 3)
@@ -438,7 +458,8 @@ def _tangent_metric(context: PlanContext) -> Plan:
 
 @plan_kind("one_layer_stretch", ("q0", "directions"),
            "one layer's stretch of the post-activation metric, tr g(x^l) / tr g(x^{l-1}), "
-           "against the law at q^l")
+           "against the law at q^l",
+           reads_slopes=True)
 def _one_layer_stretch(context: PlanContext) -> Plan:
     q0 = context.number("q0", 1.0)
     k = context.count("directions", 4)
@@ -538,21 +559,24 @@ def _torus_plan(context: PlanContext, post: bool) -> Plan:
 
 
 @plan_kind("great_circle_curvature", ("q0", "points"),
-           "Poole's normalised curvature kbar^2 of pre-activations along a great circle")
+           "Poole's normalised curvature kbar^2 of pre-activations along a great circle",
+           reads_slopes=True)
 def _great_circle_curvature(context: PlanContext) -> Plan:
     return _circle_plan(context, post=False)
 
 
 @plan_kind("flat_torus_curvature", ("q0", "points"),
            "normalised extrinsic curvatures kbar^2_ab of pre-activations on a flat torus "
-           "(two orthogonal isotropic directions)")
+           "(two orthogonal isotropic directions)",
+           reads_slopes=True)
 def _flat_torus_curvature(context: PlanContext) -> Plan:
     return _torus_plan(context, post=False)
 
 
 @plan_kind("post_activation_curvature", ("q0", "points", "directions"),
            "normalised curvature of post-activations (Amari): along a great circle "
-           "(directions=1) or on a flat torus (directions=2)")
+           "(directions=1) or on a flat torus (directions=2)",
+           reads_slopes=True)
 def _post_activation_curvature(context: PlanContext) -> Plan:
     k = context.count("directions", 1)
     if k not in (1, 2):
@@ -564,7 +588,8 @@ def _post_activation_curvature(context: PlanContext) -> Plan:
 # -- Jacobians and gradients -------------------------------------------------------------------
 @plan_kind("input_output_jacobian", ("q0", "directions"),
            "Gram matrix J^T J of the input-output Jacobian over coordinate directions: "
-           "diagonal against the law, off-diagonal against 0")
+           "diagonal against the law, off-diagonal against 0",
+           reads_slopes=True)
 def _input_output_jacobian(context: PlanContext) -> Plan:
     q0 = context.number("q0", 1.0)
     k = context.count("directions", 8)
@@ -623,7 +648,8 @@ def _needs_two_layers(context: PlanContext) -> None:
 
 @plan_kind("backpropagated_gradient", ("q0", "readouts"),
            "mean square of back-propagated gradients qtilde^l relative to the top layer, "
-           "against the product of the law at L = 1 over the layers above")
+           "against the product of the law at L = 1 over the layers above",
+           reads_slopes=True)
 def _backpropagated_gradient(context: PlanContext) -> Plan:
     _needs_two_layers(context)
     q0 = context.number("q0", 1.0)
@@ -635,7 +661,8 @@ def _backpropagated_gradient(context: PlanContext) -> Plan:
 
 @plan_kind("backward_order_parameter", ("q0", "inputs", "readouts"),
            "mean square of back-propagated gradients qtilde^l of orthogonal inputs relative "
-           "to the top layer, against the law iterated down from qtilde^L = 1")
+           "to the top layer, against the law iterated down from qtilde^L = 1",
+           reads_slopes=True)
 def _backward_order_parameter(context: PlanContext) -> Plan:
     _needs_two_layers(context)
     q0 = context.number("q0", 1.0)
@@ -650,7 +677,8 @@ def _backward_order_parameter(context: PlanContext) -> Plan:
 @plan_kind("backward_pair_order_parameter", ("q0", "q0_partner", "c0", "pairs", "readouts"),
            "product qtilde^l_12 of back-propagated gradients at the two inputs of a pair "
            "(same readout) relative to the top layer, against the law iterated down from "
-           "qtilde^L_12 = 1")
+           "qtilde^L_12 = 1",
+           reads_slopes=True)
 def _backward_pair_order_parameter(context: PlanContext) -> Plan:
     _needs_two_layers(context)
     pairs, q0, c0, partner_q0, count = _pairs(context, partner=True)
