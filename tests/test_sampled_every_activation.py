@@ -51,3 +51,22 @@ def test_every_activation_rejects_the_law_20_percent_off(name, act):
     wrong = replace(definition, define=lambda phi: OFF * definition.define(phi))
     report = _check(wrong, name, act, replicas=128 if name == "chi1" else 32)
     assert not report.passed, str(report)
+
+
+def test_slope_plans_refuse_a_delta_in_phi_prime():
+    """A plan that reads phi' pointwise cannot see sign's 2 delta(x): check_law says so in one
+    line instead of reporting a correct law as failed at z = -inf; plans of values only still
+    run (sign's kernel)."""
+    from symfield.errors import InvalidValueError
+    from symfield.laboratory import sampling_refusal
+
+    refused = [name for name, definition in symfield.laws().items()
+               if sampling_refusal(definition, symfield.activations()["sign"])]
+    assert {"derivative_kernel", "mean_slope", "correlation_map_slope"} <= set(refused)
+    assert "kernel" not in refused and "length_map" not in refused
+    with pytest.raises(InvalidValueError, match="Dirac delta") as failure:
+        check_law("derivative_kernel", "sign", 1.0, 0.2, 16, 2, 0, replicas=2)
+    assert "\n" not in str(failure.value)
+    assert check_law("kernel", "sign", 1.0, 0.2, 64, 2, 0, replicas=8, c0=0.5).passed
+    assert sampling_refusal(symfield.laws()["derivative_kernel"],
+                            symfield.activations()["relu"]) is None
