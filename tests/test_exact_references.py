@@ -23,7 +23,7 @@ from symfield.laboratory.networks.geometry import (great_circle, mean_product, m
                                                    second_fundamental_mean_square)
 from symfield.symbols import q
 
-from oracles import activation_oracle, reference_law, relerr
+from support.oracles import activation_oracle, reference_law, relerr
 
 
 def law_of(name, act):

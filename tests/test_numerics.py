@@ -1,6 +1,6 @@
 """Numerics of the derived laws: certified digits at 15-100 dps, exact inputs, float64.
 
-References are computed here with mpmath directly (``oracles.py``), never with symfield's
+References are computed here with mpmath directly (``support/oracles.py``), never with symfield's
 quadrature; where a law is checked against itself (dps = d against dps = d + 20) that is
 said so, and at least one point per family is anchored to an independent reference.
 """
@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 import symfield
 
-from oracles import (activation_oracle, cheap_or_full, gauss_expect, reference_law, relerr,
-                     single_input_laws)
+from support.oracles import (activation_oracle, cheap_or_full, gauss_expect, reference_law, relerr,
+                             single_input_laws)
 
 LAWS = single_input_laws()
 ACTIVATIONS = list(symfield.activations())

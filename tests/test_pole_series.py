@@ -42,7 +42,7 @@ from symfield.gaussian.numerics.series import (
 )
 from symfield.gaussian.rules.poles import _V, k as K_INDEX, sech_moment_series
 
-from cli_runner import run
+from support.cli_runner import run
 
 LAWS = ("chi0", "chi1", "chi2")
 SIGMA_W = "13/10"  # chi1, chi2 carry sigma_w^2 (theory.md 2.3); exact value on both sides

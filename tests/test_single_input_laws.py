@@ -1,7 +1,7 @@
 """The single-input laws (theory.md sections 2.3, 4, 10, 14) against independent references.
 
 The tests loop over the registries ``symfield.laws()`` x ``symfield.activations()``, so a new
-law or activation gets these checks automatically. The references live in ``oracles.py``:
+law or activation gets these checks automatically. The references live in ``support/oracles.py``:
 integrands written by hand from each law's definition, integrated with ``mpmath.quad`` at 45
 digits (never symfield's quadrature), and the closed forms of the literature.
 """
@@ -17,9 +17,10 @@ import symfield
 from symfield.gaussian import Expectation
 from symfield.symbols import A, q, sigma_b, sigma_w
 
-import oracles
-from oracles import (GOLDEN, LITERATURE, NeedsSecondDerivative, NoReference, activation_oracle,
-                     cheap_or_full, lambdified_oracle, reference_law, relerr, single_input_laws)
+from support import oracles
+from support.oracles import (GOLDEN, LITERATURE, NeedsSecondDerivative, NoReference,
+                             activation_oracle, cheap_or_full, lambdified_oracle, reference_law,
+                             relerr, single_input_laws)
 
 LAWS = single_input_laws()
 ACTIVATIONS = list(symfield.activations())

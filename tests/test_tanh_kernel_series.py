@@ -33,7 +33,7 @@ from symfield.gaussian.faddeeva import faddeeva, tanh_moment
 from symfield.gaussian.numerics.mehler import MehlerSeries, SeriesNotConvergent
 from symfield.symbols import q1 as Q1, q2 as Q2, rho as RHO
 
-from oracles_pair import GOLDEN_PAIR
+from support.oracles_pair import GOLDEN_PAIR
 
 DPS = 25
 TOL = 1e-20

@@ -28,7 +28,7 @@ from typing import Callable, Mapping
 import mpmath as mp
 import sympy as sp
 
-from oracles import ActivationOracle, DeltaAtZero, ReferenceError_, gauss_expect, to_mpf
+from .oracles import ActivationOracle, DeltaAtZero, ReferenceError_, gauss_expect, to_mpf
 from symfield.symbols import q1, q2, rho
 
 # ------------------------------------------------------------------------------------------
@@ -489,7 +489,7 @@ def two_input_laws() -> list[str]:
 def oracle_for(act_name: str, params: Mapping[str, object] | None = None):
     """Hand-written phi, phi' (oracles.activation_oracle), else lambdified SymPy."""
     import symfield
-    from oracles import activation_oracle, lambdified_oracle
+    from .oracles import activation_oracle, lambdified_oracle
 
     hand = activation_oracle(act_name, params)
     if hand is not None:

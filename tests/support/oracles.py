@@ -325,7 +325,7 @@ def reference_law(law: str, oracle: ActivationOracle, values: Mapping[str, objec
                 delta_term = to_mpf(d2.weight) * phi(mp.mpf(0)) / mp.sqrt(2 * mp.pi * v["q"])
                 return v["sigma_w"] ** 2 * (E(lambda x: dphi(x) ** 2, v["q"]) + delta_term)
             return v["sigma_w"] ** 2 * E(lambda x: dphi(x) ** 2 + phi(x) * d2(x), v["q"])
-    raise NoReference(f"no hand-written reference for law {law!r}: add one to tests/oracles.py")
+    raise NoReference(f"no hand-written reference for law {law!r}: add one to tests/support/oracles.py")
 
 
 # ------------------------------------------------------------------------------------------
