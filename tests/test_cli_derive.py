@@ -19,7 +19,8 @@ import symfield
 from symfield.numbers import MAX_DPS
 
 from support.cli_runner import run
-from support.oracles import activation_oracle, reference_law, relerr, single_input_laws
+from support.compare import relerr
+from support.oracles import activation_oracle, reference_law, single_input_laws
 
 LAWS = single_input_laws()
 

@@ -29,6 +29,7 @@ from symfield.gaussian.numerics.enclosure import (Enclosure, GaussianIntegral, N
                                                   PoleSeries, enclose, enclose_fixed_point,
                                                   enclose_root, max_working_bits)
 
+from support.laws import law_of
 from support.oracles import (NeedsSecondDerivative, ReferenceError_, activation_oracle,
                              lambdified_oracle, reference_law, single_input_laws)
 from support.oracles_activations import NT
@@ -47,9 +48,6 @@ KERNEL_ACTIVATIONS = ("erf", "relu", "abs", "sign", "exp", "gaussian", "sin")
 
 x, y = sp.symbols("x y", positive=True)
 
-
-def law_of(name, act):
-    return symfield.derive(name, act)
 
 
 def random_point(law, rng: random.Random) -> dict[str, Fraction]:

@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 
 import symfield
 
-from support.oracles import (activation_oracle, cheap_or_full, gauss_expect, reference_law, relerr,
+from support.compare import relerr
+from support.laws import law_of
+from support.oracles import (activation_oracle, cheap_or_full, gauss_expect, reference_law,
                              single_input_laws)
 
 LAWS = single_input_laws()
@@ -28,9 +30,6 @@ PAIRS = [(n, a) for n in LAWS for a in ACTIVATIONS]
 #: A point inside every law's domain (extra names are dropped per law).
 POINT = {"q": "7/10", "A": "9/10", "sigma_w": "13/10", "sigma_b": "2/5", "alpha": "1/10"}
 
-
-def law_of(name, act):
-    return symfield.derive(name, act)
 
 
 def parameter_defaults(act) -> dict[str, sp.Rational]:

@@ -23,9 +23,11 @@ from symfield.errors import PrecisionError
 from symfield.laws.recursion import MAX_SYMBOLIC_DEPTH
 from symfield.symbols import Theta, q1, q2, rho, sigma_b, sigma_w
 
-from support.oracles import cheap_or_full, gauss_expect, to_mpf
-from support.oracles_pair import (GOLDEN_PAIR, LITERATURE_PAIR, assert_close, literature_law,
-                                  oracle_for, reference_pair_law, reference_recursion)
+from support.compare import assert_close
+from support.laws import law_of
+from support.oracles import cheap_or_full, gauss_expect, oracle_for, to_mpf
+from support.oracles_pair import (GOLDEN_PAIR, LITERATURE_PAIR, literature_law, reference_pair_law,
+                                  reference_recursion)
 
 ACTIVATIONS = list(symfield.activations())
 LITERATURE_ACTS = [a for a in ACTIVATIONS if a in LITERATURE_PAIR]
@@ -33,9 +35,6 @@ RECURSIONS = [name for name, spec in symfield.laws().items()
               if {"q1", "q2", "rho", "L"} <= {s.name for s in spec.variables}]
 REL = to_mpf(10) ** -20
 
-
-def law_of(name, act):
-    return symfield.derive(name, act)
 
 
 def literature_kernels(act):

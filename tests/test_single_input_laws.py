@@ -18,9 +18,11 @@ from symfield.gaussian import Expectation
 from symfield.symbols import A, q, sigma_b, sigma_w
 
 from support import oracles
+from support.compare import assert_relerr, relerr
+from support.laws import law_of
 from support.oracles import (GOLDEN, LITERATURE, NeedsSecondDerivative, NoReference,
-                             activation_oracle, cheap_or_full, lambdified_oracle, reference_law,
-                             relerr, single_input_laws)
+                             activation_oracle, cheap_or_full, lambdified_oracle, oracle_for,
+                             reference_law, single_input_laws)
 
 LAWS = single_input_laws()
 ACTIVATIONS = list(symfield.activations())
@@ -51,17 +53,6 @@ REL_TOL = mp.mpf(10) ** -25
 EVAL_DPS = 30
 REF_DPS = 45
 
-
-def law_of(name, act):
-    return symfield.derive(name, act)  # derive is cached by symfield
-
-
-def oracle_for(act_name: str, params=None):
-    """Hand-written phi, phi', phi'' if we know the activation, else lambdified SymPy."""
-    hand = activation_oracle(act_name, params)
-    if hand is not None:
-        return hand
-    return lambdified_oracle(symfield.activations()[act_name], params or {})
 
 
 def log_uniform(lo_exp: float, hi_exp: float):
@@ -96,13 +87,6 @@ def reference_or_skip(name: str, act: str, values: dict, dps: int = REF_DPS):
         pytest.skip(f"{act!r} has a delta in phi'' and no hand-written oracle")
     except NoReference as e:
         pytest.fail(str(e))  # a new single-input law needs a hand-written reference
-
-
-def assert_close(value, reference, rel=REL_TOL, what=""):
-    with mp.workdps(60):
-        err = relerr(value, reference)
-        assert err <= rel, (f"{what}: symfield {mp.nstr(value, 35)} vs reference "
-                            f"{mp.nstr(reference, 35)} (relative error {mp.nstr(err, 3)})")
 
 
 # ------------------------------------------------------------------------------------------
@@ -253,7 +237,7 @@ def test_law_matches_independent_quadrature(name, act, data):
     got = law.evaluate(dps=EVAL_DPS, **values)
     ref = reference_or_skip(name, act, values)
     note(f"{name}[{act}] at {values}: symfield {mp.nstr(got, 32)}, reference {mp.nstr(ref, 32)}")
-    assert_close(got, ref, what=f"{name}[{act}] at {values}")
+    assert_relerr(got, ref, REL_TOL, what=f"{name}[{act}] at {values}", min_dps=60)
 
 
 @pytest.mark.parametrize("name,act", [("chi0", "tanh"), ("chi0", "erf"), ("chi0", "relu"),
@@ -266,15 +250,15 @@ def test_power_quadrature_comparison_catches_1e_20_relative_error(name, act):
     values = {k: v for k, v in values.items() if k in {s.name for s in law.variables}}
     ref = reference_or_skip(name, act, values)
     good = law.evaluate(dps=EVAL_DPS, **values)
-    assert_close(good, ref)
+    assert_relerr(good, ref, REL_TOL, min_dps=60)
     with mp.workdps(60):
         bad = good * (1 + mp.mpf(10) ** -20)
     with pytest.raises(AssertionError):
-        assert_close(bad, ref)
+        assert_relerr(bad, ref, REL_TOL, min_dps=60)
     shifted = dict(values, q=sp.Rational(7, 10) * (1 + sp.Rational(1, 10**19)))
     moved = law.evaluate(dps=EVAL_DPS, **shifted)
     with pytest.raises(AssertionError):
-        assert_close(moved, ref)
+        assert_relerr(moved, ref, REL_TOL, min_dps=60)
 
 
 def test_reference_quadrature_is_itself_trustworthy():
