@@ -30,8 +30,8 @@ from symfield.gaussian.numerics.enclosure import (Enclosure, GaussianIntegral, N
                                                   enclose_root, max_working_bits)
 
 from support.laws import law_of
-from support.oracles import (NeedsSecondDerivative, ReferenceError_, activation_oracle,
-                             lambdified_oracle, reference_law, single_input_laws)
+from support.oracles import (NeedsSecondDerivative, ReferenceError_, oracle_for, reference_law,
+                             single_input_laws)
 from support.oracles_activations import NT
 
 REF_DPS = 60
@@ -84,10 +84,6 @@ def assert_encloses(enclosure: Enclosure, reference, dps: int, tolerance=REF_TOL
             f"{what}: reference {mp.nstr(reference, 50)} outside {enclosure!r}")
         assert enclosure.rad <= abs(enclosure.mid) * mp.mpf(10) ** -dps / 2, repr(enclosure)
     assert enclosure.digits >= dps
-
-
-def oracle_for(act):
-    return activation_oracle(act) or lambdified_oracle(symfield.activations()[act], {})
 
 
 def single_input_cases(activations):

@@ -7,6 +7,8 @@ digits (never symfield's quadrature), and the closed forms of the literature.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import mpmath as mp
 import pytest
 import sympy as sp
@@ -52,6 +54,9 @@ EXPECTED_VARIABLES = {
 REL_TOL = mp.mpf(10) ** -25
 EVAL_DPS = 30
 REF_DPS = 45
+
+#: symfield against the reference: relative error (of the values rounded to 60 digits)
+assert_close = partial(assert_relerr, tol=REL_TOL, min_dps=60)
 
 
 
@@ -237,7 +242,7 @@ def test_law_matches_independent_quadrature(name, act, data):
     got = law.evaluate(dps=EVAL_DPS, **values)
     ref = reference_or_skip(name, act, values)
     note(f"{name}[{act}] at {values}: symfield {mp.nstr(got, 32)}, reference {mp.nstr(ref, 32)}")
-    assert_relerr(got, ref, REL_TOL, what=f"{name}[{act}] at {values}", min_dps=60)
+    assert_close(got, ref, what=f"{name}[{act}] at {values}")
 
 
 @pytest.mark.parametrize("name,act", [("chi0", "tanh"), ("chi0", "erf"), ("chi0", "relu"),
@@ -250,15 +255,15 @@ def test_power_quadrature_comparison_catches_1e_20_relative_error(name, act):
     values = {k: v for k, v in values.items() if k in {s.name for s in law.variables}}
     ref = reference_or_skip(name, act, values)
     good = law.evaluate(dps=EVAL_DPS, **values)
-    assert_relerr(good, ref, REL_TOL, min_dps=60)
+    assert_close(good, ref)
     with mp.workdps(60):
         bad = good * (1 + mp.mpf(10) ** -20)
     with pytest.raises(AssertionError):
-        assert_relerr(bad, ref, REL_TOL, min_dps=60)
+        assert_close(bad, ref)
     shifted = dict(values, q=sp.Rational(7, 10) * (1 + sp.Rational(1, 10**19)))
     moved = law.evaluate(dps=EVAL_DPS, **shifted)
     with pytest.raises(AssertionError):
-        assert_relerr(moved, ref, REL_TOL, min_dps=60)
+        assert_close(moved, ref)
 
 
 def test_reference_quadrature_is_itself_trustworthy():
