@@ -13,7 +13,7 @@ Two tiers
 ---------
 The default run (CI's) checks every activation and law cheaply. ``SYMFIELD_FULL=1`` adds the
 expensive tier: tests marked ``slow`` (skipped otherwise), and the larger sample sizes that
-tests choose with ``oracles.FULL``.
+tests choose with ``support.oracles.FULL``.
 """
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ import sys
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-# The shared references (tests/oracles.py) import as ``oracles`` whatever pytest's import mode.
+# The shared references and helpers (tests/support/) import as ``support`` whatever pytest's
+# import mode.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)

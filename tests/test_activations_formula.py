@@ -11,7 +11,7 @@ import symfield
 from symfield.activations import activation, get_activation
 from symfield.errors import SymfieldError
 
-from cli_runner import run
+from support.cli_runner import run
 
 
 def _expect(g, q) -> mp.mpf:

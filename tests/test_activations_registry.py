@@ -19,7 +19,7 @@ import pytest
 import symfield
 from symfield.activations import activation as make_activation
 
-from oracles_activations import NT, expect2, hand, reference
+from support.oracles_activations import NT, expect2, hand, reference
 
 NAMES = sorted(symfield.activations())
 #: Family members beyond the registry's defaults (structural and symbolic parameters).
@@ -68,7 +68,7 @@ def _relative_error(value, ref) -> mp.mpf:
 def _hand(name: str, params: dict):
     with mp.workdps(REF_DPS):
         found = hand(name, params)
-    assert found is not None, f"tests/oracles_activations.py has no hand-written {name!r}"
+    assert found is not None, f"tests/support/oracles_activations.py has no hand-written {name!r}"
     return found
 
 

@@ -16,7 +16,7 @@ import pytest
 import symfield
 from symfield.numbers import MAX_DPS, MIN_DPS
 
-from oracles import single_input_laws
+from support.oracles import single_input_laws
 
 LAWS = single_input_laws()
 #: One point in the domain of every single-input law (extra names dropped per law).

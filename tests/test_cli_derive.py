@@ -18,8 +18,9 @@ import pytest
 import symfield
 from symfield.numbers import MAX_DPS
 
-from cli_runner import run
-from oracles import activation_oracle, reference_law, relerr, single_input_laws
+from support.cli_runner import run
+from support.compare import relerr
+from support.oracles import activation_oracle, reference_law, single_input_laws
 
 LAWS = single_input_laws()
 

@@ -33,7 +33,7 @@ import symfield
 from symfield import processes
 from symfield.dynamics import executors
 
-from cli_runner import run
+from support.cli_runner import run
 
 #: CPUs as the tests see them: patched, so that the bounds do not depend on the machine.
 CPUS = 2

@@ -15,7 +15,7 @@ import pytest
 
 import symfield
 
-from cli_runner import run
+from support.cli_runner import run
 
 INPUTS = "# two unit vectors in R^3\n1, 0, 0\n0.6 0.8 0\n"
 

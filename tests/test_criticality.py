@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 
 import symfield
-from oracles import gauss_expect, to_mpf
+from support.oracles import gauss_expect, to_mpf
 from symfield.activations import x
 from symfield.dynamics.criticality import (CLASSES, criticality, ell, half_stable_theory,
                                            k_star_zero_theory)

@@ -10,7 +10,7 @@ from symfield.dynamics import fixed_point
 from symfield.numbers import MAX_DPS
 from symfield.errors import InvalidValueError, SymfieldError, UnknownNameError
 
-from cli_runner import run
+from support.cli_runner import run
 
 
 def test_fixed_point_text_and_json(capsys):

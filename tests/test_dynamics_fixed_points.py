@@ -21,6 +21,8 @@ from hypothesis import given, strategies as st
 import symfield
 from symfield.dynamics import fixed_point, fixed_points_float64
 
+from support.oracles import tanh_expect
+
 REF_DPS = 40
 AGREE = 27  # significant digits required of dps = 30 results
 
@@ -42,13 +44,6 @@ def agree(ours, ref, digits=AGREE):
 # ------------------------------------------------------------------------------------------
 # independent references: tanh
 # ------------------------------------------------------------------------------------------
-def tanh_expect(f, q):
-    """E[f(sqrt(q) z)] for an even f, by mpmath.quad split where tanh saturates."""
-    s = mp.sqrt(q)
-    pts = [0, 1 / s, 4 / s, mp.inf]
-    return 2 * mp.quad(lambda z: f(s * z) * mp.npdf(z), pts)
-
-
 def sech2(x):
     return 1 / mp.cosh(x) ** 2
 

@@ -1,8 +1,8 @@
 """Proven enclosures (ball arithmetic, symfield.gaussian.numerics.enclosure; issue 16).
 
 The references are independent of Arb and of the engine: the law's definition integrated by
-mpmath quadrature at 60 digits (tests/oracles.py, as in test_single_input_laws.py) and the
-literature's closed forms of the kernels (tests/oracles_activations.py) at 60 digits. The
+mpmath quadrature at 60 digits (tests/support/oracles.py, as in test_single_input_laws.py) and the
+literature's closed forms of the kernels (tests/support/oracles_activations.py) at 60 digits. The
 always-on checks cover a seeded sample of cheap (law, activation) pairs; SYMFIELD_FULL=1
 runs every registered law x activation whose law is a closed form (deriving all of them
 takes minutes).
@@ -29,9 +29,10 @@ from symfield.gaussian.numerics.enclosure import (Enclosure, GaussianIntegral, N
                                                   PoleSeries, enclose, enclose_fixed_point,
                                                   enclose_root, max_working_bits)
 
-from oracles import (NeedsSecondDerivative, ReferenceError_, activation_oracle,
-                     lambdified_oracle, reference_law, single_input_laws)
-from oracles_activations import NT
+from support.laws import law_of
+from support.oracles import (NeedsSecondDerivative, ReferenceError_, oracle_for, reference_law,
+                             single_input_laws)
+from support.oracles_activations import NT
 
 REF_DPS = 60
 #: Relative error allowed to a 60-digit quadrature reference (gauss_expect checks 10^-52).
@@ -47,9 +48,6 @@ KERNEL_ACTIVATIONS = ("erf", "relu", "abs", "sign", "exp", "gaussian", "sin")
 
 x, y = sp.symbols("x y", positive=True)
 
-
-def law_of(name, act):
-    return symfield.derive(name, act)
 
 
 def random_point(law, rng: random.Random) -> dict[str, Fraction]:
@@ -86,10 +84,6 @@ def assert_encloses(enclosure: Enclosure, reference, dps: int, tolerance=REF_TOL
             f"{what}: reference {mp.nstr(reference, 50)} outside {enclosure!r}")
         assert enclosure.rad <= abs(enclosure.mid) * mp.mpf(10) ** -dps / 2, repr(enclosure)
     assert enclosure.digits >= dps
-
-
-def oracle_for(act):
-    return activation_oracle(act) or lambdified_oracle(symfield.activations()[act], {})
 
 
 def single_input_cases(activations):

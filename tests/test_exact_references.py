@@ -23,11 +23,10 @@ from symfield.laboratory.networks.geometry import (great_circle, mean_product, m
                                                    second_fundamental_mean_square)
 from symfield.symbols import q
 
-from oracles import activation_oracle, reference_law, relerr
+from support.compare import relerr
+from support.laws import law_of
+from support.oracles import activation_oracle, reference_law
 
-
-def law_of(name, act):
-    return symfield.derive(name, act)
 
 
 # ------------------------------------------------------------------------------------------

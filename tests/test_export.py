@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 import pytest
-from cli_runner import run
+from support.cli_runner import run
 
 import symfield
 from symfield.errors import InvalidValueError, UnknownNameError

@@ -276,7 +276,7 @@ def test_gaussian_ring_profile_against_image_sums(length):
 def test_hostile_values_get_one_line_errors(tmp_path):
     """Every parameter fed text payloads (never evaluated: the marker file stays absent) and
     wrong types: a SymfieldError of one line or a result, nothing else."""
-    from security_payloads import payloads
+    from support.security_payloads import payloads
 
     from symfield.errors import SymfieldError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from cli_runner import run
+from support.cli_runner import run
 
 import symfield
 from symfield.cli import main as cli_main

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from cli_runner import run
+from support.cli_runner import run
 
 
 def test_finite_width_table(capsys):

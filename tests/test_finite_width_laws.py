@@ -26,7 +26,7 @@ import sympy as sp
 from hypothesis import given, strategies as st
 
 import symfield
-from oracles import ActivationOracle, activation_oracle, gauss_expect, to_mpf
+from support.oracles import ActivationOracle, activation_oracle, gauss_expect, to_mpf
 from symfield.activations import x
 from symfield.errors import InvalidValueError
 from symfield.laws.finite_width import (EXPANSION, K1, MEAN_SHIFT_MAP, VERTEX_MAP, V, chi0_of,
@@ -52,7 +52,7 @@ _MP_MODULES = [{"Heaviside": lambda a, h0=None: mp.mpf(1) if a > 0 else mp.mpf(0
 # ------------------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
 def phi_oracle(name: str) -> ActivationOracle:
-    """phi for the quadrature: the hand-written one where tests/oracles.py has it, else phi
+    """phi for the quadrature: the hand-written one where tests/support/oracles.py has it, else phi
     lambdified from its registry formula (only phi is used, never a derivative)."""
     hand = activation_oracle(name)
     if hand is not None:

@@ -29,6 +29,8 @@ import sympy as sp
 
 import symfield
 
+from support.laws import law_of
+
 ULPS = 16
 UNIT = 2.0**-53
 FLOAT_MAX = np.finfo(float).max
@@ -42,9 +44,6 @@ SINGLE_INPUT = ("chi0", "chi1", "chi2", "length_map", "activity_map", "length_ma
                 "curvature_fixed_point", "domino", "gradient_norm")
 ACTIVATIONS = list(symfield.activations())
 
-
-def law_of(name, act):
-    return symfield.derive(name, act)
 
 
 def closed_pairs(names):
@@ -391,8 +390,7 @@ def test_pair_integrands_do_not_overflow_at_huge_variances(name, act):
     mish's exp(u)/(exp(u) + 1) and ELU's exp(u) Heaviside(-u) overflowed to inf or inf * 0
     in float64 (the NTK recursion then refused q = inf). At rho = q the pair is one variable:
     E[f(u)^2] by independent 40-digit quadrature; beside it, a variance of 1e-12."""
-    from oracles import gauss_expect
-    from oracles_pair import oracle_for
+    from support.oracles import gauss_expect, oracle_for
 
     oracle = oracle_for(act)
     g = oracle.phi if name == "kernel" else oracle.dphi
@@ -410,8 +408,7 @@ def test_pair_quadrature_refuses_before_work_beyond_its_bound():
     4e10 per point (it exhausted a CI worker's memory at q ~ 1e37). It refuses at once with
     a PrecisionError naming the variances; at q = 1e6 it still runs, against 40 digits."""
     from symfield.errors import PrecisionError
-    from oracles import gauss_expect
-    from oracles_pair import oracle_for
+    from support.oracles import gauss_expect, oracle_for
 
     f = law_of("kernel", "silu").to_numpy()
     with pytest.raises(PrecisionError, match="variances"):

@@ -19,15 +19,13 @@ from symfield.laws import identities
 from symfield.laws.identities import IDENTITIES, Identity, check_all, check_identity
 from symfield.symbols import q, q1, q2, rho, sigma_b, sigma_w
 
-from oracles import DeltaAtZero, gauss_expect, to_mpf
-from oracles_pair import assert_close, oracle_for
+from support.compare import assert_close
+from support.laws import law_of
+from support.oracles import DeltaAtZero, gauss_expect, oracle_for, to_mpf
 
 ACTIVATIONS = list(symfield.activations())
 SLOW_ACTS = {"tanh", "sigmoid"}  # series forms: checks near c = 1 take tens of seconds
 
-
-def law_of(name, act):
-    return symfield.derive(name, act)
 
 
 def _applicable(name, act):

@@ -22,8 +22,9 @@ from symfield.gaussian.numerics.evaluate import evaluate_expr
 from symfield.laws.hermite import hermite_coefficient, mehler_kernel
 from symfield.symbols import q, q1, q2, rho
 
-from oracles import _MP_LAMBDIFY, ActivationOracle, gauss_expect, to_mpf
-from oracles_pair import GOLDEN_PAIR, LITERATURE_PAIR, assert_close, literature_law, oracle_for, reference_pair_law
+from support.compare import assert_close
+from support.oracles import _MP_LAMBDIFY, ActivationOracle, gauss_expect, oracle_for, to_mpf
+from support.oracles_pair import GOLDEN_PAIR, LITERATURE_PAIR, literature_law, reference_pair_law
 
 ACTIVATIONS = list(symfield.activations())
 LITERATURE_ACTS = [a for a in ACTIVATIONS if a in LITERATURE_PAIR]

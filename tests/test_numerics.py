@@ -1,6 +1,6 @@
 """Numerics of the derived laws: certified digits at 15-100 dps, exact inputs, float64.
 
-References are computed here with mpmath directly (``oracles.py``), never with symfield's
+References are computed here with mpmath directly (``support/oracles.py``), never with symfield's
 quadrature; where a law is checked against itself (dps = d against dps = d + 20) that is
 said so, and at least one point per family is anchored to an independent reference.
 """
@@ -18,8 +18,10 @@ from hypothesis import strategies as st
 
 import symfield
 
-from oracles import (activation_oracle, cheap_or_full, gauss_expect, reference_law, relerr,
-                     single_input_laws)
+from support.compare import relerr
+from support.laws import law_of
+from support.oracles import (activation_oracle, cheap_or_full, gauss_expect, reference_law,
+                             single_input_laws)
 
 LAWS = single_input_laws()
 ACTIVATIONS = list(symfield.activations())
@@ -28,9 +30,6 @@ PAIRS = [(n, a) for n in LAWS for a in ACTIVATIONS]
 #: A point inside every law's domain (extra names are dropped per law).
 POINT = {"q": "7/10", "A": "9/10", "sigma_w": "13/10", "sigma_b": "2/5", "alpha": "1/10"}
 
-
-def law_of(name, act):
-    return symfield.derive(name, act)
 
 
 def parameter_defaults(act) -> dict[str, sp.Rational]:

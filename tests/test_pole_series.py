@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import partial
 
 import mpmath as mp
 import numpy as np
@@ -42,7 +43,8 @@ from symfield.gaussian.numerics.series import (
 )
 from symfield.gaussian.rules.poles import _V, k as K_INDEX, sech_moment_series
 
-from cli_runner import run
+from support import compare
+from support.cli_runner import run
 
 LAWS = ("chi0", "chi1", "chi2")
 SIGMA_W = "13/10"  # chi1, chi2 carry sigma_w^2 (theory.md 2.3); exact value on both sides
@@ -118,20 +120,9 @@ def reference_chi(act, law, q, dps=50):
         return sw2 * gauss_z(lambda x: d2phi(x) ** 2, q, dps, True, scale)
 
 
-def relerr(a, b):
-    with mp.workdps(max(mp.mp.dps, 80)):
-        a, b = mp.mpmathify(a), mp.mpmathify(b)
-        return abs(a - b) / abs(b) if b != 0 else abs(a - b)
-
-
-def assert_close_with_power(got, ref, tol, perturb):
-    """|got - ref| <= tol |ref|; and the same comparison fails for ref (1 + perturb)."""
-    err = relerr(got, ref)
-    assert err <= tol, f"got {mp.nstr(got, 45)}, expected {mp.nstr(ref, 45)} (rel. error " \
-                       f"{mp.nstr(err, 3)} > {tol})"
-    with mp.workdps(100):
-        bad = mp.mpmathify(ref) * (1 + mp.mpf(perturb))
-    assert relerr(got, bad) > tol, "power check: the perturbed reference passed"
+# the series are checked to 1e-59: compared at 80 digits at least, every digit of the values kept
+relerr = partial(compare.relerr, min_dps=80, keep_digits=True)
+assert_close_with_power = partial(compare.assert_close_with_power, min_dps=80, keep_digits=True)
 
 
 def law_values(law, q):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from cli_runner import run
+from support.cli_runner import run
 
 from symfield.cli import main as cli_main
 

@@ -23,9 +23,11 @@ from symfield.errors import PrecisionError
 from symfield.laws.recursion import MAX_SYMBOLIC_DEPTH
 from symfield.symbols import Theta, q1, q2, rho, sigma_b, sigma_w
 
-from oracles import cheap_or_full, gauss_expect, to_mpf
-from oracles_pair import (GOLDEN_PAIR, LITERATURE_PAIR, assert_close, literature_law, oracle_for,
-                          reference_pair_law, reference_recursion)
+from support.compare import assert_close
+from support.laws import law_of
+from support.oracles import cheap_or_full, gauss_expect, oracle_for, to_mpf
+from support.oracles_pair import (GOLDEN_PAIR, LITERATURE_PAIR, literature_law, reference_pair_law,
+                                  reference_recursion)
 
 ACTIVATIONS = list(symfield.activations())
 LITERATURE_ACTS = [a for a in ACTIVATIONS if a in LITERATURE_PAIR]
@@ -33,9 +35,6 @@ RECURSIONS = [name for name, spec in symfield.laws().items()
               if {"q1", "q2", "rho", "L"} <= {s.name for s in spec.variables}]
 REL = to_mpf(10) ** -20
 
-
-def law_of(name, act):
-    return symfield.derive(name, act)
 
 
 def literature_kernels(act):
@@ -180,7 +179,7 @@ def test_leaky_relu_recursion_accepts_its_alpha():
     kw = dict(L=3, q1=1, q2="1/2", rho="-1/3", sigma_w="6/5", sigma_b="1/4", alpha="1/5")
     value = law.evaluate(dps=30, **kw)
     with mp.workdps(60):
-        from oracles_pair import ab_relu_forms, form_mp
+        from support.oracles_pair import ab_relu_forms, form_mp
         forms = ab_relu_forms(sp.Rational(1, 5), 1)
         S, T = reference_recursion(lambda a, b, r: form_mp(forms["kernel"], a, b, r),
                                    lambda a, b, r: form_mp(forms["derivative_kernel"], a, b, r),

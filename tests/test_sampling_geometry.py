@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oracles import cheap_or_full
+from support.oracles import cheap_or_full
 
 from symfield.errors import InvalidValueError
 from symfield.laboratory.networks import (

@@ -3,7 +3,7 @@
 The public API is *walked*, not listed: every callable exported by ``symfield`` and its
 documented submodules (their ``__all__``; the submodules of a package without one), and every
 public method of the exported classes, is introspected with ``inspect.signature`` and called
-with the payloads of ``security_payloads.py`` in each parameter, the other arguments taken
+with the payloads of ``support/security_payloads.py`` in each parameter, the other arguments taken
 from VALID (valid, cheap values). A public callable VALID does not cover fails
 ``test_every_public_callable_is_covered``, so a new entry point is walked from the day it
 appears. The command line is walked the same way from its argparse tree: every string option
@@ -52,7 +52,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-import security_payloads as corpus  # noqa: E402
+from support import security_payloads as corpus  # noqa: E402
 
 #: A call that reports nothing for this long is a hang (kills the worker; never met normally).
 HANG_SECONDS = 60
@@ -1128,7 +1128,7 @@ def test_valid_arguments_are_accepted(entry, outcomes):
 
 def test_the_cli_arguments_are_valid(tmp_path, capsys, monkeypatch):
     """Power check of the CLI walk: each subcommand works with CLI_VALID's arguments."""
-    from cli_runner import run
+    from support.cli_runner import run
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "inputs.txt").write_text("1 0\n0 1\n")

@@ -1,11 +1,13 @@
 """The single-input laws (theory.md sections 2.3, 4, 10, 14) against independent references.
 
 The tests loop over the registries ``symfield.laws()`` x ``symfield.activations()``, so a new
-law or activation gets these checks automatically. The references live in ``oracles.py``:
+law or activation gets these checks automatically. The references live in ``support/oracles.py``:
 integrands written by hand from each law's definition, integrated with ``mpmath.quad`` at 45
 digits (never symfield's quadrature), and the closed forms of the literature.
 """
 from __future__ import annotations
+
+from functools import partial
 
 import mpmath as mp
 import pytest
@@ -17,9 +19,12 @@ import symfield
 from symfield.gaussian import Expectation
 from symfield.symbols import A, q, sigma_b, sigma_w
 
-import oracles
-from oracles import (GOLDEN, LITERATURE, NeedsSecondDerivative, NoReference, activation_oracle,
-                     cheap_or_full, lambdified_oracle, reference_law, relerr, single_input_laws)
+from support import oracles
+from support.compare import assert_relerr, relerr
+from support.laws import law_of
+from support.oracles import (GOLDEN, LITERATURE, NeedsSecondDerivative, NoReference,
+                             activation_oracle, cheap_or_full, lambdified_oracle, oracle_for,
+                             reference_law, single_input_laws)
 
 LAWS = single_input_laws()
 ACTIVATIONS = list(symfield.activations())
@@ -50,17 +55,9 @@ REL_TOL = mp.mpf(10) ** -25
 EVAL_DPS = 30
 REF_DPS = 45
 
+#: symfield against the reference: relative error (of the values rounded to 60 digits)
+assert_close = partial(assert_relerr, tol=REL_TOL, min_dps=60)
 
-def law_of(name, act):
-    return symfield.derive(name, act)  # derive is cached by symfield
-
-
-def oracle_for(act_name: str, params=None):
-    """Hand-written phi, phi', phi'' if we know the activation, else lambdified SymPy."""
-    hand = activation_oracle(act_name, params)
-    if hand is not None:
-        return hand
-    return lambdified_oracle(symfield.activations()[act_name], params or {})
 
 
 def log_uniform(lo_exp: float, hi_exp: float):
@@ -95,13 +92,6 @@ def reference_or_skip(name: str, act: str, values: dict, dps: int = REF_DPS):
         pytest.skip(f"{act!r} has a delta in phi'' and no hand-written oracle")
     except NoReference as e:
         pytest.fail(str(e))  # a new single-input law needs a hand-written reference
-
-
-def assert_close(value, reference, rel=REL_TOL, what=""):
-    with mp.workdps(60):
-        err = relerr(value, reference)
-        assert err <= rel, (f"{what}: symfield {mp.nstr(value, 35)} vs reference "
-                            f"{mp.nstr(reference, 35)} (relative error {mp.nstr(err, 3)})")
 
 
 # ------------------------------------------------------------------------------------------

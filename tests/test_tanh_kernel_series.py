@@ -22,6 +22,7 @@ coefficients (valid for |c| < 1). Checked here:
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 
 import mpmath as mp
 import pytest
@@ -33,7 +34,11 @@ from symfield.gaussian.faddeeva import faddeeva, tanh_moment
 from symfield.gaussian.numerics.mehler import MehlerSeries, SeriesNotConvergent
 from symfield.symbols import q1 as Q1, q2 as Q2, rho as RHO
 
-from oracles_pair import GOLDEN_PAIR
+from support import compare
+from support.oracles_pair import GOLDEN_PAIR
+
+#: relative errors at 60 digits (the references carry up to 45)
+relerr = partial(compare.relerr, min_dps=60)
 
 DPS = 25
 TOL = 1e-20
@@ -103,11 +108,6 @@ def reference(act, law, q1, q2, rho, dps=22):
     coarse = pair_trapezoid(f, q1, q2, rho, dps, scale, even, step_factor=1.25)
     assert relerr(coarse, fine) <= 1e-21, "2-D reference not converged"
     return fine
-
-
-def relerr(a, b):
-    with mp.workdps(60):
-        return abs(mp.mpf(a) - mp.mpf(b)) / abs(mp.mpf(b))
 
 
 def point(q1, q2, c):

@@ -5,7 +5,7 @@ Every test loops over the registries (``symfield.laws()`` x ``symfield.activatio
 two-input law or activation is checked automatically (a new law fails until it gets a
 hand-written reference in ``oracles_pair.reference_pair_law``).
 
-References (``oracles_pair.py``) never call symfield's numerics:
+References (``support/oracles_pair.py``) never call symfield's numerics:
 
 * an independent 2-D quadrature of each law's *definition*: polar coordinates with the
   radial integral done exactly for the piecewise-linear family (the kinks are rays), a
@@ -43,10 +43,12 @@ from symfield.expectation import bivariate_expectation, u1, u2
 from symfield.laws.two_input import check_pair
 from symfield.symbols import q1, q2, rho, sigma_b, sigma_w
 
-from oracles import ReferenceError_, cheap_or_full, to_mpf
-from oracles_pair import (EXPECTED_PAIR_VARIABLES, GOLDEN_PAIR, LITERATURE_PAIR, ab_relu_forms,
-                          assert_close, is_homogeneous, literature_law, oracle_for,
-                          reference_dps, reference_pair_law, two_input_laws)
+from support.compare import assert_close
+from support.laws import law_of
+from support.oracles import ReferenceError_, cheap_or_full, oracle_for, to_mpf
+from support.oracles_pair import (EXPECTED_PAIR_VARIABLES, GOLDEN_PAIR, LITERATURE_PAIR,
+                                  ab_relu_forms, is_homogeneous, literature_law, reference_dps,
+                                  reference_pair_law, two_input_laws)
 
 LAWS = two_input_laws()
 ACTIVATIONS = list(symfield.activations())
@@ -60,9 +62,6 @@ SMOOTH_ACTS = [a for a in ACTIVATIONS if symfield.activations()[a].smooth]
 REL = to_mpf(10) ** -20
 EVAL_DPS = 30
 
-
-def law_of(name, act):
-    return symfield.derive(name, act)  # cached by symfield
 
 
 # ------------------------------------------------------------------------------------------

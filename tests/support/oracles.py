@@ -181,6 +181,17 @@ def lambdified_oracle(activation, params: Mapping[str, object] | None = None) ->
                             frequency=_frequency(phi, x))
 
 
+def oracle_for(act_name: str,
+               params: Mapping[str, object] | None = None) -> ActivationOracle | None:
+    """The hand-written oracle if this file knows the activation, else the lambdified one."""
+    import symfield
+
+    hand = activation_oracle(act_name, params)
+    if hand is not None:
+        return hand
+    return lambdified_oracle(symfield.activations()[act_name], params or {})
+
+
 def _frequency(phi: sp.Expr, x: sp.Symbol) -> float:
     """The largest |w| of sin(w x + c) / cos(w x + c) in phi (0 if none, or not linear)."""
     most = 0.0
@@ -256,6 +267,13 @@ def gauss_expect(g: Callable, var, oracle: ActivationOracle, dps: int = 45,
         return value
 
 
+def tanh_expect(f: Callable, var):
+    """E[f(sqrt(var) z)] for an even f of tanh, by mpmath.quad split where tanh saturates
+    (|z| = 1/sqrt(var) and 4/sqrt(var)); at the current precision."""
+    s = mp.sqrt(var)
+    return 2 * mp.quad(lambda z: f(s * z) * mp.npdf(z), [0, 1 / s, 4 / s, mp.inf])
+
+
 #: Variables of the single-input laws this module can build references for.
 SINGLE_INPUT_VARIABLES = frozenset({"q", "A", "sigma_w", "sigma_b"})
 
@@ -325,7 +343,7 @@ def reference_law(law: str, oracle: ActivationOracle, values: Mapping[str, objec
                 delta_term = to_mpf(d2.weight) * phi(mp.mpf(0)) / mp.sqrt(2 * mp.pi * v["q"])
                 return v["sigma_w"] ** 2 * (E(lambda x: dphi(x) ** 2, v["q"]) + delta_term)
             return v["sigma_w"] ** 2 * E(lambda x: dphi(x) ** 2 + phi(x) * d2(x), v["q"])
-    raise NoReference(f"no hand-written reference for law {law!r}: add one to tests/oracles.py")
+    raise NoReference(f"no hand-written reference for law {law!r}: add one to tests/support/oracles.py")
 
 
 # ------------------------------------------------------------------------------------------
@@ -421,9 +439,3 @@ def to_mpf(value):
     if isinstance(value, Fraction):
         return mp.mpf(value.numerator) / value.denominator
     return mp.mpf(value)
-
-
-def relerr(a, b):
-    """|a - b| / |b| (|a - b| when b == 0), at the current precision."""
-    a, b = mp.mpf(a), mp.mpf(b)
-    return abs(a - b) / abs(b) if b != 0 else abs(a - b)

@@ -28,7 +28,7 @@ from typing import Callable, Mapping
 import mpmath as mp
 import sympy as sp
 
-from oracles import ActivationOracle, DeltaAtZero, ReferenceError_, gauss_expect, to_mpf
+from .oracles import ActivationOracle, DeltaAtZero, ReferenceError_, gauss_expect, to_mpf
 from symfield.symbols import q1, q2, rho
 
 # ------------------------------------------------------------------------------------------
@@ -486,17 +486,6 @@ def two_input_laws() -> list[str]:
     return out
 
 
-def oracle_for(act_name: str, params: Mapping[str, object] | None = None):
-    """Hand-written phi, phi' (oracles.activation_oracle), else lambdified SymPy."""
-    import symfield
-    from oracles import activation_oracle, lambdified_oracle
-
-    hand = activation_oracle(act_name, params)
-    if hand is not None:
-        return hand
-    return lambdified_oracle(symfield.activations()[act_name], params or {})
-
-
 def effective_correlation(law: str, values: Mapping[str, object]):
     """The correlation of the Gaussian pair a law integrates over (at 120 digits)."""
     with mp.workdps(120):
@@ -525,14 +514,3 @@ def reference_dps(law: str, values: Mapping[str, object], base: int = 24) -> int
         if law == "distance_map" and to_mpf(values["D"]) > 0:
             extra = max(extra, int(mp.ceil(-mp.log10(to_mpf(values["D"])) / 2)))
     return base + min(extra, 48)
-
-
-def assert_close(value, reference, rel=to_mpf(10) ** -20, floor=to_mpf(10) ** -26, what=""):
-    """|value - reference| <= rel |reference| + floor (at 60 digits)."""
-    with mp.workdps(60):
-        value, reference = to_mpf(value), to_mpf(reference)
-        err = abs(value - reference)
-        bound = rel * abs(reference) + floor
-        assert err <= bound, (f"{what}: symfield {mp.nstr(value, 32)} vs reference "
-                              f"{mp.nstr(reference, 32)} (|difference| {mp.nstr(err, 3)} > "
-                              f"{mp.nstr(bound, 3)})")
