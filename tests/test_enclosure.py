@@ -41,7 +41,8 @@ DPS = 40
 #: mpmath's functions for lambdify, with the Faddeeva function w(z) = exp(-z^2) erfc(-iz).
 MP_FADDEEVA = [{"faddeeva": lambda z: mp.exp(-z * z) * mp.erfc(-1j * z)}, "mpmath"]
 
-SINGLE = ("chi0", "chi1", "chi2", "length_map", "activity_map", "length_map_slope")
+SINGLE = ("chi0", "chi1", "chi2", "length_map", "activity_map", "length_map_slope",
+          "mean_activity", "mean_slope")
 CHEAP_ACTIVATIONS = ("erf", "relu", "leaky_relu", "abs", "linear", "elu", "gelu", "sin",
                      "gaussian")
 KERNEL_ACTIVATIONS = ("erf", "relu", "abs", "sign", "exp", "gaussian", "sin")

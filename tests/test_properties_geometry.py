@@ -22,7 +22,7 @@ from symfield.laws.single_input import CHI1, CHI2
 from symfield.laboratory import Predictor, check_law
 from symfield.symbols import kappa2
 from test_properties_common import (HEAVY_TAILED_DERIVATIVE, NO_SHRINK, PHASE, POWER, REPLICAS, SEEDS, SIGMA_B,
-                                    SLOW_EDGE_OF_CHAOS, Z, applicable, critical_sigma_w,
+                                    Z, applicable, critical_sigma_w,
                                     network_settings)
 
 _chi1, _chi2 = CHI1.define, CHI2.define  # sigma_w^2 E[phi'^2], sigma_w^2 E[phi''^2]
@@ -90,8 +90,7 @@ def test_metric_check_rejects_chi1_20_percent_off(case, cosine, post):
 def one_layer(draw):
     """One layer, where the stretch is exactly unbiased (u^1 ~ N(0, q^1) i.i.d. given the
     input): many replicas are then safe, and q^1 = sigma_w^2 q0 + sigma_b^2 is set by q0."""
-    activation = draw(st.sampled_from([a for a in applicable("chi1")
-                                       if a not in SLOW_EDGE_OF_CHAOS]))
+    activation = draw(st.sampled_from(applicable("chi1")))
     sigma_b = draw(SIGMA_B)
     sigma_w = draw(PHASE) * critical_sigma_w(activation, sigma_b)
     return activation, sigma_w, sigma_b, draw(st.floats(0.1, 4.0)), draw(SEEDS)
@@ -147,7 +146,7 @@ CREATING_PHASE = st.one_of(st.floats(0.97, 1.03), st.floats(1.15, 1.6))
 
 @st.composite
 def curvature_settings(draw, activations, phase=PHASE):
-    activation = draw(st.sampled_from([a for a in activations if a not in SLOW_EDGE_OF_CHAOS]))
+    activation = draw(st.sampled_from(list(activations)))
     sigma_b = draw(SIGMA_B)
     sigma_w = draw(phase) * critical_sigma_w(activation, sigma_b)
     return (activation, sigma_w, sigma_b, draw(CURVATURE_WIDTHS), draw(CURVATURE_DEPTHS),

@@ -27,7 +27,7 @@ from dataclasses import replace
 
 import pytest
 import sympy as sp
-from hypothesis import Phase, given, note, settings
+from hypothesis import Phase, assume, given, note, settings
 from hypothesis import strategies as st
 
 import symfield
@@ -118,6 +118,8 @@ def test_planned_check_rejects_the_law_20_percent_off(name):
     @WRONG_LAW
     @given(case=settings_of(name), c0=CORRELATIONS)
     def check(case, c0):
+        # a law that is 0 for this activation (an odd phi's mean) is 0 when 20 % off too
+        assume(symfield.derive(name, case[0]).expr != 0)
         report = _check(wrong_law(name, case[0]), name, case, c0)
         assert not report.passed, str(report)
 

@@ -49,6 +49,8 @@ EXPECTED_VARIABLES = {
     "length_map": ("q", "sigma_w", "sigma_b"),
     "activity_map": ("A", "sigma_w", "sigma_b"),
     "length_map_slope": ("q", "sigma_w"),
+    "mean_activity": ("q",),
+    "mean_slope": ("q",),
 }
 
 REL_TOL = mp.mpf(10) ** -25

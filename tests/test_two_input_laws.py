@@ -106,7 +106,7 @@ def values_for(law: str, raw, names) -> dict:
         b = max(Fraction(round(b * 16), 16), Fraction(1, 16))
     if law in ("kernel", "derivative_kernel", "covariance_map"):
         v = {"q1": a * a, "q2": b * b, "rho": c * a * b}
-    elif law == "correlation_map":
+    elif law in ("correlation_map", "correlation_map_slope"):
         v = {"c": c, "q": a * a}
     elif law == "overlap_map":
         v = {"A": a * a, "C": c * a * a}

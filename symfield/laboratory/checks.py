@@ -107,10 +107,13 @@ def plan_kind_of(definition: LawDefinition) -> PlanKind:
     return PLAN_KINDS.get(definition.sampled_check)
 
 
-def sampling_refusal(definition: LawDefinition, activation: Activation) -> str | None:
-    """Why sampled networks cannot check ``definition`` for ``activation``, or None: a plan
-    that reads phi' pointwise (tangents, back-propagation, slope averages) sees 0 almost
-    everywhere where phi' is a Dirac delta (sign, step), while the law counts the delta."""
+def sampling_refusal(law: str | LawDefinition, activation: str | Activation) -> str | None:
+    """Why sampled networks cannot check ``law`` (a name or definition) for ``activation``,
+    or None: a plan that reads phi' pointwise (tangents, back-propagation, slope averages)
+    sees 0 almost everywhere where phi' is a Dirac delta (sign, step), while the law counts
+    the delta."""
+    definition = law if isinstance(law, LawDefinition) else get_law(law)
+    activation = get_activation(activation)
     if definition.sampled_check is None or definition.sampled_check not in PLAN_KINDS:
         return None
     if PLAN_KINDS.get(definition.sampled_check).reads_slopes \

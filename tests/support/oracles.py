@@ -336,6 +336,18 @@ def reference_law(law: str, oracle: ActivationOracle, values: Mapping[str, objec
             return v["sigma_w"] ** 2 * E(lambda x: phi(x) ** 2, v["q"]) + v["sigma_b"] ** 2
         if law == "activity_map":
             return E(lambda x: phi(x) ** 2, v["sigma_w"] ** 2 * v["A"] + v["sigma_b"] ** 2)
+        def mean(g):
+            # E[g] = E[(g(x) + g(-x))/2] over the half line (doubled): exactly 0 where g is
+            # odd, where a whole-line quadrature leaves rounding noise that no relative
+            # comparison survives
+            return gauss_expect(lambda x: (g(x) + g(-x)) / 2, v["q"], oracle, dps, even=True)
+
+        if law == "mean_activity":
+            return mean(phi)
+        if law == "mean_slope":
+            # Stein's lemma E[phi'(x)] = E[x phi(x)]/q: phi only, so a delta in phi' needs no
+            # special case and the engine's route (phi' integrated) is not repeated
+            return mean(lambda x: x * phi(x)) / v["q"]
         if law == "length_map_slope":
             d2 = _second(oracle)
             if isinstance(d2, DeltaAtZero):

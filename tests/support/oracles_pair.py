@@ -360,6 +360,10 @@ def literature_law(act: str, law: str, values: Mapping[str, object], alpha=None)
     if law == "correlation_map":
         qq = v["q"]
         return (w2 * F("kernel", qq, qq, qq * v["c"]) + b2) / (w2 * F("kernel", qq, qq, qq) + b2)
+    if law == "correlation_map_slope":
+        qq = v["q"]
+        return w2 * qq * F("derivative_kernel", qq, qq, qq * v["c"]) / (
+            w2 * F("kernel", qq, qq, qq) + b2)
     if law == "overlap_map":
         qq = w2 * v["A"] + b2
         return F("kernel", qq, qq, w2 * v["C"] + b2)
@@ -400,6 +404,14 @@ def reference_pair_law(law: str, oracle: ActivationOracle, values: Mapping[str, 
             den = v["sigma_w"] ** 2 * gauss_expect(lambda x: phi(x) ** 2, qq, oracle, dps + 5) \
                 + v["sigma_b"] ** 2
             return num / den
+        if law == "correlation_map_slope":
+            # Price's theorem: d/dc of the correlation map is sigma_w^2 q E[phi' phi'] / q'
+            qq = v["q"]
+            slopes = pair_expect(qq, qq, qq * v["c"], oracle, dphi, dphi, dps=dps,
+                                 jointly_even=even, degree=0)
+            den = v["sigma_w"] ** 2 * gauss_expect(lambda x: phi(x) ** 2, qq, oracle, dps + 5) \
+                + v["sigma_b"] ** 2
+            return v["sigma_w"] ** 2 * qq * slopes / den
         if law == "overlap_map":
             qq = v["sigma_w"] ** 2 * v["A"] + v["sigma_b"] ** 2
             return K(qq, qq, v["sigma_w"] ** 2 * v["C"] + v["sigma_b"] ** 2)
@@ -466,6 +478,7 @@ EXPECTED_PAIR_VARIABLES = {
     "derivative_kernel": ("q1", "q2", "rho"),
     "covariance_map": ("q1", "q2", "rho", "sigma_w", "sigma_b"),
     "correlation_map": ("c", "q", "sigma_w", "sigma_b"),
+    "correlation_map_slope": ("c", "q", "sigma_w", "sigma_b"),
     "overlap_map": ("C", "A", "sigma_w", "sigma_b"),
     "distance_map": ("D", "A", "sigma_w", "sigma_b"),
 }
@@ -492,7 +505,7 @@ def effective_correlation(law: str, values: Mapping[str, object]):
         v = {k: to_mpf(x) for k, x in values.items() if k != "alpha"}
         if law in ("kernel", "derivative_kernel", "covariance_map"):
             return v["rho"] / mp.sqrt(v["q1"] * v["q2"])
-        if law == "correlation_map":
+        if law in ("correlation_map", "correlation_map_slope"):
             return v["c"]
         w2, b2 = v["sigma_w"] ** 2, v["sigma_b"] ** 2
         if law == "overlap_map":
