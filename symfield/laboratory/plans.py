@@ -157,22 +157,29 @@ def _layer_activity(context: PlanContext) -> Plan:
     )
 
 
+def _unit_average_at_variance(context: PlanContext, statistic, quantity: str,
+                              averaged: str) -> Plan:
+    """A per-layer average over units of orthogonal inputs against the law at the layer's
+    predicted variance q^l (``statistic(net, inputs)``; ``averaged`` says what it averages)."""
+    q0 = context.number("q0", 1.0)
+    count = context.count("inputs", 8)
+    inputs = geometry.orthogonal_inputs(context.rng, context.width, q0, count)
+    return Plan(
+        statistic=lambda net: statistic(net, inputs),
+        prediction=context.predictor.at_variances(context.law, q0, context.depth),
+        labels=[(quantity, layer) for layer in context.layers],
+        measured=f"{averaged}, averaged over {count} orthogonal inputs of mean square "
+                 f"q0={q0:g}; predicted at q^l from the length map",
+    )
+
+
 @plan_kind("activity_at_variance", ("q0", "inputs"),
            "post-activation activity A^l against the law at the layer's predicted "
            "pre-activation variance q^l",
            reads_slopes=False)
 def _activity_at_variance(context: PlanContext) -> Plan:
-    q0 = context.number("q0", 1.0)
-    count = context.count("inputs", 8)
-    inputs = geometry.orthogonal_inputs(context.rng, context.width, q0, count)
-    return Plan(
-        statistic=lambda net: measure.activities(net, inputs),
-        prediction=context.predictor.at_variances(context.law, q0, context.depth),
-        labels=[("A", layer) for layer in context.layers],
-        measured=f"A^l = mean_i phi(u^l_i)^2 (post-activation), averaged over {count} "
-                 f"orthogonal inputs of mean square q0={q0:g}; predicted at q^l from the "
-                 f"length map",
-    )
+    return _unit_average_at_variance(context, measure.activities, "A",
+                                     "A^l = mean_i phi(u^l_i)^2 (post-activation)")
 
 
 @plan_kind("mean_activity_at_variance", ("q0", "inputs"),
@@ -180,16 +187,8 @@ def _activity_at_variance(context: PlanContext) -> Plan:
            "pre-activation variance q^l",
            reads_slopes=False)
 def _mean_activity_at_variance(context: PlanContext) -> Plan:
-    q0 = context.number("q0", 1.0)
-    count = context.count("inputs", 8)
-    inputs = geometry.orthogonal_inputs(context.rng, context.width, q0, count)
-    return Plan(
-        statistic=lambda net: measure.mean_activities(net, inputs),
-        prediction=context.predictor.at_variances(context.law, q0, context.depth),
-        labels=[("mean phi", layer) for layer in context.layers],
-        measured=f"mean_i phi(u^l_i) (post-activation), averaged over {count} orthogonal "
-                 f"inputs of mean square q0={q0:g}; predicted at q^l from the length map",
-    )
+    return _unit_average_at_variance(context, measure.mean_activities, "mean phi",
+                                     "mean_i phi(u^l_i) (post-activation)")
 
 
 @plan_kind("mean_slope_at_variance", ("q0", "inputs"),
@@ -197,16 +196,8 @@ def _mean_activity_at_variance(context: PlanContext) -> Plan:
            "pre-activation variance q^l",
            reads_slopes=True)
 def _mean_slope_at_variance(context: PlanContext) -> Plan:
-    q0 = context.number("q0", 1.0)
-    count = context.count("inputs", 8)
-    inputs = geometry.orthogonal_inputs(context.rng, context.width, q0, count)
-    return Plan(
-        statistic=lambda net: measure.mean_slopes(net, inputs),
-        prediction=context.predictor.at_variances(context.law, q0, context.depth),
-        labels=[("mean phi'", layer) for layer in context.layers],
-        measured=f"mean_i phi'(u^l_i) of pre-activations, averaged over {count} orthogonal "
-                 f"inputs of mean square q0={q0:g}; predicted at q^l from the length map",
-    )
+    return _unit_average_at_variance(context, measure.mean_slopes, "mean phi'",
+                                     "mean_i phi'(u^l_i) of pre-activations")
 
 
 @plan_kind("radial_stretch", ("q0", "inputs"),
