@@ -18,7 +18,8 @@ import sympy as sp
 
 from ..errors import InvalidValueError, as_expression, quoted
 from ..numbers import to_sympy
-from ..piecewise import NONSMOOTH, NotAnalysable, distributional_derivative, parity, piecewise_smooth
+from ..piecewise import (NONSMOOTH, NotAnalysable, distributional_derivative, parity,
+                         piecewise_smooth)
 
 #: The variable every activation is written in.
 x = sp.Symbol("x", real=True)

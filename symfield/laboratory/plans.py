@@ -280,7 +280,8 @@ def _correlation_stretch(context: PlanContext) -> Plan:
         statistic=lambda net: measure.correlation_tangents(net, pairs).ravel(),
         prediction=context.predictor.correlation_stretches(c0, q0, depth, context.law),
         labels=[("dc^l/dc^(l-1)", layer) for layer in context.layers],
-        measured=f"r^l = (1/n) u^l . e'^l / sqrt(q^l q'^l) (each a mean over networks) with e' = du'/dt as the second input "
+        measured=f"r^l = (1/n) u^l . e'^l / sqrt(q^l q'^l) (each a mean over networks) "
+                 f"with e' = du'/dt as the second input "
                  f"of each pair turns towards the first (x'(t) = x' + t v, v the part of x "
                  f"orthogonal to x': r^l is dc^l/dt per network), averaged over {count} input "
                  f"pairs of mean square q0={q0:g}, correlation c0={c0:g}; compared: "

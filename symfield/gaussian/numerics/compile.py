@@ -357,8 +357,8 @@ def _exp_plus_one(e: sp.Expr):
 def _stable_integrand(expr: sp.Expr) -> sp.Expr:
     """float64-only rewrites of an integrand whose float64 form overflows where the value is
     moderate (quadrature nodes reach 11 sd, u = 1.1e5 at q = 1e8): log(exp(a) + 1) ->
-    log1pexp(a), exp(m a)/(exp(a) + 1)^k -> expit(a)^m expit(-a)^(k - m), and exp(a) Heaviside(-a) -> exp(min(a, 0))
-    Heaviside(-a) (ELU's slope: inf * 0 was NaN)."""
+    log1pexp(a), exp(m a)/(exp(a) + 1)^k -> expit(a)^m expit(-a)^(k - m), and
+    exp(a) Heaviside(-a) -> exp(min(a, 0)) Heaviside(-a) (ELU's slope: inf * 0 was NaN)."""
     if not isinstance(expr, sp.Basic) or not expr.has(sp.exp):
         return expr
     expr = expr.replace(lambda e: isinstance(e, sp.log) and _exp_plus_one(e.args[0]) is not None,
