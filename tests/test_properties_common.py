@@ -96,7 +96,8 @@ def test_every_registered_activation_is_either_checked_or_refused():
     for name in symfield.activations():
         if name in applicable("curvature_map"):
             continue
-        with pytest.raises(InvalidValueError, match="does not apply"):
+        # chi2 diverges (ReLU-like), or phi' is a delta the sampled slopes cannot show (sign)
+        with pytest.raises(InvalidValueError, match="does not apply|Dirac delta"):
             check_law("curvature_map", name, 1.0, 0.1, 16, 2, 0, replicas=2)
 
 

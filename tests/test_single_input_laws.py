@@ -12,7 +12,7 @@ from functools import partial
 import mpmath as mp
 import pytest
 import sympy as sp
-from hypothesis import given, note, settings
+from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
 import symfield
@@ -22,9 +22,9 @@ from symfield.symbols import A, q, sigma_b, sigma_w
 from support import oracles
 from support.compare import assert_relerr, relerr
 from support.laws import law_of
-from support.oracles import (GOLDEN, LITERATURE, NeedsSecondDerivative, NoReference,
-                             activation_oracle, cheap_or_full, lambdified_oracle, oracle_for,
-                             reference_law, single_input_laws)
+from support.oracles import (GOLDEN, LITERATURE, BeyondQuadrature, NeedsSecondDerivative,
+                             NoReference, activation_oracle, cheap_or_full, lambdified_oracle,
+                             oracle_for, reference_law, single_input_laws)
 
 LAWS = single_input_laws()
 ACTIVATIONS = list(symfield.activations())
@@ -92,6 +92,8 @@ def reference_or_skip(name: str, act: str, values: dict, dps: int = REF_DPS):
         return reference_law(name, oracle, values, dps)
     except NeedsSecondDerivative:
         pytest.skip(f"{act!r} has a delta in phi'' and no hand-written oracle")
+    except BeyondQuadrature:
+        assume(False)   # this draw only: smaller variances of the same law are compared
     except NoReference as e:
         pytest.fail(str(e))  # a new single-input law needs a hand-written reference
 

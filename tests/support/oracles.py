@@ -303,6 +303,12 @@ class NeedsSecondDerivative(LookupError):
     """The law needs phi'' and the oracle has none (unknown activation with a delta)."""
 
 
+class BeyondQuadrature(LookupError):
+    """The value lies below what the reference quadrature's cancellation leaves: the mean of
+    an oscillating phi, E[cos(w x)] = exp(-w^2 q/2) (1e-218 at q = 1e3, from an integrand of
+    size 1 turning ~100 times)."""
+
+
 def _second(oracle: ActivationOracle):
     if oracle.d2phi is None:
         raise NeedsSecondDerivative("phi'' not available as a function")
@@ -340,7 +346,13 @@ def reference_law(law: str, oracle: ActivationOracle, values: Mapping[str, objec
             # E[g] = E[(g(x) + g(-x))/2] over the half line (doubled): exactly 0 where g is
             # odd, where a whole-line quadrature leaves rounding noise that no relative
             # comparison survives
-            return gauss_expect(lambda x: (g(x) + g(-x)) / 2, v["q"], oracle, dps, even=True)
+            try:
+                return gauss_expect(lambda x: (g(x) + g(-x)) / 2, v["q"], oracle, dps,
+                                    even=True)
+            except ReferenceError_:
+                if oracle.frequency:
+                    raise BeyondQuadrature(f"{law} at q = {mp.nstr(v['q'], 6)}") from None
+                raise
 
         if law == "mean_activity":
             return mean(phi)
