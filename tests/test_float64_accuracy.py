@@ -37,10 +37,14 @@ FLOAT_MAX = np.finfo(float).max
 FLOAT_TINY = np.finfo(float).tiny
 SUBNORMAL_SPACING = 2.0**-1074
 
+#: correlation_map_slope is not swept yet (issue 19): its closed forms lose digits for sin and
+#: cos at q ~ 1e-8 (sigma_w^2 (1 - exp(-2q))/2 in q' is not rewritten with expm1 there) and
+#: for gabor at q ~ 1e4, and sign's and step's are singular at |c| = 1, where the sweep's
+#: condition numbers divide by zero; test_two_input_laws compares it with evaluate.
 TWO_INPUT = ("kernel", "derivative_kernel", "covariance_map", "correlation_map", "overlap_map",
              "distance_map")
 SINGLE_INPUT = ("chi0", "chi1", "chi2", "length_map", "activity_map", "length_map_slope",
-                "metric_law", "curvature_map", "curvature_map_directions", "curvature_map_post",
+                "mean_activity", "mean_slope", "metric_law", "curvature_map", "curvature_map_directions", "curvature_map_post",
                 "curvature_fixed_point", "domino", "gradient_norm")
 ACTIVATIONS = list(symfield.activations())
 
@@ -217,6 +221,8 @@ KNOWN_LOSSES = {
     ("length_map_slope", "gabor"): "terms of size 1 cancel to 1e-5 at large q",
     **{(n, a): "O(1) terms cancel to O(q) near the degenerate Gaussian (needs the series in q)"
        for n in ("chi0", "length_map", "activity_map") for a in ("elu", "selu")},
+    **{("mean_activity", a): "alpha (erfcx(sqrt(q/2)) - 1) cancels near q = 0 (needs "
+                             "erfcx - 1 without the 1)" for a in ("elu", "selu")},
 }
 
 
