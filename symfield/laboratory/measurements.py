@@ -46,14 +46,21 @@ def mean_slopes(network: RandomNetwork, inputs: np.ndarray) -> np.ndarray:
     return np.array([dphi(u).mean() for u in network.forward(inputs).pre_activations])
 
 
+def turning_directions(pairs: np.ndarray) -> np.ndarray:
+    """Per input pair (rows 2j, 2j+1), v = the part of x orthogonal to x': moving x' along v
+    changes the pair's covariance and keeps |x'| to first order; shape (pairs, n0)."""
+    first, second = pairs[0::2], pairs[1::2]
+    return first - (np.sum(first * second, axis=1) / np.sum(second * second, axis=1))[:, None] \
+        * second
+
+
 def correlation_tangents(network: RandomNetwork, pairs: np.ndarray) -> np.ndarray:
     """Per layer l = 1..L, (1/n) u^l . e'^l, q^l and q'^l for the input pairs (rows 2j,
     2j+1), averaged over the pairs; shape (3, L). e' = du'/dt along x'(t) = x' + t v with v
     the part of x orthogonal to x': the pair's covariance moves at rate (1/n) u . e' while
     |x'| stays put to first order, so rate / sqrt(q q') is dc^l/dt."""
     out = []
-    for first, second in zip(pairs[0::2], pairs[1::2]):
-        v = first - (first @ second / (second @ second)) * second
+    for first, second, v in zip(pairs[0::2], pairs[1::2], turning_directions(pairs)):
         u = network.forward(first[None, :]).pre_activations
         jets = network.forward_tangents(second, v[:, None])
         out.append([[mean_product(a[0], jet.tangents[:, 0]), mean_square(a[0]),

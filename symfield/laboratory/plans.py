@@ -263,8 +263,7 @@ def _pair_correlation(context: PlanContext) -> Plan:
 def _correlation_stretch(context: PlanContext) -> Plan:
     pairs, q0, c0, _, count = _pairs(context, partner=False)
     first, second = pairs[0::2], pairs[1::2]
-    turn = first - (np.sum(first * second, axis=1) / np.sum(second * second, axis=1))[:, None] \
-        * second
+    turn = measure.turning_directions(pairs)
     # the input layer's rate dc^0/dt: the pairs are fixed, so this is exact
     rate0 = np.mean(np.mean(first * turn, axis=1))
     scale0 = np.mean(np.sqrt(np.mean(first**2, axis=1) * np.mean(second**2, axis=1)))
