@@ -75,3 +75,25 @@ def _mpmath_precision_per_test():
     mpmath.mp.prec = 53
     yield
     mpmath.mp.prec = 53
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection(session):
+    """Nothing is derived while tests are collected (issue 10): every xdist worker collects the
+    whole suite, so a derivation there is paid once per worker before any test runs, and the
+    ids a derivation decides would change with the engine. Tests derive when they run
+    (support.laws.law_of); a parametrisation that needs a derived property parametrises over
+    all pairs and skips inside."""
+    from symfield.laws import calculus
+
+    derive = calculus._derive
+
+    def refuse(spec, act):
+        raise RuntimeError(f"derive({spec.name!r}, {act.name!r}) while collecting tests: "
+                           "derive inside the test (support.laws.law_of), not at import")
+
+    calculus._derive = refuse
+    try:
+        yield
+    finally:
+        calculus._derive = derive

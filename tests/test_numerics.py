@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import symfield
 
 from support.compare import relerr
-from support.laws import law_of
+from support.laws import finite_law, law_of
 from support.oracles import (activation_oracle, cheap_or_full, gauss_expect, reference_law,
                              single_input_laws)
 
@@ -43,8 +43,6 @@ def values_for(law, point=POINT):
     return {k: v for k, v in values.items() if k in names}
 
 
-def finite_pairs():
-    return [(n, a) for n, a in PAIRS if not law_of(n, a).divergent]
 
 
 # ------------------------------------------------------------------------------------------
@@ -88,7 +86,7 @@ def test_tanh_dps50_is_correct_to_48_digits(law, qv):
 # ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name,act", finite_pairs())
+@pytest.mark.parametrize("name,act", PAIRS)
 def test_every_law_digits_are_right_from_15_to_80_dps(name, act):
     """dps = 15, 40 (and 80 with SYMFIELD_FULL=1: a 95-digit reference quadrature for each
     of 200 pairs takes many minutes) against the independent quadrature of the law's
@@ -96,7 +94,7 @@ def test_every_law_digits_are_right_from_15_to_80_dps(name, act):
     agreed with itself on wrong digits fails here (issue 19 item 4: the former version of
     this test compared the evaluator with itself at dps + 20, which a vacuous certification
     passed). test_random_dps_digits_are_right draws dps up to 80."""
-    law = law_of(name, act)
+    law = finite_law(name, act)
     values = values_for(law)
     oracle = activation_oracle(act, {k: v for k, v in values.items() if k == "alpha"})
     if oracle is None:
@@ -277,9 +275,9 @@ def _known_float64_defects(pairs):
     return out
 
 
-@pytest.mark.parametrize("name,act", _known_float64_defects(finite_pairs()))
+@pytest.mark.parametrize("name,act", _known_float64_defects(PAIRS))
 def test_to_numpy_agrees_with_evaluate(name, act):
-    law = law_of(name, act)
+    law = finite_law(name, act)
     fn = law.to_numpy()
     args = _array_arguments(law)
     out = fn(**args)
@@ -298,10 +296,10 @@ def test_to_numpy_agrees_with_evaluate(name, act):
         assert abs(out[i] - ref) <= tol, (name, act, scalar, out[i], ref)
 
 
-@pytest.mark.parametrize("name,act", finite_pairs())
+@pytest.mark.parametrize("name,act", PAIRS)
 def test_to_numpy_broadcasts(name, act):
     """Shapes broadcast like numpy; constant laws (ReLU chi1, linear chi2) still give arrays."""
-    law = law_of(name, act)
+    law = finite_law(name, act)
     fn = law.to_numpy()
     names = [s.name for s in law.variables]
     shapes = {"q": (3, 1), "A": (3, 1), "sigma_w": (4,), "sigma_b": (1, 4), "alpha": ()}

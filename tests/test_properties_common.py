@@ -50,8 +50,9 @@ HEAVY_TAILED_DERIVATIVE = {"monomial", "polynomial", "exp", "relu_power"}
 
 #: chi1 = +oo (phi' a Dirac delta: sign, step): every sigma_w is chaotic, there is no edge
 #: to draw around; the laws that still apply (the length map) draw sigma_w in [0.5, 2].
-NO_EDGE_OF_CHAOS = frozenset(name for name in symfield.activations()
-                             if symfield.derive("chi1", name).divergent)
+@lru_cache(maxsize=None)
+def has_no_edge_of_chaos(activation: str) -> bool:
+    return symfield.derive("chi1", activation).divergent
 
 
 @lru_cache(maxsize=None)
@@ -78,7 +79,7 @@ def network_settings(draw, law: str, widths=st.sampled_from([96, 128, 160]),
     """(activation, sigma_w, sigma_b, width, depth, seed) for a property of ``law``."""
     activation = draw(st.sampled_from(applicable(law)))
     sigma_b = draw(SIGMA_B)
-    if activation in NO_EDGE_OF_CHAOS:
+    if has_no_edge_of_chaos(activation):
         sigma_w = draw(st.floats(0.5, 2.0))
     else:
         sigma_w = draw(PHASE) * critical_sigma_w(activation, sigma_b)

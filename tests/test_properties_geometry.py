@@ -12,6 +12,7 @@ caught at a wider setting (test_chi1_check_resolves_5_percent_at_width_512).
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache, partial
 
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
@@ -48,6 +49,7 @@ CURVATURE_WIDTHS = st.sampled_from([192, 256])
 CURVATURE_DEPTHS = st.integers(2, 3)
 
 
+@lru_cache(maxsize=None)
 def _creates_curvature() -> tuple[str, ...]:
     """Activations with chi2 > 0: only there does a wrong creation term change anything
     (linear networks have chi2 = 0, so both laws agree and no check could tell them apart);
@@ -146,7 +148,9 @@ CREATING_PHASE = st.one_of(st.floats(0.97, 1.03), st.floats(1.15, 1.6))
 
 @st.composite
 def curvature_settings(draw, activations, phase=PHASE):
-    activation = draw(st.sampled_from(list(activations)))
+    """``activations()`` lists the activations to draw from (called when drawing: the list
+    comes from derived laws)."""
+    activation = draw(st.sampled_from(list(activations())))
     sigma_b = draw(SIGMA_B)
     sigma_w = draw(phase) * critical_sigma_w(activation, sigma_b)
     return (activation, sigma_w, sigma_b, draw(CURVATURE_WIDTHS), draw(CURVATURE_DEPTHS),
@@ -154,7 +158,7 @@ def curvature_settings(draw, activations, phase=PHASE):
 
 
 @NO_SHRINK
-@given(case=curvature_settings(applicable("curvature_map")))
+@given(case=curvature_settings(partial(applicable, "curvature_map")))
 def test_curvature_follows_poole_recursion_on_a_great_circle(case):
     report = _curvature("curvature_map", case, False)
     assert report.passed, str(report)
@@ -175,7 +179,7 @@ def _differs(case, law_name: str, wrong, kappa0, margin: float) -> bool:
 
 
 @POWER
-@given(case=curvature_settings(_creates_curvature(), CREATING_PHASE))
+@given(case=curvature_settings(_creates_curvature, CREATING_PHASE))
 def test_curvature_check_rejects_creation_coefficient_1_instead_of_3(case):
     import numpy as np
 
@@ -184,14 +188,14 @@ def test_curvature_check_rejects_creation_coefficient_1_instead_of_3(case):
 
 
 @NO_SHRINK
-@given(case=curvature_settings(applicable("curvature_map_directions")))
+@given(case=curvature_settings(partial(applicable, "curvature_map_directions")))
 def test_curvature_of_two_directions_has_the_1_plus_2_delta_factor(case):
     report = _curvature("curvature_map_directions", case, True)
     assert report.passed, str(report)
 
 
 @POWER
-@given(case=curvature_settings(_creates_curvature(), CREATING_PHASE))
+@given(case=curvature_settings(_creates_curvature, CREATING_PHASE))
 def test_directions_check_rejects_a_missing_delta_ab(case):
     import numpy as np
 

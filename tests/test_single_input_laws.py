@@ -196,10 +196,12 @@ def test_required_divergences_are_reported(name, act):
     assert "diverg" in str(law).lower()
 
 
-@pytest.mark.parametrize("name,act", [p for p in PAIRS if law_of(*p).divergent])
+@pytest.mark.parametrize("name,act", PAIRS)
 def test_divergent_laws_evaluate_to_plus_infinity(name, act):
     """Divergent: +inf from evaluate and to_numpy, never NaN or an exception."""
     law = law_of(name, act)
+    if not law.divergent:
+        pytest.skip("finite: test_law_matches_independent_quadrature checks its value")
     values = {s.name: 1 for s in law.variables if s.name not in law.activation.parameters}
     defaults = {sym: default for sym, default in law.activation.parameters.values()}
     if not law.expr.xreplace(defaults).has(sp.oo):
