@@ -83,7 +83,7 @@ def explicit_jacobian_gram(network: Network, inputs: np.ndarray) -> np.ndarray:
 
 
 def bench_sampled_check() -> None:
-    act = symfield.activations()["erf"]
+    act = symfield.registered_activations()["erf"]
     shape = (512, 512, 512, 1)
     rng = np.random.default_rng(0)
     network = Network(*act.numpy_functions[:2], shape, 1.5, 0.5, "standard", rng)
@@ -103,7 +103,7 @@ def bench_lazy_training() -> None:
     result = lazy_training("erf", 1.5, 0.2, widths=widths, depth=2, n_train=32, n_test=32,
                            replicas=3, seed=0)
     ours = time.perf_counter() - start
-    act = symfield.activations()["erf"]
+    act = symfield.registered_activations()["erf"]
 
     def bare_loops():
         for run in result.runs:

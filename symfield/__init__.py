@@ -8,19 +8,20 @@ Quick use::
     law.evaluate(dps=50, q=1, sigma_w=1.5)    # certified mpmath number
     law.to_numpy()(q=qs, sigma_w=1.5)         # float64, vectorised
 
-``symfield.activations()`` and ``symfield.laws()`` list what is registered;
+``symfield.registered_activations()`` and ``symfield.registered_laws()`` list what is registered;
 ``symfield.activation("x*Phi(x)")`` makes an activation from any formula in x.
 """
 from __future__ import annotations
 
-from . import activations, laws, symbols, verify
-from .activations import Activation, activation
+from . import activations, laws, symbols, verification
+from .activations import Activation, activation, registered_activations
 from .errors import InvalidValueError, PrecisionError, SymfieldError, UnknownNameError
 from .gaussian import Expectation, GaussianCalculus
-from .laws import Law, LawDefinition, derive
+from .laws import Law, LawDefinition, derive, registered_laws
 from .laws.recursion import nngp_ntk
 from .microdynamics import NetworkSpec
 from .output import latex as _latex  # noqa: F401  (installs the renderer of Law.latex)
+from .verification import verify
 from .version import __version__
 
 
@@ -117,16 +118,13 @@ def lazy_training(*args, **kwargs):
 
     return impl(*args, **kwargs)
 
-# ``activations`` and ``laws`` are callable modules: symfield.activations() lists the
-# registered activations, symfield.laws() the laws (see _callable_module.py).
-
 
 __all__ = [
     "Activation", "Expectation", "activation", "GaussianCalculus", "InvalidValueError", "Law",
     "LawDefinition", "NetworkSpec", "PrecisionError", "SymfieldError", "UnknownNameError",
     "activations", "check_law", "critical_sigma_w", "criticality", "derive",
-    "finite_width", "fixed_point", "laws",
-    "nngp_ntk", "sample_network", "symbols", "verify", "__version__", "fisher_statistics",
+    "finite_width", "fixed_point", "laws", "registered_activations", "registered_laws",
+    "verification", "nngp_ntk", "sample_network", "symbols", "verify", "__version__", "fisher_statistics",
     "lazy_training", "recurrent", "field_kernel", "sample_field",
     "jacobian_spectrum",
 ]

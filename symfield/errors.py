@@ -50,7 +50,7 @@ def as_expression(value: object, what: str) -> sp.Expr:
     if isinstance(value, str):
         raise InvalidValueError(
             f"{what} must be a SymPy expression, not text (got {quoted(value)}); parse "
-            "formulas with symfield.verify.parse_expression")
+            "formulas with symfield.verification.parse_expression")
     try:
         converted = _sympify(value)  # strict: numbers only, never a string
     except SympifyError:

@@ -83,12 +83,12 @@ def symbol(name: str) -> sp.Symbol:
 class TextFreeFunction(UndefinedFunction):
     """An undefined SymPy function (such as the generic activation varphi) that refuses text
     arguments: SymPy would ``sympify`` them, which runs code. Formulas in text go through the
-    safe parser (symfield.verify.parse_expression)."""
+    safe parser (symfield.verification.parse_expression)."""
 
     def __call__(cls, *args, **options):
         for arg in args:
             if isinstance(arg, bool) or not isinstance(arg, (sp.Basic, int, float, Fraction)):
                 raise InvalidValueError(
                     f"{cls.__name__} takes SymPy expressions or numbers, got "
-                    f"{type(arg).__name__}; parse text with symfield.verify.parse_expression")
+                    f"{type(arg).__name__}; parse text with symfield.verification.parse_expression")
         return super().__call__(*args, **options)

@@ -1,6 +1,6 @@
 """Every registered activation (and a few family members) against independent references.
 
-The loops run over ``symfield.activations()``, so a new entry is checked without editing this
+The loops run over ``symfield.registered_activations()``, so a new entry is checked without editing this
 file. References come from ``oracles_activations``: phi, phi', phi'' typed in by hand,
 integrated by ``mpmath.quad`` split at the kinks (never symfield's calculus or quadrature),
 and neural-tangents' published kernels re-typed in mpmath. Laws are evaluated at 30 digits
@@ -21,7 +21,7 @@ from symfield.activations import activation as make_activation
 
 from support.oracles_activations import NT, expect2, hand, reference
 
-NAMES = sorted(symfield.activations())
+NAMES = sorted(symfield.registered_activations())
 #: Family members beyond the registry's defaults (structural and symbolic parameters).
 VARIANTS = [
     ("leaky_relu", {"alpha": Fraction(1, 5)}),
@@ -49,7 +49,7 @@ def _id(case) -> str:
 
 
 def _activation(name: str, params: dict):
-    return make_activation(name, **params) if params else symfield.activations()[name]
+    return make_activation(name, **params) if params else symfield.registered_activations()[name]
 
 
 #: Absolute floor: a 45-digit quadrature of an O(1) oscillating integrand whose mean is tiny
@@ -77,7 +77,7 @@ def test_the_registry_holds_the_named_activations_of_issue_11():
               "silu", "softplus", "elu", "selu", "mish", "hard_tanh", "sign", "step", "sin",
               "cos", "exp", "gaussian", "gabor", "relu_power", "monomial", "polynomial"}
     assert wanted <= set(NAMES)
-    assert make_activation("swish") is symfield.activations()["silu"]
+    assert make_activation("swish") is symfield.registered_activations()["silu"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)
@@ -120,7 +120,7 @@ def test_kernels_match_neural_tangents_closed_forms(case):
     mpmath); where neural-tangents drops the delta of sign's derivative, against the
     bivariate density instead."""
     name, _params = case
-    act = symfield.activations()[name]
+    act = symfield.registered_activations()[name]
     kernel = symfield.derive("kernel", act)
     dkernel = symfield.derive("derivative_kernel", act)
     h = _hand(name, {})

@@ -26,7 +26,7 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 #: package -> packages it must never import, directly or through other modules.
 FORBIDDEN = {
     "symfield.gaussian": ("symfield.laws", "symfield.dynamics", "symfield.output",
-                          "symfield.verify", "symfield.cli"),
+                          "symfield.verification", "symfield.cli"),
     # Laws are data over the calculus; how they are shown, swept or sampled sits above them
     # (Law.latex renders through a hook that symfield.output.latex installs).
     "symfield.laws": ("symfield.output", "symfield.dynamics", "symfield.cli",

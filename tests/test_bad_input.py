@@ -38,7 +38,7 @@ def test_unknown_law_lists_valid_names():
         symfield.derive("chi9", "erf")
     message = str(info.value)
     assert "chi9" in message
-    for name in symfield.laws():
+    for name in symfield.registered_laws():
         assert name in message, f"valid law {name!r} missing from: {message}"
 
 
@@ -47,7 +47,7 @@ def test_unknown_activation_lists_valid_names():
         symfield.derive("chi0", "softsign")
     message = str(info.value)
     assert "softsign" in message
-    for name in symfield.activations():
+    for name in symfield.registered_activations():
         assert name in message, f"valid activation {name!r} missing from: {message}"
 
 
@@ -77,7 +77,7 @@ def test_nonpositive_variance_is_rejected_unless_zero_is_the_degenerate_gaussian
     values = good_values(law)
     var = "q" if "q" in values else "A"
     values[var] = bad
-    if bad in (0, "0") and var in symfield.laws()[name].zero_variances:
+    if bad in (0, "0") and var in symfield.registered_laws()[name].zero_variances:
         # the law's q -> 0 limit: a number or a signed infinity, never NaN
         assert not mp.isnan(law.evaluate(**values))
         return

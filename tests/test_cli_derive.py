@@ -56,7 +56,7 @@ def test_list_and_derive_are_subcommands():
 def test_list(capsys):
     code, out, err = run(capsys, "list")
     assert code == 0 and not err
-    for name in list(symfield.laws()) + list(symfield.activations()):
+    for name in list(symfield.registered_laws()) + list(symfield.registered_activations()):
         assert name in out
 
 

@@ -20,7 +20,7 @@ from symfield.dynamics.finite_width import finite_width
 from symfield.errors import InvalidValueError
 from test_finite_width_laws import moments, phi_oracle
 
-ACTIVATIONS = list(symfield.activations())
+ACTIVATIONS = list(symfield.registered_activations())
 
 #: The class of each activation we know (RYH ch. 5 for the ReLU family, tanh, SWISH/SiLU and
 #: GELU; the rest follow from their Taylor coefficients and E[phi phi''], checked below).
@@ -60,7 +60,7 @@ def test_class_of_every_activation(name):
 
 def _derivative_oracle(name: str):
     """phi' lambdified from SymPy's derivative (pointwise), for chi_perp references."""
-    act = symfield.activations()[name]
+    act = symfield.registered_activations()[name]
     defaults = {s: d for s, d in act.parameters.values()}
     return sp.lambdify(x, act.pointwise_derivative(1).subs(defaults), modules=_MP)
 
@@ -76,7 +76,7 @@ def test_critical_point_by_quadrature(name):
     with mp.workdps(45):
         w2, b2 = report.sigma_w ** 2, report.sigma_b ** 2
         if cls == "K*=0":
-            phi1 = sp.diff(symfield.activations()[name].phi, x).subs(x, 0)
+            phi1 = sp.diff(symfield.registered_activations()[name].phi, x).subs(x, 0)
             assert abs(w2 * to_mpf(sp.N(phi1, 50)) ** 2 - 1) < mp.mpf(10) ** -28
             assert report.K_star == 0 and report.sigma_b == 0
             return

@@ -34,7 +34,7 @@ from symfield.laws.finite_width import (EXPANSION, K1, MEAN_SHIFT_MAP, VERTEX_MA
 from symfield.microdynamics import n
 from symfield.symbols import L, q, sigma_b, sigma_w
 
-ACTIVATIONS = list(symfield.activations())
+ACTIVATIONS = list(symfield.registered_activations())
 DPS = 45
 #: Agreement demanded of 30-digit law values with the 45-digit references.
 REL = mp.mpf(10) ** -26
@@ -57,7 +57,7 @@ def phi_oracle(name: str) -> ActivationOracle:
     hand = activation_oracle(name)
     if hand is not None:
         return hand
-    act = symfield.activations()[name]
+    act = symfield.registered_activations()[name]
     defaults = {sym: default for sym, default in act.parameters.values()}
     phi = sp.lambdify(x, act.phi.subs(defaults), modules=_MP_MODULES)
     kinks = tuple(float(k.subs(defaults)) for k in act.kinks)
@@ -112,7 +112,7 @@ def point_of(name: str) -> tuple[str, str, str]:
 
 def at_defaults(expr: sp.Expr, name: str) -> sp.Expr:
     """A law's expression with the activation's family parameters at their defaults."""
-    act = symfield.activations()[name]
+    act = symfield.registered_activations()[name]
     return expr.subs({sym: default for sym, default in act.parameters.values()})
 
 

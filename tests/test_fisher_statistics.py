@@ -198,7 +198,7 @@ def test_ntk_parameterisation_kernel_equals_the_ntk_recursion(activation, sw, sb
     context = Float64Context()
     rows, cols = np.triu_indices(5, 1)
     gram = X @ X.T / 3
-    order = propagate_order_parameters(context, symfield.activations()[activation], widths,
+    order = propagate_order_parameters(context, symfield.registered_activations()[activation], widths,
                                        np.diagonal(gram).copy(), rows, cols,
                                        gram[rows, cols], sw, sb)
     diagonal, off = tangent_kernels(context, order, sw, sb)["ntk"]
@@ -241,7 +241,7 @@ def test_a_data_set_gives_its_gram_matrix_spectrum():
     context = Float64Context()
     rows, cols = np.triu_indices(6, 1)
     gram = X @ X.T / 5
-    order = propagate_order_parameters(context, symfield.activations()["erf"], (5, 20, 20, 1),
+    order = propagate_order_parameters(context, symfield.registered_activations()["erf"], (5, 20, 20, 1),
                                        np.diagonal(gram).copy(), rows, cols,
                                        gram[rows, cols], 1.5, 0.2)
     d, o = tangent_kernels(context, order, 1.5, 0.2)["standard"]
@@ -303,7 +303,7 @@ def test_float64_call_is_bounded_work():
 # Finite networks: the exact Fisher spectrum against the laws
 # ------------------------------------------------------------------------------------------
 def test_tangent_kernel_is_the_gram_of_finite_difference_gradients():
-    act = symfield.activations()["tanh"]
+    act = symfield.registered_activations()["tanh"]
     for parameterization in ("standard", "ntk", "mean_field"):
         rng = np.random.default_rng(1)
         net = Network(*act.numpy_functions[:2], (3, 5, 4, 2), 1.3, 0.4, parameterization, rng)
@@ -325,7 +325,7 @@ def test_tangent_kernel_is_the_gram_of_finite_difference_gradients():
 
 def test_fisher_spectrum_of_a_network_is_exact():
     """measure() from the Gram matches the P x P Fisher matrix built explicitly."""
-    act = symfield.activations()["relu"]
+    act = symfield.registered_activations()["relu"]
     rng = np.random.default_rng(2)
     net = Network(*act.numpy_functions[:2], (3, 6, 5, 2), 1.4, 0.2, "standard", rng)
     X = rng.standard_normal((4, 3))

@@ -46,7 +46,7 @@ TWO_INPUT = ("kernel", "derivative_kernel", "covariance_map", "correlation_map",
 SINGLE_INPUT = ("chi0", "chi1", "chi2", "length_map", "activity_map", "length_map_slope",
                 "mean_activity", "mean_slope", "metric_law", "curvature_map", "curvature_map_directions", "curvature_map_post",
                 "curvature_fixed_point", "domino", "gradient_norm")
-ACTIVATIONS = list(symfield.activations())
+ACTIVATIONS = list(symfield.registered_activations())
 
 
 

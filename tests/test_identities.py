@@ -23,7 +23,7 @@ from support.compare import assert_close
 from support.laws import law_of
 from support.oracles import DeltaAtZero, gauss_expect, oracle_for, to_mpf
 
-ACTIVATIONS = list(symfield.activations())
+ACTIVATIONS = list(symfield.registered_activations())
 SLOW_ACTS = {"tanh", "sigmoid"}  # series forms: checks near c = 1 take tens of seconds
 
 
@@ -66,7 +66,7 @@ def _identity_cases():
 @pytest.mark.parametrize("name, act", list(_identity_cases()))
 def test_check_identity_holds(name, act):
     result = check_identity(name, act)
-    assert result.name == name and result.activation == symfield.activations()[act].name
+    assert result.name == name and result.activation == symfield.registered_activations()[act].name
     expected = _applicable(name, act) if name in ("relu_ntk_diagonal", "correlation_curvature") else True
     if expected is None:
         assert result.holds is None and result.method == "not applicable", result
@@ -212,7 +212,7 @@ def test_relu_correlation_slope_own_numerics():
 def test_distance_map_at_and_near_zero_own_numerics(act):
     """K(0) = 0 and K'(0) = chi1(sigma_w^2 A + sigma_b^2) = sigma_w^2 E[phi'^2] (one-sided)."""
     law = law_of("distance_map", act)
-    smooth = symfield.activations()[act].smooth
+    smooth = symfield.registered_activations()[act].smooth
     for A, sw, sb in [(Fraction(4, 5), Fraction(13, 10), Fraction(1, 4)), (Fraction(2), Fraction(1), Fraction(0))]:
         assert law.evaluate(dps=30, D=0, A=A, sigma_w=sw, sigma_b=sb) == 0
         with mp.workdps(90):

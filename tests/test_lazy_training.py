@@ -110,7 +110,7 @@ def test_standard_parameterisation_trains_to_the_target_and_its_output_layer_is_
 # ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("parameterization", ["ntk", "standard", "mean_field"])
 def test_gradient_and_tangent_kernel_against_finite_differences(parameterization):
-    act = symfield.activations()["erf"]
+    act = symfield.registered_activations()["erf"]
     rng = np.random.default_rng(4)
     net = Network(*act.numpy_functions[:2], (3, 6, 5, 1), 1.3, 0.3, parameterization, rng)
     X = rng.standard_normal((5, 3))
@@ -151,7 +151,7 @@ def test_linear_prediction_is_gradient_descent_on_the_linear_model():
 def test_wide_networks_have_the_engines_kernel(parameterization):
     """The empirical tangent kernel at width 4096 is within a few percent of the limit, in
     every parameterisation (a sampled check of infinite_width_kernel)."""
-    act = symfield.activations()["tanh"]
+    act = symfield.registered_activations()["tanh"]
     X, _ = regression_task(6, 4, np.random.default_rng(1))
     widths = (4, 4096, 1)
     net = Network(*act.numpy_functions[:2], widths, 1.5, 0.2, parameterization,

@@ -26,7 +26,7 @@ from support.compare import assert_close
 from support.oracles import _MP_LAMBDIFY, ActivationOracle, gauss_expect, oracle_for, to_mpf
 from support.oracles_pair import GOLDEN_PAIR, LITERATURE_PAIR, literature_law, reference_pair_law
 
-ACTIVATIONS = list(symfield.activations())
+ACTIVATIONS = list(symfield.registered_activations())
 LITERATURE_ACTS = [a for a in ACTIVATIONS if a in LITERATURE_PAIR]
 SERIES_ACTS = [a for a in ACTIVATIONS if a not in LITERATURE_PAIR]
 
@@ -64,7 +64,7 @@ def phi_oracle(act: str) -> ActivationOracle:
     oracle = oracle_for(act)
     if oracle is not None:
         return oracle
-    activation = symfield.activations()[act]
+    activation = symfield.registered_activations()[act]
     phi = sp.lambdify(x, activation.derivative(0).subs(parameter_defaults(act)), modules=_MP_LAMBDIFY)
     return ActivationOracle(phi=phi, dphi=None, d2phi=None,
                             kinks=tuple(float(k) for k in activation.kinks))
@@ -79,7 +79,7 @@ def projection(act: str, k: int, qv, dps: int = 40):
         if k % 2 == 1 and _even(oracle):
             return to_mpf(0)   # He_k odd, phi even: the quadrature would only see its own noise
         s = mp.sqrt(to_mpf(qv))
-        even = oracle.even_squares and (k % 2 == 0) == (symfield.activations()[act].parity == "even")
+        even = oracle.even_squares and (k % 2 == 0) == (symfield.registered_activations()[act].parity == "even")
         value = gauss_expect(lambda x: oracle.phi(x) * he(k, x / s), qv, oracle, dps + 5,
                              even=even if oracle.even_squares else False)
         return value / mp.sqrt(mp.factorial(k))
@@ -89,7 +89,7 @@ def parameter_defaults(act: str) -> dict:
     """The activation's own parameter symbols at its defaults (the values the oracles use):
     symbols are shared across families (alpha is 1/100 for leaky_relu but 1 for elu), so the
     substitution is per activation."""
-    return {symbol: default for symbol, default in symfield.activations()[act].parameters.values()}
+    return {symbol: default for symbol, default in symfield.registered_activations()[act].parameters.values()}
 
 
 def numeric(expr, dps=30, act=None):

@@ -24,7 +24,7 @@ from support.oracles import (activation_oracle, cheap_or_full, gauss_expect, ref
                              single_input_laws)
 
 LAWS = single_input_laws()
-ACTIVATIONS = list(symfield.activations())
+ACTIVATIONS = list(symfield.registered_activations())
 PAIRS = [(n, a) for n in LAWS for a in ACTIVATIONS]
 
 #: A point inside every law's domain (extra names are dropped per law).
@@ -440,7 +440,7 @@ def test_conditional_mean_closed_form_matches_quadrature(act):
     from symfield.gaussian.numerics.compile import MP_MODULES, _shifted_mean
     from symfield.activations import x
 
-    activation = symfield.activations()[act]
+    activation = symfield.registered_activations()[act]
     phi = activation.phi.subs({sym: default for sym, default
                                in activation.parameters.values()})
     mean, sd, G = _shifted_mean(phi, x)

@@ -67,10 +67,10 @@ def applicable(law: str) -> tuple[str, ...]:
     diverges; slope plans for sign and step, whose phi' is a delta: check_law refuses them)."""
     from symfield.laboratory import sampling_refusal
 
-    definition = symfield.laws()[law]
-    return tuple(name for name in sorted(symfield.activations())
+    definition = symfield.registered_laws()[law]
+    return tuple(name for name in sorted(symfield.registered_activations())
                  if not symfield.derive(law, name).divergent
-                 and sampling_refusal(definition, symfield.activations()[name]) is None)
+                 and sampling_refusal(definition, symfield.registered_activations()[name]) is None)
 
 
 @st.composite
@@ -94,7 +94,7 @@ def test_every_registered_activation_is_either_checked_or_refused():
     from symfield.errors import InvalidValueError
     from symfield.laboratory import check_law
 
-    for name in symfield.activations():
+    for name in symfield.registered_activations():
         if name in applicable("curvature_map"):
             continue
         # chi2 diverges (ReLU-like), or phi' is a delta the sampled slopes cannot show (sign)

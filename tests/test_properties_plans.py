@@ -55,7 +55,7 @@ DEPTHS = {"backward_order_parameter": st.integers(3, 4),
 
 def settings_of(name: str):
     """network_settings for the law, with the depths its plan kind needs."""
-    depths = DEPTHS.get(symfield.laws()[name].sampled_check)
+    depths = DEPTHS.get(symfield.registered_laws()[name].sampled_check)
     return network_settings(name) if depths is None else network_settings(name, depths=depths)
 
 
@@ -71,7 +71,7 @@ def wrong_law(name: str, activation: str):
     """The law 20 % off at every layer: its definition scaled by 6/5, or, for a recursion
     over depth (whose numerics iterate the registered kernels, not the definition), its
     derived values."""
-    definition = symfield.laws()[name]
+    definition = symfield.registered_laws()[name]
     if definition.law_class is None:
         return replace(definition, define=lambda phi: OFF * definition.define(phi))
     law = copy.copy(symfield.derive(name, activation))
@@ -81,7 +81,7 @@ def wrong_law(name: str, activation: str):
 
 def _check(law, name: str, case, c0: float):
     activation, sigma_w, sigma_b, width, depth, seed = case
-    kind = PLAN_KINDS.get(symfield.laws()[name].sampled_check)
+    kind = PLAN_KINDS.get(symfield.registered_laws()[name].sampled_check)
     options = {}
     if "pairs" in kind.options:
         options.update(c0=c0, pairs=PAIRS)

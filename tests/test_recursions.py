@@ -29,9 +29,9 @@ from support.oracles import cheap_or_full, gauss_expect, oracle_for, to_mpf
 from support.oracles_pair import (GOLDEN_PAIR, LITERATURE_PAIR, literature_law, reference_pair_law,
                                   reference_recursion)
 
-ACTIVATIONS = list(symfield.activations())
+ACTIVATIONS = list(symfield.registered_activations())
 LITERATURE_ACTS = [a for a in ACTIVATIONS if a in LITERATURE_PAIR]
-RECURSIONS = [name for name, spec in symfield.laws().items()
+RECURSIONS = [name for name, spec in symfield.registered_laws().items()
               if {"q1", "q2", "rho", "L"} <= {s.name for s in spec.variables}]
 REL = to_mpf(10) ** -20
 

@@ -22,7 +22,7 @@ import symfield
 from symfield.laboratory import check_law
 
 LAWS = ("length_map", "correlation_map", "chi1")
-CASES = [(law, act) for law in LAWS for act in symfield.activations()]
+CASES = [(law, act) for law in LAWS for act in symfield.registered_activations()]
 SETTING = dict(sigma_w=1.0, sigma_b=0.2, width=128, depth=2, seed=7, replicas=32, z=5)
 OFF = sp.Rational(6, 5)
 
@@ -47,7 +47,7 @@ def test_every_activation_passes_the_sampled_check(name, act):
 @pytest.mark.parametrize("name,act", CASES)
 def test_every_activation_rejects_the_law_20_percent_off(name, act):
     _finite(name, act)
-    definition = symfield.laws()[name]
+    definition = symfield.registered_laws()[name]
     wrong = replace(definition, define=lambda phi: OFF * definition.define(phi))
     report = _check(wrong, name, act, replicas=128 if name == "chi1" else 32)
     assert not report.passed, str(report)
@@ -60,13 +60,13 @@ def test_slope_plans_refuse_a_delta_in_phi_prime():
     from symfield.errors import InvalidValueError
     from symfield.laboratory import sampling_refusal
 
-    refused = [name for name, definition in symfield.laws().items()
-               if sampling_refusal(definition, symfield.activations()["sign"])]
+    refused = [name for name, definition in symfield.registered_laws().items()
+               if sampling_refusal(definition, symfield.registered_activations()["sign"])]
     assert {"derivative_kernel", "mean_slope", "correlation_map_slope"} <= set(refused)
     assert "kernel" not in refused and "length_map" not in refused
     with pytest.raises(InvalidValueError, match="Dirac delta") as failure:
         check_law("derivative_kernel", "sign", 1.0, 0.2, 16, 2, 0, replicas=2)
     assert "\n" not in str(failure.value)
     assert check_law("kernel", "sign", 1.0, 0.2, 64, 2, 0, replicas=8, c0=0.5).passed
-    assert sampling_refusal(symfield.laws()["derivative_kernel"],
-                            symfield.activations()["relu"]) is None
+    assert sampling_refusal(symfield.registered_laws()["derivative_kernel"],
+                            symfield.registered_activations()["relu"]) is None

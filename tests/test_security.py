@@ -64,7 +64,7 @@ WORKERS = 2
 TEXT_SAMPLE, TYPED_SAMPLE = 8, 3
 
 #: The documented modules whose public names are walked.
-MODULES = ("symfield", "symfield.verify", "symfield.laws", "symfield.activations",
+MODULES = ("symfield", "symfield.verification", "symfield.laws", "symfield.activations",
            "symfield.dynamics", "symfield.laboratory.networks", "symfield.laboratory",
            "symfield.plot", "symfield.output")
 
@@ -118,7 +118,7 @@ def _law():
 def _leaky():
     import symfield
 
-    return symfield.activations()["leaky_relu"]
+    return symfield.registered_activations()["leaky_relu"]
 
 
 def _network():
@@ -166,7 +166,7 @@ ESTIMATE = Make(lambda: importlib.import_module(NETS).replicate(
 REPORT = Make(lambda: importlib.import_module("symfield.dynamics").fixed_point(
     "erf", 1.5, 0.3, dps=15))
 SMALL_NET = dict(activation="tanh", sigma_w=1.5, sigma_b=0.3)
-INTERVAL = Make(lambda: importlib.import_module("symfield.verify").Interval(1, 2))
+INTERVAL = Make(lambda: importlib.import_module("symfield.verification").Interval(1, 2))
 CALCULUS = Make(lambda: importlib.import_module("symfield").GaussianCalculus())
 
 VALID: dict[str, Spec] = {
@@ -258,23 +258,23 @@ VALID: dict[str, Spec] = {
     "symfield.sample_network": Spec(dict(widths=[4, 8], seed=0, **SMALL_NET),
                                     signature_of=f"{NETS}.sample_network"),
     # symfield.verify
-    "symfield.verify.Counterexample.describe": Spec(dict(self=Make(
-        lambda: importlib.import_module("symfield.verify").Counterexample(
+    "symfield.verification.Counterexample.describe": Spec(dict(self=Make(
+        lambda: importlib.import_module("symfield.verification").Counterexample(
             {Q.value(): __import__("sympy").Integer(1)}, __import__("mpmath").mpc(1),
             __import__("mpmath").mpc(2))))),
-    "symfield.verify.Interval": Spec(dict(low=1, high=2)),
-    "symfield.verify.Interval.sample": Spec(dict(self=INTERVAL,
+    "symfield.verification.Interval": Spec(dict(low=1, high=2)),
+    "symfield.verification.Interval.sample": Spec(dict(self=INTERVAL,
                                                  rng=Make(lambda: random.Random(0)))),
-    "symfield.verify.Interval.contains": Spec(dict(self=INTERVAL, value=1)),
-    "symfield.verify.Interval.near_an_end": Spec(dict(self=INTERVAL,
+    "symfield.verification.Interval.contains": Spec(dict(self=INTERVAL, value=1)),
+    "symfield.verification.Interval.near_an_end": Spec(dict(self=INTERVAL,
                                                       rng=Make(lambda: random.Random(0)))),
-    "symfield.verify.compare": Spec(dict(a=Q, b=Q, points=2)),
-    "symfield.verify.detect_syntax": Spec(dict(text="q"), full=("text",)),
-    "symfield.verify.parse_claim": Spec(dict(text="q = q"), full=("text", "syntax")),
-    "symfield.verify.parse_expression": Spec(dict(text="q"), full=("text",)),
-    "symfield.verify.phi": Spec(star=True),
-    "symfield.verify.substitute_activation": Spec(dict(expr=Q, activation="erf")),
-    "symfield.verify.verify": Spec(dict(claim="q = q", points=2), full=("claim",),
+    "symfield.verification.compare": Spec(dict(a=Q, b=Q, points=2)),
+    "symfield.verification.detect_syntax": Spec(dict(text="q"), full=("text",)),
+    "symfield.verification.parse_claim": Spec(dict(text="q = q"), full=("text", "syntax")),
+    "symfield.verification.parse_expression": Spec(dict(text="q"), full=("text",)),
+    "symfield.verification.phi": Spec(star=True),
+    "symfield.verification.substitute_activation": Spec(dict(expr=Q, activation="erf")),
+    "symfield.verification.verify": Spec(dict(claim="q = q", points=2), full=("claim",),
                                    keywords={"sigma_b": 0}),
     # symfield.laws
     "symfield.laws.get_law": Spec(dict(name="chi1"), full=("name",)),
@@ -619,10 +619,10 @@ def api_cases() -> list[dict]:
 
 #: The verifier's text front doors: their parser is the verifier's own, so a hang of the
 #: number parser (a KNOWN_HANGS entry "*") does not apply to them and they get every payload.
-TEXT_FRONT_DOORS = {("symfield.verify.parse_claim", "text"),
-                    ("symfield.verify.parse_expression", "text"),
-                    ("symfield.verify.detect_syntax", "text"),
-                    ("symfield.verify.verify", "claim"), ("cli check", "claim")}
+TEXT_FRONT_DOORS = {("symfield.verification.parse_claim", "text"),
+                    ("symfield.verification.parse_expression", "text"),
+                    ("symfield.verification.detect_syntax", "text"),
+                    ("symfield.verification.verify", "claim"), ("cli check", "claim")}
 
 
 def valid_cases() -> list[dict]:
@@ -1225,17 +1225,17 @@ def test_the_reported_reproductions_are_refused(tmp_path):
     calls = [lambda: symfield.NetworkSpec.make("relu", payload),
              lambda: symfield.Expectation(payload, (u,), (1,)),
              lambda: symfield.Expectation(u, (u,), (payload,)),
-             lambda: symfield.activations()["leaky_relu"].with_parameters(alpha=payload),
+             lambda: symfield.registered_activations()["leaky_relu"].with_parameters(alpha=payload),
              lambda: piecewise_linear("p", payload, 1, "d"),
              lambda: symfield.Activation("p", payload, "d"),
-             lambda: symfield.activations()["erf"](payload)]
+             lambda: symfield.registered_activations()["erf"](payload)]
     for call in calls:
         with pytest.raises(InvalidValueError):
             call()
     assert not marker.exists()
     # and SymPy objects still work as before
     assert symfield.NetworkSpec.make("relu", sp.sqrt(2), "1/10").sigma_b == sp.Rational(1, 10)
-    assert symfield.activations()["leaky_relu"].with_parameters(alpha="0.2").phi == \
+    assert symfield.registered_activations()["leaky_relu"].with_parameters(alpha="0.2").phi == \
         sp.Max(0, symfield.activations.x) + sp.Min(0, symfield.activations.x) / 5
 
 
@@ -1273,7 +1273,7 @@ def _wrong_arguments() -> list:
         ("activation", lambda: networks.RandomNetwork(
             "tanh", stream=np.random.SeedSequence(0), **net)),
         ("stream", lambda: networks.RandomNetwork(
-            symfield.activations()["tanh"], stream=0, **net)),
+            symfield.registered_activations()["tanh"], stream=0, **net)),
         ("values", lambda: networks.mean_square(["1", "2"])),
         ("velocity and acceleration", lambda: networks.curve_curvature_squared([1.0, 0, 0],
                                                                              [0, 1.0])),
@@ -1294,13 +1294,13 @@ def test_wrong_arguments_are_refused_in_one_clear_line(tmp_path, monkeypatch):
     from symfield.errors import InvalidValueError
 
     monkeypatch.chdir(tmp_path)
-    before = dict(symfield.laws())
+    before = dict(symfield.registered_laws())
     for argument, call in _wrong_arguments():
         with pytest.raises(InvalidValueError) as refused:
             call()
         message = str(refused.value)
         assert argument in message and "\n" not in message and len(message) < 300, message
-    assert symfield.laws() == before
+    assert symfield.registered_laws() == before
     assert list(tmp_path.iterdir()) == []
 
 
@@ -1337,7 +1337,7 @@ def _hostile_documents(name: str) -> dict[str, str]:
     from symfield.activations import x
 
     symbol = sp.Symbol(name, positive=True)
-    leaky = symfield.activations()["leaky_relu"].with_parameters(alpha=symbol)
+    leaky = symfield.registered_activations()["leaky_relu"].with_parameters(alpha=symbol)
     function = symfield.Activation("f", sp.Function(name)(x), "hostile function name")
     named = symfield.Activation(name, sp.erf(x), name)
     renamed = dataclasses.replace(symfield.derive("chi0", "erf"), latex_name=name)
@@ -1369,7 +1369,7 @@ def test_law_names_and_symbol_names_are_whitelisted():
     import symfield
     from symfield.output.latex import safe_law_latex, tex
 
-    for spec in symfield.laws().values():  # every registered law keeps its LaTeX name
+    for spec in symfield.registered_laws().values():  # every registered law keeps its LaTeX name
         assert safe_law_latex(spec.latex_name) == spec.latex_name
     for name in (r"\input{x}", r"}\def\x{1}{", r"\chi_1\write18{x}", "a%b", "{", r"\catcode"):
         assert safe_law_latex(name).startswith(r"\text{"), name

@@ -1,6 +1,6 @@
 """The single-input laws (theory.md sections 2.3, 4, 10, 14) against independent references.
 
-The tests loop over the registries ``symfield.laws()`` x ``symfield.activations()``, so a new
+The tests loop over the registries ``symfield.registered_laws()`` x ``symfield.registered_activations()``, so a new
 law or activation gets these checks automatically. The references live in ``support/oracles.py``:
 integrands written by hand from each law's definition, integrated with ``mpmath.quad`` at 45
 digits (never symfield's quadrature), and the closed forms of the literature.
@@ -27,7 +27,7 @@ from support.oracles import (GOLDEN, LITERATURE, BeyondQuadrature, NeedsSecondDe
                              oracle_for, reference_law, single_input_laws)
 
 LAWS = single_input_laws()
-ACTIVATIONS = list(symfield.activations())
+ACTIVATIONS = list(symfield.registered_activations())
 PAIRS = [(law, act) for law in LAWS for act in ACTIVATIONS]
 
 #: What the issue requires of the engine (other combinations are checked for correctness only).
@@ -104,14 +104,14 @@ def reference_or_skip(name: str, act: str, values: dict, dps: int = REF_DPS):
 
 
 def test_registries_hold_the_issue_laws_and_activations():
-    assert {"erf", "relu", "tanh", "linear", "leaky_relu", "abs"} <= set(symfield.activations())
-    assert set(EXPECTED_VARIABLES) <= set(symfield.laws())
-    assert all(isinstance(v, symfield.Activation) for v in symfield.activations().values())
-    assert all(isinstance(v, symfield.LawDefinition) for v in symfield.laws().values())
+    assert {"erf", "relu", "tanh", "linear", "leaky_relu", "abs"} <= set(symfield.registered_activations())
+    assert set(EXPECTED_VARIABLES) <= set(symfield.registered_laws())
+    assert all(isinstance(v, symfield.Activation) for v in symfield.registered_activations().values())
+    assert all(isinstance(v, symfield.LawDefinition) for v in symfield.registered_laws().values())
 
 
 def test_leaky_relu_alpha_default_is_one_hundredth():
-    sym, default = symfield.activations()["leaky_relu"].parameters["alpha"]
+    sym, default = symfield.registered_activations()["leaky_relu"].parameters["alpha"]
     assert sp.S(default) == sp.Rational(1, 100)
 
 
@@ -295,7 +295,7 @@ def test_lambdified_fallback_oracle_matches_the_hand_written_one(act):
     lambdified to mpmath) agrees with the hand-written phi, phi' (and phi'' when it is a
     function), so a new activation is checked by a working reference."""
     hand = activation_oracle(act)
-    auto = lambdified_oracle(symfield.activations()[act], {})
+    auto = lambdified_oracle(symfield.registered_activations()[act], {})
     assert auto is not None
     with mp.workdps(40):
         for xv in (mp.mpf("-1.7"), mp.mpf("0.3"), mp.mpf("2.5")):
@@ -316,7 +316,7 @@ def test_lambdified_fallback_oracle_matches_the_hand_written_one(act):
 # ------------------------------------------------------------------------------------------
 
 LITERATURE_PAIRS = [(name, act) for act, table in LITERATURE.items() for name in table
-                    if name in LAWS and act in symfield.activations()]
+                    if name in LAWS and act in symfield.registered_activations()]
 #: Points for the 50-digit numeric comparison (exact rationals; SymPy evaluates both sides).
 POINTS = [
     {"q": sp.Rational(1, 10**6), "A": sp.Rational(3, 10**5), "sigma_w": sp.Rational(1, 3),

@@ -1,7 +1,7 @@
 """The two-input laws (theory.md sections 3, 5, 10, 14): kernel, derivative kernel and the
 covariance / correlation / overlap / distance maps.
 
-Every test loops over the registries (``symfield.laws()`` x ``symfield.activations()``), so a new
+Every test loops over the registries (``symfield.registered_laws()`` x ``symfield.registered_activations()``), so a new
 two-input law or activation is checked automatically (a new law fails until it gets a
 hand-written reference in ``oracles_pair.reference_pair_law``).
 
@@ -51,13 +51,13 @@ from support.oracles_pair import (EXPECTED_PAIR_VARIABLES, GOLDEN_PAIR, LITERATU
                                   reference_pair_law, two_input_laws)
 
 LAWS = two_input_laws()
-ACTIVATIONS = list(symfield.activations())
+ACTIVATIONS = list(symfield.registered_activations())
 PAIRS = [(law, act) for law in LAWS for act in ACTIVATIONS]
 #: Activations with a literature closed form (theory.md section 10).
 LITERATURE_ACTS = [a for a in ACTIVATIONS if a in LITERATURE_PAIR]
 HOMOGENEOUS_ACTS = [a for a in ACTIVATIONS
                     if oracle_for(a) is not None and is_homogeneous(oracle_for(a))]
-SMOOTH_ACTS = [a for a in ACTIVATIONS if symfield.activations()[a].smooth]
+SMOOTH_ACTS = [a for a in ACTIVATIONS if symfield.registered_activations()[a].smooth]
 
 REL = to_mpf(10) ** -20
 EVAL_DPS = 30
@@ -429,7 +429,7 @@ def test_kernel_symmetry_parity_and_cauchy_schwarz_float64(act):
     for f in (K, Kd):
         a, b = f(q1=rng_q1, q2=rng_q2, rho=r), f(q1=rng_q2, q2=rng_q1, rho=r)
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
-    parity = symfield.activations()[act].parity
+    parity = symfield.registered_activations()[act].parity
     if parity in ("odd", "even"):
         sign = -1 if parity == "odd" else 1
         np.testing.assert_allclose(K(q1=rng_q1, q2=rng_q2, rho=-r),

@@ -6,9 +6,9 @@ import sympy as sp
 
 from symfield.errors import SymfieldError
 from symfield.symbols import A, c, q
-from symfield.verify import Interval, compare, parse_expression, substitute_activation
-from symfield.verify import equivalence as equivalence_module
-from symfield.verify import numeric as numeric_module
+from symfield.verification import Interval, compare, parse_expression, substitute_activation
+from symfield.verification import equivalence as equivalence_module
+from symfield.verification import numeric as numeric_module
 
 WILLIAMS = parse_expression("(2/pi)*asin(2q/(1+2q))")
 

@@ -16,12 +16,12 @@ import signal
 import pytest
 import sympy as sp
 
-import symfield.verify as verify_package
+import symfield.verification as verify_package
 from symfield.errors import SymfieldError
 from symfield.symbols import q
-from symfield.verify import compare, parse_claim, parse_expression
-from symfield.verify import latex as latex_module
-from symfield.verify import limits
+from symfield.verification import compare, parse_claim, parse_expression
+from symfield.verification import latex as latex_module
+from symfield.verification import limits
 
 MARKER_NAME = "MARKER_FILE"
 

@@ -8,9 +8,9 @@ from symfield.activations import x
 from symfield.errors import SymfieldError
 from symfield.expectation import Expectation, u1, u2
 from symfield.symbols import A, C, L, c, kappa2, q, q1, q2, rho, sigma_b, sigma_w
-from symfield.verify import (ParseError, detect_syntax, parse_claim, parse_expression, phi,
+from symfield.verification import (ParseError, detect_syntax, parse_claim, parse_expression, phi,
                              substitute_activation)
-from symfield.verify.names import u, v, z
+from symfield.verification.names import u, v, z
 
 pi = sp.pi
 

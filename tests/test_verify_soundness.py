@@ -25,9 +25,9 @@ import sympy as sp
 
 from symfield import verify
 from symfield.errors import SymfieldError
-from symfield.verify import checking as checking_module
-from symfield.verify import limits
-from symfield.verify.errors import ParseError
+from symfield.verification import checking as checking_module
+from symfield.verification import limits
+from symfield.verification.errors import ParseError
 
 mp = mpmath.mpf
 #: Digits of the independent references (near-identities differ in the 435th digit).
@@ -351,8 +351,8 @@ def converges_at(point: float, f: Callable, var) -> bool:
 ])
 def test_singularities_decide_existence_like_the_reference(integrand, reference, exists):
     from symfield.symbols import q
-    from symfield.verify import parse_expression
-    from symfield.verify.existence import decide
+    from symfield.verification import parse_expression
+    from symfield.verification.existence import decide
 
     e = parse_expression(f"E[{integrand}]")
     verdict = decide(e, {q: sp.Integer(1)})
@@ -368,8 +368,8 @@ def test_singularities_decide_existence_like_the_reference(integrand, reference,
 def test_the_growth_boundary_of_exp_u_squared_is_not_guessed():
     # E[exp(u^2)] exists for q < 1/2, not at q = 1/2 (the integrand then is constant)
     from symfield.symbols import q
-    from symfield.verify import parse_expression
-    from symfield.verify.existence import decide
+    from symfield.verification import parse_expression
+    from symfield.verification.existence import decide
 
     e = parse_expression("E[exp(u^2)]")
     assert decide(e, {q: sp.Rational(49, 100)}).status == "exists"
@@ -439,7 +439,7 @@ def test_points_too_extreme_to_compute_are_skipped_before_computing(text):
 
 def test_the_magnitude_check_refuses_before_computing():
     from symfield.symbols import q
-    from symfield.verify.numeric import EvaluationFailed, check_magnitudes, value_at
+    from symfield.verification.numeric import EvaluationFailed, check_magnitudes, value_at
 
     tower = q**q
     check_magnitudes(tower, {q: sp.Integer(100)})  # 10^200: fine

@@ -1,7 +1,7 @@
 """The activation registry: named activations (formulas plus metadata) and formulas typed by
 users.
 
-    symfield.activations()                       # every named activation, by name
+    symfield.registered_activations()                       # every named activation, by name
     symfield.activation("gelu")                  # a named one
     symfield.activation("leaky_relu", alpha=0.2) # with a parameter fixed
     symfield.activation("relu_power", k=3)       # a family member
@@ -51,7 +51,7 @@ def register(activation: Activation, *aliases: str) -> Activation:
         raise InvalidValueError(f"activation {quoted(activation.name)} is already registered") from None
 
 
-def activations() -> dict[str, Activation]:
+def registered_activations() -> dict[str, Activation]:
     """Every registered activation, by name."""
     return _registry().as_dict()
 
@@ -111,9 +111,5 @@ def formula_activation(text: str) -> Activation:
                       formula=text)
 
 
-__all__ = ["Activation", "activation", "activations", "formula_activation", "get_activation",
-           "register", "x"]
-
-from .._callable_module import make_callable  # noqa: E402
-
-make_callable(__name__, "activations")
+__all__ = ["Activation", "activation", "formula_activation", "get_activation", "register",
+           "registered_activations", "x"]

@@ -1,6 +1,6 @@
 """Activations typed as formulas: ``x*Phi(x)``, ``a*erf(b*x) + c``, ``tanh(softplus(x))``.
 
-The text goes through the verifier's safe parser (``symfield.verify.plain``: ``ast.parse`` and
+The text goes through the verifier's safe parser (``symfield.verification.plain``: ``ast.parse`` and
 a whitelist walk that builds SymPy objects; nothing is evaluated). The only difference from a
 verifier formula is what a name means: ``x`` is the activation's variable, ``pi`` and ``E``
 are constants, the functions are the verifier's (plus Phi, sigmoid, softplus, relu, log1p),
@@ -47,9 +47,9 @@ def parameter_name(name: str) -> str:
 def parse_formula(text: object, positive: Iterable[str] = ()) -> tuple[sp.Expr, dict[str, sp.Symbol]]:
     """phi(x) and its parameters ({name: symbol}) from a formula; ParseError (a
     SymfieldError) with a one-line message for anything else."""
-    from ..verify import build, limits, plain
-    from ..verify.claims import check_characters
-    from ..verify.errors import ParseError, quote
+    from ..verification import build, limits, plain
+    from ..verification.claims import check_characters
+    from ..verification.errors import ParseError, quote
 
     if not isinstance(text, str):
         raise InvalidValueError(f"an activation formula must be text (got {quoted(text)})")
@@ -142,14 +142,14 @@ def parse_formula(text: object, positive: Iterable[str] = ()) -> tuple[sp.Expr, 
 
 
 def _degree(expr: sp.Expr) -> int:
-    from ..verify.sizes import integrand_degree
+    from ..verification.sizes import integrand_degree
 
     return integrand_degree(expr, frozenset({x}))
 
 
 def valid_functions() -> str:
     """The function names an activation formula may use."""
-    from ..verify.names import FUNCTION_NAMES
+    from ..verification.names import FUNCTION_NAMES
 
     return ", ".join(dict.fromkeys(FUNCTION_NAMES.values()))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..verify import verify
+from ..verification import verify
 from .common import EXIT_FAILURE, EXIT_OK, UsageError, parse_assignments, read_input_file
 
 EXIT_UNDECIDED = 3

@@ -8,8 +8,8 @@ import sys
 import mpmath
 import sympy as sp
 
-from ..activations import activations, get_activation
-from ..laws import derive, get_law, laws
+from ..activations import get_activation, registered_activations
+from ..laws import derive, get_law, registered_laws
 from ..errors import SymfieldError
 from ..numbers import MAX_DPS, MIN_DPS, check_dps
 from .common import (EXIT_OK, EXIT_USAGE, UsageError, check_output_file, one_line,
@@ -46,10 +46,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     print("laws:")
-    for name, spec in laws().items():
+    for name, spec in registered_laws().items():
         print(f"  {name:18s} {spec.title}")
     print("activations:")
-    for name, act in activations().items():
+    for name, act in registered_activations().items():
         print(f"  {name:18s} {act.description}")
     return EXIT_OK
 
@@ -63,7 +63,7 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, str]]:
                          "'symfield derive --activation erf'")
     get_activation(activation)
     if args.law is None:
-        return [(name, activation) for name in laws()]
+        return [(name, activation) for name in registered_laws()]
     get_law(args.law)
     return [(args.law, activation)]
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from ..errors import InvalidValueError, PrecisionError, UnknownNameError, quoted
 from ..laboratory.networks.validation import check_memory
-from ..laws import laws as registered_laws
+from ..laws import registered_laws
 from ..numbers import MAX_SCALE, MIN_SCALE, check_dps
 from ..processes import available_cpus, check_workers
 from ..version import __version__
@@ -431,12 +431,12 @@ def sweep(activation, quantities: Sequence[str] = ("q_star", "chi1", "xi_c"),
                 raise InvalidValueError(f"axis {name} given twice")
             axes[name] = _axis_values(name, values)
     model = mean_field(activation)
-    from ..activations import activations as registered_activations
+    from ..activations import registered_activations
 
     if registered_activations().get(model.name) is not model.activation:
         # the chunks are computed elsewhere (other processes, a cluster) from the name
         raise InvalidValueError(f"sweeps take a registered activation name (got "
-                                f"{model.name!r}); see symfield.activations()")
+                                f"{model.name!r}); see symfield.registered_activations()")
     kinds = _classify(model.activation, quantities, axes)
     _check_scale_axes(axes)
     used = set(SCALE_AXES) if kinds["fixed_point"] else set()

@@ -30,7 +30,7 @@ import sympy as sp
 
 from ..activations import Activation, get_activation
 from ..errors import InvalidValueError, quoted
-from ..laws import Law, LawDefinition, get_law, laws
+from ..laws import Law, LawDefinition, get_law, registered_laws
 from .limits import MAX_DEPTH, check_integer, check_real, check_scales, simulation_size
 from .networks import replicate_networks
 from .networks.seeds import SeedLike, as_seed_sequence, child_sequence
@@ -74,7 +74,7 @@ def combine_replicas(values: np.ndarray, combine: Callable[[np.ndarray], np.ndar
 def supported_laws() -> tuple[str, ...]:
     """Names of the registered laws ``check_law`` can compare with sampled networks (those
     whose definition names a plan kind)."""
-    return tuple(name for name, definition in laws().items() if definition.sampled_check)
+    return tuple(name for name, definition in registered_laws().items() if definition.sampled_check)
 
 
 def _resolve(law: object, activation: Activation) -> tuple[LawDefinition, dict[str, object]]:

@@ -9,15 +9,12 @@ from __future__ import annotations
 from . import finite_width, fisher, geometry, recursion, single_input, spectrum, two_input
 from .base import Law, LawDefinition
 from .calculus import derive, varphi
-from .registry import LAWS, get_law, laws, register
+from .registry import LAWS, get_law, register, registered_laws
 
 for _module in (single_input, two_input, recursion, geometry, fisher, finite_width,
                 spectrum):
     for _entry in _module.ENTRIES:
         register(_entry)
 
-__all__ = ["LAWS", "Law", "LawDefinition", "derive", "get_law", "laws", "register", "varphi"]
-
-from .._callable_module import make_callable  # noqa: E402
-
-make_callable(__name__, "laws")
+__all__ = ["LAWS", "Law", "LawDefinition", "derive", "get_law", "register", "registered_laws",
+           "varphi"]

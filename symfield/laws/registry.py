@@ -18,7 +18,7 @@ def register(law: LawDefinition) -> LawDefinition:
         raise InvalidValueError(f"law {quoted(law.name)} is already registered") from None
 
 
-def laws() -> dict[str, LawDefinition]:
+def registered_laws() -> dict[str, LawDefinition]:
     """Every registered law, by name."""
     return LAWS.as_dict()
 
@@ -28,4 +28,4 @@ def get_law(name: str | LawDefinition) -> LawDefinition:
     return name if isinstance(name, LawDefinition) else LAWS.get(name)
 
 
-__all__ = ["LAWS", "get_law", "laws", "register"]
+__all__ = ["LAWS", "get_law", "register", "registered_laws"]

@@ -26,9 +26,9 @@ from typing import Iterable, Mapping
 import mpmath
 import sympy as sp
 
-from ..activations import Activation, activations, get_activation
+from ..activations import Activation, get_activation, registered_activations
 from ..errors import InvalidValueError, SymfieldError, quoted
-from ..laws import derive, laws
+from ..laws import derive, registered_laws
 from ..processes import check_workers, die_with_parent
 from ..symbols import LATEX_NAMES
 from .latex import (PREAMBLE, escape_text, law_equation, law_lhs, law_section, safe_law_latex,
@@ -54,7 +54,7 @@ def activation_document(act: Activation) -> str:
     title = escape_text(f"symfield derivations: {act.name}")
     parts = [PREAMBLE, r"\begin{document}", rf"{{\Large {title}}}\par\medskip",
              escape_text(f"phi(x) = {act.phi}  ({act.description})") + r"\par", CONVENTIONS]
-    for name in laws():
+    for name in registered_laws():
         parts.append(law_section(derive(name, act)))
     parts += [r"\end{document}", ""]
     return "\n".join(parts)
@@ -64,7 +64,7 @@ def overview_rows(act: Activation) -> dict[str, str]:
     """For each law, this activation's line of the overview (LaTeX)."""
     act = get_activation(act)
     rows = {}
-    for name in laws():
+    for name in registered_laws():
         law = derive(name, act)
         body = tex(law.expr) if not law.divergent else r"+\infty\ \text{(divergent)}"
         rows[name] = rf"\text{{{escape_text(act.name)}:}}\quad {law_lhs(law)} &= {body}"
@@ -76,21 +76,21 @@ def overview_document(rows_by_activation: dict[str, dict[str, str]] | None = Non
     (activation name -> law name -> LaTeX row, as :func:`overview_rows` makes them) saves
     deriving them again; it must cover every activation and law."""
     if rows_by_activation is None:
-        rows_by_activation = {n: overview_rows(a) for n, a in activations().items()}
+        rows_by_activation = {n: overview_rows(a) for n, a in registered_activations().items()}
     elif not isinstance(rows_by_activation, Mapping) or any(
             not isinstance(rows_by_activation.get(a), Mapping)
-            or any(not isinstance(rows_by_activation[a].get(n), str) for n in laws())
-            for a in activations()):
+            or any(not isinstance(rows_by_activation[a].get(n), str) for n in registered_laws())
+            for a in registered_activations()):
         raise InvalidValueError("rows_by_activation must map every activation name to "
                                 "overview_rows(activation)")
     parts = [PREAMBLE, r"\begin{document}",
              r"{\Large symfield: the laws for every activation}\par\medskip",
              "Each result below was derived by the engine's Gaussian calculus; the per-activation "
              "documents hold the derivations.\\par", CONVENTIONS]
-    for name, spec in laws().items():
+    for name, spec in registered_laws().items():
         parts.append(rf"\section*{{{escape_text(spec.title)}}}")
         parts.append(rf"\textit{{{escape_text(spec.convention)}}}")
-        rows = [rows_by_activation[a][name] for a in activations()]
+        rows = [rows_by_activation[a][name] for a in registered_activations()]
         parts.append("\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}")
     parts += [r"\end{document}", ""]
     return "\n".join(parts)
@@ -151,12 +151,12 @@ def activation_record(act: Activation) -> str:
     record = {"format": RECORD_FORMAT, "activation": act.name, "description": act.description,
               "phi": {"latex": tex(act.phi), "sympy": sp.sstr(act.phi)},
               "parameters": parameters,
-              "laws": [_law_record(derive(name, act)) for name in laws()]}
+              "laws": [_law_record(derive(name, act)) for name in registered_laws()]}
     return json.dumps(record, indent=1, ensure_ascii=False) + "\n"
 
 
 def _for_activation(name: str) -> tuple[str, str, dict[str, str], str]:
-    act = activations()[name]
+    act = registered_activations()[name]
     return name, activation_document(act), overview_rows(act), activation_record(act)
 
 
@@ -197,7 +197,7 @@ def generated_documents(workers: int | None = None,
     Each activation is derived in a fresh worker process started with the fixed hash seed,
     so the output is the same whatever the number of workers, their timing and this
     process's own seed."""
-    names = list(activations()) if only is None else _known_activations(only)
+    names = list(registered_activations()) if only is None else _known_activations(only)
     workers = min(len(names), check_workers(workers))
     with _hash_seed_for_new_processes(DOCUMENT_HASH_SEED), \
             ThreadPoolExecutor(max_workers=workers) as threads:
@@ -211,7 +211,7 @@ def generated_documents(workers: int | None = None,
 
 
 def _known_activations(only: object) -> list[str]:
-    known = activations()
+    known = registered_activations()
     if isinstance(only, str) or not isinstance(only, Iterable):
         raise InvalidValueError(f"only must be a list of activation names, got {quoted(only)}")
     names = list(only)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..activations import activations
+from ..activations import registered_activations
 from ..errors import InvalidValueError, SymfieldError, quoted
 from ..processes import check_workers, die_with_parent
 from .documents import RECORD_FORMAT, _known_activations, write_atomically
@@ -689,7 +689,7 @@ def build_site(output: str | os.PathLike, records: str | os.PathLike = "derivati
     output directory."""
     from ..dynamics.storage import check_writable_directory
 
-    names = list(activations()) if only is None else _known_activations(only)
+    names = list(registered_activations()) if only is None else _known_activations(only)
     workers = min(len(names), check_workers(workers))
     if isinstance(plot_seconds, bool) or not isinstance(plot_seconds, (int, float)) \
             or not 0 < plot_seconds <= 3600 or not math.isfinite(plot_seconds):

@@ -189,7 +189,7 @@ def oracle_for(act_name: str,
     hand = activation_oracle(act_name, params)
     if hand is not None:
         return hand
-    return lambdified_oracle(symfield.activations()[act_name], params or {})
+    return lambdified_oracle(symfield.registered_activations()[act_name], params or {})
 
 
 def _frequency(phi: sp.Expr, x: sp.Symbol) -> float:
@@ -287,9 +287,9 @@ def single_input_laws() -> list[str]:
     from symfield.laws import single_input
 
     ours = {entry.name for entry in single_input.ENTRIES}
-    names = [name for name in symfield.laws() if name in ours]
+    names = [name for name in symfield.registered_laws() if name in ours]
     for name in names:
-        spec = symfield.laws()[name]
+        spec = symfield.registered_laws()[name]
         assert {s.name for s in spec.variables} <= SINGLE_INPUT_VARIABLES, (
             f"single-input law {name!r} has variables outside {sorted(SINGLE_INPUT_VARIABLES)}")
     return names

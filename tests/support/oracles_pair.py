@@ -492,7 +492,7 @@ def two_input_laws() -> list[str]:
     import symfield
 
     out = []
-    for name, spec in symfield.laws().items():
+    for name, spec in symfield.registered_laws().items():
         names = {s.name for s in spec.variables}
         if names & PAIR_MARKERS and names <= PAIR_ALLOWED:
             out.append(name)

@@ -149,7 +149,7 @@ def compare(a: sp.Expr, b: sp.Expr, *, domain: Domain | None = None, points: int
         raise SymfieldError(f"rng_seed must be an integer, got {_quoted(rng_seed)}")
     required = _expectations(expectations) | a.atoms(Expectation) | b.atoms(Expectation)
     if budget is not None and not isinstance(budget, limits.Budget):
-        raise SymfieldError(f"budget must be a symfield.verify.limits.Budget or None, got "
+        raise SymfieldError(f"budget must be a symfield.verification.limits.Budget or None, got "
                             f"{type(budget).__name__}")
     too_big = sizes.too_large([a, b, *required])
     if too_big is not None:
@@ -209,7 +209,7 @@ def _as_expr(value: object, which: str) -> sp.Expr:
         return sp.Rational(fraction.numerator, fraction.denominator)
     if isinstance(value, str):
         raise SymfieldError(f"the {which} argument of compare is text: parse it first "
-                            f"(symfield.verify.parse_expression)")
+                            f"(symfield.verification.parse_expression)")
     if not isinstance(value, sp.Expr):
         raise SymfieldError(f"the {which} argument of compare must be a SymPy expression, "
                             f"got {type(value).__name__}")

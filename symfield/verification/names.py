@@ -40,7 +40,7 @@ class _TextFreeFunction(UndefinedFunction):
             if isinstance(arg, bool) or not isinstance(arg, (sp.Basic, int, float, Fraction)):
                 raise SymfieldError(f"{cls.__name__} takes SymPy expressions or numbers, got "
                                     f"{type(arg).__name__}; parse text with "
-                                    f"symfield.verify.parse_expression")
+                                    f"symfield.verification.parse_expression")
         return super().__call__(*args, **options)
 
 

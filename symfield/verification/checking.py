@@ -39,15 +39,15 @@ LABEL_ALIASES = {
 
 
 def _law_for_label(label: str, label_error: str | None = None) -> str:
-    from ..laws import laws
+    from ..laws import registered_laws
 
     key = "".join(ch for ch in label.lower() if ch not in "_{}\\ ").replace("'", "prime")
-    registry = {name.replace("_", ""): name for name in laws()}
+    registry = {name.replace("_", ""): name for name in registered_laws()}
     if key in LABEL_ALIASES:
         return LABEL_ALIASES[key]
     if key in registry:
         return registry[key]
-    names = ", ".join(laws())
+    names = ", ".join(registered_laws())
     looks_like_a_law = difflib.get_close_matches(key, [*registry, *LABEL_ALIASES], n=1,
                                                  cutoff=0.6)
     if label_error is not None and not looks_like_a_law:
@@ -140,7 +140,7 @@ def verify(claim: str, law: str | None = None, activation: str | Activation | No
     """
     _check_effort(points, dps)
     if law is not None and not isinstance(law, str):
-        raise SymfieldError(f"law must be a law's name (see symfield.laws()), got "
+        raise SymfieldError(f"law must be a law's name (see symfield.registered_laws()), got "
                             f"{type(law).__name__}")
     budget = limits.Budget(limits.VERIFY_SECONDS)
     parsed = parse_claim(claim, syntax=syntax)

@@ -1,6 +1,6 @@
 """Checking hand calculations: a safe parser for formulas and an equivalence checker.
 
-    >>> from symfield.verify import parse_expression, compare
+    >>> from symfield.verification import parse_expression, compare
     >>> a = parse_expression("(2/pi)*asin(2q/(1+2q))")
     >>> b = parse_expression(r"\\frac{2}{\\pi}\\arctan\\frac{2q}{\\sqrt{1+4q}}")
     >>> compare(a, b).status
@@ -22,8 +22,3 @@ __all__ = [
     "Interval", "ParseError", "SYMBOLS", "Verdict", "compare", "detect_syntax",
     "parse_claim", "parse_expression", "phi", "substitute_activation", "verify",
 ]
-
-from .._callable_module import make_callable  # noqa: E402
-
-# symfield.verify(claim, ...) is the checking function; symfield.verify.compare etc. the parts.
-make_callable(__name__, "verify")
