@@ -61,6 +61,20 @@ def test_critical(capsys):
     assert code == 2 and "single point" in err and err.count("\n") == 1
 
 
+def test_critical_proven_from_the_command_line(capsys):
+    """--proven: q*, sigma_w^2 and sigma_w as proven balls holding the verified values."""
+    code, out, _ = run(capsys, "critical", "erf", "--sigma-b", "0.3", "--dps", "20",
+                       "--proven", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data["enclosures"]) == {"q_star", "sigma_w2", "sigma_w"}
+    ball = data["enclosures"]["sigma_w"]
+    assert ball["digits"] >= 20
+    assert abs(mp.mpf(ball["mid"]) - mp.mpf(data["sigma_w"])) <= mp.mpf(10) ** -19
+    code, out, _ = run(capsys, "critical", "erf", "--sigma-b", "0.3", "--proven")
+    assert code == 0 and "proven sigma_w" in out
+
+
 def test_sweep_command(capsys, tmp_path):
     out_file = tmp_path / "s.csv"
     code, out, _ = run(capsys, "sweep", "erf", "--sigma-w", "1:2:3", "--sigma-b", "0,0.5",

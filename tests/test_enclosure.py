@@ -780,3 +780,65 @@ def test_fixed_point_proven_at_zero_variance_and_bad_flag():
                         tolerance=mp.mpf(10) ** -58)
     with pytest.raises(InvalidValueError, match="proven must be True or False"):
         symfield.fixed_point("erf", sigma_w=1, proven="yes")
+
+
+# ------------------------------------------------------------------------------------------
+# critical_point(..., proven=True): the edge of chaos as a proven root
+# ------------------------------------------------------------------------------------------
+def _edge_reference(w2_of_q, chi0_of_q, b2: Fraction, start):
+    """q* with w2(q) chi0(q) + b2 = q and the critical sigma_w^2 = w2(q*) (mpmath findroot at
+    REF_DPS: the two equations of the edge, chi1 = 1 and q* = V(q*), written out by hand)."""
+    with mp.workdps(REF_DPS):
+        b2 = mp.mpf(b2.numerator) / b2.denominator
+        root = mp.findroot(lambda x: w2_of_q(x) * chi0_of_q(x) + b2 - x, mp.mpf(start))
+        return root, w2_of_q(root)
+
+
+def test_edge_of_chaos_of_erf_is_proven():
+    """erf at sigma_b = 3/10: chi1 = 4 sigma_w^2/(pi sqrt(1 + 4q)) = 1 and Williams' chi0
+    give the reference; the balls hold it and are tight (they exclude it shifted by 1e-42)."""
+    point = symfield.dynamics.critical_point("erf", "3/10", DPS, proven=True)
+    root, w2 = _edge_reference(lambda x: mp.pi * mp.sqrt(1 + 4 * x) / 4,
+                               lambda x: 2 / mp.pi * mp.asin(2 * x / (1 + 2 * x)),
+                               Fraction(9, 100), 0.7)
+    tol = mp.mpf(10) ** -58
+    assert_encloses(point.enclosures["q_star"], root, DPS, tolerance=tol)
+    assert_encloses(point.enclosures["sigma_w2"], w2, DPS, tolerance=tol)
+    with mp.workdps(REF_DPS):
+        assert_encloses(point.enclosures["sigma_w"], mp.sqrt(w2), DPS, tolerance=tol)
+        assert not point.enclosures["sigma_w"].contains(mp.sqrt(w2) * (1 + mp.mpf(10) ** -42))
+    assert set(point.as_dict()["enclosures"]) == {"q_star", "sigma_w2", "sigma_w"}
+    assert "proven sigma_w" in str(point)
+
+
+def test_edge_of_chaos_of_tanh_is_proven_through_its_pole_series():
+    """tanh (its laws are Faddeeva pole series with a proven tail) at sigma_b = 3/10, against
+    E[sech^4] and E[tanh^2] by mpmath quadrature; 30 digits."""
+    def gauss(f, x):
+        s = mp.sqrt(x)
+        return mp.quad(lambda z: f(s * z) * mp.npdf(z), [-mp.inf, -2, 0, 2, mp.inf])
+
+    point = symfield.dynamics.critical_point("tanh", "3/10", 30, proven=True)
+    with mp.workdps(50):
+        root, w2 = _edge_reference(lambda x: 1 / gauss(lambda u: mp.sech(u) ** 4, x),
+                                   lambda x: gauss(lambda u: mp.tanh(u) ** 2, x),
+                                   Fraction(9, 100), 0.76)
+        sigma_w = mp.sqrt(w2)
+    assert_encloses(point.enclosures["q_star"], root, 30, tolerance=mp.mpf(10) ** -45)
+    assert_encloses(point.enclosures["sigma_w"], sigma_w, 30, tolerance=mp.mpf(10) ** -45)
+
+
+def test_edge_of_chaos_exact_points_are_exact_balls():
+    """ReLU's edge is the point sigma_w^2 = 2 (q* any: no q* ball); erf's curve at sigma_b = 0
+    ends at q* = 0 exactly with sigma_w^2 = pi/4. A non-boolean flag is refused."""
+    relu = symfield.dynamics.critical_point("relu", 0, DPS, proven=True)
+    assert set(relu.enclosures) == {"sigma_w2", "sigma_w"}
+    assert relu.enclosures["sigma_w2"].rad == 0 and relu.enclosures["sigma_w2"].mid == 2
+    with mp.workdps(REF_DPS):
+        assert_encloses(relu.enclosures["sigma_w"], mp.sqrt(2), DPS, tolerance=mp.mpf(10) ** -58)
+    erf = symfield.dynamics.critical_point("erf", 0, DPS, proven=True)
+    assert erf.enclosures["q_star"].mid == 0 and erf.enclosures["q_star"].rad == 0
+    with mp.workdps(REF_DPS):
+        assert_encloses(erf.enclosures["sigma_w2"], mp.pi / 4, DPS, tolerance=mp.mpf(10) ** -58)
+    with pytest.raises(InvalidValueError, match="proven must be True or False"):
+        symfield.dynamics.critical_point("erf", 0, proven=1)

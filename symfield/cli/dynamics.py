@@ -47,6 +47,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("activation", help="activation name (see 'symfield list')")
     _add_scales(p, need_w=False)
     p.add_argument("--dps", type=int, default=30, help=f"significant digits, {MIN_DPS}-{MAX_DPS} (default 30)")
+    p.add_argument("--proven", action="store_true",
+                   help="also prove q*, sigma_w^2 and sigma_w in ball arithmetic (Krawczyk's "
+                        "test on sigma_b^2(q*) = sigma_b^2; seconds for integral and series "
+                        "forms)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run_critical)
 
@@ -102,7 +106,8 @@ def run_critical(args: argparse.Namespace) -> int:
     from ..dynamics import critical_point, edge_of_chaos
 
     _check_dps(args.dps)
-    point = critical_point(args.activation, args.sigma_b, args.dps, sigma_b2=args.sigma_b2)
+    point = critical_point(args.activation, args.sigma_b, args.dps, sigma_b2=args.sigma_b2,
+                           proven=args.proven)
     if args.json:
         out = point.as_dict()
         eoc = edge_of_chaos(args.activation)

@@ -17,20 +17,21 @@ two working precisions, digits verified by their agreement) and returns sqrt(sig
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import Mapping
 
 import mpmath
 import numpy as np
 import sympy as sp
 
-from ..errors import InvalidValueError, PrecisionError
+from ..errors import InvalidValueError, PrecisionError, quoted
 from ..expectation import Expectation
 from ..numbers import check_dps
 from ..symbols import q, sigma_b, sigma_w
 from .model import (Evaluator, MeanField, _scale_squared, law_evaluator, mean_field,
                     zero_variance_limit)
-from .precision import agreement_digits, rounded
+from .precision import agreement_digits, enclosure_record, rounded
 
 #: sigma_w^2 and sigma_b^2 as unknowns of the critical equations.
 SW2 = sp.Symbol("sigma_w2", positive=True)
@@ -167,14 +168,19 @@ class CriticalPoint:
     dps: int
     digits: int
     kind: str
+    #: with ``critical_point(..., proven=True)``: proven enclosures (Arb balls) of q_star (on
+    #: a curve), sigma_w2 and sigma_w, each with rad <= 10^-dps |value| / 2
+    enclosures: Mapping[str, object] = field(default_factory=dict)
 
     def __str__(self) -> str:
         qtext = "any (the length map is the identity)" if self.q_star is None else \
             mpmath.nstr(self.q_star, self.dps)
-        return (f"{self.activation}: critical sigma_w = {mpmath.nstr(self.sigma_w, self.dps)} "
+        head = (f"{self.activation}: critical sigma_w = {mpmath.nstr(self.sigma_w, self.dps)} "
                 f"(sigma_w^2 = {mpmath.nstr(self.sigma_w2, self.dps)}) at sigma_b^2 = "
                 f"{mpmath.nstr(self.sigma_b2, self.dps)}; q* = {qtext}; "
                 f"{self.digits} digits verified")
+        return "\n".join([head] + [f"  proven {name:8s} {e!r}"
+                                    for name, e in self.enclosures.items()])
 
     def as_dict(self) -> dict:
         def text(v):
@@ -183,7 +189,9 @@ class CriticalPoint:
         return {"activation": self.activation, "kind": self.kind,
                 "sigma_b2": text(self.sigma_b2), "sigma_w": text(self.sigma_w),
                 "sigma_w2": text(self.sigma_w2), "q_star": text(self.q_star),
-                "dps": self.dps, "digits": self.digits}
+                "dps": self.dps, "digits": self.digits,
+                "enclosures": {name: enclosure_record(e, self.dps)
+                               for name, e in self.enclosures.items()}}
 
 
 def _target_b2(sigma_b: object, sigma_b2: object) -> sp.Expr:
@@ -243,13 +251,53 @@ def _newton_b2(model: MeanField, eoc: EdgeOfChaos, target: sp.Expr, start: float
 
 
 def critical_point(activation, sigma_b: object = None, dps: int = 30, *,
-                   sigma_b2: object = None) -> CriticalPoint:
+                   sigma_b2: object = None, proven: bool = False) -> CriticalPoint:
     """The edge-of-chaos point at sigma_b (or sigma_b2 = sigma_b^2), to ``dps`` digits.
 
     For a curve, q* solves sigma_b^2(q*) = sigma_b^2 (at sigma_b = 0: q* = 0 and the
     q* -> 0+ limit); for a point (ReLU) sigma_b must be the point's, else InvalidValueError.
+    ``proven=True`` adds ``enclosures``: q* proven by Krawczyk's interval Newton test on
+    sigma_b^2(q*) - sigma_b^2 = 0, and sigma_w^2(q*), sigma_w enclosed over that ball (exact
+    balls for a point and for the q* -> 0 end of a curve); NotEnclosable where the laws
+    cannot be enclosed, PrecisionError with the digits proven when the effort runs out.
     """
     check_dps(dps)
+    if not isinstance(proven, bool):
+        raise InvalidValueError(f"proven must be True or False (got {quoted(proven)})")
+    point = _critical_point(activation, sigma_b, dps, sigma_b2)
+    if not proven:
+        return point
+    model = mean_field(activation)
+    return replace(point, enclosures=_proven(model, _edge_of_chaos(model),
+                                             _target_b2(sigma_b, sigma_b2), point))
+
+
+#: Extra digits of the proven q*: sigma_w^2 on the ball loses about as many as its condition.
+_PROVEN_GUARD = 10
+
+
+def _proven(model: MeanField, eoc: EdgeOfChaos, target: sp.Expr,
+            point: CriticalPoint) -> dict[str, object]:
+    from ..gaussian.numerics.enclosure import enclose, enclose_root, exact_enclosure
+
+    dps, name = point.dps, model.name
+    if eoc.kind == "point" or target == 0:
+        # sigma_w^2 is an exact number: the point's, or the curve's q* -> 0+ limit
+        w2 = sp.sympify(eoc.sigma_w2 if eoc.kind == "point" else eoc.limit[0])
+        out = {} if point.q_star is None else {"q_star": exact_enclosure(0)}
+        out["sigma_w2"] = enclose(w2, (), [], dps, what=f"critical sigma_w^2 of {name}")
+        out["sigma_w"] = enclose(sp.sqrt(w2), (), [], dps, what=f"critical sigma_w of {name}")
+        return out
+    q_ball = enclose_root(eoc.sigma_b2 - target, q, (q,), [point.q_star], point.q_star,
+                          dps + _PROVEN_GUARD, what=f"q* on the edge of chaos of {name}")
+    return {"q_star": q_ball,
+            "sigma_w2": enclose(eoc.sigma_w2, (q,), [q_ball], dps,
+                                what=f"critical sigma_w^2 of {name}"),
+            "sigma_w": enclose(sp.sqrt(eoc.sigma_w2), (q,), [q_ball], dps,
+                               what=f"critical sigma_w of {name}")}
+
+
+def _critical_point(activation, sigma_b: object, dps: int, sigma_b2: object) -> CriticalPoint:
     model = mean_field(activation)
     target = _target_b2(sigma_b, sigma_b2)
     eoc = _edge_of_chaos(model)

@@ -53,7 +53,7 @@ from ..symbols import q, rho
 from . import vectorised
 from .executors import evaluate_side_by_side
 from .model import MeanField, Scales, mean_field, parse_scales
-from .precision import GUARDS, MAX_SHORTFALL, agreement_digits, rounded
+from .precision import GUARDS, MAX_SHORTFALL, agreement_digits, enclosure_record, rounded
 
 #: The quantities of a report, in display order, with a short description.
 QUANTITIES = {
@@ -149,10 +149,7 @@ class FixedPointReport:
             "notes": list(self.notes),
             "working_precisions": list(self.working_precisions or ()),
             # an exact ball (q* = 0, chi1 = +inf) has rad 0 and "exact" digits
-            "enclosures": {name: {"mid": text(e.mid) if mpmath.isinf(e.mid)
-                                  else mpmath.nstr(e.mid, self.dps + 5),
-                                  "rad": mpmath.nstr(e.rad, 3),
-                                  "digits": "exact" if e.rad == 0 else int(e.digits)}
+            "enclosures": {name: enclosure_record(e, self.dps)
                            for name, e in self.enclosures.items()},
             "conventions": CONVENTIONS,
         }

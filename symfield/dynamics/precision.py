@@ -36,4 +36,14 @@ def rounded(value, dps: int):
         return +mpmath.mpf(value)
 
 
-__all__ = ["GUARDS", "MAX_SHORTFALL", "agreement_digits", "rounded"]
+def enclosure_record(enclosure, dps: int) -> dict[str, object]:
+    """A proven ball for JSON: its midpoint with ``dps`` + 5 digits, its radius, and the digits
+    it proves ("exact" for a radius of 0: q* = 0, chi1 = +inf, an exact critical sigma_w)."""
+    mid = enclosure.mid
+    return {"mid": ("inf" if mid > 0 else "-inf") if mpmath.isinf(mid)
+            else mpmath.nstr(mid, dps + 5),
+            "rad": mpmath.nstr(enclosure.rad, 3),
+            "digits": "exact" if enclosure.rad == 0 else int(enclosure.digits)}
+
+
+__all__ = ["GUARDS", "MAX_SHORTFALL", "agreement_digits", "enclosure_record", "rounded"]
