@@ -34,7 +34,7 @@ def test_fixed_point_proven_from_the_command_line(capsys):
                        "--dps", "20", "--proven", "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data["enclosures"]) == {"q_star", "chi1"}
+    assert set(data["enclosures"]) == {"q_star", "chi1", "c_star"}
     q_ball = data["enclosures"]["q_star"]
     assert q_ball["digits"] >= 20
     assert abs(mp.mpf(q_ball["mid"]) - mp.mpf(data["values"]["q_star"])) \

@@ -766,8 +766,41 @@ def test_fixed_point_report_proves_q_star_and_chi1():
     assert_encloses(report.enclosures["q_star"], root, DPS, tolerance=mp.mpf(10) ** -58)
     assert_encloses(report.enclosures["chi1"], chi1, DPS, tolerance=mp.mpf(10) ** -58)
     assert not report.enclosures["q_star"].contains(root * (1 + mp.mpf(10) ** -(DPS + 2)))
-    assert set(report.as_dict()["enclosures"]) == {"q_star", "chi1"}
+    assert set(report.as_dict()["enclosures"]) == {"q_star", "chi1", "c_star"}
     assert "proven q_star" in str(report)
+
+
+def test_fixed_point_report_proves_c_star():
+    """erf at (3/2, 3/10) is chaotic: c* < 1 solves (sigma_w^2 K(q*, q*, q* c) + sigma_b^2)/q*
+    = c with Williams' kernel K = (2/pi) asin(2 rho/sqrt((1 + 2 q1)(1 + 2 q2))); the proven
+    ball holds it and excludes it moved by 1e-38. In the ordered phase c* = 1 exactly; for
+    an odd activation without bias in the chaotic phase, c* = 0 exactly."""
+    report = symfield.fixed_point("erf", sigma_w="3/2", sigma_b="3/10", dps=DPS, proven=True)
+    with mp.workdps(REF_DPS):
+        w2, b2 = mp.mpf(9) / 4, mp.mpf(9) / 100
+        root = mp.findroot(lambda x: w2 * 2 / mp.pi * mp.asin(2 * x / (1 + 2 * x)) + b2 - x,
+                           mp.mpf(1.2))
+        c_star = mp.findroot(lambda c: (w2 * 2 / mp.pi * mp.asin(2 * root * c / (1 + 2 * root))
+                                        + b2) / root - c, mp.mpf(0.5))
+        assert 0 < c_star < 1
+        assert_encloses(report.enclosures["c_star"], c_star, DPS, tolerance=mp.mpf(10) ** -58)
+        assert not report.enclosures["c_star"].contains(c_star * (1 + mp.mpf(10) ** -38))
+    ordered = symfield.fixed_point("erf", sigma_w=1, sigma_b="3/10", dps=DPS, proven=True)
+    assert ordered.phase == "ordered"
+    assert ordered.enclosures["c_star"].mid == 1 and ordered.enclosures["c_star"].rad == 0
+    odd = symfield.fixed_point("erf", sigma_w=2, sigma_b=0, dps=DPS, proven=True)
+    assert odd.phase == "chaotic"
+    assert odd.enclosures["c_star"].mid == 0 and odd.enclosures["c_star"].rad == 0
+
+
+def test_c_star_of_sign_with_bias_is_proven():
+    """sign (chi1 = +oo) at sigma_w = 1, sigma_b = 3/10: q* = 109/100 and c* solves
+    ((2/pi) asin(c) + 9/100)/q* = c (the arcsine law of sign)."""
+    report = symfield.fixed_point("sign", sigma_w=1, sigma_b="3/10", dps=DPS, proven=True)
+    with mp.workdps(REF_DPS):
+        q_star, b2 = mp.mpf(109) / 100, mp.mpf(9) / 100
+        c_star = mp.findroot(lambda c: (2 / mp.pi * mp.asin(c) + b2) / q_star - c, mp.mpf(0.2))
+        assert_encloses(report.enclosures["c_star"], c_star, DPS, tolerance=mp.mpf(10) ** -58)
 
 
 def test_fixed_point_proven_at_zero_variance_and_bad_flag():

@@ -35,8 +35,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="processes computing the report's integrals side by side (default 1, "
                         "at most the CPU count)")
     p.add_argument("--proven", action="store_true",
-                   help="also prove q* and chi1 at q* in ball arithmetic (Krawczyk's test on "
-                        "the length map; seconds for integral and series forms)")
+                   help="also prove q*, chi1 at q* and c* in ball arithmetic (Krawczyk's "
+                        "test on the length map, then on the correlation map; seconds to a "
+                        "minute for integral and series forms)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run_fixed_point)
 

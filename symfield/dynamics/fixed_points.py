@@ -119,8 +119,8 @@ class FixedPointReport:
     digits: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     working_precisions: tuple[int, int] | None = None
-    #: with ``fixed_point(..., proven=True)``: proven enclosures (Arb balls) of q_star and of
-    #: chi1 at the proven q_star, each with rad <= 10^-dps |value| / 2
+    #: with ``fixed_point(..., proven=True)``: proven enclosures (Arb balls) of q_star, of
+    #: chi1 at the proven q_star and of c_star, each with rad <= 10^-dps |value| / 2
     enclosures: Mapping[str, object] = field(default_factory=dict)
 
     def value(self, name: str):
@@ -633,8 +633,11 @@ def fixed_point(activation, sigma_w: object = None, sigma_b: object = None, dps:
     that many forked processes (where forking is safe; the default 1 computes everything in
     this process). ``proven=True`` adds ``enclosures``: q* proven by Krawczyk's interval
     Newton test on the length map in ball arithmetic (one fixed point in the ball, which is
-    within 10^-dps of it), and chi1 enclosed on that ball (seconds for integral and series
-    forms); NotEnclosable (a NotImplementedError) where the laws cannot be enclosed.
+    within 10^-dps of it), chi1 enclosed on that ball (seconds for integral and series
+    forms), and c* (exact 1 in the ordered phase, exact 0 for an odd activation without bias;
+    otherwise Krawczyk's test on the correlation map at the q* ball: tens of seconds where
+    the kernel is a two-variable integral; left out, with a note, where the kernel cannot be
+    enclosed); NotEnclosable (a NotImplementedError) where q* or chi1 cannot be enclosed.
 
     Raises InvalidValueError for bad input or when the length map has no finite fixed point
     (e.g. ReLU with sigma_w^2 >= 2 and sigma_b > 0: q grows without bound), and
@@ -691,7 +694,8 @@ def fixed_point(activation, sigma_w: object = None, sigma_b: object = None, dps:
         digits=digits, notes=_notes(model, scales, length, high), working_precisions=works,
     )
     if proven:
-        report = dataclasses.replace(report, enclosures=_proven(model, scales, report))
+        enclosures, notes = _proven(model, scales, report)
+        report = dataclasses.replace(report, enclosures=enclosures, notes=report.notes + notes)
     return report
 
 
@@ -699,9 +703,11 @@ def fixed_point(activation, sigma_w: object = None, sigma_b: object = None, dps:
 _PROVEN_GUARD = 10
 
 
-def _proven(model: MeanField, scales: Scales, report: FixedPointReport) -> dict[str, object]:
-    """q* and chi1(q*) as proven enclosures: Krawczyk's test on the length map V(q) with its
-    derived slope law (enclose_fixed_point), from the certified q* as the starting point."""
+def _proven(model: MeanField, scales: Scales,
+            report: FixedPointReport) -> tuple[dict[str, object], tuple[str, ...]]:
+    """q*, chi1(q*) and c* as proven enclosures (Krawczyk's test on the length map V(q) with
+    its derived slope law, enclose_fixed_point, from the certified q* as the starting point;
+    then on the correlation map), and a note where c* cannot be proven."""
     from ..gaussian.numerics.enclosure import (NotEnclosable, enclose, enclose_fixed_point,
                                                exact_enclosure)
     from ..symbols import sigma_b, sigma_w
@@ -716,18 +722,59 @@ def _proven(model: MeanField, scales: Scales, report: FixedPointReport) -> dict[
         # q* = 0 exactly (sigma_b = 0, ordered): a boundary point, where a ball around it
         # would leave the domain; chi1 there is its zero-variance limit, sigma_w^2 phi'(0)^2
         limit = zero_variance_limit(chi1.definition.xreplace(fixed))
-        return {"q_star": exact_enclosure(0),
-                "chi1": enclose(limit, (), [], dps, what=f"chi1 of {model.name} at q* = 0")}
-    length, slope = model.law("length_map"), model.law("length_map_slope")
-    q_ball = enclose_fixed_point(
-        length.expr.xreplace(fixed), q, (q,), [report.q_star], report.q_star,
-        dps + _PROVEN_GUARD, slope_expr=slope.expr.xreplace(fixed), what=f"q* of {model.name}")
-    names = {s.name for s in chi1.variables}
-    values = {k: v for k, v in (("sigma_w", scales.sigma_w), ("sigma_b", scales.sigma_b))
-              if k in names}
-    if chi1.divergent:   # chi1 = +inf at every q > 0 (sign, step: phi' has a delta)
-        return {"q_star": q_ball, "chi1": exact_enclosure(mpmath.inf)}
-    return {"q_star": q_ball, "chi1": chi1.enclose(dps=dps, q=q_ball, **values)}
+        out = {"q_star": exact_enclosure(0),
+               "chi1": enclose(limit, (), [], dps, what=f"chi1 of {model.name} at q* = 0")}
+    else:
+        length, slope = model.law("length_map"), model.law("length_map_slope")
+        q_ball = enclose_fixed_point(
+            length.expr.xreplace(fixed), q, (q,), [report.q_star], report.q_star,
+            dps + _PROVEN_GUARD, slope_expr=slope.expr.xreplace(fixed),
+            what=f"q* of {model.name}")
+        names = {s.name for s in chi1.variables}
+        values = {k: v for k, v in (("sigma_w", scales.sigma_w), ("sigma_b", scales.sigma_b))
+                  if k in names}
+        # chi1 = +inf at every q > 0 for sign and step (phi' has a delta)
+        out = {"q_star": q_ball,
+               "chi1": exact_enclosure(mpmath.inf) if chi1.divergent
+               else chi1.enclose(dps=dps, q=q_ball, **values)}
+    if report.c_star is None:
+        return out, ()
+    c_ball = _proven_c_star(model, report, fixed, out["q_star"], out["chi1"])
+    if isinstance(c_ball, str):
+        return out, (f"c* is not proven: {c_ball}",)
+    return {**out, "c_star": c_ball}, ()
+
+
+def _proven_c_star(model: MeanField, report: FixedPointReport, fixed: dict,
+                   q_ball, chi1_ball):
+    """c* proven, or the reason why it cannot be (a string, for the report's notes).
+
+    Ordered phase (a proven chi1 < 1): c* = 1 exactly, the correlation map's fixed point at
+    the true q* by its definition. An odd activation without bias in the chaotic phase:
+    c* = 0 exactly (symmetry). Otherwise Krawczyk's test on the correlation map in c at the
+    proven q* ball, with the derived correlation_map_slope as its slope (a parametric
+    interval Newton step: it holds for every q in the ball, so for the true q*)."""
+    from ..gaussian.numerics.enclosure import NotEnclosable, enclose_fixed_point, exact_enclosure
+    from ..symbols import c, sigma_b
+
+    c_star = report.c_star
+    if report.phase == "critical":
+        return "at criticality c* = 1 is a double root of c = f(c)"
+    if report.phase == "ordered":
+        if c_star == 1 and chi1_ball.upper < 1:
+            return exact_enclosure(1)
+        return "the proven chi1 does not lie below 1"
+    if model.odd and fixed[sigma_b] == 0 and c_star == 0:
+        return exact_enclosure(0)
+    law, slope = model.law("correlation_map"), model.law("correlation_map_slope")
+    variables = tuple(law.variables)
+    values = [fixed.get(s, q_ball if s == q else c_star) for s in variables]
+    try:
+        return enclose_fixed_point(
+            law.enclosed_form().xreplace(fixed), c, variables, values, c_star, report.dps,
+            slope_expr=slope.enclosed_form().xreplace(fixed), what=f"c* of {model.name}")
+    except (NotEnclosable, PrecisionError) as reason:
+        return str(reason)
 
 
 def _digits(low: dict, high: dict, dps: int) -> dict[str, int]:

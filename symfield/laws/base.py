@@ -317,8 +317,8 @@ class Law:
         ``enclosure.enclose_fixed_point``): it enters as its ball, each end of which must pass
         the domain checks, so chi1 at a proven q* is proven too."""
         from ..errors import PrecisionError
-        from ..gaussian.numerics.enclosure import (Enclosure, NotEnclosable, compile_ball,
-                                                   enclose, exact_enclosure)
+        from ..gaussian.numerics.enclosure import (Enclosure, NotEnclosable, enclose,
+                                                   exact_enclosure)
 
         what = f"{self.name} for {self.activation.name}"
         if type(self).evaluate is not Law.evaluate:
@@ -348,14 +348,7 @@ class Law:
             exact = self.expr.subs(point)  # a rational at an exact fixed point, as in evaluate
             if exact.is_Rational:
                 return exact_enclosure(exact, dps)
-        exact_form = self.expr
-        try:
-            compile_ball(self.expr, self.variables)
-        except NotEnclosable:
-            if self.form != "series" or not self.definition.has(Expectation):
-                raise
-            # a series without a proven tail (Mehler's): the law's expectations themselves
-            exact_form = self.definition
+        exact_form = self.enclosed_form()
         try:
             return enclose(exact_form, self.variables, [point[s] for s in self.variables],
                            dps, what=what)
@@ -367,6 +360,19 @@ class Law:
             if exact is not None:
                 return exact_enclosure(exact)
             raise
+
+    def enclosed_form(self) -> sp.Expr:
+        """The exact expression ``enclose`` works on: the derived form, or for a series without
+        a proven tail (Mehler's) the law's expectations themselves. NotEnclosable otherwise."""
+        from ..gaussian.numerics.enclosure import NotEnclosable, compile_ball
+
+        try:
+            compile_ball(self.expr, self.variables)
+        except NotEnclosable:
+            if self.form != "series" or not self.definition.has(Expectation):
+                raise
+            return self.definition
+        return self.expr
 
     def _exact_zero(self, point: Mapping[sp.Symbol, object]):
         """0 when SymPy shows ``expr`` is exactly 0 at a point of moderate fractions (a ball
