@@ -154,6 +154,36 @@ def test_evaluate_matches_hand_iterated_recursion(act, a, b, c, sw, sb, depth):
         assert abs(float(fT) - float(T)) <= 1e-9 * max(abs(float(T)), 1e-3)
 
 
+@pytest.mark.parametrize("act", [a for a in ("relu", "erf") if a in LITERATURE_ACTS])
+@pytest.mark.parametrize("depth", [1, 4])
+def test_enclose_holds_the_hand_iterated_recursion(act, depth):
+    """Law.enclose of nngp and ntk: the recursion in ball arithmetic (issue 16) holds the
+    literature kernels iterated by hand at 50 digits, and its ball is tight (it excludes the
+    reference moved by 1e-34)."""
+    kw = dict(L=depth, q1=Fraction(7, 10), q2=Fraction(1), rho=Fraction(1, 3),
+              sigma_w=Fraction(13, 10), sigma_b=Fraction(2, 5))
+    S, T, _S, _T = reference_pair_recursion(act, depth, kw["q1"], kw["q2"], kw["rho"],
+                                            kw["sigma_w"], kw["sigma_b"])
+    for name, ref in (("nngp", S), ("ntk", T)):
+        ball = law_of(name, act).enclose(dps=30, **kw)
+        with mp.workdps(50):
+            # the ball, widened by the reference's own error, holds it
+            assert abs(ball.mid - ref) <= ball.rad + mp.mpf(10) ** -45 * abs(ref), (name, ball, ref)
+            assert ball.digits >= 30, (name, ball)
+            assert not ball.contains(ref * (1 + mp.mpf(10) ** -34)), (name, ball)
+
+
+def test_enclose_of_a_recursion_refuses_what_it_cannot_prove():
+    """Bad values are the same one-line errors as evaluate's; the depth is required."""
+    from symfield.errors import InvalidValueError
+
+    law = law_of("nngp", "erf")
+    with pytest.raises(InvalidValueError, match="needs the depth L"):
+        law.enclose(q1=1, q2=1, rho=0, sigma_w=1, sigma_b=0)
+    with pytest.raises(InvalidValueError):
+        law.enclose(L=2, q1=1, q2=1, rho=2, sigma_w=1, sigma_b=0)
+
+
 def test_linear_recursion_closed_form():
     """phi(x) = x: Sigma^L = w^(2(L-1)) rho + b^2 (w^(2(L-1)) - 1)/(w^2 - 1); Theta^L =
     sum_{l=1..L} Sigma^l w^(2(L-l)) (theory.md section 9 by hand)."""

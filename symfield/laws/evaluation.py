@@ -8,7 +8,10 @@ derived law is evaluated on them:
   compiled expression at that precision; *not* certified by itself: callers wrap a whole
   computation in :meth:`symfield.numbers.PrecisionPolicy.certify`, so that a composition such
   as a depth recursion is certified as a whole);
-* :class:`Float64Context` — numpy float64 arrays (a law is its vectorised ``to_numpy``).
+* :class:`Float64Context` — numpy float64 arrays (a law is its vectorised ``to_numpy``);
+* :class:`BallContext` — Arb balls (python-flint) at the caller's working precision: every
+  number a proven enclosure, so a composition (a depth recursion) is proven as a whole
+  (:func:`symfield.gaussian.numerics.enclosure.enclose_computation` picks the precision).
 
 Anything written against a context — a layer recursion, a fixed-point map — is written once
 and runs exactly, at any precision, or vectorised.
@@ -22,7 +25,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ..numbers import to_mpf, to_sympy
+from ..numbers import to_exact, to_mpf, to_sympy
 
 if TYPE_CHECKING:  # pragma: no cover
     from .base import Law
@@ -156,6 +159,54 @@ class Float64Context(EvaluationContext):
         return np.minimum(np.maximum(cov, -bound), bound)
 
 
+class BallContext(EvaluationContext):
+    """Arb balls at the working precision of ``flint.ctx`` (set by the caller). A law runs its
+    enclosed form (``Law.enclosed_form``: the derived expression, or a series' expectations).
+
+    ``diagonal`` maps a pair law to the single-input law it equals at rho = q1 = q2 (with
+    values it fixes), e.g. the kernel to chi0: a recursion passes one ball for all three
+    there, and as three independent balls rho^2 <= q1 q2 cannot be shown (the dependency
+    problem of interval arithmetic), while it is one Gaussian variable."""
+
+    name = "arb"
+
+    def __init__(self, diagonal: Callable[["Law"], tuple["Law", dict] | None] | None = None):
+        self.diagonal = diagonal
+
+    def number(self, raw: object, name: str = "value"):
+        from ..gaussian.numerics.enclosure import exact_ball
+
+        if type(raw).__name__ in ("arb", "acb"):
+            return raw
+        return exact_ball(to_exact(raw, name))
+
+    def law(self, law: "Law") -> LawFunction:
+        from ..gaussian.numerics.enclosure import ball_function
+
+        what = f"{law.name} for {law.activation.name}"
+        order = [s.name for s in law.variables]
+        function = ball_function(law.enclosed_form(), law.variables, what)
+        defaults = law.parameter_defaults()
+        single = self.diagonal(law) if self.diagonal is not None else None
+        if single is not None:
+            single_law, fixed = single
+            single_order = [s.name for s in single_law.variables]
+            single_function = ball_function(single_law.enclosed_form(), single_law.variables,
+                                            what)
+
+        def at(**values):
+            merged = {**defaults, **values}
+            if single is not None and merged["q1"] is merged["rho"] is merged["q2"]:
+                merged = {**merged, **fixed, "q": merged["rho"]}
+                return single_function([self.number(merged[n], n) for n in single_order])
+            return function([self.number(merged[n], n) for n in order])
+
+        return _elementwise(at)
+
+    def _sqrt(self, value):
+        return value.sqrt()
+
+
 def _elementwise(fn: Callable[..., Any]) -> LawFunction:
     """fn of scalars, applied elementwise when any argument is an (object) array."""
     def apply(**values):
@@ -171,4 +222,5 @@ def _elementwise(fn: Callable[..., Any]) -> LawFunction:
     return apply
 
 
-__all__ = ["EvaluationContext", "Float64Context", "MultiPrecisionContext", "SymbolicContext"]
+__all__ = ["BallContext", "EvaluationContext", "Float64Context", "MultiPrecisionContext",
+           "SymbolicContext"]

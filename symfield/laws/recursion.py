@@ -30,7 +30,7 @@ from ..numbers import (LAW_POLICY, check_dps, check_scales, input_digits, magnit
 from ..symbols import L, Theta, q1, q2, rho, sigma_b, sigma_w
 from .base import Law, LawDefinition
 from .calculus import derive
-from .evaluation import (EvaluationContext, Float64Context, MultiPrecisionContext,
+from .evaluation import (BallContext, EvaluationContext, Float64Context, MultiPrecisionContext,
                          SymbolicContext)
 from .two_input import COVARIANCE_MAP, DERIVATIVE_KERNEL, PAIR_MEAN_FIELD_STEPS, check_pair
 
@@ -289,6 +289,16 @@ def nngp_ntk(activation: str | Activation, inputs: object, depth: int, sigma_w: 
 # ------------------------------------------------------------------------------------------
 # The recursions as laws: the layer map is the expression; depth is a variable
 # ------------------------------------------------------------------------------------------
+def _diagonal_law(law: Law) -> tuple[Law, dict] | None:
+    """The single-input law a pair law equals at rho = q1 = q2 (one Gaussian variable):
+    E[phi(u)^2] = chi0(q), E[phi'(u)^2] = chi1(q) at sigma_w = 1."""
+    if law.name == "kernel":
+        return derive("chi0", law.activation), {}
+    if law.name == "derivative_kernel":
+        return derive("chi1", law.activation), {"sigma_w": 1}
+    return None
+
+
 class RecursionLaw(Law):
     """A law iterated over depth L from the layer-1 covariance [[q1, rho], [rho, q2]].
 
@@ -361,6 +371,29 @@ class RecursionLaw(Law):
 
         return LAW_POLICY.certify(at, dps, magnitude_spread(raw),
                                   _max_work(self.activation, dps), input_digits(raw))
+
+    def enclose(self, dps: int = 30, **values: object):
+        """A proven enclosure of Sigma^L_12 (nngp) or Theta^L_12 (ntk): the recursion run in
+        ball arithmetic (BallContext: each layer's kernels enclosed on the previous layer's
+        balls, so the radius carries every rounding and truncation through the depth), at a
+        working precision raised until rad <= 10^-dps |value| / 2. Same values as
+        ``evaluate``. NotEnclosable where a kernel cannot be enclosed (a two-variable
+        integrand at |c| > 0.995, a coupled integrand), PrecisionError with the digits proven
+        when the effort cap is reached first."""
+        from ..gaussian.numerics.enclosure import enclose_computation
+
+        dps = check_dps(dps)
+        point = self._point(values)
+        parameters = {n: point[n] for n in self._parameter_names() if n in point}
+        raw = [point[n] for n in ("q1", "q2", "rho", "sigma_w", "sigma_b")]
+        context = BallContext(_diagonal_law)
+
+        def compute():
+            return self._pair(context, point["depth"], *(context.number(v) for v in raw),
+                              parameters)
+
+        return enclose_computation(compute, dps, f"{self.name} for {self.activation.name} "
+                                   f"at depth {point['depth']}")
 
     def to_numpy(self):
         is_ntk, parameters, law_name = self.is_ntk, self._parameter_names(), self.name

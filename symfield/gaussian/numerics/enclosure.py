@@ -1307,6 +1307,48 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
         f"precision of {cap} bits{detail}")
 
 
+def enclose_computation(compute: Callable[[], Ball], dps: int, what: str,
+                        integrals: bool = True) -> Enclosure:
+    """A proven enclosure of a value computed in ball arithmetic by ``compute()`` (called
+    inside ``ctx.workprec``, e.g. a recursion over depth composed of enclosed laws), with
+    rad <= 10^-dps |v| / 2: the working precision doubles from the target's bits + 32 until
+    the radius meets it, up to ``max_integral_bits(dps)`` (``max_working_bits`` when the
+    computation holds no integrals). PrecisionError with the digits proven otherwise."""
+    cap = max_integral_bits(dps) if integrals else max_working_bits(dps)
+    bits, best, undecided = target_bits(dps) + 32, None, ""
+    while True:
+        bits = min(bits, cap)
+        with ctx.workprec(bits):
+            try:
+                value = _real_part(compute(), what)
+            except _Undecided as straddle:
+                undecided = str(straddle)
+            else:
+                if value.is_finite():
+                    if _meets(value, dps):
+                        return _ball_to_enclosure(value)
+                    found = _ball_to_enclosure(value)
+                    if best is None or found.digits >= best.digits:
+                        best = found
+        if bits >= cap:
+            break
+        bits *= 2
+    proven = 0 if best is None else int(best.digits)
+    detail = (f"; best enclosure {best!r}" if best is not None
+              else f" ({undecided} at every precision)" if undecided else "")
+    raise PrecisionError(
+        f"{what}: only {proven} digits are proven (wanted {dps}) within the maximum working "
+        f"precision of {cap} bits{detail}")
+
+
+def ball_function(expr: sp.Expr, variables: Sequence[sp.Symbol],
+                  what: str) -> Callable[[Sequence[Ball]], arb]:
+    """``expr`` as a function of balls for ``variables`` (in order) returning a real ball at
+    the current working precision (an imaginary part that cannot be 0 is an error)."""
+    program = compile_ball(expr, variables)
+    return lambda balls: _real_part(program(list(balls)), what)
+
+
 # ------------------------------------------------------------------------------------------
 # Roots and fixed points: an interval Newton (Krawczyk) step on the enclosed function
 # ------------------------------------------------------------------------------------------
