@@ -274,8 +274,8 @@ VALID: dict[str, Spec] = {
     "symfield.verification.parse_expression": Spec(dict(text="q"), full=("text",)),
     "symfield.verification.phi": Spec(star=True),
     "symfield.verification.substitute_activation": Spec(dict(expr=Q, activation="erf")),
-    "symfield.verification.verify": Spec(dict(claim="q = q", points=2), full=("claim",),
-                                   keywords={"sigma_b": 0}),
+    "symfield.verify": Spec(dict(claim="q = q", points=2), full=("claim",),
+                            keywords={"sigma_b": 0}),
     # symfield.laws
     "symfield.laws.get_law": Spec(dict(name="chi1"), full=("name",)),
     "symfield.laws.register": Spec(dict(law="chi1"),
@@ -622,7 +622,7 @@ def api_cases() -> list[dict]:
 TEXT_FRONT_DOORS = {("symfield.verification.parse_claim", "text"),
                     ("symfield.verification.parse_expression", "text"),
                     ("symfield.verification.detect_syntax", "text"),
-                    ("symfield.verification.verify", "claim"), ("cli check", "claim")}
+                    ("symfield.verify", "claim"), ("cli check", "claim")}
 
 
 def valid_cases() -> list[dict]:
