@@ -148,9 +148,9 @@ CREATING_PHASE = st.one_of(st.floats(0.97, 1.03), st.floats(1.15, 1.6))
 
 @st.composite
 def curvature_settings(draw, activations, phase=PHASE):
-    """``registered_activations()`` lists the activations to draw from (called when drawing: the list
+    """``activations()`` lists the activations to draw from (called when drawing: the list
     comes from derived laws)."""
-    activation = draw(st.sampled_from(list(registered_activations())))
+    activation = draw(st.sampled_from(list(activations())))
     sigma_b = draw(SIGMA_B)
     sigma_w = draw(phase) * critical_sigma_w(activation, sigma_b)
     return (activation, sigma_w, sigma_b, draw(CURVATURE_WIDTHS), draw(CURVATURE_DEPTHS),
