@@ -239,13 +239,21 @@ def _merge_exponentials(expr: sp.Expr) -> sp.Expr:
         return [f for f in sp.Mul.make_args(e) if isinstance(f, sp.exp)]
 
     def merge(product):
-        sums = [f for f in product.args if f.is_Add and any(exps(t) for t in f.args)]
+        # the expansion stays in the numerator: distributing over a denominator's sum turns
+        # one fraction into several whose difference cancels (cos's correlation-map slope:
+        # (exp(c q) - exp(-c q)) exp(-q) / D became two fractions with exp(c q) moved into
+        # their denominators, 4e-8 off at q = 1e-8)
+        divisors = [f for f in product.args
+                    if f.is_Pow and f.base.is_Add and f.exp.is_negative]
+        numerator = sp.Mul(*[f for f in product.args if f not in divisors])
+        sums = [f for f in sp.Mul.make_args(numerator)
+                if f.is_Add and any(exps(t) for t in f.args)]
         size = 1
         for f in sums:
             size *= len(f.args)
-        if sums and exps(product) and size <= _MAX_EXPANDED_TERMS:
-            product = sp.expand_mul(product)
-        return sp.powsimp(product, combine="exp")
+        if sums and exps(numerator) and size <= _MAX_EXPANDED_TERMS:
+            numerator = sp.expand_mul(numerator)
+        return sp.Mul(sp.powsimp(numerator, combine="exp"), *divisors)
 
     return expr.replace(
         lambda e: e.is_Mul and (len(exps(e)) > 1 or (exps(e) and any(
@@ -266,9 +274,11 @@ def _complements(total: sp.Expr) -> sp.Expr:
         exp_f = [f for f in factors if isinstance(f, sp.exp)]
         erf_f = [f for f in factors if isinstance(f, sp.erf)]
         others = sp.Mul(*[f for f in factors if f not in exp_f and f not in erf_f])
-        if len(exp_f) > 1 or len(erf_f) > 1:
+        if len(erf_f) > 1:
             return None
-        return (coeff, others, exp_f[0].args[0] if exp_f else sp.S.Zero,
+        # exp(a) exp(b) is exp(a + b): products the merge above left apart (an expansion that
+        # distributed exp(q) into a denominator's sum: sigma_w^2 exp(c q) (exp(q) - exp(-q)))
+        return (coeff, others, sp.expand(sp.Add(*[f.args[0] for f in exp_f])),
                 erf_f[0].args[0] if erf_f else None)
 
     parts = [split(t) for t in terms]
