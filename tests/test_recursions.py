@@ -173,6 +173,27 @@ def test_enclose_holds_the_hand_iterated_recursion(act, depth):
             assert not ball.contains(ref * (1 + mp.mpf(10) ** -34)), (name, ball)
 
 
+def test_nngp_ntk_proven_gram_matrices_hold_the_hand_iterated_recursion():
+    """nngp_ntk(..., proven=True): every entry of both matrices is a ball holding the pair
+    recursion iterated by hand (erf's literature kernels, 50 digits) from the layer-1 Gram
+    matrix sigma_w^2 x.x'/n0 + sigma_b^2; a non-boolean flag is refused."""
+    X = [[Fraction(1), Fraction(0)], [Fraction(1, 2), Fraction(4, 5)]]
+    sw, sb = Fraction(13, 10), Fraction(2, 5)
+    S, T = symfield.nngp_ntk("erf", X, depth=3, sigma_w=sw, sigma_b=sb, dps=30, proven=True)
+    gram = [[sw**2 * sum(a * b for a, b in zip(x, y)) / 2 + sb**2 for y in X] for x in X]
+    for i in range(2):
+        for j in range(2):
+            S_ref, T_ref, _S, _T = reference_pair_recursion("erf", 3, gram[i][i], gram[j][j],
+                                                            gram[i][j], sw, sb)
+            for ball, ref in ((S[i, j], S_ref), (T[i, j], T_ref)):
+                with mp.workdps(50):
+                    assert abs(ball.mid - ref) <= ball.rad + mp.mpf(10) ** -45 * abs(ref), \
+                        (i, j, ball, ref)
+                assert ball.digits >= 30
+    with pytest.raises(symfield.InvalidValueError, match="proven must be True or False"):
+        symfield.nngp_ntk("erf", X, depth=2, sigma_w=1, sigma_b=0, proven="yes")
+
+
 def test_enclose_of_a_recursion_refuses_what_it_cannot_prove():
     """Bad values are the same one-line errors as evaluate's; the depth is required."""
     from symfield.errors import InvalidValueError

@@ -55,6 +55,10 @@ class EvaluationContext(ABC):
         return np.vectorize(self._sqrt, otypes=[object])(value) \
             if isinstance(value, np.ndarray) else self._sqrt(value)
 
+    def total(self, values):
+        """The sum of an iterable of numbers (exactly rounded where the context can)."""
+        return sum(values)
+
     def _sqrt(self, value):  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -118,6 +122,10 @@ class MultiPrecisionContext(EvaluationContext):
     def _sqrt(self, value):
         with mpmath.workdps(self.work):
             return mpmath.sqrt(value)
+
+    def total(self, values):
+        with mpmath.workdps(self.work):
+            return mpmath.fsum(values)
 
     def clip_covariance(self, var1, var2, cov):
         def clip(a, b, r):

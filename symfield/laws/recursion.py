@@ -168,7 +168,7 @@ def _gram(context: EvaluationContext, X: np.ndarray, sw, sb) -> np.ndarray:
     gram = np.empty((m, m), dtype=object)
     for i in range(m):
         for j in range(i, m):
-            dot = mpmath.fsum(a * b for a, b in zip(rows[i], rows[j]))
+            dot = context.total(a * b for a, b in zip(rows[i], rows[j]))
             gram[i, j] = gram[j, i] = sw**2 * dot / n0 + sb**2
     return gram
 
@@ -257,17 +257,23 @@ def _gram_layers(context: EvaluationContext, act: Activation, X: np.ndarray, dep
 
 
 def nngp_ntk(activation: str | Activation, inputs: object, depth: int, sigma_w: object,
-             sigma_b: object, dps: int | None = None):
+             sigma_b: object, dps: int | None = None, proven: bool = False):
     """The NNGP kernel Sigma^depth and the NTK Theta^depth for the rows of ``inputs``.
 
     float64 numpy arrays when ``dps`` is None; otherwise ``mpmath.matrix`` objects whose
     entries are certified to ``dps`` digits (the whole recursion computed at two working
-    precisions that agree on every entry).
+    precisions that agree on every entry). With ``proven=True`` (and a ``dps``, default 30):
+    (m, m) numpy arrays of ``Enclosure`` balls, each with rad <= 10^-dps |value| / 2, from
+    the recursion run in ball arithmetic (as ``derive("ntk", act).enclose``).
     """
     depth = check_depth(depth)
     sw, sb = check_scales(sigma_w, sigma_b)
     act = get_activation(activation)
-    X = _input_matrix(inputs, exact=dps is not None)
+    if not isinstance(proven, bool):
+        raise InvalidValueError(f"proven must be True or False (got {quoted(proven)})")
+    X = _input_matrix(inputs, exact=dps is not None or proven)
+    if proven:
+        return _proven_gram_layers(act, X, depth, sw, sb, check_dps(30 if dps is None else dps))
     if dps is None:
         context = Float64Context()
         return _gram_layers(context, act, X, depth, context.number(sw), context.number(sb))
@@ -284,6 +290,23 @@ def nngp_ntk(activation: str | Activation, inputs: object, depth: int, sigma_w: 
     m = X.shape[0]
     return mpmath.matrix(np.reshape(values[:m * m], (m, m)).tolist()), \
         mpmath.matrix(np.reshape(values[m * m:], (m, m)).tolist())
+
+
+def _proven_gram_layers(act: Activation, X: np.ndarray, depth: int, sw, sb,
+                        dps: int) -> tuple[np.ndarray, np.ndarray]:
+    from ..gaussian.numerics.enclosure import enclose_computation
+
+    context = BallContext(_diagonal_law)
+    m = X.shape[0]
+
+    def compute():
+        S, T = _gram_layers(context, act, X, depth, context.number(sw), context.number(sb))
+        return [*S.ravel(), *T.ravel()]
+
+    balls = enclose_computation(compute, dps, f"the NNGP/NTK of {act.name} at depth {depth}")
+    S, T = np.empty(m * m, dtype=object), np.empty(m * m, dtype=object)
+    S[:], T[:] = balls[:m * m], balls[m * m:]
+    return S.reshape(m, m), T.reshape(m, m)
 
 
 # ------------------------------------------------------------------------------------------
@@ -389,11 +412,11 @@ class RecursionLaw(Law):
         context = BallContext(_diagonal_law)
 
         def compute():
-            return self._pair(context, point["depth"], *(context.number(v) for v in raw),
-                              parameters)
+            return [self._pair(context, point["depth"], *(context.number(v) for v in raw),
+                               parameters)]
 
         return enclose_computation(compute, dps, f"{self.name} for {self.activation.name} "
-                                   f"at depth {point['depth']}")
+                                   f"at depth {point['depth']}")[0]
 
     def to_numpy(self):
         is_ntk, parameters, law_name = self.is_ntk, self._parameter_names(), self.name

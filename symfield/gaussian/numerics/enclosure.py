@@ -1307,27 +1307,29 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
         f"precision of {cap} bits{detail}")
 
 
-def enclose_computation(compute: Callable[[], Ball], dps: int, what: str,
-                        integrals: bool = True) -> Enclosure:
-    """A proven enclosure of a value computed in ball arithmetic by ``compute()`` (called
-    inside ``ctx.workprec``, e.g. a recursion over depth composed of enclosed laws), with
+def enclose_computation(compute: Callable[[], Sequence[Ball]], dps: int, what: str,
+                        integrals: bool = True) -> list[Enclosure]:
+    """Proven enclosures of values computed in ball arithmetic by ``compute()`` (called
+    inside ``ctx.workprec``, e.g. a recursion over depth composed of enclosed laws), each with
     rad <= 10^-dps |v| / 2: the working precision doubles from the target's bits + 32 until
-    the radius meets it, up to ``max_integral_bits(dps)`` (``max_working_bits`` when the
-    computation holds no integrals). PrecisionError with the digits proven otherwise."""
+    every radius meets it, up to ``max_integral_bits(dps)`` (``max_working_bits`` when the
+    computation holds no integrals). PrecisionError with the digits proven otherwise (of the
+    least precise value)."""
     cap = max_integral_bits(dps) if integrals else max_working_bits(dps)
     bits, best, undecided = target_bits(dps) + 32, None, ""
     while True:
         bits = min(bits, cap)
         with ctx.workprec(bits):
             try:
-                value = _real_part(compute(), what)
+                values = [_real_part(v, what) for v in compute()]
             except _Undecided as straddle:
                 undecided = str(straddle)
             else:
-                if value.is_finite():
-                    if _meets(value, dps):
-                        return _ball_to_enclosure(value)
-                    found = _ball_to_enclosure(value)
+                if all(v.is_finite() for v in values):
+                    if all(_meets(v, dps) for v in values):
+                        return [_ball_to_enclosure(v) for v in values]
+                    found = min((_ball_to_enclosure(v) for v in values),
+                                key=lambda e: e.digits)
                     if best is None or found.digits >= best.digits:
                         best = found
         if bits >= cap:
