@@ -80,8 +80,8 @@ def recurrent(*args, **kwargs):
 
 
 def field_kernel(*args, **kwargs):
-    """The mean-field kernel Q^depth(x, x'; z1', z2') of a deep random neural field on a ring
-    or torus (see :func:`symfield.dynamics.field.field_kernel`)."""
+    """The mean-field kernel Q^depth(x, x'; z1', z2') of a deep random neural field on a ring,
+    torus or segment (see :func:`symfield.dynamics.field.field_kernel`)."""
     from .dynamics.field import field_kernel as impl
 
     return impl(*args, **kwargs)

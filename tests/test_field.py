@@ -22,7 +22,7 @@ from symfield.dynamics.field import (
     build_weight_covariance,
     check_grid,
     field_kernel,
-    periodic_correlation,
+    stationary_correlation,
 )
 from symfield.errors import InvalidValueError
 from symfield.laws.recursion import nngp_ntk
@@ -80,10 +80,11 @@ def test_shared_input_weights_are_mean_pooling(seed):
             assert Q2[t, s, 0, 1] == 0
 
 
-def _conv_by_hand(X, depth, sw, sb, G, width):
+def _conv_by_hand(X, depth, sw, sb, G, width, periodic=True):
     """CNN-GP on a ring of G points, filter offsets -(width-1)//2 .. width//2, erf: each
     layer's sum over taps written as a loop over (z1', z2') and offsets, in mpmath. Floats
-    are read as the decimals they print as (symfield's convention for user numbers)."""
+    are read as the decimals they print as (symfield's convention for user numbers). On a
+    segment (``periodic=False``) a tap reading past an end reads 0 (zero padding)."""
     sw, sb = mpmath.mpf(repr(sw)), mpmath.mpf(repr(sb))
     T, _, n0 = X.shape
     taps = [a - (width - 1) // 2 for a in range(width)]
@@ -93,7 +94,11 @@ def _conv_by_hand(X, depth, sw, sb, G, width):
     for layer in range(depth):
         Q = {}
         for t, s, z1, z2 in itertools.product(range(T), range(T), range(G), range(G)):
-            total = mpmath.fsum(K[t, s, (z1 + a) % G, (z2 + a) % G] for a in taps)
+            if periodic:
+                total = mpmath.fsum(K[t, s, (z1 + a) % G, (z2 + a) % G] for a in taps)
+            else:
+                total = mpmath.fsum(K[t, s, z1 + a, z2 + a] for a in taps
+                                    if 0 <= z1 + a < G and 0 <= z2 + a < G)
             Q[t, s, z1, z2] = sw**2 * total / width + (sb**2 if z1 == z2 else 0)
         K = {key: _williams_erf(Q[key[0], key[0], key[2], key[2]],
                                 Q[key[1], key[1], key[3], key[3]], Q[key])
@@ -115,6 +120,43 @@ def test_shared_filter_is_the_cnn_kernel_computed_by_hand(width):
     # a wrong filter width is not the same kernel (the test can fail)
     other = field_kernel("erf", X, 3, 1.5, 0.1, 4, ("conv", 1 if width == 2 else 2))
     assert np.abs(other - plain).max() > 1e-3
+
+
+@pytest.mark.parametrize("width", [2, 3])
+def test_shared_filter_on_a_segment_is_the_zero_padded_cnn_kernel(width):
+    """grid=("segment", G): the filter reads 0 past the ends (no wrap-around), by hand; the
+    structured and the dense covariance agree; and it is not the ring's kernel."""
+    X = _inputs(8, 2, 5, 2)
+    with mpmath.workdps(40):
+        expected = _conv_by_hand(X, 3, 1.5, 0.1, 5, width, periodic=False)
+    certified = field_kernel("erf", X, 3, 1.5, 0.1, ("segment", 5), ("conv", width), dps=30)
+    plain = field_kernel("erf", X, 3, 1.5, 0.1, ("segment", 5), ("conv", width))
+    with mpmath.workdps(40):
+        for key, value in expected.items():
+            assert abs(certified[key] - value) <= mpmath.mpf(10) ** -28 * max(1, abs(value))
+            assert abs(plain[key] - float(value)) <= 1e-13
+    dense = build_weight_covariance(("conv", width), ("segment", 5)).matrix().reshape(5, 5, 5, 5)
+    slow = field_kernel("erf", X, 3, 1.5, 0.1, ("segment", 5), dense)
+    np.testing.assert_allclose(plain, slow, rtol=1e-12, atol=1e-14)
+    ring = field_kernel("erf", X, 3, 1.5, 0.1, 5, ("conv", width))
+    assert np.abs(ring - plain).max() > 1e-3
+
+
+def test_segment_correlations_are_the_correlation_itself():
+    """On a segment R(z1, z2) = r(|z1 - z2|) unperiodised (exp(-d/l), exp(-d^2/2l^2)), positive
+    semi-definite; the ends see fewer neighbours, so a constant field's first-layer variance
+    under a zero-padded filter is lower at the ends by the share of taps that fall outside."""
+    grid = check_grid(("segment", 6))
+    assert grid.label() == "segment of 6" and not grid.periodic
+    d = np.abs(np.subtract.outer(np.arange(6), np.arange(6)))
+    np.testing.assert_allclose(stationary_correlation(grid, "exponential", 2.0),
+                               np.exp(-d / 2.0), rtol=1e-15)
+    R = stationary_correlation(grid, "gaussian", 1.5)
+    np.testing.assert_allclose(R, np.exp(-d**2 / 4.5), rtol=1e-15)
+    assert np.linalg.eigvalsh(R).min() > -1e-12
+    ones = np.ones((1, 6, 1))
+    Q = field_kernel("linear", ones, 1, 1.0, 0.0, ("segment", 6), ("conv", 3))
+    np.testing.assert_allclose(np.diagonal(Q[0, 0]), [2 / 3, 1, 1, 1, 1, 2 / 3], rtol=1e-14)
 
 
 def test_conv_on_the_torus_against_its_dense_covariance():
@@ -143,8 +185,8 @@ def test_correlation_length_interpolates_independent_and_shared(grid):
 @pytest.mark.parametrize("grid", [7, 16, (4, 5)])
 @pytest.mark.parametrize("kind", ["gaussian", "exponential"])
 @pytest.mark.parametrize("length", [0.3, 2.0, 50.0])
-def test_periodic_correlations_are_positive_semidefinite(grid, kind, length):
-    R = periodic_correlation(check_grid(grid), kind, length)
+def test_stationary_correlations_are_positive_semidefinite(grid, kind, length):
+    R = stationary_correlation(check_grid(grid), kind, length)
     assert np.allclose(np.diagonal(R), 1) and np.array_equal(R, R.T)  # exactly symmetric
     assert np.linalg.eigvalsh(R)[0] > -1e-12
     # a plain truncated Gaussian of the ring distance is NOT always PSD; periodising is
@@ -194,7 +236,7 @@ def test_correlated_input_weights_rescale_the_fixed_point():
     the MLP at sigma_w / sqrt(sum_d R(d)) (not q* itself: the summed-weight normalisation
     spreads the fan-in over correlated positions)."""
     spec = ("correlated", "gaussian", 2.0)
-    R = periodic_correlation(check_grid(8), "gaussian", 2.0)
+    R = stationary_correlation(check_grid(8), "gaussian", 2.0)
     effective = 1.5 / np.sqrt(R[0].sum())
     report = symfield.fixed_point("erf", sigma_w=repr(float(effective)), sigma_b=0.3, dps=30)
     Q = field_kernel("erf", np.ones((1, 8, 3)) * 0.7, 80, 1.5, 0.3, 8, spec)
@@ -222,6 +264,9 @@ def test_all_layers_and_certified_digits():
     (dict(grid=5), "shape (T, G, n0)"),
     (dict(grid=0), "grid"),
     (dict(grid=(2, 2, 1)), "axes"),
+    (dict(grid=("segment", 0)), "integer >= 1"),
+    (dict(grid=("line", 4)), "('segment', G)"),
+    (dict(grid=("segment", 4), weight_covariance=("conv", 5)), "exceeds"),
     (dict(weight_covariance="pooling"), "unknown weight covariance"),
     (dict(weight_covariance=("conv", 5)), "exceeds"),
     (dict(weight_covariance=("conv",)), "takes 1"),
@@ -264,7 +309,7 @@ def test_bias_covariances():
 
 @pytest.mark.parametrize("length", [0.7, 4.0, 9.0, 40.0])  # images below G = 6, Fourier above
 def test_gaussian_ring_profile_against_image_sums(length):
-    R = periodic_correlation(check_grid(6), "gaussian", length)
+    R = stationary_correlation(check_grid(6), "gaussian", length)
     with mpmath.workdps(30):
         def image(d):
             return mpmath.nsum(lambda m: mpmath.exp(-(d + 6 * m) ** 2 / (2 * mpmath.mpf(length) ** 2)),

@@ -37,6 +37,17 @@ def test_json_on_a_torus(capsys):
     assert len(data["offsets"]) == 3 * 4 and data["correlation"][0][0] == pytest.approx(1.0)
 
 
+def test_json_on_a_segment(capsys):
+    """--grid segment:G: offsets 0 .. G - 1 (no wrap-around), the grid marked non-periodic."""
+    code, out, err = run(capsys, "field", "erf", "--grid", "segment:6", "--depth", "2",
+                         "--weights", "conv:3", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["grid"] == [6] and data["periodic"] is False
+    assert [o[0] for o in data["offsets"]] == list(range(6))
+    assert data["correlation"][0][0] == pytest.approx(1.0)
+
+
 def test_sampled_check_and_phi(capsys):
     code, out, err = run(capsys, "field", "--phi", "tanh(x)", "--grid", "5", "--depth", "1",
                          "--weights", "conv:3", "--check", "64", "--trials", "8", "--json")
@@ -54,6 +65,7 @@ def test_self_averaging_table(capsys):
 @pytest.mark.parametrize("argv, words", [
     (["--grid", "3x3x3"], "--grid"),
     (["--grid", "abc"], "--grid"),
+    (["--grid", "segment:x"], "--grid segment:G"),
     (["--weights", "conv:-1"], "--weights"),
     (["--weights", "correlated:gaussian:nan"], "correlation length"),
     (["--weights", "pooling"], "--weights"),

@@ -131,3 +131,16 @@ def test_bad_checks_are_one_line():
         check_field("erf", np.ones((1, 4, 1)), 1, 1.0, 0.0, 4, trials=1)
     with pytest.raises(InvalidValueError, match="2 to 16 grid sizes"):
         self_averaging(sizes=(16,))
+
+
+@MONTE_CARLO
+@given(seed=SEEDS)
+@pytest.mark.parametrize("spec", [("conv", 3), ("correlated", "exponential", 2.0)], ids=str)
+def test_fields_on_a_segment_agree_and_a_wrong_law_is_rejected(spec, seed):
+    """A segment's zero-padded filter and its unperiodised correlations, sampled."""
+    X = np.random.default_rng(seed % 1000).normal(size=(2, 5, 2))
+    check = check_field("erf", X, 2, 1.5, 0.2, ("segment", 5), spec, n=400, trials=24,
+                        seed=seed)
+    assert check.agrees(), check.format()
+    wrong = dataclasses.replace(check, predicted=check.predicted * 1.1)
+    assert not wrong.agrees()

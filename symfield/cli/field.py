@@ -35,10 +35,12 @@ def _integer(text: str, what: str) -> int:
 
 
 def grid_option(text: str):
-    """G (a ring) or G1xG2 (a torus)."""
+    """G (a ring), G1xG2 (a torus) or segment:G (a line whose ends are not neighbours)."""
+    if text.lower().startswith("segment:"):
+        return ("segment", _integer(text.split(":", 1)[1], "--grid segment:G"))
     parts = text.lower().split("x")
     if len(parts) > 2:
-        raise argparse.ArgumentTypeError(f"--grid is G or G1xG2, got {text[:40]!r}")
+        raise argparse.ArgumentTypeError(f"--grid is G, G1xG2 or segment:G, got {text[:40]!r}")
     sizes = tuple(_integer(p, "--grid") for p in parts)
     return sizes[0] if len(sizes) == 1 else sizes
 
@@ -73,7 +75,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "field", help="deep random neural field: spatial correlation over depth, sampled "
                       "checks, self-averaging",
-        description="Layers over a ring (--grid G) or torus (--grid G1xG2) of positions with "
+        description="Layers over a ring (--grid G), torus (--grid G1xG2) or segment "
+                    "(--grid segment:G) of positions with "
                     "correlated weights: u(z') = sum_z w(z', z) x(z) + b(z'). Prints the "
                     "mean-field correlation across positions per offset and layer and its "
                     "depth scale; --check N compares the field kernel with N-channel sampled "
@@ -84,7 +87,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sigma-w", type=finite_float, default=1.5, help="weight scale (default 1.5)")
     p.add_argument("--sigma-b", type=finite_float, default=0.3, help="bias scale (default 0.3)")
     p.add_argument("--grid", type=grid_option, default=16,
-                   help="G (a ring of G points) or G1xG2 (a torus); default 16")
+                   help="G (a ring of G points), G1xG2 (a torus) or segment:G (a line of G "
+                        "points, zero-padded filters); default 16")
     p.add_argument("--depth", type=int, default=20, help="layers (default 20)")
     p.add_argument("--weights", type=weights_option, default=("conv", 3),
                    metavar="SPEC", help="independent, shared_input, conv:W (default conv:3) "
@@ -189,7 +193,8 @@ def run_field(args: argparse.Namespace) -> int:
     profile = spatial_correlation(args.activation, inputs, args.depth, args.sigma_w,
                                   args.sigma_b, args.grid, args.weights, args.bias)
     if args.json:
-        print(json.dumps({"grid": list(profile.grid.shape), "weights": profile.label,
+        print(json.dumps({"grid": list(profile.grid.shape), "periodic": profile.grid.periodic,
+                          "weights": profile.label,
                           "offsets": profile.offsets.tolist(),
                           "variance": profile.variance.tolist(),
                           "correlation": profile.correlation.tolist(),

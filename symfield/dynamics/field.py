@@ -28,10 +28,12 @@ fan-in variance sigma_w^2), i.e. sum_{z1, z2} C_w(z', z1; z', z2) = 1:
 - ``"independent"``: C_w = delta(z1', z2') delta(z1, z2) / G (the MLP on the flattened field);
 - ``"shared_input"``: w(z', z) = w(z') for all z, C_w = delta(z1', z2') / G^2 (mean pooling);
 - ``("conv", width)``: a shared filter, w(z', z) = v(z - z') for offsets in a window of
-  ``width`` points per axis (centred), taps i.i.d. of variance 1/|window| (CNN-GP);
+  ``width`` points per axis (centred), taps i.i.d. of variance 1/|window| (CNN-GP; on a
+  segment zero-padded: a tap past an end reads 0, so the ends see fewer inputs);
 - ``("correlated", "gaussian" | "exponential", length[, output_length])``: stationary weights
-  C_w = R_out(z1' - z2') R_in(z1 - z2) / (G sum_d R_in(d)), R the periodised correlation of
-  the given length (R(0) = 1; on the torus a product over the axes: Gaussian in the
+  C_w = R_out(z1' - z2') R_in(z1 - z2) / sum_{z1, z2} R_in(z1 - z2), R the periodised
+  correlation of the given length (on a segment R itself, unperiodised; R(0) = 1; on the
+  torus a product over the axes: Gaussian in the
   Euclidean offset, exponential in the L1 offset; ``output_length`` 0, the default, is delta
   in z'): ``length`` ->
   0 gives "independent", ``length`` -> infinity "shared_input" (Garriga-Alonso & van der
@@ -85,9 +87,12 @@ CORRELATIONS = ("gaussian", "exponential")
 # ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Grid:
-    """A ring (one axis) or a torus (two axes) of positions, flattened row-major."""
+    """A ring (one axis) or a torus (two axes) of positions, flattened row-major; with
+    ``periodic=False`` a segment (one axis: the ends are not neighbours, a filter reading
+    past them reads 0, as a zero-padded convolution does)."""
 
     shape: tuple[int, ...]
+    periodic: bool = True
 
     @property
     def size(self) -> int:
@@ -98,13 +103,49 @@ class Grid:
         return np.stack(np.unravel_index(np.arange(self.size), self.shape), axis=1)
 
     def offsets(self) -> np.ndarray:
-        """(G, G, d) periodic offsets z2 - z1, each in (-G_k/2, G_k/2]."""
+        """(G, G, d) offsets z2 - z1: periodic ones in (-G_k/2, G_k/2] on a ring or torus."""
         c = self.coordinates()
+        raw = c[None, :, :] - c[:, None, :]
+        if not self.periodic:
+            return raw
         shape = np.array(self.shape)
-        raw = (c[None, :, :] - c[:, None, :]) % shape
+        raw = raw % shape
         return np.where(raw > shape // 2, raw - shape, raw)
 
+    def moved(self, coordinates: np.ndarray, offset) -> tuple[np.ndarray, np.ndarray]:
+        """(flat index of z + offset, inside) for each row of ``coordinates``: wrapped on a
+        ring or torus (always inside); on a segment the index is clipped and ``inside`` says
+        whether z + offset is on the grid."""
+        target = coordinates + np.asarray(offset)
+        shape = np.array(self.shape)
+        if self.periodic:
+            return (np.ravel_multi_index(tuple((target % shape).T), self.shape),
+                    np.ones(len(coordinates), dtype=bool))
+        inside = np.all((target >= 0) & (target < shape), axis=1)
+        clipped = np.clip(target, 0, shape - 1)
+        return np.ravel_multi_index(tuple(clipped.T), self.shape), inside
+
+    def shift(self, array: np.ndarray, offset, axes: tuple[int, ...]) -> np.ndarray:
+        """out[..., z, ...] = array[..., z + offset, ...] along ``axes`` (one per grid axis,
+        repeated for several position axes): wrapped on a ring or torus, 0 past a segment's
+        ends."""
+        steps = tuple(int(a) for a in offset) * (len(axes) // len(self.shape))
+        if self.periodic:
+            return np.roll(array, tuple(-a for a in steps), axis=axes)
+        out = np.zeros_like(array)
+        source, target = [slice(None)] * array.ndim, [slice(None)] * array.ndim
+        for axis, step in zip(axes, steps):
+            size = array.shape[axis]
+            if abs(step) >= size:
+                return out
+            source[axis] = slice(max(step, 0), size + min(step, 0))
+            target[axis] = slice(max(-step, 0), size - max(step, 0))
+        out[tuple(target)] = array[tuple(source)]
+        return out
+
     def label(self) -> str:
+        if not self.periodic:
+            return f"segment of {self.shape[0]}"
         return f"ring of {self.shape[0]}" if len(self.shape) == 1 else \
             f"{self.shape[0]}x{self.shape[1]} torus"
 
@@ -127,20 +168,27 @@ def check_scalars(**values: object) -> None:
 
 
 def check_grid(grid: object) -> Grid:
-    """``grid``: G (a ring) or (G1, G2) (a torus), positive integers."""
+    """``grid``: G (a ring), (G1, G2) (a torus) or ("segment", G) (a line of G positions whose
+    ends are not neighbours), positive integers."""
     if isinstance(grid, Grid):
         return grid
+    periodic = True
+    if isinstance(grid, (tuple, list)) and grid and isinstance(grid[0], str):
+        if grid[0] != "segment" or len(grid) != 2:
+            raise InvalidValueError(f"grid must be G (a ring), (G1, G2) (a torus) or "
+                                    f"('segment', G), got {quoted(grid)}")
+        periodic, grid = False, grid[1]
     if isinstance(grid, (tuple, list)):
         if len(grid) not in (1, 2):
-            raise InvalidValueError(f"grid must be G (a ring) or (G1, G2) (a torus), got "
-                                    f"{len(grid)} axes")
+            raise InvalidValueError(f"grid must be G (a ring), (G1, G2) (a torus) or "
+                                    f"('segment', G), got {len(grid)} axes")
         shape = tuple(_positive_int(g, "each grid axis") for g in grid)
     else:
         shape = (_positive_int(grid, "grid (G, a ring, or (G1, G2), a torus)"),)
     if math.prod(shape) > MAX_ENTRIES:
         raise InvalidValueError(f"grid has {math.prod(shape)} positions; at most "
                                 f"{MAX_ENTRIES} are supported")
-    return Grid(shape)
+    return Grid(shape, periodic)
 
 
 # ------------------------------------------------------------------------------------------
@@ -189,19 +237,30 @@ def _ring_profile(points: int, kind: str, length: float) -> np.ndarray:
     return profile / profile[0]
 
 
-def periodic_correlation(grid: Grid, kind: str, length: float) -> np.ndarray:
+def _line_profile(points: int, kind: str, length: float) -> np.ndarray:
+    """r(d), d = 0 .. points - 1, on a segment: the correlation itself (exp(-d^2/2l^2) or
+    exp(-d/l)), positive semi-definite on any set of points of the line."""
+    d = np.arange(points, dtype=float)
+    return np.exp(-d / length) if kind == "exponential" else np.exp(-d * d / (2.0 * length**2))
+
+
+def stationary_correlation(grid: Grid, kind: str, length: float) -> np.ndarray:
     """(G, G) stationary correlation R(z2 - z1) on the grid, R(0) = 1, ``length`` 0 = delta.
 
     A product over the axes of ring profiles: on the torus the Gaussian is that of the
     Euclidean offset, the exponential that of the L1 offset exp(-(|d1| + |d2|)/l) (a product
-    of positive semi-definite correlations, so again one)."""
+    of positive semi-definite correlations, so again one). On a segment, R(|z2 - z1|)."""
     if length == 0:
         return np.eye(grid.size)
     coords = grid.coordinates()
     R = np.ones((grid.size, grid.size))
     for axis, points in enumerate(grid.shape):
-        profile = _ring_profile(points, kind, length)
-        R *= profile[(coords[None, :, axis] - coords[:, None, axis]) % points]
+        if grid.periodic:
+            profile = _ring_profile(points, kind, length)
+            R *= profile[(coords[None, :, axis] - coords[:, None, axis]) % points]
+        else:
+            profile = _line_profile(points, kind, length)
+            R *= profile[np.abs(coords[None, :, axis] - coords[:, None, axis])]
     return R
 
 
@@ -260,8 +319,9 @@ class WeightCovariance:
         second = tuple(range(len(lead) + d, len(lead) + 2 * d))
         total = None
         for offset in self.window:
-            # K(z1' + a, z2' + a): both position axes moved back by the tap's offset
-            moved = np.roll(field, tuple(-int(a) for a in offset) * 2, axis=first + second)
+            # K(z1' + a, z2' + a): both position axes moved back by the tap's offset (0 past a
+            # segment's ends: the zero padding)
+            moved = self.grid.shift(field, offset, first + second)
             total = moved if total is None else total + moved
         return (total / len(self.window)).reshape(kernel.shape)
 
@@ -286,11 +346,12 @@ def _conv_dense(grid: Grid, window: np.ndarray) -> np.ndarray:
     """C_w of a shared filter as a (G, G, G, G) array: tap a links z' to z' + a, and the
     same tap at two output positions is one variable."""
     G = grid.size
-    coords, shape, every = grid.coordinates(), np.array(grid.shape), np.arange(G)
+    coords, every = grid.coordinates(), np.arange(G)
     full = np.zeros((G, G, G, G))
     for a in window:
-        target = np.ravel_multi_index(tuple(((coords + a) % shape).T), grid.shape)
-        full[every[:, None], target[:, None], every[None, :], target[None, :]] += 1.0
+        target, inside = grid.moved(coords, a)
+        both = inside[:, None] & inside[None, :]   # past a segment's end the tap reads 0
+        full[every[:, None], target[:, None], every[None, :], target[None, :]] += both
     return full / len(window)
 
 
@@ -331,8 +392,8 @@ def _correlated(grid: Grid, kind: object, length: object,
     kind = _check_kind(kind)
     length = _check_length(length, "correlation length")
     output_length = _check_length(output_length, "output correlation length", allow_zero=True)
-    R_in = periodic_correlation(grid, kind, length)
-    R_out = periodic_correlation(grid, kind, output_length)
+    R_in = stationary_correlation(grid, kind, length)
+    R_out = stationary_correlation(grid, kind, output_length)
     # sum_{z1, z2} R_in(z1 - z2) = G * (row sum): the constant field keeps its fan-in
     return WeightCovariance(f"correlated {kind} length {length:g}"
                             + (f" output length {output_length:g}" if output_length else ""),
@@ -393,7 +454,7 @@ def build_bias_covariance(spec: object, grid: object) -> np.ndarray:
         if spec == "shared":
             return np.ones((G, G))
     elif isinstance(spec, tuple) and len(spec) == 3 and spec[0] == "correlated":
-        return periodic_correlation(grid, _check_kind(spec[1]),
+        return stationary_correlation(grid, _check_kind(spec[1]),
                                     _check_length(spec[2], "bias correlation length"))
     elif isinstance(spec, (np.ndarray, list)):
         array = _explicit_array(spec, (G, G), "bias covariance")
@@ -481,7 +542,8 @@ def field_kernel(activation: str | Activation, inputs: object, depth: int, sigma
     """The mean-field kernel Q^depth(x, x'; z1', z2') of a random neural field.
 
     ``inputs`` has shape (T, G, n0) (T inputs, G positions, n0 channels); ``grid`` is G (a
-    ring) or (G1, G2) (a torus, positions flattened row-major). Returns a (T, T, G, G)
+    ring), (G1, G2) (a torus, positions flattened row-major) or ("segment", G) (a line:
+    filters zero-padded at its ends, correlations not periodised). Returns a (T, T, G, G)
     float64 array (``dps`` None: the kernel law's vectorised float64 form) or an object
     array of mpmath numbers certified to ``dps`` digits (the whole recursion computed at two
     working precisions that agree on every entry); ``all_layers=True`` gives the list
@@ -603,7 +665,8 @@ def spatial_correlation(activation: str | Activation, inputs: object, depth: int
                           bias_covariance, all_layers=True)
     coords = grid_.coordinates()
     shape = np.array(grid_.shape)
-    offsets = coords[np.all(coords <= shape // 2, axis=1)]
+    # a segment has offsets up to G - 1 (fewer pairs each), a ring or torus up to G // 2
+    offsets = coords[np.all(coords <= shape // 2, axis=1)] if grid_.periodic else coords
     correlation = np.empty((len(layers), len(offsets)))
     variance = np.empty(len(layers))
     for l, Q in enumerate(layers):
@@ -611,8 +674,9 @@ def spatial_correlation(activation: str | Activation, inputs: object, depth: int
         q = np.einsum("taa->ta", diagonal)    # (T, G)
         variance[l] = q.mean()
         for k, d in enumerate(offsets):
-            partner = np.ravel_multi_index(tuple(((coords + d) % shape).T), grid_.shape)
-            every = np.arange(grid_.size)
+            partner, inside = grid_.moved(coords, d)
+            every = np.arange(grid_.size)[inside]
+            partner = partner[inside]
             with np.errstate(divide="ignore", invalid="ignore"):
                 c = diagonal[:, every, partner] / np.sqrt(q[:, every] * q[:, partner])
             correlation[l, k] = c.mean()
@@ -720,6 +784,6 @@ __all__ = [
     "check_scalars",
     "field_derivation_latex",
     "field_kernel",
-    "periodic_correlation",
+    "stationary_correlation",
     "spatial_correlation",
 ]

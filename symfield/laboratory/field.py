@@ -103,7 +103,7 @@ def _layer_fields(x: np.ndarray, factors: _Factors, n_out: int, sigma_w: float,
         axes = tuple(range(2, 2 + len(shape)))
         for tap, offset in zip(taps, window):
             # w(z', z' + a) = v(a): the input read at z' + a
-            moved = np.roll(grid_x, tuple(-int(a) for a in offset), axis=axes)
+            moved = covariance.grid.shift(grid_x, offset, axes)
             u += np.einsum("ij,tj...->ti...", tap, moved)
         u = u.reshape(T, n_out, G)
     elif covariance.structure == "separable":
