@@ -1243,6 +1243,17 @@ def _meets(value: arb, dps: int) -> bool:
     return value.rad() <= threshold
 
 
+def _not_proven(what: str, dps: int, cap: int, best: Enclosure | None,
+                undecided: str) -> PrecisionError:
+    """The error when the effort cap is reached short of ``dps`` proven digits."""
+    proven = 0 if best is None else int(best.digits)
+    detail = (f"; best enclosure {best!r}" if best is not None
+              else f" ({undecided} at every precision)" if undecided else "")
+    return PrecisionError(
+        f"{what}: only {proven} digits are proven (wanted {dps}) within the maximum working "
+        f"precision of {cap} bits{detail}")
+
+
 def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[object],
             dps: int, what: str = "the value", start_bits: int | None = None) -> Enclosure:
     """A proven enclosure of ``expr`` at ``variables`` = ``values`` (exact numbers: ints,
@@ -1299,12 +1310,7 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
     if best is None and infinite and not undecided:
         raise InvalidValueError(f"{what} is infinite or undefined at these values (no finite "
                                 f"enclosure at any working precision up to {cap} bits)")
-    proven = 0 if best is None else int(best.digits)
-    detail = (f"; best enclosure {best!r}" if best is not None
-              else f" ({undecided} at every precision)" if undecided else "")
-    raise PrecisionError(
-        f"{what}: only {proven} digits are proven (wanted {dps}) within the maximum working "
-        f"precision of {cap} bits{detail}")
+    raise _not_proven(what, dps, cap, best, undecided)
 
 
 def enclose_computation(compute: Callable[[], Sequence[Ball]], dps: int, what: str,
@@ -1335,12 +1341,7 @@ def enclose_computation(compute: Callable[[], Sequence[Ball]], dps: int, what: s
         if bits >= cap:
             break
         bits *= 2
-    proven = 0 if best is None else int(best.digits)
-    detail = (f"; best enclosure {best!r}" if best is not None
-              else f" ({undecided} at every precision)" if undecided else "")
-    raise PrecisionError(
-        f"{what}: only {proven} digits are proven (wanted {dps}) within the maximum working "
-        f"precision of {cap} bits{detail}")
+    raise _not_proven(what, dps, cap, best, undecided)
 
 
 def ball_function(expr: sp.Expr, variables: Sequence[sp.Symbol],
