@@ -182,9 +182,11 @@ class BallContext(EvaluationContext):
         self.diagonal = diagonal
 
     def number(self, raw: object, name: str = "value"):
+        from flint import acb, arb
+
         from ..gaussian.numerics.enclosure import exact_ball
 
-        if type(raw).__name__ in ("arb", "acb"):
+        if isinstance(raw, (arb, acb)):   # already a ball (a previous layer's value)
             return raw
         return exact_ball(to_exact(raw, name))
 
