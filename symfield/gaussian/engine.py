@@ -366,7 +366,8 @@ def _check_measure(m: object, kind: type) -> None:
 
 def _scaled(coeff: sp.Expr, value: sp.Expr) -> sp.Expr:
     """coeff * value, keeping 0 * oo = 0 when a symbolic coefficient may vanish."""
-    if not value.is_infinite or coeff.is_zero is False or coeff.is_number:
+    # the coefficient's questions first: is_infinite of a long pole series costs seconds
+    if coeff.is_number or coeff.is_zero is False or not value.is_infinite:
         return coeff * value
     sign = 1 if coeff.is_nonnegative else (-1 if coeff.is_nonpositive else sp.sign(coeff))
     return sp.Piecewise((sp.S.Zero, sp.Eq(coeff, 0)), (sign * value, True))
