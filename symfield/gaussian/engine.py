@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sympy as sp
 
@@ -328,17 +329,22 @@ class GaussianCalculus:
 
     @staticmethod
     def _relabel(steps: list[Step], back: dict) -> list[Step]:
-        # Variables (bound symbols included) are renamed with xreplace, which subs refuses for
-        # bound variables; parameters are substituted with subs, which turns a derivative in
-        # a parameter that becomes an expression into a proper Subs(...).
-        names = {k: v for k, v in back.items() if v.is_Symbol}
-        values = {k: v for k, v in back.items() if not v.is_Symbol}
+        names = tuple((k, v) for k, v in back.items() if v.is_Symbol)
+        values = tuple((k, v) for k, v in back.items() if not v.is_Symbol)
+        return [Step(_relabelled(s.before, names, values), _relabelled(s.after, names, values),
+                     s.rule, s.justification) for s in steps]
 
-        def relabel(e):
-            e = e.xreplace(names)
-            return e.subs(values, simultaneous=True) if values else e
 
-        return [Step(relabel(s.before), relabel(s.after), s.rule, s.justification) for s in steps]
+@lru_cache(maxsize=8192)
+def _relabelled(e: sp.Expr, names: tuple, values: tuple) -> sp.Expr:
+    """A step's expression in the caller's variables. Variables (bound symbols included) are
+    renamed with xreplace, which subs refuses for bound variables; parameters are substituted
+    with subs, which turns a derivative in a parameter that becomes an expression into a
+    proper Subs(...). Cached: memoised sub-results replay their steps into every law that
+    meets them, with the same variables (GELU: 1644 relabellings, 408 distinct; subs was a
+    tenth of the cold derivation)."""
+    e = e.xreplace(dict(names))
+    return e.subs(dict(values), simultaneous=True) if values else e
 
 
 def _dummy_free_key(key: tuple) -> tuple:
@@ -366,7 +372,8 @@ def _check_measure(m: object, kind: type) -> None:
 
 def _scaled(coeff: sp.Expr, value: sp.Expr) -> sp.Expr:
     """coeff * value, keeping 0 * oo = 0 when a symbolic coefficient may vanish."""
-    if not value.is_infinite or coeff.is_zero is False or coeff.is_number:
+    # the coefficient's questions first: is_infinite of a long pole series costs seconds
+    if coeff.is_number or coeff.is_zero is False or not value.is_infinite:
         return coeff * value
     sign = 1 if coeff.is_nonnegative else (-1 if coeff.is_nonpositive else sp.sign(coeff))
     return sp.Piecewise((sp.S.Zero, sp.Eq(coeff, 0)), (sign * value, True))
