@@ -283,7 +283,7 @@ def _proven(model: MeanField, eoc: EdgeOfChaos, target: sp.Expr,
     dps, name = point.dps, model.name
     if eoc.kind == "point" or target == 0:
         # sigma_w^2 is an exact number: the point's, or the curve's q* -> 0+ limit
-        w2 = sp.sympify(eoc.sigma_w2 if eoc.kind == "point" else eoc.limit[0])
+        w2 = eoc.sigma_w2 if eoc.kind == "point" else eoc.limit[0]   # SymPy numbers
         out = {} if point.q_star is None else {"q_star": exact_enclosure(0)}
         out["sigma_w2"] = enclose(w2, (), [], dps, what=f"critical sigma_w^2 of {name}")
         out["sigma_w"] = enclose(sp.sqrt(w2), (), [], dps, what=f"critical sigma_w of {name}")
