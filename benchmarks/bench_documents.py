@@ -1,4 +1,5 @@
-"""Regenerating and compiling derivations/ (targets: regenerate <= 20 s in a fresh process,
+"""Regenerating and compiling derivations/ (targets: regenerate <= 60 s, issue 11's target for
+'symfield derivations build'; bench_derivation_build.py shows which activation bounds it;
 compile every document <= 10 s).
 
 Run: python benchmarks/bench_documents.py
@@ -39,7 +40,7 @@ if __name__ == "__main__":
         out = Path(work)
         took = regenerate(out)
         report(f"regenerate derivations/ ({len(list(out.glob('*.tex')))} documents, fresh process)",
-               took, 20.0, "<= 20 s", took <= 20.0)
+               took, 60.0, "<= 60 s", took <= 60.0)
         if shutil.which("pdflatex"):
             took = compile_all(out)
             report("compile every document with pdflatex -halt-on-error", took, 10.0,
