@@ -168,6 +168,7 @@ REPORT = Make(lambda: importlib.import_module("symfield.dynamics").fixed_point(
 SMALL_NET = dict(activation="tanh", sigma_w=1.5, sigma_b=0.3)
 INTERVAL = Make(lambda: importlib.import_module("symfield.verification").Interval(1, 2))
 CALCULUS = Make(lambda: importlib.import_module("symfield").GaussianCalculus())
+STATE = Make(lambda: importlib.import_module("symfield.output.latex").DocumentState())
 
 VALID: dict[str, Spec] = {
     # symfield
@@ -427,6 +428,13 @@ VALID: dict[str, Spec] = {
     "symfield.output.latex.law_equation": Spec(dict(law=LAW)),
     "symfield.output.latex.law_section": Spec(dict(law=LAW), full=("level",)),
     "symfield.output.latex.law_document": Spec(dict(law=LAW)),
+    "symfield.output.latex.display": Spec(dict(lhs="x", rhs=Q, label=None), full=("lhs", "label")),
+    "symfield.output.latex.DocumentState.note": Spec(dict(self=STATE, text="t"), full=("text",)),
+    "symfield.output.breaking.formula_lines": Spec(dict(expr=Q)),
+    "symfield.output.breaking.latex_width": Spec(dict(latex="x"), full=("latex",)),
+    "symfield.output.prose.bibliography": Spec(dict(cited={"price1958"})),
+    "symfield.output.prose.formula_latex": Spec(dict(formula="x^2"), full=("formula",)),
+    "symfield.output.prose.note_latex": Spec(dict(text="t"), full=("text",)),
     "symfield.output.documents.activation_document": Spec(dict(act="linear"), sample=4),
     # a hostile text that is a valid directory name starts a real build (every law for 25
     # activations: minutes), which the walk would take for a hang; the CLI's
@@ -1351,10 +1359,10 @@ def test_hostile_names_reach_documents_as_text_only(tmp_path):
     """A name like \\input{/etc/hostname} used to land verbatim in the document (and its file
     in the PDF). Now the documents use no macro a benign document does not use."""
     import symfield
-    from symfield.output.latex import LAW_NAME_MACROS
+    from symfield.output.latex import LAW_NAME_MACROS, LAYOUT_MACROS
 
     path, _token = _secret(tmp_path)
-    benign = LAW_NAME_MACROS | _macros(symfield.derive("chi0", "leaky_relu").latex(document=True)) | _macros(
+    benign = LAW_NAME_MACROS | LAYOUT_MACROS | _macros(symfield.derive("chi0", "leaky_relu").latex(document=True)) | _macros(
         symfield.derive("chi0", "erf").latex(document=True))
     for payload in corpus.LATEX_FILE_ACCESS.values():
         name = payload.replace(corpus.SECRET, str(path)).replace(corpus.MARKER, str(tmp_path / "M"))

@@ -172,9 +172,10 @@ class FisherReport:
     def latex(self, document: bool = True) -> str:
         """The statistic laws and the order-parameter laws with their derivations (LaTeX),
         and the numbers of this network."""
-        from ..output.latex import PREAMBLE, escape_text, law_section
+        from ..output.latex import PREAMBLE, DocumentState, escape_text, law_section
 
         act = get_activation(self.activation)
+        state = DocumentState()  # one numbering and bibliography across the laws
         parts = [r"\section*{" + escape_text(f"Fisher information of a random {act.name} "
                                              "network") + "}",
                  escape_text(self.format().splitlines()[1]) + r"\par"]
@@ -184,14 +185,14 @@ class FisherReport:
                                    ("2/lambda_max", "learning_rate_bound"))]
         parts.append("\\begin{tabular}{ll}\n" + "\n".join(rows) + "\n\\end{tabular}")
         for name in ("m_lambda", "s_lambda", "lambda_max", "K_1", "K_2"):
-            parts.append(law_section(self.laws[name], "subsection"))
+            parts.append(law_section(self.laws[name], "subsection", state))
         for name in ("backward_order_parameter", "backward_order_parameter_pair", "chi0",
                      "kernel"):
-            parts.append(law_section(derive(name, act), "subsection"))
+            parts.append(law_section(derive(name, act), "subsection", state))
         body = "\n".join(parts)
         if not document:
-            return body
-        return "\n".join([PREAMBLE, r"\begin{document}", body, r"\end{document}", ""])
+            return body + "\n" + state.bibliography()
+        return "\n".join([PREAMBLE, r"\begin{document}", body, state.end()])
 
 
 # ------------------------------------------------------------------------------------------

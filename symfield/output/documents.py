@@ -31,8 +31,8 @@ from ..errors import InvalidValueError, SymfieldError, quoted
 from ..laws import derive, registered_laws
 from ..processes import check_workers, die_with_parent
 from ..symbols import LATEX_NAMES
-from .latex import (PREAMBLE, escape_text, law_equation, law_lhs, law_section, safe_law_latex,
-                    tex, tex_lines)
+from .latex import (PREAMBLE, DocumentState, display, escape_text, law_equation, law_lhs,
+                    law_section, safe_law_latex, tex, tex_lines)
 
 CONVENTIONS = r"""\section*{Conventions}
 \begin{tabular}{ll}
@@ -49,31 +49,34 @@ $\Theta(x)$ & the Heaviside step; derivatives are distributional ($\mathrm{ReLU}
 
 
 def activation_document(act: Activation) -> str:
-    """Every law for one activation (an Activation or its name), with derivations."""
+    """Every law for one activation (an Activation or its name), with derivations; a law
+    whose derivation repeats steps shown under an earlier law cites them."""
     act = get_activation(act)
+    state = DocumentState()
     title = escape_text(f"symfield derivations: {act.name}")
     parts = [PREAMBLE, r"\begin{document}", rf"{{\Large {title}}}\par\medskip",
-             escape_text(f"phi(x) = {act.phi}  ({act.description})") + r"\par", CONVENTIONS]
+             rf"$\varphi(x) = {tex(act.phi)}$: {state.note(act.description)}.\par", CONVENTIONS]
     for name in registered_laws():
-        parts.append(law_section(derive(name, act)))
-    parts += [r"\end{document}", ""]
+        parts.append(law_section(derive(name, act), state=state))
+    parts.append(state.end())
     return "\n".join(parts)
 
 
 def overview_rows(act: Activation) -> dict[str, str]:
-    """For each law, this activation's line of the overview (LaTeX)."""
+    """For each law, this activation's display in the overview (LaTeX)."""
     act = get_activation(act)
     rows = {}
     for name in registered_laws():
         law = derive(name, act)
-        body = tex(law.expr) if not law.divergent else r"+\infty\ \text{(divergent)}"
-        rows[name] = rf"\text{{{escape_text(act.name)}:}}\quad {law_lhs(law)} &= {body}"
+        lhs = rf"\text{{{escape_text(act.name)}:}}\quad {law_lhs(law)}"
+        rows[name] = display(lhs, law.expr) if not law.divergent else \
+            rf"\begin{{equation*}}{lhs} = +\infty\ \text{{(divergent)}}\end{{equation*}}"
     return rows
 
 
 def overview_document(rows_by_activation: dict[str, dict[str, str]] | None = None) -> str:
     """All activations side by side, law by law, with the conventions. ``rows_by_activation``
-    (activation name -> law name -> LaTeX row, as :func:`overview_rows` makes them) saves
+    (activation name -> law name -> LaTeX display, as :func:`overview_rows` makes them) saves
     deriving them again; it must cover every activation and law."""
     if rows_by_activation is None:
         rows_by_activation = {n: overview_rows(a) for n, a in registered_activations().items()}
@@ -83,16 +86,16 @@ def overview_document(rows_by_activation: dict[str, dict[str, str]] | None = Non
             for a in registered_activations()):
         raise InvalidValueError("rows_by_activation must map every activation name to "
                                 "overview_rows(activation)")
+    state = DocumentState()
     parts = [PREAMBLE, r"\begin{document}",
              r"{\Large symfield: the laws for every activation}\par\medskip",
              "Each result below was derived by the engine's Gaussian calculus; the per-activation "
              "documents hold the derivations.\\par", CONVENTIONS]
     for name, spec in registered_laws().items():
-        parts.append(rf"\section*{{{escape_text(spec.title)}}}")
-        parts.append(rf"\textit{{{escape_text(spec.convention)}}}")
-        rows = [rows_by_activation[a][name] for a in registered_activations()]
-        parts.append("\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}")
-    parts += [r"\end{document}", ""]
+        parts.append(rf"\section*{{{state.note(spec.title)}}}")
+        parts.append(rf"{{\sloppy\textit{{{state.note(spec.convention)}}}\par}}")
+        parts.extend(rows_by_activation[a][name] for a in registered_activations())
+    parts.append(state.end())
     return "\n".join(parts)
 
 

@@ -22,6 +22,8 @@ from ..errors import InvalidValueError, quoted
 from ..laws.base import set_latex_renderers
 from ..microdynamics import NETWORK_LATEX_NAMES
 from ..symbols import CANONICAL, LATEX_NAMES
+from .breaking import LINE_UNITS, formula_lines, latex_width
+from .prose import bibliography, escape_text, note_latex
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..laws.base import Law
@@ -162,81 +164,171 @@ def law_equation(law: "Law") -> str:
     return f"{law_lhs(law)} = {tex(law.expr)}"
 
 
-def escape_text(text: str) -> str:
-    """Plain text for LaTeX text mode."""
-    if not isinstance(text, str):
-        raise InvalidValueError(f"expected text (got {quoted(text)})")
-    out = []
-    specials = {"\\": r"\textbackslash{}", "_": r"\_", "^": r"\^{}", "&": r"\&", "%": r"\%",
-                "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\~{}"}
-    for ch in text:
-        out.append(specials.get(ch, ch))
-    return "".join(out)
-
-
-def align_equation(lhs: str, rhs_lines: list[str]) -> str:
-    """One equation of an align* environment, continuation lines indented."""
-    first = f"{lhs} &= {rhs_lines[0]}"
-    rest = [rf"&\quad {line}" for line in rhs_lines[1:]]
-    return " \\\\\n".join([first, *rest])
-
-
-def derivation_body(law: "Law") -> str:
-    """The derivation as an align* environment: each step with its rule as a text line."""
-    _check_law(law)
-    rows = []
-    name = sp.Symbol(law.name)
-    for step in law.derivation:
-        why = step.rule + (": " + step.justification if step.justification else "")
-        lhs = law_lhs(law) if step.before == name else tex(step.before)
-        rows.append(rf"\intertext{{\small\textit{{{escape_text(why)}}}}}")
-        rows.append(align_equation(lhs, tex_lines(step.after)) + r" \\")
-    return "\\begin{align*}\n" + "\n".join(rows) + "\n\\end{align*}"
-
-
 PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[T1]{fontenc}
 \usepackage{amsmath,amssymb}
+\usepackage{graphicx}
 \usepackage[margin=1.6cm]{geometry}
 \allowdisplaybreaks
 \setlength{\parindent}{0pt}
+% \sffit{formula}: the formula, scaled down to the line only if no break point was left
+\newsavebox{\sfpiece}
+\newcommand{\sffit}[1]{\sbox{\sfpiece}{$\displaystyle #1$}%
+\ifdim\wd\sfpiece>0.8\linewidth\resizebox{0.8\linewidth}{!}{\usebox{\sfpiece}}%
+\else\usebox{\sfpiece}\fi}
 """
+
+
+#: Macros the layout itself writes around formulas (line breaks, brackets across lines,
+#: numbering, citations): never taken from a name.
+LAYOUT_MACROS = frozenset({"Bigl", "Bigr", "times", "quad", "qquad", "sffit", "label", "notag",
+                           "ref", "cite", "allowbreak", "sloppy", "noindent", "small", "par",
+                           "bibitem", "emph"})
+
+
+class DocumentState:
+    """What one document has shown so far: equation labels, each derivation step's label
+    (a later derivation cites an earlier step instead of repeating it), and the sources
+    cited (for the bibliography)."""
+
+    def __init__(self) -> None:
+        self.cited: set[str] = set()
+        self.shown: dict[tuple[str, str], str] = {}
+        self._labels = 0
+
+    def label(self) -> str:
+        self._labels += 1
+        return f"eq:{self._labels}"
+
+    def note(self, text: str) -> str:
+        return note_latex(text, self.cited)
+
+    def bibliography(self) -> str:
+        """The bibliography of what was cited so far (empty when nothing was)."""
+        return bibliography(self.cited)
+
+    def end(self) -> str:
+        """The bibliography, then the end of the document."""
+        return "\n".join(filter(None, [self.bibliography(), r"\end{document}", ""]))
+
+
+def _state(state: object) -> DocumentState:
+    if state is None:
+        return DocumentState()
+    if not isinstance(state, DocumentState):
+        raise InvalidValueError(f"state must be a DocumentState (the document being written) "
+                                f"or None (got {quoted(state)})")
+    return state
+
+
+def display(lhs: str, rhs: sp.Basic, label: str | None = None) -> str:
+    """``lhs = rhs`` as a displayed equation broken to the line (numbered when labelled)."""
+    if not isinstance(lhs, str):
+        raise InvalidValueError(f"lhs must be LaTeX text (got {quoted(lhs)})")
+    if not isinstance(rhs, sp.Basic):
+        raise InvalidValueError(f"rhs must be a SymPy expression (got {quoted(rhs)})")
+    if label is not None and not (isinstance(label, str) and re.fullmatch(r"[A-Za-z0-9:_]+", label)):
+        raise InvalidValueError(f"label must be letters, digits, ':' and '_' (got {quoted(label)})")
+    room = LINE_UNITS
+    lhs_width = latex_width(lhs)
+    whole = tex(rhs)
+    tag = rf"\label{{{label}}}" if label else r"\notag"
+    if lhs_width + 2 + latex_width(whole) <= room:
+        return rf"\begin{{equation}}\sffit{{{lhs} = {whole}}}{tag}\end{{equation}}"
+    # the left-hand side on a line of its own: every line then starts at the left margin;
+    # align (not split) so that a result of many lines may continue on the next page
+    lines = formula_lines(rhs, room - 3)
+    rows = [rf"&\sffit{{{lhs}}}", rf"&\quad= \sffit{{{lines[0]}}}"]
+    rows += [rf"&\qquad \sffit{{{line}}}" for line in lines[1:]]
+    body = " \\notag\\\\\n".join(rows) + tag
+    return f"\\begin{{align}}\n{body}\n\\end{{align}}"
+
+
+def derivation_body(law: "Law", state: DocumentState | None = None) -> str:
+    """The derivation: each step's rule and note as text, its equation numbered. A run of
+    steps the document has already shown (a kernel derived under an earlier law) is cited,
+    with only its conclusion repeated."""
+    _check_law(law)
+    state = _state(state)
+    name = sp.Symbol(law.name)
+    out: list[str] = []
+    repeated: list[tuple[str, str, object]] = []
+
+    def cite_repeated() -> None:
+        if not repeated:
+            return
+        first, last = state.shown[repeated[0][:2]], state.shown[repeated[-1][:2]]
+        span = rf"(\ref{{{first}}})" if first == last \
+            else rf"(\ref{{{first}}})--(\ref{{{last}}})"
+        lhs, _rhs, after = repeated[-1]
+        out.append(rf"{{\small\sloppy\noindent As derived in {span}:\par}}")
+        out.append(display(lhs, after))
+        repeated.clear()
+
+    for k, step in enumerate(law.derivation):
+        lhs = law_lhs(law) if step.before == name else tex(step.before)
+        key = (lhs, tex(step.after))
+        last_step = k == len(law.derivation) - 1
+        if last_step and step.before == name and step.after == law.expr and step.rule == "result":
+            cite_repeated()
+            out.append(rf"{{\small\sloppy\noindent This is the result, (\ref{{{_result_label(law)}}})"
+                       rf" ({state.note(step.justification)}).\par}}")
+            continue
+        if key in state.shown and step.before != name:
+            repeated.append((lhs, key[1], step.after))
+            continue
+        cite_repeated()
+        why = state.note(step.rule) + (": " + state.note(step.justification)
+                                       if step.justification else "")
+        label = state.label()
+        state.shown.setdefault(key, label)
+        out.append(rf"{{\small\sloppy\noindent {why}\par}}")
+        out.append(display(lhs, step.after, label))
+    cite_repeated()
+    return "\n".join(out)
+
+
+def _result_label(law: "Law") -> str:
+    # law names are identifiers of the registry; a label takes letters, digits and _ only
+    return "result:" + re.sub(r"[^A-Za-z0-9_]", "", law.name)
 
 
 #: Sectioning commands a law's section may use.
 SECTION_LEVELS = ("section", "subsection", "subsubsection", "paragraph")
 
 
-def law_section(law: "Law", level: str = "section") -> str:
-    """A section with the law's result and its derivation."""
+def law_section(law: "Law", level: str = "section", state: DocumentState | None = None) -> str:
+    """A section with the law's result (a numbered equation) and its derivation."""
     _check_law(law)
     if level not in SECTION_LEVELS:
         raise InvalidValueError(f"level must be one of {', '.join(SECTION_LEVELS)} "
                                 f"(got {quoted(level)})")
+    state = _state(state)
     kind = ("diverges: " + law.divergence) if law.divergent else {
         "closed": "closed form", "series": "exact convergent series over the poles",
         "integral": "exact unevaluated Gaussian expectation"}[law.form]
     return "\n".join([
-        rf"\{level}*{{{escape_text(law.title)}}}",
-        rf"\textbf{{Convention.}} {escape_text(law.convention)}\par",
-        rf"\textbf{{Result}} ({escape_text(kind)}):",
-        r"\begin{align*}",
-        align_equation(law_lhs(law), tex_lines(law.expr)),
-        r"\end{align*}",
-        r"\textbf{Derivation.}",
-        derivation_body(law),
+        rf"\{level}*{{{state.note(law.title)}}}",
+        rf"{{\sloppy\textbf{{Convention.}} {state.note(law.convention)}\par}}",
+        rf"\textbf{{Result}} ({state.note(kind)}):",
+        display(law_lhs(law), law.expr, _result_label(law)),
+        r"\textbf{Derivation.}\par",
+        derivation_body(law, state),
     ])
 
 
 def law_document(law: "Law") -> str:
     """A standalone LaTeX document: the result and its derivation."""
     _check_law(law)
+    state = DocumentState()
     title = escape_text(f"symfield: {law.name} for {law.activation.name}")
+    body = law_section(law, state=state)
     return "\n".join([PREAMBLE, r"\begin{document}", rf"{{\Large {title}}}\par\medskip",
-                      law_section(law), r"\end{document}", ""])
+                      body, state.end()])
 
 
 set_latex_renderers(law_equation, law_document)
 
-__all__ = ["PREAMBLE", "SECTION_LEVELS", "SymfieldLatexPrinter", "derivation_body", "escape_text",
-           "law_document", "law_equation", "law_lhs", "law_section", "tex", "tex_lines"]
+__all__ = ["PREAMBLE", "SECTION_LEVELS", "DocumentState", "SymfieldLatexPrinter",
+           "derivation_body", "display", "escape_text", "law_document", "law_equation",
+           "law_lhs", "law_section", "tex", "tex_lines"]

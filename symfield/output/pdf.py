@@ -73,7 +73,10 @@ def compile_pdf(source: str, output: str | Path, timeout: float = 60) -> Path:
     with tempfile.TemporaryDirectory(prefix="symfield-latex-") as work:
         tex = Path(work) / "document.tex"
         tex.write_text(source, encoding="utf-8", errors="replace")
-        code, stdout = _run_pdflatex(tex.name, work, timeout)
+        for _ in range(3):  # again while pdflatex asks (equation references, citations)
+            code, stdout = _run_pdflatex(tex.name, work, timeout)
+            if code != 0 or "Rerun to get" not in stdout:
+                break
         pdf = Path(work) / "document.pdf"
         if code != 0 or not pdf.exists():
             errors = [line for line in stdout.splitlines() if line.startswith("!")]
