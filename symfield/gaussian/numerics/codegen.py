@@ -66,7 +66,8 @@ from ...expectation import Expectation
 from ..faddeeva import faddeeva, tanh_moment
 from ..simplify import merge_series
 from . import angles
-from .compile import _clamp_radicands, _stable_angles, _stable_exponentials
+from .compile import (_clamp_radicands, _stable_angles, _stable_exponentials,
+                      _stable_integrand)
 from .series import SeriesShapeError, analyse
 
 #: Languages ``export`` writes.
@@ -108,6 +109,20 @@ PERTURBATION = sp.Rational(1, 2**20)
 ROUNDING_PER_CANCELLATION = 4e-15
 
 
+#: The quadrature of the law's definition that stands in for a pole series where the
+#: series' error estimate is too large (module documentation): the trapezoidal rule in
+#: t = x / sqrt(2 v) on [-CUT, CUT], first step STEP, halved per level (the previous
+#: level's nodes reused) from MIN_LEVEL on until the change is below the rounding estimate
+#: or MAX_LEVEL is reached (about 29 * 2^12 = 119,000 nodes).
+TRAPEZOID_STEP = 0.5
+TRAPEZOID_CUT = 7.0
+TRAPEZOID_MIN_LEVEL = 2
+TRAPEZOID_MAX_LEVEL = 12
+#: Rounding error of a quadrature value per unit of sum |weight f| (its cancellation):
+#: a few ulps of each integrand value and a compensated (C) or pairwise (numpy) sum.
+QUADRATURE_ROUNDING = 1e-15
+
+
 class ExportError(InvalidValueError):
     """A law that cannot be written as source code (the message says which and why)."""
 
@@ -126,6 +141,17 @@ class SeriesPiece:
     p_terms: list          # [(power, expr)], power <= -2
     b_terms: list          # [(power, expr)], power >= 0
     q_terms: list          # [(power, expr)]: P + B R_n expanded in K, combined exactly
+
+
+@dataclass
+class MeanPiece:
+    """One expectation of the law's definition, E[f(x)] for x ~ N(0, variance): the
+    quadrature that stands in for the pole series where their error estimate is too large."""
+
+    placeholder: sp.Symbol
+    x: sp.Symbol
+    integrand: sp.Expr      # float64 form (``_stable_integrand``)
+    variance: sp.Expr
 
 
 @dataclass
@@ -152,6 +178,8 @@ class Plan:
     ends: list[EndPiece] = field(default_factory=list)
     constant: float | None = None           # a divergent law: +-inf
     summary: str = ""
+    fallback: sp.Expr | None = None         # the definition, expectations as placeholders
+    means: list[MeanPiece] = field(default_factory=list)
 
 
 class _imaginary_faddeeva(sp.Function):
@@ -260,7 +288,41 @@ def plan(law) -> Plan:
                     result.ends.append(_end_piece(end, info["series"]))
     result.summary = ("closed form" if not pieces else
                       f"closed form with {len(pieces)} Faddeeva pole series")
+    if pieces:
+        result.fallback, result.means = _definition_by_quadrature(law.definition, variables)
+        if result.means:
+            result.summary += (", the definition by quadrature where a series' error "
+                               "estimate is too large")
     return result
+
+
+def _definition_by_quadrature(definition: sp.Expr, variables: tuple
+                              ) -> tuple[sp.Expr | None, list[MeanPiece]]:
+    """The law's definition with each expectation (one centred Gaussian variable, its
+    integrand translatable) as a placeholder for the exported trapezoidal quadrature; (None,
+    []) when it has another shape (the series then stands alone, NaN where it cancels)."""
+    means = sorted(definition.atoms(Expectation), key=sp.default_sort_key)
+    if not means:
+        return None, []
+    pieces = []
+    for i, e in enumerate(means):
+        if e.dimension != 1 or not e.centred:
+            return None, []
+        (x,) = e.variables
+        integrand = _stable_integrand(e.integrand)
+        if integrand.free_symbols - {x} - set(variables) or integrand.has(
+                sp.Sum, Expectation, sp.Integral, sp.Derivative, sp.DiracDelta):
+            return None, []
+        pieces.append(MeanPiece(sp.Dummy(f"sf_E{i}"), x, integrand, e.covariance[0]))
+    outer = definition.xreplace({e: m.placeholder for e, m in zip(means, pieces)})
+    if outer.free_symbols - {m.placeholder for m in pieces} - set(variables):
+        return None, []
+    try:  # every function must have a float64 translation
+        for text in (outer, *[m.integrand for m in pieces], *[m.variance for m in pieces]):
+            _Emitter("c")(text)
+    except ExportError:
+        return None, []
+    return outer, pieces
 
 
 def _end_piece(end: int, series: angles.EndSeries) -> EndPiece:
@@ -293,6 +355,7 @@ _FUNCTIONS = {
     _ASIN_DIFFERENCE: ("symfield_asin_difference", "_asin_difference"),
     "Heaviside": ("symfield_heaviside", "_heaviside"),
     "Max": ("fmax", "_maximum"), "Min": ("fmin", "_minimum"),
+    "_expit": ("symfield_expit", "_expit"), "_log1pexp": ("symfield_log1pexp", "_log1pexp"),
 }
 
 
@@ -541,6 +604,12 @@ _C_SMALL = {
     "_expdiff": "/* exp(a) - exp(b) with gap = a - b simplified symbolically */\n"
                 "static double symfield_expdiff(double a, double b, double gap) {\n"
                 "    return -(gap >= 0 ? 1.0 : -1.0) * exp(fmax(a, b)) * expm1(-fabs(gap));\n}",
+    "_expit": "/* exp(a)/(1 + exp(a)) without inf/inf */\n"
+              "static double symfield_expit(double a) {\n"
+              "    return a >= 0 ? 1.0 / (1.0 + exp(-a)) : exp(a) / (1.0 + exp(a));\n}",
+    "_log1pexp": "/* log(1 + exp(a)) without overflow */\n"
+                 "static double symfield_log1pexp(double a) {\n"
+                 "    return a > 0 ? a + log1p(exp(-a)) : log1p(exp(a));\n}",
     _ASIN_DIFFERENCE:
         "/* asin(x) - asin(y) as one angle, d = x - y computed symbolically */\n"
         "static double symfield_asin_difference(double x, double y, double d, double rx, "
@@ -575,8 +644,10 @@ def to_c(p: Plan) -> str:
             body.append(f"    const double sf_error{i} = {ROUNDING_PER_CANCELLATION!r} * "
                         f"fmax(sf_cancel{i}, 1.0) * (sf_shift{i} == 0.0 ? 0.0 : sf_shift{i} / "
                         f"({_float_text(PERTURBATION)} * fabs(sf_value)));")
-            body.append(f"    if (!(sf_error{i} <= {SERIES_TOLERANCE!r})) "
-                        f"{{ errno = EDOM; return NAN; }}")
+            # where the series would lose digits: the definition by quadrature, else NaN
+            refuse = (f"return {p.function_name}_by_definition("
+                      f"{', '.join(p.variables)});" if p.means else "errno = EDOM; return NAN;")
+            body.append(f"    if (!(sf_error{i} <= {SERIES_TOLERANCE!r})) {{ {refuse} }}")
         body.extend(_c_ends(p, emit))
         body.append("    return sf_value;")
     support = []
@@ -593,13 +664,112 @@ def to_c(p: Plan) -> str:
         support.append(_guarded("POLE_SERIES", "/* Hurwitz" + series_part))
     support.extend(_guarded(_identifier(name).upper(), text)
                    for name, text in _C_SMALL.items() if name in emit.used)
+    fallback = _c_by_definition(p, emit) if p.means and p.constant is None else []
+    if fallback:
+        support.append(_guarded("GAUSSIAN_MEAN", _C_GAUSSIAN_MEAN))
+        support.extend(_guarded(_identifier(name).upper(), text)
+                       for name, text in _C_SMALL.items() if name in emit.used and
+                       _guarded(_identifier(name).upper(), text) not in support)
     guard = f"{p.function_name.upper()}_DEFINED"
     return "\n".join([
         _header_comment(p, "/*", " *", " */"),
         "#include <errno.h>", "#include <math.h>", "",
         f"#ifndef {guard}", f"#define {guard}", "",
-        *[s + "\n" for s in support],
+        *[s + "\n" for s in support], *fallback,
         f"double {p.function_name}({args}) {{", *body, "}", "", "#endif", ""])
+
+
+_C_GAUSSIAN_MEAN = r"""
+/* E[f(x)] for x ~ N(0, v): (1/sqrt(pi)) int exp(-t^2) f(sqrt(2v) t) dt by the trapezoidal
+   rule on |t| <= %(cut)r (the cut leaves exp(-%(cut)r^2) ~ 5e-22 times a polynomial), first
+   step %(step)r, halved per level (the nodes of the previous level reused), a compensated
+   (Neumaier) sum. It converges geometrically for an integrand analytic in a strip about the
+   real axis (tanh, sigmoid: their poles are pi/2, pi off it); the change of the last
+   halving, which bounds the error of the previous level, is the error estimate. Stops from
+   level %(min_level)d on when the change is below the rounding estimate %(rounding)r x
+   sum |w f|, or at level %(max_level)d; *error receives change + rounding estimate. */
+static void symfield_neumaier(double *sum, double *compensation, double x) {
+    double t = *sum + x;
+    *compensation += fabs(*sum) >= fabs(x) ? (*sum - t) + x : (x - t) + *sum;
+    *sum = t;
+}
+
+static double symfield_gaussian_mean(double (*f)(double, const double *), const double *args,
+                                     double v, double *error) {
+    const double s = sqrt(2.0 * fmax(v, 0.0)), sqrt_pi = 1.7724538509055160273;
+    double h = %(step)r, sum = 0.0, compensation = 0.0, size = 0.0;
+    double value = 0.0, previous = 0.0, change = 0.0, scale = 0.0;
+    double f0 = f(0.0, args);
+    symfield_neumaier(&sum, &compensation, f0);
+    size = fabs(f0);
+    for (int level = 0; level <= %(max_level)d; level++) {
+        long first = 1, stride = 1;
+        if (level > 0) { h *= 0.5; stride = 2; }  /* the new nodes: odd multiples of h */
+        for (long j = first; j * h <= %(cut)r; j += stride) {
+            double t = j * h, w = exp(-t * t), fp = f(s * t, args), fm = f(-s * t, args);
+            symfield_neumaier(&sum, &compensation, w * fp);
+            symfield_neumaier(&sum, &compensation, w * fm);
+            size += w * (fabs(fp) + fabs(fm));
+        }
+        value = h * (sum + compensation) / sqrt_pi;
+        scale = h * size / sqrt_pi;
+        if (level > 0) {
+            change = fabs(value - previous);
+            if (level >= %(min_level)d && change <= %(rounding)r * scale) break;
+        }
+        previous = value;
+    }
+    *error = change + %(rounding)r * scale;
+    return value;
+}
+""".replace("%(cut)r", repr(TRAPEZOID_CUT)).replace("%(step)r", repr(TRAPEZOID_STEP)) \
+    .replace("%(min_level)d", str(TRAPEZOID_MIN_LEVEL)) \
+    .replace("%(max_level)d", str(TRAPEZOID_MAX_LEVEL)) \
+    .replace("%(rounding)r", repr(QUADRATURE_ROUNDING)).strip("\n")
+
+
+def _fallback_parts(p: Plan, emit: _Emitter, c: bool, indent: str
+                    ) -> tuple[list[str], str, list[str]]:
+    """(assignments, the definition's value, its value with each expectation shifted by
+    PERTURBATION) with the expectations as their placeholders."""
+    shifted = [p.fallback.xreplace({m.placeholder: m.placeholder * (1 + PERTURBATION)})
+               for m in p.means]
+    lines, (value, *perturbed) = _assignments([p.fallback, *shifted], emit, c, indent, "sf_d")
+    return lines, value, perturbed
+
+
+def _c_by_definition(p: Plan, emit: _Emitter) -> list[str]:
+    """The integrands and ``<name>_by_definition``: the law's definition by quadrature."""
+    out = []
+    unpack = [f"    const double {v} = sf_args[{j}];" for j, v in enumerate(p.variables)]
+    unused = [f"    (void){v};" for v in p.variables]
+    for i, m in enumerate(p.means):
+        out += [f"static double {p.function_name}_mean{i}(double {m.x.name}, "
+                f"const double *sf_args) {{", *unpack, *unused,
+                f"    return {emit(m.integrand)};", "}", ""]
+    args = ", ".join(f"double {v}" for v in p.variables) or "void"
+    out += [f"/* {p.law} for {p.activation} by its definition: each expectation by quadrature "
+            f"(symfield_gaussian_mean), NaN and errno = EDOM where the estimated error "
+            f"exceeds {SERIES_TOLERANCE:g} */",
+            f"static double {p.function_name}_by_definition({args}) {{",
+            f"    const double sf_args[{max(len(p.variables), 1)}] = "
+            f"{{{', '.join(p.variables) or '0.0'}}};", "    (void)sf_args;"]
+    for i, m in enumerate(p.means):
+        out += [f"    double sf_err{i};",
+                f"    const double {m.placeholder.name} = symfield_gaussian_mean("
+                f"{p.function_name}_mean{i}, sf_args, {emit(m.variance)}, &sf_err{i});"]
+    lines, value, perturbed = _fallback_parts(p, emit, True, "    ")
+    out += lines
+    out += [f"    const double sf_value = {value};", "    double sf_error = 0.0;"]
+    for i, (m, text) in enumerate(zip(p.means, perturbed)):
+        # each expectation's estimated relative error times the law's condition number in it
+        out += [f"    const double sf_shift{i} = fabs(({text}) - sf_value);",
+                f"    sf_error += (sf_shift{i} == 0.0 ? 0.0 : sf_shift{i} / "
+                f"({_float_text(PERTURBATION)} * fabs(sf_value))) * (sf_err{i} == 0.0 ? 0.0 : "
+                f"sf_err{i} / fabs({m.placeholder.name}));"]
+    out += [f"    if (!(sf_error <= {SERIES_TOLERANCE!r})) {{ errno = EDOM; return NAN; }}",
+            "    return sf_value;", "}", ""]
+    return out
 
 
 def _magnitude(coefficient: sp.Expr) -> sp.Expr:
@@ -706,6 +876,17 @@ _asarray = lambda x: _np.asarray(x, dtype=float)  # noqa: E731
 _atan2, _asin_raw, _acos_raw, _abs = _np.arctan2, _np.arcsin, _np.arccos, _np.abs
 _where, _maximum, _minimum, _clip = _np.where, _np.maximum, _np.minimum, _np.clip
 _errstate = lambda: _np.errstate(all="ignore")  # noqa: E731
+_broadcast = _np.broadcast_arrays
+
+
+def _patch(value, bad, fallback, args):
+    """value with its entries where bad recomputed by fallback (only those entries)."""
+    bad = _np.broadcast_to(bad, _np.shape(value))
+    if not _np.any(bad):
+        return value
+    value = _np.array(value, dtype=float)
+    value[bad] = fallback(*[_np.broadcast_to(a, bad.shape)[bad] for a in args])
+    return value
 ''',
     "jax": '''import contextlib
 import math
@@ -732,6 +913,14 @@ def _asarray(x):
 _atan2, _asin_raw, _acos_raw, _abs = _np.arctan2, _np.arcsin, _np.arccos, _np.abs
 _where, _maximum, _minimum, _clip = _np.where, _np.maximum, _np.minimum, _np.clip
 _errstate = contextlib.nullcontext
+_broadcast = _np.broadcast_arrays
+
+
+def _patch(value, bad, fallback, args):
+    # traced arrays cannot be indexed by a mask: the fallback at every point, kept where bad
+    if not bool(_np.any(bad)):
+        return value
+    return _np.where(bad, fallback(*args), value)
 ''',
     "torch": '''import contextlib
 import math
@@ -760,6 +949,20 @@ def _maximum(a, b):
 
 def _minimum(a, b):
     return _torch.minimum(_asarray(a), _asarray(b))
+
+
+def _broadcast(*arrays):
+    return _torch.broadcast_tensors(*[_asarray(a) for a in arrays])
+
+
+def _patch(value, bad, fallback, args):
+    """value with its entries where bad recomputed by fallback (only those entries)."""
+    value, bad = _torch.broadcast_tensors(_asarray(value), _torch.as_tensor(bad))
+    if not bool(bad.any()):
+        return value
+    value = value.clone()
+    value[bad] = fallback(*[a.expand(bad.shape)[bad] for a in _broadcast(*args)])
+    return value
 ''',
 }
 
@@ -768,6 +971,7 @@ _inf = math.inf
 _sqrt, _exp, _log, _expm1 = _np.sqrt, _np.exp, _np.log, _np.expm1
 _sin, _cos, _tan, _tanh = _np.sin, _np.cos, _np.tan, _np.tanh
 _sinh, _cosh, _atan, _sign = _np.sinh, _np.cosh, _np.arctan, _np.sign
+_log1p = _np.log1p
 
 
 def _asin(x):
@@ -908,6 +1112,78 @@ def _pole_series(beta, n, a_terms, p_terms, b_terms, q_terms):
     return total, largest / _maximum(_abs(total), 1e-300)
 '''
 
+_PY_SUPPORT_MEAN = """
+
+_SQRT_PI = 1.7724538509055160273
+
+
+def _gaussian_mean(f, variance, args):
+    \"\"\"E[f(x)] for x ~ N(0, variance): (1/sqrt(pi)) int exp(-t^2) f(sqrt(2 variance) t) dt by
+    the trapezoidal rule on |t| <= TRAPEZOID_CUT, the step halved per level (the previous
+    nodes reused) from TRAPEZOID_MIN_LEVEL on until the change of the last halving is below
+    the rounding estimate QUADRATURE_ROUNDING * sum |w f| at every point, or
+    TRAPEZOID_MAX_LEVEL; returns (value, error estimate: that change plus the rounding
+    estimate).\"\"\"
+    s = _sqrt(2.0 * _maximum(variance, 0.0))[..., None]
+    args = [a[..., None] for a in args]
+
+    def part(nodes):
+        total, size = 0.0, 0.0
+        for first in range(0, len(nodes), 1024):  # a bounded block of nodes at a time
+            t = _asarray(nodes[first:first + 1024])
+            w = _exp(-t * t)
+            fp, fm = f(s * t, *args), f(-s * t, *args)
+            total = total + (w * (fp + fm)).sum(-1)
+            size = size + (w * (_abs(fp) + _abs(fm))).sum(-1)
+        return total, size
+
+    h = TRAPEZOID_STEP
+    f0 = f(0.0 * s, *args)[..., 0]
+    total, size = part([h * j for j in range(1, int(TRAPEZOID_CUT / h) + 1)])
+    total, size = total + f0, size + _abs(f0)
+    previous = change = None
+    for level in range(TRAPEZOID_MAX_LEVEL + 1):
+        if level:
+            h *= 0.5
+            more, more_size = part([h * j for j in range(1, int(TRAPEZOID_CUT / h) + 1, 2)])
+            total, size = total + more, size + more_size
+        value, scale = h * total / _SQRT_PI, h * size / _SQRT_PI
+        if level:
+            change = _abs(value - previous)
+            if level >= TRAPEZOID_MIN_LEVEL and bool(
+                    (change <= QUADRATURE_ROUNDING * scale).all()):
+                break
+        previous = value
+    return value, change + QUADRATURE_ROUNDING * scale
+"""
+
+
+def _py_by_definition(p: Plan, emit: _Emitter) -> list[str]:
+    """The integrands and ``_by_definition``: the law's definition by quadrature."""
+    args = ", ".join(p.variables)
+    out = []
+    for i, m in enumerate(p.means):
+        out += [f"def _sf_mean{i}({m.x.name}, {args}):",
+                f"    return {emit(m.integrand)} + 0.0 * {m.x.name}", "", ""]
+    out += [f"def _by_definition({args}):",
+            f'    """{p.law} for {p.activation} by its definition: each expectation by '
+            f'quadrature,', '    NaN where the estimated error exceeds SERIES_TOLERANCE."""',
+            f"    ({args},) = _broadcast({args})", "    with _errstate():"]
+    for i, m in enumerate(p.means):
+        out.append(f"        {m.placeholder.name}, sf_err{i} = _gaussian_mean(_sf_mean{i}, "
+                   f"{emit(m.variance)} + 0.0 * {p.variables[0]}, ({args},))")
+    lines, value, perturbed = _fallback_parts(p, emit, False, "        ")
+    out += lines
+    out += [f"        sf_value = {value} + 0.0 * {p.variables[0]}", "        sf_error = 0.0"]
+    for i, (m, text) in enumerate(zip(p.means, perturbed)):
+        # each expectation's estimated relative error times the law's condition number in it
+        out += [f"        sf_shift = _abs(({text}) - sf_value)",
+                f"        sf_error = sf_error + _where(sf_shift == 0, 0.0, sf_shift / "
+                f"({_float_text(PERTURBATION)} * _abs(sf_value))) * _where(sf_err{i} == 0, "
+                f"0.0, sf_err{i} / _abs({m.placeholder.name}))"]
+    out += ["        return _where(sf_error <= SERIES_TOLERANCE, sf_value, math.nan)", "", ""]
+    return out
+
 
 def to_python(p: Plan, language: str) -> str:
     """Python source for ``language`` in numpy, jax, torch: one function of arrays."""
@@ -954,8 +1230,16 @@ def to_python(p: Plan, language: str) -> str:
                         f"({_float_text(PERTURBATION)} * _abs(sf_value)))")
             body.append(f"{inner}sf_value = _where(sf_error <= SERIES_TOLERANCE, sf_value, "
                         f"math.nan)")
+            body.append(f"{inner}sf_refused{i} = ~(sf_error <= SERIES_TOLERANCE)")
+        if p.means:
+            # where a series would lose digits: the definition by quadrature there
+            refused = " | ".join(f"sf_refused{i}" for i in range(len(p.series)))
+            body.append(f"{inner}sf_value = _patch(sf_value, {refused}, _by_definition, "
+                        f"({args},))")
         body.append(f"{inner}return sf_value")
-    support = _PY_SUPPORT_COMMON + (_PY_SUPPORT_SERIES if p.series else "")
+    fallback = _py_by_definition(p, emit) if p.means and p.constant is None else []
+    support = _PY_SUPPORT_COMMON + (_PY_SUPPORT_SERIES if p.series else "") + \
+        (_PY_SUPPORT_MEAN + "\n" + _PY_SMALL if fallback else "")
     doc = _header_comment(p, '"""', "", '"""').replace("\n ", "\n").replace('""" ', '"""', 1)
     return "\n".join([
         doc, "", _PY_BACKENDS[language],
@@ -965,12 +1249,30 @@ def to_python(p: Plan, language: str) -> str:
         f"NEAR_Y = {NEAR_Y!r}",
         f"_REMAINDER_NODES = ({', '.join(map(_float_text, REMAINDER_NODES))},)",
         f"_REMAINDER_WEIGHTS = ({', '.join(map(_float_text, REMAINDER_WEIGHTS))},)",
-        support, "",
+        f"TRAPEZOID_STEP = {TRAPEZOID_STEP!r}",
+        f"TRAPEZOID_CUT = {TRAPEZOID_CUT!r}",
+        f"TRAPEZOID_MIN_LEVEL = {TRAPEZOID_MIN_LEVEL}",
+        f"TRAPEZOID_MAX_LEVEL = {TRAPEZOID_MAX_LEVEL}",
+        f"QUADRATURE_ROUNDING = {QUADRATURE_ROUNDING!r}",
+        support, "", *fallback,
         f"def {p.function_name}({args}):",
         (f'{indent}"""{p.law} for {p.activation} (float64, vectorised over broadcastable '
          f'arrays)."""'),
         *body, "", "",
         f"__all__ = [{p.function_name!r}]", ""])
+
+
+_PY_SMALL = '''
+def _expit(a):
+    """exp(a)/(1 + exp(a)) without inf/inf."""
+    e = _exp(-_abs(a))
+    return _where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _log1pexp(a):
+    """log(1 + exp(a)) without overflow."""
+    return _maximum(a, 0.0) + _log1p(_exp(-_abs(a)))
+'''
 
 
 def _py_end(p: Plan, end: EndPiece, emit: _Emitter, inner: str) -> list[str]:
