@@ -982,12 +982,26 @@ try:
 except ImportError as _error:  # pragma: no cover - depends on the environment
     raise ImportError("this module needs the 'torch' package (pip install torch)") from _error
 
-_np = _torch
 _xp = _torch
 _asarray = lambda x: _torch.as_tensor(x, dtype=_torch.float64)  # noqa: E731
-_erf, _erfc = _torch.special.erf, _torch.special.erfc
-_atan2, _asin_raw, _acos_raw, _abs = _torch.atan2, _torch.asin, _torch.acos, _torch.abs
-_clip = _torch.clip
+
+
+def _tensors(function):
+    # torch's functions take tensors only; the exported code also passes constants (floats)
+    def call(*args):
+        return function(*[_asarray(a) if isinstance(a, (int, float)) else a for a in args])
+    return call
+
+
+class _TensorFunctions:
+    def __getattr__(self, name):
+        return _tensors(getattr(_torch, name))
+
+
+_np = _TensorFunctions()
+_erf, _erfc = _tensors(_torch.special.erf), _tensors(_torch.special.erfc)
+_atan2, _asin_raw, _acos_raw, _abs = _np.atan2, _np.asin, _np.acos, _np.abs
+_clip = _np.clip
 _errstate = contextlib.nullcontext
 
 
