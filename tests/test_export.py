@@ -280,8 +280,8 @@ def test_optional_backends_are_source_that_names_its_library(cases, language, tm
 @pytest.mark.parametrize("language", ["jax", "torch"])
 def test_optional_backends_compute_the_law(cases, language, tmp_path):
     if not _installed(language):
-        pytest.skip(f"{language} is not installed (an optional extra; torch is not installed "
-                    f"in CI: several GB)")
+        pytest.skip(f"{language} is not installed (an optional extra; .ci/run does not "
+                    f"install jax or torch: each takes a minute or more)")
     exported, _refused, _total = cases
     if language == "jax":
         import jax
