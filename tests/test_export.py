@@ -281,7 +281,7 @@ def test_optional_backends_are_source_that_names_its_library(cases, language, tm
 def test_optional_backends_compute_the_law(cases, language, tmp_path):
     if not _installed(language):
         pytest.skip(f"{language} is not installed (an optional extra; .ci/run does not "
-                    f"install jax or torch: each takes a minute or more)")
+                    f"install them: torch's CPU wheel alone took 94 s to install here)")
     exported, _refused, _total = cases
     if language == "jax":
         import jax
