@@ -450,7 +450,7 @@ def _copy_block(ident: str, label: str, text: str) -> str:
             f'{_e(text)}</textarea>')
 
 
-def law_page_name(activation: str, law: str) -> str:
+def _law_page_name(activation: str, law: str) -> str:
     """The path of a law's page relative to the site: ``<activation>/<law>.html`` (both are
     checked identifiers, so the path stays inside the site)."""
     return f"{activation}/{law}.html"
@@ -489,7 +489,7 @@ def _law_summary(activation: str, law: Mapping) -> str:
     """A law on its activation's page: its result, value and copy buttons, and a link to its
     page with the derivation."""
     name = law["name"]
-    page = law_page_name(activation, name)
+    page = _law_page_name(activation, name)
     return f"""<section class="law" id="{_e(name)}">
 <h2><a href="{_e(page)}">{_math(law["latex_name"])}</a> <span class="law-name">{_e(name)}</span></h2>
 <p class="title">{_e(law["title"])}</p>
@@ -562,7 +562,7 @@ def _activation_page(record: Mapping, plots: Mapping[str, str]) -> str:
     """The activation, its plots and a table of contents with every law's result (the
     derivations are on the laws' own pages)."""
     act = record["activation"]
-    contents = " · ".join(f'<a href="{_e(law_page_name(act, law["name"]))}">'
+    contents = " · ".join(f'<a href="{_e(_law_page_name(act, law["name"]))}">'
                           f'{_math(law["latex_name"])}</a>' for law in record["laws"])
     sections = "\n".join(_law_summary(act, law) for law in record["laws"])
     body = f"""<header id="top"><p class="crumbs"><a href="index.html">symfield derivations</a></p>
@@ -600,7 +600,7 @@ def _index_page(records: Sequence[Mapping]) -> str:
                 continue
             form = _form(law)
             label, what = FORM_LABELS[form]
-            cells.append(f'<td class="form-{form}"><a href="{_e(law_page_name(act, n))}" '
+            cells.append(f'<td class="form-{form}"><a href="{_e(_law_page_name(act, n))}" '
                          f'title="{_e(n)} for {_e(act)}: {_e(what)}">{_e(label)}</a></td>')
         rows.append(f'<tr><th scope="row"><a href="{_e(act)}.html">{_e(act)}</a></th>'
                     f'{"".join(cells)}</tr>')
@@ -738,7 +738,7 @@ def _build_activation(records: str, activation: str, output: str,
     laws = record["laws"]
     for k, law in enumerate(laws):
         neighbours = (laws[k - 1] if k > 0 else None, laws[k + 1] if k + 1 < len(laws) else None)
-        write_atomically(directory / law_page_name(activation, law["name"]),
+        write_atomically(directory / _law_page_name(activation, law["name"]),
                          _law_page(record, law, plots, neighbours))
     return record
 
@@ -780,9 +780,9 @@ def build_site(output: str | os.PathLike, records: str | os.PathLike = "derivati
             built = list(pool.map(_build_activation, *zip(*jobs)))
     write_atomically(out / "index.html", _index_page(built))
     return [out / "index.html"] + [out / f"{name}.html" for name in names] + [
-        out / law_page_name(record["activation"], law["name"])
+        out / _law_page_name(record["activation"], law["name"])
         for record in built for law in record["laws"]]
 
 
 __all__ = ["KATEX_DIR", "KATEX_PACKAGE", "PLOT_SECONDS", "build_site", "check_record",
-           "katex_directory", "law_page_name", "map_curves", "phase_grid", "read_record"]
+           "katex_directory", "map_curves", "phase_grid", "read_record"]
