@@ -491,7 +491,8 @@ def _law_summary(activation: str, law: Mapping) -> str:
     name = law["name"]
     page = _law_page_name(activation, name)
     return f"""<section class="law" id="{_e(name)}">
-<h2><a href="{_e(page)}">{_math(law["latex_name"])}</a> <span class="law-name">{_e(name)}</span></h2>
+<h2><a href="{_e(page)}">{_math(law["latex_name"])}</a>
+<span class="law-name">{_e(name)}</span></h2>
 <p class="title">{_e(law["title"])}</p>
 {_result(law)}
 {_value(law)}
@@ -750,9 +751,9 @@ def build_site(output: str | os.PathLike, records: str | os.PathLike = "derivati
     """Write the site into ``output`` from the records in ``records`` (default
     derivations/); ``only``: a list of activation names (default every activation).
     Pages are built in ``workers`` processes (default: every CPU). Returns the pages
-    written: the index, the activations' pages, then every law's page. Everything is checked before the work starts: the
-    activation names, KaTeX (``katex``: a directory, default Debian's), the records, the
-    output directory."""
+    written: the index, the activations' pages, then every law's page. Everything is
+    checked before the work starts: the activation names, KaTeX (``katex``: a directory,
+    default Debian's), the records, the output directory."""
     from ..dynamics.storage import check_writable_directory
 
     names = list(registered_activations()) if only is None else _known_activations(only)

@@ -27,11 +27,13 @@ The rounding error is estimated at run time as ROUNDING_PER_CANCELLATION (4e-15)
 cancellation of the sum (largest piece / |sum|, at least 1) times the condition number of
 the law in the series (measured by shifting the series by 2^-20: chi0 = 1 - S cancels at
 small q). The ratio of the actual error to cancellation x condition was at most 2.9e-15 on
-800 points (20 tanh and sigmoid laws, 0.02 <= q <= 200, against 20-digit Law.evaluate). The
-exported function returns NaN (C: and sets errno = EDOM) where the estimate exceeds the
-stated accuracy or more than ``MAX_HEAD_TERMS`` head terms would be needed, never a value
-with fewer digits. The sum cancels at small and moderate variances (the coefficients grow
-like a power of 1/q), so the exported series returns values (sigma_w in [0.5, 2]) for tanh, the length and activity maps at every q tested
+800 points (20 tanh and sigmoid laws, 0.02 <= q <= 200, against 20-digit Law.evaluate).
+Where the estimate exceeds the stated accuracy (C: or more than ``MAX_HEAD_TERMS`` head
+terms would be needed, q > 2.6e10 for tanh; the Python modules raise ValueError there) the
+exported function computes the law's definition by quadrature instead (below), and returns NaN (C: and sets errno = EDOM) only where that estimate too exceeds it:
+never a value with fewer digits. The sum cancels at small and moderate variances (the
+coefficients grow like a power of 1/q), so the series alone returns values (sigma_w in
+[0.5, 2]) for tanh, the length and activity maps at every q tested
 (q >= 0.02), chi1, the metric law and the backward order parameter from q ~ 0.04, chi0 and
 the domino law from q ~ 0.1, chi_parallel and derivative_moment2 from q ~ 0.2, the
 curvature map and chi2 from q ~ 0.35-0.5, derivative_moment3 from q ~ 1.2; for sigmoid,
@@ -40,7 +42,7 @@ q ~ 1.7, derivative_moment3 and chi_parallel NaN for about half of the q in [0.1
 At large variances the exactly combined coefficients hold powers of q up to q^40, which
 overflow float64: the exported tanh chi1 and chi2 return NaN from q ~ 1e7 on, chi0 from
 q ~ 3e7, sigmoid chi0 from q ~ 1e8 (values below those were checked against 20 digits).
-``Law.evaluate`` and ``Law.to_numpy`` (quadrature) cover all those points.
+The quadrature below covers those points up to variances of about 3e7 (tanh's chi2) to 1e8.
 
 The support code (erfcx, the Hurwitz zeta function by Euler-Maclaurin, the pole-series sum)
 is written out in each generated file, so the output needs nothing from symfield: C needs
