@@ -95,6 +95,10 @@ LANGUAGES = ("c", "numpy", "jax", "torch")
 SERIES_TOLERANCE = 5e-14
 #: Head terms of a pole series beyond which the exported code returns NaN (variance too large).
 MAX_HEAD_TERMS = 1_000_000
+#: Head terms beyond which the exported Python modules compute the law by quadrature instead
+#: of the series when it has that fallback (their head terms are a Python loop: 2000 terms,
+#: tanh at q ~ 1e5, take ~0.5 s; the quadrature ~0.01 s).
+PYTHON_HEAD_TERMS = 2000
 #: y from which a head term is the exactly combined 40-term expansion in K (module
 #: documentation: at y = 7 its truncation error reached 5e-10 of derivative_moment3's small
 #: value for sigmoid; at y >= 10 it is below 1e-36 of the B R_n piece).
@@ -1127,14 +1131,18 @@ def _pole_remainder(n, y):
     return prefactor * total * h
 
 
-def _pole_series(beta, n, a_terms, p_terms, b_terms, q_terms):
+def _pole_series(beta, n, a_terms, p_terms, b_terms, q_terms, head_limit=MAX_HEAD_TERMS):
     """sum over K = k + 1/2 of A(K) + B(K) erfcx(beta K) (see the module documentation),
     the coefficients as (power, value, magnitude: the sum of the absolute values of the
     monomials the value is computed from); returns (sum, cancellation = largest piece, in
-    magnitudes, / |sum|). More than MAX_HEAD_TERMS head terms raise ValueError."""
+    magnitudes, / |sum|). Points that need more than head_limit head terms get an infinite
+    cancellation (the caller computes them otherwise: a Python loop over that many terms
+    takes seconds); more than MAX_HEAD_TERMS raise ValueError."""
     y_needed = 13.746994684567446
     finite = beta > 0
-    k0 = float(_xp.max(_where(finite, y_needed / _where(finite, beta, 1.0) - 0.5, 0.0)))
+    need = _where(finite, y_needed / _where(finite, beta, 1.0) - 0.5, 0.0)
+    skipped = need > head_limit
+    k0 = float(_xp.max(_where(skipped, 0.0, need)))
     k0 = max(0, math.ceil(k0))
     if k0 > MAX_HEAD_TERMS:
         raise ValueError(f"the pole series needs {k0} terms at this variance (more than "
@@ -1177,7 +1185,7 @@ def _pole_series(beta, n, a_terms, p_terms, b_terms, q_terms):
         z = _hurwitz_zeta(-j, start)
         total = total + v * z
         largest = _maximum(largest, m * z)
-    return total, largest / _maximum(_abs(total), 1e-300)
+    return total, _where(skipped, math.inf, largest / _maximum(_abs(total), 1e-300))
 '''
 
 _PY_SUPPORT_MEAN = """
@@ -1290,7 +1298,8 @@ def to_python(p: Plan, language: str) -> str:
                 pos += len(terms)
             body.append(f"{inner}{s.placeholder.name}, sf_cancel{i} = _pole_series("
                         f"{texts[0]} + 0.0 * ({' + '.join(p.variables)}), {s.subtracted}, "
-                        f"{groups[0]}, {groups[1]}, {groups[2]}, {groups[3]})")
+                        f"{groups[0]}, {groups[1]}, {groups[2]}, {groups[3]}"
+                        f"{', ' + str(PYTHON_HEAD_TERMS) if p.means else ''})")
         lines, (value, *perturbed) = _assignments([p.value, *_perturbed(p)], emit, False,
                                                   inner, "sf_v")
         body.extend(lines)
