@@ -945,6 +945,21 @@ def _patch(value, bad, fallback, args):
     value = _np.array(value, dtype=float)
     value[bad] = fallback(*[_np.broadcast_to(a, bad.shape)[bad] for a in args])
     return value
+
+
+def _by_first_grid(mean, f, s, args):
+    """mean(f, s, args) on each group of points that share a first quadrature grid (a huge
+    variance must not make every other point use its fine grid)."""
+    with _np.errstate(all="ignore"):
+        level = _np.where(_np.isfinite(s), _np.ceil(_np.log2(_np.maximum(0.5 * s, 1.0))), -1.0)
+    levels = _np.unique(level)
+    if levels.size <= 1:
+        return mean(f, s, args)
+    value, error = _np.empty(s.shape), _np.empty(s.shape)
+    for k in levels:
+        group = level == k
+        value[group], error[group] = mean(f, s[group], [a[group] for a in args])
+    return value, error
 ''',
     "jax": '''import contextlib
 import math
@@ -979,6 +994,10 @@ def _patch(value, bad, fallback, args):
     if not bool(_np.any(bad)):
         return value
     return _np.where(bad, fallback(*args), value)
+
+
+def _by_first_grid(mean, f, s, args):
+    return mean(f, s, args)
 ''',
     "torch": '''import contextlib
 import math
@@ -1035,6 +1054,10 @@ def _patch(value, bad, fallback, args):
     value = value.clone()
     value[bad] = fallback(*[a.expand(bad.shape)[bad] for a in _broadcast(*args)])
     return value
+
+
+def _by_first_grid(mean, f, s, args):
+    return mean(f, s, args)
 ''',
 }
 
@@ -1200,7 +1223,11 @@ def _gaussian_mean(f, variance, args):
     times, until the change of the last halving is below the rounding estimate
     QUADRATURE_ROUNDING * sum |w f| at every point, never beyond TRAPEZOID_MAX_LEVEL;
     returns (value, error estimate: that change plus the rounding estimate; inf beyond).\"\"\"
-    s = _sqrt(2.0 * _maximum(variance, 0.0))
+    return _by_first_grid(_gaussian_mean_grid, f, _sqrt(2.0 * _maximum(variance, 0.0)), args)
+
+
+def _gaussian_mean_grid(f, s, args):
+    \"\"\"_gaussian_mean for s = sqrt(2 variance), on the first grid of the largest s.\"\"\"
     widest = float(_xp.max(s))
     start = 0
     while TRAPEZOID_STEP * 0.5 ** start * widest > 1.0 and start <= TRAPEZOID_MAX_LEVEL:
