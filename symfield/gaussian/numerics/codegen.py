@@ -316,8 +316,7 @@ def plan(law) -> Plan:
     if pieces:
         result.fallback, result.means = _definition_by_quadrature(law.definition, variables)
         if result.means:
-            result.summary += (", the definition by quadrature where a series' error "
-                               "estimate is too large")
+            result.summary += ", its definition by quadrature as the fallback"
     return result
 
 
@@ -903,8 +902,9 @@ def _header_comment(p: Plan, first: str, middle: str, last: str) -> str:
                   "(small variances, where the series cancels) the law's definition, each",
                   "expectation by the trapezoidal rule halved until its own error estimate",
                   "allows (NaN where neither does: variances beyond about 3e7-1e8, where the",
-                  "series' coefficients overflow and the quadrature would need more than",
-                  f"2^{TRAPEZOID_MAX_LEVEL} steps). Details: symfield's codegen.py."]
+                  "series' coefficients overflow and the quadrature would need a step finer",
+                  f"than {TRAPEZOID_STEP:g}/2^{TRAPEZOID_MAX_LEVEL}). Details: symfield's "
+                  f"codegen.py."]
     elif p.series:
         lines += [(f"Pole series: NaN (C: errno = EDOM) where the estimated relative error "
                    f"exceeds {SERIES_TOLERANCE:g}"),
