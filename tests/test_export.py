@@ -479,13 +479,32 @@ def _sweep_point(law, q) -> dict:
     return {n: (q if n in ("q", "A") else SWEEP_FIXED[n]) for n in names}
 
 
-def _sweep_check(law, got: np.ndarray, tmp_path=None) -> None:
-    want = law.to_numpy()(**_sweep_point(law, SWEEP_Q))
+def _sweep_reference(law) -> tuple[np.ndarray, np.ndarray]:
+    """to_numpy over the sweep, and where the law is defined (the curvature fixed point
+    exists only where chi1 > 1: to_numpy refuses the rest, the exported code does not check)."""
+    f = law.to_numpy()
+    try:
+        return f(**_sweep_point(law, SWEEP_Q)), np.ones(SWEEP_Q.size, dtype=bool)
+    except InvalidValueError:
+        pass
+    want, keep = np.full(SWEEP_Q.size, np.nan), np.zeros(SWEEP_Q.size, dtype=bool)
+    for i, q in enumerate(SWEEP_Q):
+        try:
+            want[i], keep[i] = f(**_sweep_point(law, float(q))), True
+        except InvalidValueError:
+            pass
+    assert keep.sum() >= 5, (law.name, law.activation.name)
+    return want, keep
+
+
+def _sweep_check(law, got: np.ndarray) -> None:
+    want, keep = _sweep_reference(law)
+    got, want = got[keep], want[keep]
     assert np.all(np.isfinite(got)), (law.name, law.activation.name,
-                                      SWEEP_Q[~np.isfinite(got)])
+                                      SWEEP_Q[keep][~np.isfinite(got)])
     rel = np.abs(got - want) / np.abs(want)
     assert np.all(rel <= SWEEP_RTOL_NUMPY), (law.name, law.activation.name,
-                                             SWEEP_Q[np.argmax(rel)], rel.max())
+                                             SWEEP_Q[keep][np.argmax(rel)], rel.max())
 
 
 def test_series_sweep_numpy_is_finite_and_accurate(sweep, tmp_path):
@@ -497,7 +516,10 @@ def test_series_sweep_numpy_is_finite_and_accurate(sweep, tmp_path):
         _sweep_check(law, got)
         for q in SWEEP_EXACT_Q:  # the stated accuracy, against the 30-digit value
             point = _sweep_point(law, q)
-            exact = float(law.evaluate(dps=30, **point))
+            try:
+                exact = float(law.evaluate(dps=30, **point))
+            except InvalidValueError:  # outside the law's domain (chi1 <= 1 for some)
+                continue
             value = float(f(*[point[s.name] for s in law.variables]))
             assert abs(value - exact) <= codegen.SERIES_TOLERANCE * abs(exact), \
                 (law.name, law.activation.name, q, value, exact)
