@@ -66,6 +66,10 @@ the value is NaN. The integrands are the float64 forms ``to_numpy`` integrates
 difference loses every digit where tanh rounds to 1). Measured (tests/test_export.py): 25
 variances 1e-8 <= q <= 1e4 for the series laws of tanh, sigmoid, softplus and SiLU, all
 finite, within 2e-13 of Law.to_numpy and within 5e-14 of 30-digit values where checked.
+Near a pole of a law (the curvature fixed point as chi1 -> 1) its condition number in its
+expectations exceeds SERIES_TOLERANCE / QUADRATURE_ROUNDING = 50 and no float64 value has
+the stated accuracy: NaN there, as the series alone gives (Law.to_numpy returns a value
+good to a few ulps times that condition number).
 
 Laws without a closed form or a pole series (exact unevaluated expectations, the Mehler
 series of the two-input tanh kernels) and the depth recursions (nngp, ntk, the finite-width
@@ -903,8 +907,10 @@ def _header_comment(p: Plan, first: str, middle: str, last: str) -> str:
                   "expectation by the trapezoidal rule halved until its own error estimate",
                   "allows (NaN where neither does: variances beyond about 3e7-1e8, where the",
                   "series' coefficients overflow and the quadrature would need a step finer",
-                  f"than {TRAPEZOID_STEP:g}/2^{TRAPEZOID_MAX_LEVEL}). Details: symfield's "
-                  f"codegen.py."]
+                  f"than {TRAPEZOID_STEP:g}/2^{TRAPEZOID_MAX_LEVEL}; and near a pole of the law, "
+                  "where its condition number",
+                  f"exceeds about {SERIES_TOLERANCE / QUADRATURE_ROUNDING:g}). Details: "
+                  "symfield's codegen.py."]
     elif p.series:
         lines += [(f"Pole series: NaN (C: errno = EDOM) where the estimated relative error "
                    f"exceeds {SERIES_TOLERANCE:g}"),
