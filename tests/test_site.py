@@ -5,8 +5,9 @@ Headless Chromium (Debian's ``chromium``) is driven over its DevTools protocol o
 must have rendered every formula (no ``.katex-error``), nothing may reach the console as an
 error (console.error, uncaught exceptions, resources that fail to load), every plot must
 load, and screenshots of two pages are saved (into $SYMFIELD_SCREENSHOTS when set, for CI to
-keep). The always-on tier builds the site for two activations from the committed records;
-SYMFIELD_FULL=1 builds and loads every page.
+keep). The always-on tier builds the site for two activations from the committed records and
+loads every page of it (the index, the two activation pages and every law's page of both:
+2 x 33 law pages); SYMFIELD_FULL=1 builds and loads every page of every activation.
 """
 from __future__ import annotations
 
@@ -260,13 +261,21 @@ def test_the_site_has_an_index_a_page_per_activation_plots_and_katex(quick_site)
     record_laws = [law["name"] for law in site.read_record(DERIVATIONS, "relu")["laws"]]
     for name in QUICK_SITE:
         assert f"{name}.html" in index.links
-        # every cell of the table links to its law's section, which exists
-        assert all(f"{name}.html#{law}" in index.links for law in record_laws)
+        # every cell of the table links to its law's page, which exists
+        assert all(f"{name}/{law}.html" in index.links for law in record_laws)
         page = parsed(quick_site / f"{name}.html")
-        assert set(record_laws) <= page.ids
+        assert set(record_laws) <= page.ids  # the activation page: a summary per law
+        assert {f"{name}/{law}.html" for law in record_laws} <= set(page.links)
         assert len(page.images) == 3
         for image in page.images:
             assert (quick_site / image).read_bytes().startswith(b"\x89PNG")
+        for law in record_laws:
+            law_page = parsed(quick_site / name / f"{law}.html")
+            assert law in law_page.ids
+            assert {"../index.html", f"../{name}.html"} <= set(law_page.links)
+            assert len(law_page.images) == 3
+            for image in law_page.images:  # relative to the law's page
+                assert (quick_site / name / image).resolve().is_file(), image
     for asset in ("katex/katex.min.js", "katex/katex.min.css", "site.js", "site.css"):
         assert (quick_site / asset).stat().st_size > 1000
     assert list((quick_site / "katex" / "fonts").glob("KaTeX_Main-Regular.woff2"))
@@ -274,16 +283,25 @@ def test_the_site_has_an_index_a_page_per_activation_plots_and_katex(quick_site)
 
 @needs_katex
 def test_each_law_shows_its_recorded_value_and_copies_its_latex_and_sympy(quick_site):
+    """On the activation page (every law) and on each law's own page, with its steps."""
     record = site.read_record(DERIVATIONS, "tanh")
-    text = (quick_site / "tanh.html").read_text(encoding="utf-8")
-    page = parsed(quick_site / "tanh.html")
+    activation_page = quick_site / "tanh.html"
     for law in record["laws"]:
-        assert page.copies[f"latex-{law['name']}"] == law["result"]["latex"]
-        assert page.copies[f"sympy-{law['name']}"] == law["result"]["sympy"]
-        value = law["value"]
-        shown = value.get("value") or value["error"]
-        shown = html.escape(shown)
-        assert (f'<code class="number">{shown}</code>' if "value" in value else shown) in text
+        law_page = quick_site / "tanh" / f"{law['name']}.html"
+        for path in (activation_page, law_page):
+            text = path.read_text(encoding="utf-8")
+            page = parsed(path)
+            assert page.copies[f"latex-{law['name']}"] == law["result"]["latex"]
+            assert page.copies[f"sympy-{law['name']}"] == law["result"]["sympy"]
+            value = law["value"]
+            shown = value.get("value") or value["error"]
+            shown = html.escape(shown)
+            assert (f'<code class="number">{shown}</code>' if "value" in value else shown) \
+                in text
+        text = law_page.read_text(encoding="utf-8")
+        assert f"Derivation ({len(law['steps'])} steps)" in text
+        for step in law["steps"]:
+            assert html.escape(step["rule"]) in text
 
 
 def _record_values(activation: str) -> dict[str, str]:
@@ -356,9 +374,12 @@ def test_the_plotted_maps_agree_with_relus_closed_forms():
 @needs_katex
 def test_every_page_renders_in_chromium_without_errors(quick_site, browser, tmp_path):
     shots = screenshot_dir(tmp_path)
-    for page in ("index.html", *(f"{n}.html" for n in QUICK_SITE)):
-        shot = shots / f"site-{page.replace('.html', '.png')}" \
-            if page in ("index.html", "tanh.html") else None
+    law_pages = [f"{n}/{law['name']}.html" for n in QUICK_SITE
+                 for law in site.read_record(DERIVATIONS, n)["laws"]]
+    assert len(law_pages) == 2 * 33
+    for page in ("index.html", *(f"{n}.html" for n in QUICK_SITE), *law_pages):
+        shot = shots / f"site-{page.replace('/', '-').replace('.html', '.png')}" \
+            if page in ("index.html", "tanh.html", "tanh/chi1.html") else None
         report = browser.load((quick_site / page).as_uri(), screenshot=shot)
         assert_page_is_clean(report, page)
         if shot is not None:
@@ -370,6 +391,8 @@ def test_every_page_renders_in_chromium_without_errors(quick_site, browser, tmp_
             browser.evaluate(report["session"], """Array.from(
                 document.querySelectorAll("button.copy")).slice(0, 2).forEach(b => b.click())""")
             assert browser.console_errors() == []
+        if page == "tanh/chi1.html":
+            assert report["images"] == 3 and report["copy_buttons"] == 2
 
 
 @needs_chromium
@@ -444,6 +467,11 @@ def test_record_text_reaches_the_page_escaped():
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(&quot;description&quot;)" in page
     assert page.count("<script") == 2  # katex.min.js and site.js, nothing else
+    # the law's own page (its steps, the activation's description, the neighbours' names)
+    law_page = site._law_page(record, law, {}, (None, record["laws"][1]))
+    assert "<script>alert" not in law_page and "<img src=x" not in law_page
+    assert "&lt;/div&gt;&lt;script&gt;alert(3)" in law_page
+    assert law_page.count("<script") == 2
 
 
 def test_cli_site_needs_an_output_directory_and_only_takes_its_options(capsys):
@@ -464,7 +492,8 @@ def test_cli_site_needs_an_output_directory_and_only_takes_its_options(capsys):
 def test_the_whole_site_renders_in_chromium(tmp_path_factory, browser, tmp_path):
     out = tmp_path_factory.mktemp("full-site")
     pages = site.build_site(out, DERIVATIONS)
-    assert len(pages) == len(symfield.registered_activations()) + 1
+    records = [site.read_record(DERIVATIONS, a) for a in symfield.registered_activations()]
+    assert len(pages) == len(records) + 1 + sum(len(r["laws"]) for r in records)
     shots = screenshot_dir(tmp_path)
     for page in pages:
         shot = shots / "site-full-silu.png" if page.name == "silu.html" else None

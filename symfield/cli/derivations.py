@@ -51,7 +51,9 @@ def run_site(args: argparse.Namespace) -> int:
     check_workers(args.workers)
     pages = build_site(args.output, args.dir, only=args.site_activations,
                        workers=args.workers, katex=args.katex)
-    print(f"{pages[0]} ({len(pages) - 1} activation pages)")
+    activations = sum(page.parent == pages[0].parent for page in pages[1:])
+    print(f"{pages[0]} ({activations} activation pages, {len(pages) - 1 - activations} law "
+          f"pages)")
     return EXIT_OK
 
 

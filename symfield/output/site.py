@@ -2,12 +2,15 @@
 
 Built from the records that ``symfield derivations build`` writes next to the documents
 (``derivations/<activation>.json``, see :mod:`symfield.output.documents`), so nothing is
-derived again for the text: an index (activations x laws, the form of each result) and one
-page per activation with every law's result, its derivation steps, its value at the records'
-default point, copy buttons for its LaTeX and SymPy forms, and three plots (the length map,
-the correlation map at q*, the (sigma_w, sigma_b) phase diagram) computed with the float64
-evaluators on small fixed grids, each under a CPU-time limit (a plot that runs out of time is
-left out with a note on the page).
+derived again for the text: an index (activations x laws, the form of each result; each cell
+links to its law's page), one page per activation (``<activation>.html``: the activation, its
+three plots and a table of contents with every law's result, its value at the records'
+default point and copy buttons for its LaTeX and SymPy forms) and one page per activation
+and law (``<activation>/<law>.html``: the result, the value, the copy buttons, the
+derivation steps and the plots). The plots (the length map, the correlation map at q*, the
+(sigma_w, sigma_b) phase diagram) are computed with the float64 evaluators on small fixed
+grids, each under a CPU-time limit (a plot that runs out of time is left out with a note on
+the page).
 
 Mathematics is rendered in the browser by KaTeX, copied into the site from a local
 installation (Debian's ``libjs-katex``), so the site works offline. Everything a record holds
@@ -412,7 +415,8 @@ def _equation(lhs: str, lines: Sequence[str]) -> str:
     return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, root: str = "") -> str:
+    """A page; ``root`` is the relative path from it to the site's top ("" or "../")."""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -420,13 +424,13 @@ def _page(title: str, body: str) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="katex/katex.min.css">
-<link rel="stylesheet" href="site.css">
+<link rel="stylesheet" href="{root}katex/katex.min.css">
+<link rel="stylesheet" href="{root}site.css">
 </head>
 <body>
 {body}
-<script src="katex/katex.min.js"></script>
-<script src="site.js"></script>
+<script src="{root}katex/katex.min.js"></script>
+<script src="{root}site.js"></script>
 </body>
 </html>
 """
@@ -446,41 +450,105 @@ def _copy_block(ident: str, label: str, text: str) -> str:
             f'{_e(text)}</textarea>')
 
 
-def _law_section(law: Mapping) -> str:
-    name = law["name"]
+def _law_page_name(activation: str, law: str) -> str:
+    """The path of a law's page relative to the site: ``<activation>/<law>.html`` (both are
+    checked identifiers, so the path stays inside the site)."""
+    return f"{activation}/{law}.html"
+
+
+def _kind(law: Mapping) -> str:
     form = _form(law)
-    kind = FORM_LABELS[form][1] + (f": {law['divergence']}" if form == "divergent" else "")
+    return FORM_LABELS[form][1] + (f": {law['divergence']}" if form == "divergent" else "")
+
+
+def _value(law: Mapping) -> str:
     value = law["value"]
     point = _math(value["at_latex"]) if value["at_latex"] else "the activation's defaults"
     if value["parameters"]:
         point += " (the activation's parameters at their defaults)"
     if "value" in value:
-        shown = (f'<p class="value">Value at {point}: <code class="number">'
-                 f'{_e(value["value"])}</code> ({_e(str(value.get("dps", "")))} significant '
-                 f'digits, each confirmed at two working precisions)</p>')
-    else:
-        shown = f'<p class="value">No value at {point}: {_e(value["error"])}</p>'
+        return (f'<p class="value">Value at {point}: <code class="number">'
+                f'{_e(value["value"])}</code> ({_e(str(value.get("dps", "")))} significant '
+                f'digits, each confirmed at two working precisions)</p>')
+    return f'<p class="value">No value at {point}: {_e(value["error"])}</p>'
+
+
+def _copies(law: Mapping) -> str:
+    name, result = law["name"], law["result"]
+    return (f'<p class="copies">{_copy_block(f"latex-{name}", "LaTeX", result["latex"])}\n'
+            f'{_copy_block(f"sympy-{name}", "SymPy", result["sympy"])}</p>')
+
+
+def _result(law: Mapping) -> str:
+    return (f'<p class="form form-{_e(_form(law))}"><strong>Result</strong> '
+            f'({_e(_kind(law))}):</p>\n'
+            f'{_math(_equation(law["lhs"], law["result"]["lines"]), display=True)}')
+
+
+def _law_summary(activation: str, law: Mapping) -> str:
+    """A law on its activation's page: its result, value and copy buttons, and a link to its
+    page with the derivation."""
+    name = law["name"]
+    page = _law_page_name(activation, name)
+    return f"""<section class="law" id="{_e(name)}">
+<h2><a href="{_e(page)}">{_math(law["latex_name"])}</a>
+<span class="law-name">{_e(name)}</span></h2>
+<p class="title">{_e(law["title"])}</p>
+{_result(law)}
+{_value(law)}
+{_copies(law)}
+<p class="more"><a href="{_e(page)}">Derivation ({len(law["steps"])} steps) and plots</a> ·
+<a href="#top">top</a></p>
+</section>"""
+
+
+def _figures(activation: str, plots: Mapping[str, str], root: str = "") -> str:
+    figures = []
+    for name, title in PLOTS:
+        where = plots.get(name, "note: not drawn")
+        if where.startswith("note: "):
+            figures.append(f'<figure class="plot missing"><figcaption>{_e(title)}: '
+                           f'{_e(where[len("note: "):])}</figcaption></figure>')
+        else:
+            figures.append(f'<figure class="plot"><img src="{_e(root + where)}" '
+                           f'alt="{_e(activation)}: {_e(title)}" width="460"><figcaption>'
+                           f'{_e(title)}</figcaption></figure>')
+    return f'<div class="plots">{"".join(figures)}</div>'
+
+
+def _law_page(record: Mapping, law: Mapping, plots: Mapping[str, str],
+              neighbours: tuple[Mapping | None, Mapping | None] = (None, None)) -> str:
+    """One law for one activation: result, value, copy buttons, derivation steps, plots."""
+    act, name = record["activation"], law["name"]
     steps = []
     for step in law["steps"]:
         why = step["rule"] + (": " + step["justification"] if step["justification"] else "")
         steps.append(f'<li><p class="why">{_e(why)}</p>'
                      f'{_math(_equation(step["lhs"], step["rhs"]), display=True)}</li>')
-    result = law["result"]
-    return f"""<section class="law" id="{_e(name)}">
-<h2>{_math(law["latex_name"])} <span class="law-name">{_e(name)}</span></h2>
+    links = []
+    for label, other in zip(("previous", "next"), neighbours):
+        if other is not None:
+            links.append(f'{label}: <a href="{_e(other["name"])}.html">'
+                         f'{_math(other["latex_name"])} {_e(other["name"])}</a>')
+    body = f"""<header id="top"><p class="crumbs"><a href="../index.html">symfield derivations</a>
+› <a href="../{_e(act)}.html">{_e(act)}</a> › {_e(name)}</p>
+<h1>{_math(law["latex_name"])} <span class="law-name">{_e(name)}</span> for {_e(act)}</h1>
+{_math(_phi(record), display=True)}{_parameters(record)}
 <p class="title">{_e(law["title"])}</p>
-<p class="convention"><strong>Convention.</strong> {_e(law["convention"])}</p>
-<p class="form form-{_e(form)}"><strong>Result</strong> ({_e(kind)}):</p>
-{_math(_equation(law["lhs"], result["lines"]), display=True)}
-{shown}
-<p class="copies">{_copy_block(f"latex-{name}", "LaTeX", result["latex"])}
-{_copy_block(f"sympy-{name}", "SymPy", result["sympy"])}</p>
-<details class="derivation" open><summary>Derivation ({len(steps)} steps)</summary>
+<p class="convention"><strong>Convention.</strong> {_e(law["convention"])}</p></header>
+<main><section class="law" id="{_e(name)}">
+{_result(law)}
+{_value(law)}
+{_copies(law)}
+<h2>Derivation ({len(steps)} steps)</h2>
 <ol class="steps">
 {chr(10).join(steps)}
-</ol></details>
-<p class="top"><a href="#top">top</a> · <a href="index.html">index</a></p>
-</section>"""
+</ol>
+<h2>Plots for {_e(act)}</h2>
+{_figures(act, plots, "../")}
+</section></main>
+<nav class="neighbours">{" · ".join(links)}</nav>"""
+    return _page(f"symfield: {name} for {act}", body, root="../")
 
 
 def _parameters(record: Mapping) -> str:
@@ -492,26 +560,18 @@ def _parameters(record: Mapping) -> str:
 
 
 def _activation_page(record: Mapping, plots: Mapping[str, str]) -> str:
+    """The activation, its plots and a table of contents with every law's result (the
+    derivations are on the laws' own pages)."""
     act = record["activation"]
-    figures = []
-    for name, title in PLOTS:
-        where = plots.get(name, "note: not drawn")
-        if where.startswith("note: "):
-            figures.append(f'<figure class="plot missing"><figcaption>{_e(title)}: '
-                           f'{_e(where[len("note: "):])}</figcaption></figure>')
-        else:
-            figures.append(f'<figure class="plot"><img src="{_e(where)}" alt="{_e(act)}: '
-                           f'{_e(title)}" width="460"><figcaption>{_e(title)}</figcaption>'
-                           f'</figure>')
-    contents = " · ".join(f'<a href="#{_e(law["name"])}">{_math(law["latex_name"])}</a>'
-                          for law in record["laws"])
-    sections = "\n".join(_law_section(law) for law in record["laws"])
+    contents = " · ".join(f'<a href="{_e(_law_page_name(act, law["name"]))}">'
+                          f'{_math(law["latex_name"])}</a>' for law in record["laws"])
+    sections = "\n".join(_law_summary(act, law) for law in record["laws"])
     body = f"""<header id="top"><p class="crumbs"><a href="index.html">symfield derivations</a></p>
 <h1>{_e(act)}</h1>
 {_math(_phi(record), display=True)}
 <p class="description">{_e(record["description"])}</p>{_parameters(record)}</header>
 <nav class="contents">{contents}</nav>
-<div class="plots">{"".join(figures)}</div>
+{_figures(act, plots)}
 <main>
 {sections}
 </main>"""
@@ -541,7 +601,7 @@ def _index_page(records: Sequence[Mapping]) -> str:
                 continue
             form = _form(law)
             label, what = FORM_LABELS[form]
-            cells.append(f'<td class="form-{form}"><a href="{_e(act)}.html#{_e(n)}" '
+            cells.append(f'<td class="form-{form}"><a href="{_e(_law_page_name(act, n))}" '
                          f'title="{_e(n)} for {_e(act)}: {_e(what)}">{_e(label)}</a></td>')
         rows.append(f'<tr><th scope="row"><a href="{_e(act)}.html">{_e(act)}</a></th>'
                     f'{"".join(cells)}</tr>')
@@ -557,7 +617,7 @@ def _index_page(records: Sequence[Mapping]) -> str:
                         for f, (label, what) in FORM_LABELS.items())
     body = f"""<header id="top"><h1>symfield derivations</h1>
 <p>Every law derived by the engine's Gaussian calculus for every activation. Each cell links to
-the result and its derivation; the form of the result: {legend}.</p></header>
+the law's page (its result, value and derivation); the form of the result: {legend}.</p></header>
 <main>
 <div class="table-wrap"><table class="laws">
 <thead><tr><th scope="col">activation</th>{header}</tr></thead>
@@ -605,7 +665,8 @@ table.laws td a { text-decoration: none; }
 .form-series { background: #e8eef8; }
 .form-integral { background: #fbf3e0; }
 .form-divergent { background: #f8e6e6; }
-.top { font-size: 0.85em; }
+.top, .more, .crumbs, .neighbours { font-size: 0.85em; }
+.neighbours { margin-top: 2rem; }
 """
 
 SITE_JS = """\
@@ -674,6 +735,12 @@ def _build_activation(records: str, activation: str, output: str,
     directory = Path(output)
     plots = _draw_plots(activation, directory, plot_seconds)
     write_atomically(directory / f"{activation}.html", _activation_page(record, plots))
+    (directory / activation).mkdir(exist_ok=True)
+    laws = record["laws"]
+    for k, law in enumerate(laws):
+        neighbours = (laws[k - 1] if k > 0 else None, laws[k + 1] if k + 1 < len(laws) else None)
+        write_atomically(directory / _law_page_name(activation, law["name"]),
+                         _law_page(record, law, plots, neighbours))
     return record
 
 
@@ -684,9 +751,9 @@ def build_site(output: str | os.PathLike, records: str | os.PathLike = "derivati
     """Write the site into ``output`` from the records in ``records`` (default
     derivations/); ``only``: a list of activation names (default every activation).
     Pages are built in ``workers`` processes (default: every CPU). Returns the pages
-    written, the index first. Everything is checked before the work starts: the
-    activation names, KaTeX (``katex``: a directory, default Debian's), the records, the
-    output directory."""
+    written: the index, the activations' pages, then every law's page. Everything is
+    checked before the work starts: the activation names, KaTeX (``katex``: a directory,
+    default Debian's), the records, the output directory."""
     from ..dynamics.storage import check_writable_directory
 
     names = list(registered_activations()) if only is None else _known_activations(only)
@@ -713,7 +780,9 @@ def build_site(output: str | os.PathLike, records: str | os.PathLike = "derivati
                                  initializer=die_with_parent) as pool:
             built = list(pool.map(_build_activation, *zip(*jobs)))
     write_atomically(out / "index.html", _index_page(built))
-    return [out / "index.html"] + [out / f"{name}.html" for name in names]
+    return [out / "index.html"] + [out / f"{name}.html" for name in names] + [
+        out / _law_page_name(record["activation"], law["name"])
+        for record in built for law in record["laws"]]
 
 
 __all__ = ["KATEX_DIR", "KATEX_PACKAGE", "PLOT_SECONDS", "build_site", "check_record",

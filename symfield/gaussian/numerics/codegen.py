@@ -27,11 +27,13 @@ The rounding error is estimated at run time as ROUNDING_PER_CANCELLATION (4e-15)
 cancellation of the sum (largest piece / |sum|, at least 1) times the condition number of
 the law in the series (measured by shifting the series by 2^-20: chi0 = 1 - S cancels at
 small q). The ratio of the actual error to cancellation x condition was at most 2.9e-15 on
-800 points (20 tanh and sigmoid laws, 0.02 <= q <= 200, against 20-digit Law.evaluate). The
-exported function returns NaN (C: and sets errno = EDOM) where the estimate exceeds the
-stated accuracy or more than ``MAX_HEAD_TERMS`` head terms would be needed, never a value
-with fewer digits. The sum cancels at small and moderate variances (the coefficients grow
-like a power of 1/q), so the exported series returns values (sigma_w in [0.5, 2]) for tanh, the length and activity maps at every q tested
+800 points (20 tanh and sigmoid laws, 0.02 <= q <= 200, against 20-digit Law.evaluate).
+Where the estimate exceeds the stated accuracy (C: or more than ``MAX_HEAD_TERMS`` head
+terms would be needed, q > 2.6e10 for tanh; the Python modules raise ValueError there) the
+exported function computes the law's definition by quadrature instead (below), and returns NaN (C: and sets errno = EDOM) only where that estimate too exceeds it:
+never a value with fewer digits. The sum cancels at small and moderate variances (the
+coefficients grow like a power of 1/q), so the series alone returns values (sigma_w in
+[0.5, 2]) for tanh, the length and activity maps at every q tested
 (q >= 0.02), chi1, the metric law and the backward order parameter from q ~ 0.04, chi0 and
 the domino law from q ~ 0.1, chi_parallel and derivative_moment2 from q ~ 0.2, the
 curvature map and chi2 from q ~ 0.35-0.5, derivative_moment3 from q ~ 1.2; for sigmoid,
@@ -40,13 +42,34 @@ q ~ 1.7, derivative_moment3 and chi_parallel NaN for about half of the q in [0.1
 At large variances the exactly combined coefficients hold powers of q up to q^40, which
 overflow float64: the exported tanh chi1 and chi2 return NaN from q ~ 1e7 on, chi0 from
 q ~ 3e7, sigmoid chi0 from q ~ 1e8 (values below those were checked against 20 digits).
-``Law.evaluate`` and ``Law.to_numpy`` (quadrature) cover all those points.
+The quadrature below covers those points up to variances of about 3e7 (tanh's chi2) to 1e8.
 
 The support code (erfcx, the Hurwitz zeta function by Euler-Maclaurin, the pole-series sum)
 is written out in each generated file, so the output needs nothing from symfield: C needs
 <math.h> (erf, erfc, exp, ...), numpy output needs numpy (and scipy.special for erf/erfc
 when the law has them, with a pure-Python fallback), JAX and PyTorch output need their
 library and say so in one line when it is missing.
+
+**Where a series' estimate exceeds the stated accuracy** (it cancels at small variances:
+chi0 of tanh from q ~ 0.06 down, sigmoid's chi_parallel for q in [0.05, 6]), the exported
+code computes the law's *definition* instead (every exported pole-series law of tanh,
+sigmoid, SiLU and softplus is a function of one-variable centred Gaussian expectations
+E[f(x)], x ~ N(0, v)): each expectation as (1/sqrt(pi)) int exp(-t^2) f(sqrt(2v) t) dt by
+the trapezoidal rule on |t| <= 7, which converges geometrically for integrands analytic in
+a strip (the poles of tanh and the logistic are pi/2 and pi off the real axis in x). The
+first grid has nodes at most 1 apart in x, then the step is halved at least twice and
+until the change of the last halving is below QUADRATURE_ROUNDING x sum |w f|; that change
+plus the rounding term is the expectation's error estimate, and times the law's condition
+number in it (the same 2^-20 shift as for the series) it must be below SERIES_TOLERANCE, or
+the value is NaN. The integrands are the float64 forms ``to_numpy`` integrates
+(exp(m a)/(exp(a) + 1)^k as logistic powers), with c - c tanh(a)^2 as c/cosh(a)^2 (the
+difference loses every digit where tanh rounds to 1). Measured (tests/test_export.py): 25
+variances 1e-8 <= q <= 1e4 for the series laws of tanh, sigmoid, softplus and SiLU, all
+finite, within 2e-13 of Law.to_numpy and within 5e-14 of 30-digit values where checked.
+Near a pole of a law (the curvature fixed point as chi1 -> 1) its condition number in its
+expectations exceeds SERIES_TOLERANCE / QUADRATURE_ROUNDING = 50 and no float64 value has
+the stated accuracy: NaN there, as the series alone gives (Law.to_numpy returns a value
+good to a few ulps times that condition number).
 
 Laws without a closed form or a pole series (exact unevaluated expectations, the Mehler
 series of the two-input tanh kernels) and the depth recursions (nngp, ntk, the finite-width
@@ -66,7 +89,8 @@ from ...expectation import Expectation
 from ..faddeeva import faddeeva, tanh_moment
 from ..simplify import merge_series
 from . import angles
-from .compile import _clamp_radicands, _stable_angles, _stable_exponentials
+from .compile import (_clamp_radicands, _stable_angles, _stable_exponentials,
+                      _stable_integrand)
 from .series import SeriesShapeError, analyse
 
 #: Languages ``export`` writes.
@@ -75,6 +99,10 @@ LANGUAGES = ("c", "numpy", "jax", "torch")
 SERIES_TOLERANCE = 5e-14
 #: Head terms of a pole series beyond which the exported code returns NaN (variance too large).
 MAX_HEAD_TERMS = 1_000_000
+#: Head terms beyond which the exported Python modules compute the law by quadrature instead
+#: of the series when it has that fallback (their head terms are a Python loop: 2000 terms,
+#: tanh at q ~ 1e5, take ~0.5 s; the quadrature ~0.01 s).
+PYTHON_HEAD_TERMS = 2000
 #: y from which a head term is the exactly combined 40-term expansion in K (module
 #: documentation: at y = 7 its truncation error reached 5e-10 of derivative_moment3's small
 #: value for sigmoid; at y >= 10 it is below 1e-36 of the B R_n piece).
@@ -108,6 +136,22 @@ PERTURBATION = sp.Rational(1, 2**20)
 ROUNDING_PER_CANCELLATION = 4e-15
 
 
+#: The quadrature of the law's definition that stands in for a pole series where the
+#: series' error estimate is too large (module documentation): the trapezoidal rule in
+#: t = x / sqrt(2 v) on [-CUT, CUT], step STEP / 2^level. The first level's nodes are at
+#: most 1 apart in x (the integrands vary on that scale: a coarser first grid can miss a
+#: peak of width 1/sqrt(v) in t entirely and 'converge' to 0); the step is then halved (the
+#: previous nodes reused) at least MIN_LEVEL times, until the change is below the rounding
+#: estimate, and never beyond level MAX_LEVEL (about 29 * 2^16 = 1.9e6 nodes; NaN beyond).
+TRAPEZOID_STEP = 0.5
+TRAPEZOID_CUT = 7.0
+TRAPEZOID_MIN_LEVEL = 2
+TRAPEZOID_MAX_LEVEL = 16
+#: Rounding error of a quadrature value per unit of sum |weight f| (its cancellation):
+#: a few ulps of each integrand value and a compensated (C) or pairwise (numpy) sum.
+QUADRATURE_ROUNDING = 1e-15
+
+
 class ExportError(InvalidValueError):
     """A law that cannot be written as source code (the message says which and why)."""
 
@@ -126,6 +170,17 @@ class SeriesPiece:
     p_terms: list          # [(power, expr)], power <= -2
     b_terms: list          # [(power, expr)], power >= 0
     q_terms: list          # [(power, expr)]: P + B R_n expanded in K, combined exactly
+
+
+@dataclass
+class MeanPiece:
+    """One expectation of the law's definition, E[f(x)] for x ~ N(0, variance): the
+    quadrature that stands in for the pole series where their error estimate is too large."""
+
+    placeholder: sp.Symbol
+    x: sp.Symbol
+    integrand: sp.Expr      # float64 form (``_stable_integrand``)
+    variance: sp.Expr
 
 
 @dataclass
@@ -152,6 +207,8 @@ class Plan:
     ends: list[EndPiece] = field(default_factory=list)
     constant: float | None = None           # a divergent law: +-inf
     summary: str = ""
+    fallback: sp.Expr | None = None         # the definition, expectations as placeholders
+    means: list[MeanPiece] = field(default_factory=list)
 
 
 class _imaginary_faddeeva(sp.Function):
@@ -260,7 +317,59 @@ def plan(law) -> Plan:
                     result.ends.append(_end_piece(end, info["series"]))
     result.summary = ("closed form" if not pieces else
                       f"closed form with {len(pieces)} Faddeeva pole series")
+    if pieces:
+        result.fallback, result.means = _definition_by_quadrature(law.definition, variables)
+        if result.means:
+            result.summary += ", its definition by quadrature as the fallback"
     return result
+
+
+def _sech_squares(expr: sp.Expr) -> sp.Expr:
+    """c - c tanh(a)^2 -> c / cosh(a)^2 (float64 only): the difference loses all its digits
+    where tanh(a)^2 rounds to 1 (|a| > 19), while the value is tiny but not 0 there."""
+    def target(e):
+        if not (e.is_Add and len(e.args) == 2):
+            return False
+        c, other = sorted(e.args, key=lambda a: not a.is_Number)
+        if not c.is_Number or c == 0:
+            return False
+        ratio = other / -c
+        return ratio.is_Pow and ratio.exp == 2 and isinstance(ratio.base, sp.tanh)
+
+    def rewrite(e):
+        c, other = sorted(e.args, key=lambda a: not a.is_Number)
+        return c / sp.cosh((other / -c).base.args[0]) ** 2
+
+    return expr.replace(target, rewrite)
+
+
+def _definition_by_quadrature(definition: sp.Expr, variables: tuple
+                              ) -> tuple[sp.Expr | None, list[MeanPiece]]:
+    """The law's definition with each expectation (one centred Gaussian variable, its
+    integrand translatable) as a placeholder for the exported trapezoidal quadrature; (None,
+    []) when it has another shape (the series then stands alone, NaN where it cancels)."""
+    means = sorted(definition.atoms(Expectation), key=sp.default_sort_key)
+    if not means:
+        return None, []
+    pieces = []
+    for i, e in enumerate(means):
+        if e.dimension != 1 or not e.centred:
+            return None, []
+        (x,) = e.variables
+        integrand = _sech_squares(_stable_integrand(e.integrand))
+        if integrand.free_symbols - {x} - set(variables) or integrand.has(
+                sp.Sum, Expectation, sp.Integral, sp.Derivative, sp.DiracDelta):
+            return None, []
+        pieces.append(MeanPiece(sp.Dummy(f"sf_E{i}"), x, integrand, e.covariance[0]))
+    outer = definition.xreplace({e: m.placeholder for e, m in zip(means, pieces)})
+    if outer.free_symbols - {m.placeholder for m in pieces} - set(variables):
+        return None, []
+    try:  # every function must have a float64 translation
+        for text in (outer, *[m.integrand for m in pieces], *[m.variance for m in pieces]):
+            _Emitter("c")(text)
+    except ExportError:
+        return None, []
+    return outer, pieces
 
 
 def _end_piece(end: int, series: angles.EndSeries) -> EndPiece:
@@ -293,6 +402,7 @@ _FUNCTIONS = {
     _ASIN_DIFFERENCE: ("symfield_asin_difference", "_asin_difference"),
     "Heaviside": ("symfield_heaviside", "_heaviside"),
     "Max": ("fmax", "_maximum"), "Min": ("fmin", "_minimum"),
+    "_expit": ("symfield_expit", "_expit"), "_log1pexp": ("symfield_log1pexp", "_log1pexp"),
 }
 
 
@@ -541,6 +651,12 @@ _C_SMALL = {
     "_expdiff": "/* exp(a) - exp(b) with gap = a - b simplified symbolically */\n"
                 "static double symfield_expdiff(double a, double b, double gap) {\n"
                 "    return -(gap >= 0 ? 1.0 : -1.0) * exp(fmax(a, b)) * expm1(-fabs(gap));\n}",
+    "_expit": "/* exp(a)/(1 + exp(a)) without inf/inf */\n"
+              "static double symfield_expit(double a) {\n"
+              "    return a >= 0 ? 1.0 / (1.0 + exp(-a)) : exp(a) / (1.0 + exp(a));\n}",
+    "_log1pexp": "/* log(1 + exp(a)) without overflow */\n"
+                 "static double symfield_log1pexp(double a) {\n"
+                 "    return a > 0 ? a + log1p(exp(-a)) : log1p(exp(a));\n}",
     _ASIN_DIFFERENCE:
         "/* asin(x) - asin(y) as one angle, d = x - y computed symbolically */\n"
         "static double symfield_asin_difference(double x, double y, double d, double rx, "
@@ -575,8 +691,10 @@ def to_c(p: Plan) -> str:
             body.append(f"    const double sf_error{i} = {ROUNDING_PER_CANCELLATION!r} * "
                         f"fmax(sf_cancel{i}, 1.0) * (sf_shift{i} == 0.0 ? 0.0 : sf_shift{i} / "
                         f"({_float_text(PERTURBATION)} * fabs(sf_value)));")
-            body.append(f"    if (!(sf_error{i} <= {SERIES_TOLERANCE!r})) "
-                        f"{{ errno = EDOM; return NAN; }}")
+            # where the series would lose digits: the definition by quadrature, else NaN
+            refuse = (f"return {p.function_name}_by_definition("
+                      f"{', '.join(p.variables)});" if p.means else "errno = EDOM; return NAN;")
+            body.append(f"    if (!(sf_error{i} <= {SERIES_TOLERANCE!r})) {{ {refuse} }}")
         body.extend(_c_ends(p, emit))
         body.append("    return sf_value;")
     support = []
@@ -593,13 +711,118 @@ def to_c(p: Plan) -> str:
         support.append(_guarded("POLE_SERIES", "/* Hurwitz" + series_part))
     support.extend(_guarded(_identifier(name).upper(), text)
                    for name, text in _C_SMALL.items() if name in emit.used)
+    fallback = _c_by_definition(p, emit) if p.means and p.constant is None else []
+    if fallback:
+        support.append(_guarded("GAUSSIAN_MEAN", _C_GAUSSIAN_MEAN))
+        support.extend(_guarded(_identifier(name).upper(), text)
+                       for name, text in _C_SMALL.items() if name in emit.used and
+                       _guarded(_identifier(name).upper(), text) not in support)
     guard = f"{p.function_name.upper()}_DEFINED"
     return "\n".join([
         _header_comment(p, "/*", " *", " */"),
         "#include <errno.h>", "#include <math.h>", "",
         f"#ifndef {guard}", f"#define {guard}", "",
-        *[s + "\n" for s in support],
+        *[s + "\n" for s in support], *fallback,
         f"double {p.function_name}({args}) {{", *body, "}", "", "#endif", ""])
+
+
+_C_GAUSSIAN_MEAN = r"""
+/* E[f(x)] for x ~ N(0, v): (1/sqrt(pi)) int exp(-t^2) f(sqrt(2v) t) dt by the trapezoidal
+   rule on |t| <= %(cut)r (the cut leaves exp(-%(cut)r^2) ~ 5e-22 times a polynomial), step
+   %(step)r / 2^level, a compensated (Neumaier) sum. It converges geometrically for an
+   integrand analytic in a strip about the real axis (tanh, sigmoid: their poles are pi/2, pi
+   off it in x); the change of the last halving, which bounds the error of the previous
+   level, is the error estimate. The first level has nodes at most 1 apart in x (a coarser
+   grid can miss the integrand's features, of width 1/sqrt(v) in t); then at least
+   %(min_level)d halvings (the previous nodes reused), until the change is below the rounding
+   estimate %(rounding)r x sum |w f|, never beyond level %(max_level)d (NaN: *error = inf);
+   *error receives change + rounding estimate. */
+static void symfield_neumaier(double *sum, double *compensation, double x) {
+    double t = *sum + x;
+    *compensation += fabs(*sum) >= fabs(x) ? (*sum - t) + x : (x - t) + *sum;
+    *sum = t;
+}
+
+static double symfield_gaussian_mean(double (*f)(double, const double *), const double *args,
+                                     double v, double *error) {
+    const double s = sqrt(2.0 * fmax(v, 0.0)), sqrt_pi = 1.7724538509055160273;
+    int start = 0;
+    double h = %(step)r;
+    while (h * s > 1.0 && start <= %(max_level)d) { h *= 0.5; start++; }
+    if (!(start + %(min_level)d <= %(max_level)d)) { *error = INFINITY; return NAN; }
+    double sum = 0.0, compensation = 0.0, size = 0.0;
+    double value = 0.0, previous = 0.0, change = 0.0, scale = 0.0;
+    double f0 = f(0.0, args);
+    symfield_neumaier(&sum, &compensation, f0);
+    size = fabs(f0);
+    for (int level = start; level <= %(max_level)d; level++) {
+        long first = 1, stride = 1;
+        if (level > start) { h *= 0.5; stride = 2; }  /* the new nodes: odd multiples of h */
+        for (long j = first; j * h <= %(cut)r; j += stride) {
+            double t = j * h, w = exp(-t * t), fp = f(s * t, args), fm = f(-s * t, args);
+            symfield_neumaier(&sum, &compensation, w * fp);
+            symfield_neumaier(&sum, &compensation, w * fm);
+            size += w * (fabs(fp) + fabs(fm));
+        }
+        value = h * (sum + compensation) / sqrt_pi;
+        scale = h * size / sqrt_pi;
+        if (level > start) {
+            change = fabs(value - previous);
+            if (level >= start + %(min_level)d && change <= %(rounding)r * scale) break;
+        }
+        previous = value;
+    }
+    *error = change + %(rounding)r * scale;
+    return value;
+}
+""".replace("%(cut)r", repr(TRAPEZOID_CUT)).replace("%(step)r", repr(TRAPEZOID_STEP)) \
+    .replace("%(min_level)d", str(TRAPEZOID_MIN_LEVEL)) \
+    .replace("%(max_level)d", str(TRAPEZOID_MAX_LEVEL)) \
+    .replace("%(rounding)r", repr(QUADRATURE_ROUNDING)).strip("\n")
+
+
+def _fallback_parts(p: Plan, emit: _Emitter, c: bool, indent: str
+                    ) -> tuple[list[str], str, list[str]]:
+    """(assignments, the definition's value, its value with each expectation shifted by
+    PERTURBATION) with the expectations as their placeholders."""
+    shifted = [p.fallback.xreplace({m.placeholder: m.placeholder * (1 + PERTURBATION)})
+               for m in p.means]
+    lines, (value, *perturbed) = _assignments([p.fallback, *shifted], emit, c, indent, "sf_d")
+    return lines, value, perturbed
+
+
+def _c_by_definition(p: Plan, emit: _Emitter) -> list[str]:
+    """The integrands and ``<name>_by_definition``: the law's definition by quadrature."""
+    out = []
+    unpack = [f"    const double {v} = sf_args[{j}];" for j, v in enumerate(p.variables)]
+    unused = [f"    (void){v};" for v in p.variables]
+    for i, m in enumerate(p.means):
+        out += [f"static double {p.function_name}_mean{i}(double {m.x.name}, "
+                f"const double *sf_args) {{", *unpack, *unused,
+                f"    return {emit(m.integrand)};", "}", ""]
+    args = ", ".join(f"double {v}" for v in p.variables) or "void"
+    out += [f"/* {p.law} for {p.activation} by its definition: each expectation by quadrature "
+            f"(symfield_gaussian_mean), NaN and errno = EDOM where the estimated error "
+            f"exceeds {SERIES_TOLERANCE:g} */",
+            f"static double {p.function_name}_by_definition({args}) {{",
+            f"    const double sf_args[{max(len(p.variables), 1)}] = "
+            f"{{{', '.join(p.variables) or '0.0'}}};", "    (void)sf_args;"]
+    for i, m in enumerate(p.means):
+        out += [f"    double sf_err{i};",
+                f"    const double {m.placeholder.name} = symfield_gaussian_mean("
+                f"{p.function_name}_mean{i}, sf_args, {emit(m.variance)}, &sf_err{i});"]
+    lines, value, perturbed = _fallback_parts(p, emit, True, "    ")
+    out += lines
+    out += [f"    const double sf_value = {value};", "    double sf_error = 0.0;"]
+    for i, (m, text) in enumerate(zip(p.means, perturbed)):
+        # each expectation's estimated relative error times the law's condition number in it
+        out += [f"    const double sf_shift{i} = fabs(({text}) - sf_value);",
+                f"    sf_error += (sf_shift{i} == 0.0 ? 0.0 : sf_shift{i} / "
+                f"({_float_text(PERTURBATION)} * fabs(sf_value))) * (sf_err{i} == 0.0 ? 0.0 : "
+                f"sf_err{i} / fabs({m.placeholder.name}));"]
+    out += [f"    if (!(sf_error <= {SERIES_TOLERANCE!r})) {{ errno = EDOM; return NAN; }}",
+            "    return sf_value;", "}", ""]
+    return out
 
 
 def _magnitude(coefficient: sp.Expr) -> sp.Expr:
@@ -677,7 +900,18 @@ def _header_comment(p: Plan, first: str, middle: str, last: str) -> str:
              f"Arguments, in order: {', '.join(p.variables) or '(none)'}.",
              "Inputs are not checked: pass values inside the law's domain (symfield's",
              "Law.to_numpy checks them)."]
-    if p.series:
+    if p.series and p.means:
+        lines += [f"Accuracy: {SERIES_TOLERANCE:g} relative (float64), or NaN (C: errno = EDOM).",
+                  "The pole series where its run-time error estimate is below that; elsewhere",
+                  "(small variances, where the series cancels) the law's definition, each",
+                  "expectation by the trapezoidal rule halved until its own error estimate",
+                  "allows (NaN where neither does: variances beyond about 3e7-1e8, where the",
+                  "series' coefficients overflow and the quadrature would need a step finer",
+                  f"than {TRAPEZOID_STEP:g}/2^{TRAPEZOID_MAX_LEVEL}; and near a pole of the law, "
+                  "where its condition number",
+                  f"exceeds about {SERIES_TOLERANCE / QUADRATURE_ROUNDING:g}). Details: "
+                  "symfield's codegen.py."]
+    elif p.series:
         lines += [(f"Pole series: NaN (C: errno = EDOM) where the estimated relative error "
                    f"exceeds {SERIES_TOLERANCE:g}"),
                   ("(small variances, where the series cancels; variances beyond about "
@@ -706,6 +940,32 @@ _asarray = lambda x: _np.asarray(x, dtype=float)  # noqa: E731
 _atan2, _asin_raw, _acos_raw, _abs = _np.arctan2, _np.arcsin, _np.arccos, _np.abs
 _where, _maximum, _minimum, _clip = _np.where, _np.maximum, _np.minimum, _np.clip
 _errstate = lambda: _np.errstate(all="ignore")  # noqa: E731
+_broadcast = _np.broadcast_arrays
+
+
+def _patch(value, bad, fallback, args):
+    """value with its entries where bad recomputed by fallback (only those entries)."""
+    bad = _np.broadcast_to(bad, _np.shape(value))
+    if not _np.any(bad):
+        return value
+    value = _np.array(value, dtype=float)
+    value[bad] = fallback(*[_np.broadcast_to(a, bad.shape)[bad] for a in args])
+    return value
+
+
+def _by_first_grid(mean, f, s, args):
+    """mean(f, s, args) on each group of points that share a first quadrature grid (a huge
+    variance must not make every other point use its fine grid)."""
+    with _np.errstate(all="ignore"):
+        level = _np.where(_np.isfinite(s), _np.ceil(_np.log2(_np.maximum(0.5 * s, 1.0))), -1.0)
+    levels = _np.unique(level)
+    if levels.size <= 1:
+        return mean(f, s, args)
+    value, error = _np.empty(s.shape), _np.empty(s.shape)
+    for k in levels:
+        group = level == k
+        value[group], error[group] = mean(f, s[group], [a[group] for a in args])
+    return value, error
 ''',
     "jax": '''import contextlib
 import math
@@ -732,6 +992,18 @@ def _asarray(x):
 _atan2, _asin_raw, _acos_raw, _abs = _np.arctan2, _np.arcsin, _np.arccos, _np.abs
 _where, _maximum, _minimum, _clip = _np.where, _np.maximum, _np.minimum, _np.clip
 _errstate = contextlib.nullcontext
+_broadcast = _np.broadcast_arrays
+
+
+def _patch(value, bad, fallback, args):
+    # traced arrays cannot be indexed by a mask: the fallback at every point, kept where bad
+    if not bool(_np.any(bad)):
+        return value
+    return _np.where(bad, fallback(*args), value)
+
+
+def _by_first_grid(mean, f, s, args):
+    return mean(f, s, args)
 ''',
     "torch": '''import contextlib
 import math
@@ -741,12 +1013,26 @@ try:
 except ImportError as _error:  # pragma: no cover - depends on the environment
     raise ImportError("this module needs the 'torch' package (pip install torch)") from _error
 
-_np = _torch
 _xp = _torch
 _asarray = lambda x: _torch.as_tensor(x, dtype=_torch.float64)  # noqa: E731
-_erf, _erfc = _torch.special.erf, _torch.special.erfc
-_atan2, _asin_raw, _acos_raw, _abs = _torch.atan2, _torch.asin, _torch.acos, _torch.abs
-_clip = _torch.clip
+
+
+def _tensors(function):
+    # torch's functions take tensors only; the exported code also passes constants (floats)
+    def call(*args):
+        return function(*[_asarray(a) if isinstance(a, (int, float)) else a for a in args])
+    return call
+
+
+class _TensorFunctions:
+    def __getattr__(self, name):
+        return _tensors(getattr(_torch, name))
+
+
+_np = _TensorFunctions()
+_erf, _erfc = _tensors(_torch.special.erf), _tensors(_torch.special.erfc)
+_atan2, _asin_raw, _acos_raw, _abs = _np.atan2, _np.asin, _np.acos, _np.abs
+_clip = _np.clip
 _errstate = contextlib.nullcontext
 
 
@@ -760,6 +1046,24 @@ def _maximum(a, b):
 
 def _minimum(a, b):
     return _torch.minimum(_asarray(a), _asarray(b))
+
+
+def _broadcast(*arrays):
+    return _torch.broadcast_tensors(*[_asarray(a) for a in arrays])
+
+
+def _patch(value, bad, fallback, args):
+    """value with its entries where bad recomputed by fallback (only those entries)."""
+    value, bad = _torch.broadcast_tensors(_asarray(value), _torch.as_tensor(bad))
+    if not bool(bad.any()):
+        return value
+    value = value.clone()
+    value[bad] = fallback(*[a.expand(bad.shape)[bad] for a in _broadcast(*args)])
+    return value
+
+
+def _by_first_grid(mean, f, s, args):
+    return mean(f, s, args)
 ''',
 }
 
@@ -768,6 +1072,7 @@ _inf = math.inf
 _sqrt, _exp, _log, _expm1 = _np.sqrt, _np.exp, _np.log, _np.expm1
 _sin, _cos, _tan, _tanh = _np.sin, _np.cos, _np.tan, _np.tanh
 _sinh, _cosh, _atan, _sign = _np.sinh, _np.cosh, _np.arctan, _np.sign
+_log1p = _np.log1p
 
 
 def _asin(x):
@@ -855,14 +1160,18 @@ def _pole_remainder(n, y):
     return prefactor * total * h
 
 
-def _pole_series(beta, n, a_terms, p_terms, b_terms, q_terms):
+def _pole_series(beta, n, a_terms, p_terms, b_terms, q_terms, head_limit=MAX_HEAD_TERMS):
     """sum over K = k + 1/2 of A(K) + B(K) erfcx(beta K) (see the module documentation),
     the coefficients as (power, value, magnitude: the sum of the absolute values of the
     monomials the value is computed from); returns (sum, cancellation = largest piece, in
-    magnitudes, / |sum|). More than MAX_HEAD_TERMS head terms raise ValueError."""
+    magnitudes, / |sum|). Points that need more than head_limit head terms get an infinite
+    cancellation (the caller computes them otherwise: a Python loop over that many terms
+    takes seconds); more than MAX_HEAD_TERMS raise ValueError."""
     y_needed = 13.746994684567446
     finite = beta > 0
-    k0 = float(_xp.max(_where(finite, y_needed / _where(finite, beta, 1.0) - 0.5, 0.0)))
+    need = _where(finite, y_needed / _where(finite, beta, 1.0) - 0.5, 0.0)
+    skipped = need > head_limit
+    k0 = float(_xp.max(_where(skipped, 0.0, need)))
     k0 = max(0, math.ceil(k0))
     if k0 > MAX_HEAD_TERMS:
         raise ValueError(f"the pole series needs {k0} terms at this variance (more than "
@@ -905,8 +1214,91 @@ def _pole_series(beta, n, a_terms, p_terms, b_terms, q_terms):
         z = _hurwitz_zeta(-j, start)
         total = total + v * z
         largest = _maximum(largest, m * z)
-    return total, largest / _maximum(_abs(total), 1e-300)
+    return total, _where(skipped, math.inf, largest / _maximum(_abs(total), 1e-300))
 '''
+
+_PY_SUPPORT_MEAN = """
+
+_SQRT_PI = 1.7724538509055160273
+
+
+def _gaussian_mean(f, variance, args):
+    \"\"\"E[f(x)] for x ~ N(0, variance): (1/sqrt(pi)) int exp(-t^2) f(sqrt(2 variance) t) dt by
+    the trapezoidal rule on |t| <= TRAPEZOID_CUT: first nodes at most 1 apart in x at every
+    point, then the step halved (the previous nodes reused) at least TRAPEZOID_MIN_LEVEL
+    times, until the change of the last halving is below the rounding estimate
+    QUADRATURE_ROUNDING * sum |w f| at every point, never beyond TRAPEZOID_MAX_LEVEL;
+    returns (value, error estimate: that change plus the rounding estimate; inf beyond).\"\"\"
+    return _by_first_grid(_gaussian_mean_grid, f, _sqrt(2.0 * _maximum(variance, 0.0)), args)
+
+
+def _gaussian_mean_grid(f, s, args):
+    \"\"\"_gaussian_mean for s = sqrt(2 variance), on the first grid of the largest s.\"\"\"
+    widest = float(_xp.max(s))
+    start = 0
+    while TRAPEZOID_STEP * 0.5 ** start * widest > 1.0 and start <= TRAPEZOID_MAX_LEVEL:
+        start += 1
+    if not start + TRAPEZOID_MIN_LEVEL <= TRAPEZOID_MAX_LEVEL:  # also NaN variances
+        return s * math.nan, s + math.inf
+    s = s[..., None]
+    args = [a[..., None] for a in args]
+
+    def part(nodes):
+        total, size = 0.0, 0.0
+        for first in range(0, len(nodes), 1024):  # a bounded block of nodes at a time
+            t = _asarray(nodes[first:first + 1024])
+            w = _exp(-t * t)
+            fp, fm = f(s * t, *args), f(-s * t, *args)
+            total = total + (w * (fp + fm)).sum(-1)
+            size = size + (w * (_abs(fp) + _abs(fm))).sum(-1)
+        return total, size
+
+    h = TRAPEZOID_STEP * 0.5 ** start
+    f0 = f(0.0 * s, *args)[..., 0]
+    total, size = part([h * j for j in range(1, int(TRAPEZOID_CUT / h) + 1)])
+    total, size = total + f0, size + _abs(f0)
+    previous = change = None
+    for level in range(start, TRAPEZOID_MAX_LEVEL + 1):
+        if level > start:
+            h *= 0.5
+            more, more_size = part([h * j for j in range(1, int(TRAPEZOID_CUT / h) + 1, 2)])
+            total, size = total + more, size + more_size
+        value, scale = h * total / _SQRT_PI, h * size / _SQRT_PI
+        if level > start:
+            change = _abs(value - previous)
+            if level >= start + TRAPEZOID_MIN_LEVEL and bool(
+                    (change <= QUADRATURE_ROUNDING * scale).all()):
+                break
+        previous = value
+    return value, change + QUADRATURE_ROUNDING * scale
+"""
+
+
+def _py_by_definition(p: Plan, emit: _Emitter) -> list[str]:
+    """The integrands and ``_by_definition``: the law's definition by quadrature."""
+    args = ", ".join(p.variables)
+    out = []
+    for i, m in enumerate(p.means):
+        out += [f"def _sf_mean{i}({m.x.name}, {args}):",
+                f"    return {emit(m.integrand)} + 0.0 * {m.x.name}", "", ""]
+    out += [f"def _by_definition({args}):",
+            f'    """{p.law} for {p.activation} by its definition: each expectation by '
+            f'quadrature,', '    NaN where the estimated error exceeds SERIES_TOLERANCE."""',
+            f"    ({args},) = _broadcast({args})", "    with _errstate():"]
+    for i, m in enumerate(p.means):
+        out.append(f"        {m.placeholder.name}, sf_err{i} = _gaussian_mean(_sf_mean{i}, "
+                   f"{emit(m.variance)} + 0.0 * {p.variables[0]}, ({args},))")
+    lines, value, perturbed = _fallback_parts(p, emit, False, "        ")
+    out += lines
+    out += [f"        sf_value = {value} + 0.0 * {p.variables[0]}", "        sf_error = 0.0"]
+    for i, (m, text) in enumerate(zip(p.means, perturbed)):
+        # each expectation's estimated relative error times the law's condition number in it
+        out += [f"        sf_shift = _abs(({text}) - sf_value)",
+                f"        sf_error = sf_error + _where(sf_shift == 0, 0.0, sf_shift / "
+                f"({_float_text(PERTURBATION)} * _abs(sf_value))) * _where(sf_err{i} == 0, "
+                f"0.0, sf_err{i} / _abs({m.placeholder.name}))"]
+    out += ["        return _where(sf_error <= SERIES_TOLERANCE, sf_value, math.nan)", "", ""]
+    return out
 
 
 def to_python(p: Plan, language: str) -> str:
@@ -939,7 +1331,8 @@ def to_python(p: Plan, language: str) -> str:
                 pos += len(terms)
             body.append(f"{inner}{s.placeholder.name}, sf_cancel{i} = _pole_series("
                         f"{texts[0]} + 0.0 * ({' + '.join(p.variables)}), {s.subtracted}, "
-                        f"{groups[0]}, {groups[1]}, {groups[2]}, {groups[3]})")
+                        f"{groups[0]}, {groups[1]}, {groups[2]}, {groups[3]}"
+                        f"{', ' + str(PYTHON_HEAD_TERMS) if p.means else ''})")
         lines, (value, *perturbed) = _assignments([p.value, *_perturbed(p)], emit, False,
                                                   inner, "sf_v")
         body.extend(lines)
@@ -954,8 +1347,16 @@ def to_python(p: Plan, language: str) -> str:
                         f"({_float_text(PERTURBATION)} * _abs(sf_value)))")
             body.append(f"{inner}sf_value = _where(sf_error <= SERIES_TOLERANCE, sf_value, "
                         f"math.nan)")
+            body.append(f"{inner}sf_refused{i} = ~(sf_error <= SERIES_TOLERANCE)")
+        if p.means:
+            # where a series would lose digits: the definition by quadrature there
+            refused = " | ".join(f"sf_refused{i}" for i in range(len(p.series)))
+            body.append(f"{inner}sf_value = _patch(sf_value, {refused}, _by_definition, "
+                        f"({args},))")
         body.append(f"{inner}return sf_value")
-    support = _PY_SUPPORT_COMMON + (_PY_SUPPORT_SERIES if p.series else "")
+    fallback = _py_by_definition(p, emit) if p.means and p.constant is None else []
+    support = _PY_SUPPORT_COMMON + (_PY_SUPPORT_SERIES if p.series else "") + \
+        (_PY_SUPPORT_MEAN + "\n" + _PY_SMALL if fallback else "")
     doc = _header_comment(p, '"""', "", '"""').replace("\n ", "\n").replace('""" ', '"""', 1)
     return "\n".join([
         doc, "", _PY_BACKENDS[language],
@@ -965,12 +1366,30 @@ def to_python(p: Plan, language: str) -> str:
         f"NEAR_Y = {NEAR_Y!r}",
         f"_REMAINDER_NODES = ({', '.join(map(_float_text, REMAINDER_NODES))},)",
         f"_REMAINDER_WEIGHTS = ({', '.join(map(_float_text, REMAINDER_WEIGHTS))},)",
-        support, "",
+        f"TRAPEZOID_STEP = {TRAPEZOID_STEP!r}",
+        f"TRAPEZOID_CUT = {TRAPEZOID_CUT!r}",
+        f"TRAPEZOID_MIN_LEVEL = {TRAPEZOID_MIN_LEVEL}",
+        f"TRAPEZOID_MAX_LEVEL = {TRAPEZOID_MAX_LEVEL}",
+        f"QUADRATURE_ROUNDING = {QUADRATURE_ROUNDING!r}",
+        support, "", *fallback,
         f"def {p.function_name}({args}):",
         (f'{indent}"""{p.law} for {p.activation} (float64, vectorised over broadcastable '
          f'arrays)."""'),
         *body, "", "",
         f"__all__ = [{p.function_name!r}]", ""])
+
+
+_PY_SMALL = '''
+def _expit(a):
+    """exp(a)/(1 + exp(a)) without inf/inf."""
+    e = _exp(-_abs(a))
+    return _where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _log1pexp(a):
+    """log(1 + exp(a)) without overflow."""
+    return _maximum(a, 0.0) + _log1p(_exp(-_abs(a)))
+'''
 
 
 def _py_end(p: Plan, end: EndPiece, emit: _Emitter, inner: str) -> list[str]:
