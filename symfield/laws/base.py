@@ -166,6 +166,55 @@ def _decimal_rounding(value, dps: int):
     return Fraction(round(exact * scale)) / scale
 
 
+def value_from_balls(enclose_at: Callable[[int], object], dps: int, what: str,
+                     max_dps: int | None = None):
+    """(value, ball): the value at dps's working precision from ``enclose_at(digits)``, a
+    proven enclosure with rad <= 10^-digits |v| / 2, asked for a few guard digits
+    (``GUARD_DIGITS``), such that |value - v| <= 10^-dps |v| / 2 and value rounded to dps
+    significant digits is v rounded to them, v the exact value. The second needs a ball inside
+    one decimal rounding cell: a ball straddling a boundary is tightened with more guard
+    digits; past the last, the value keeps the first property only (v within 10^-(dps+40) |v|
+    of a boundary: never met so far). ``max_dps`` caps the digits asked of ``enclose_at``.
+    PrecisionError saying how many of the dps digits are proven (with ``.best``, the best
+    enclosure, or None) when the first enclosure falls short by more than the guard digit."""
+    from ..errors import PrecisionError
+
+    guards = [g for g in GUARD_DIGITS if max_dps is None or dps + g <= max_dps]
+    if not guards:
+        raise PrecisionError(f"{what}: proven values go up to {max_dps - GUARD_DIGITS[0]} "
+                             f"digits (the rounding needs guard digits); asked for {dps}")
+    for guard in guards:
+        try:
+            ball = enclose_at(dps + guard)
+        except PrecisionError as error:
+            best = getattr(error, "best", None)
+            if best is None or best.digits < dps + 1:
+                shown = 0 if best is None else min(int(best.digits), dps)
+                short = PrecisionError(
+                    f"{what}: only {shown} of the {dps} digits asked for are proven (with the "
+                    f"guard digit the rounding needs); best enclosure {best!r}"
+                    if best is not None else f"{what}: no digit is proven ({error})")
+                short.best, short.proven_digits = best, shown
+                raise short from None
+            ball = best
+        value = _rounded_inside(ball, dps)
+        if value is not None:
+            return value, ball
+    with mpmath.workdps(dps):
+        return +ball.mid, ball
+
+
+def _consistent(value: mpmath.mpf, ball, dps: int) -> bool:
+    """True when a value certified to dps digits (relative error up to 10^-dps) may be the
+    exact value the proven ``ball`` holds."""
+    from ..gaussian.numerics.enclosure import _exact_fraction
+
+    if not mpmath.isfinite(value):
+        return False
+    x, mid, rad = (_exact_fraction(v) for v in (value, ball.mid, ball.rad))
+    return abs(x - mid) <= rad + abs(x) / 10 ** dps
+
+
 def _rounded_inside(ball, dps: int) -> mpmath.mpf | None:
     """A number x at dps's working precision with |x - v| <= 10^-dps |v| / 2 and the same
     dps-digit decimal rounding as v, for every v in ``ball``; None when the ball straddles a
@@ -368,11 +417,15 @@ class Law:
             raise InvalidValueError(f"proven must be True, False or None (got {quoted(proven)})")
         what = f"{self.name} for {self.activation.name}"
         if type(self).evaluate is not Law.evaluate and type(self).certified is Law.certified:
-            # a law with its own numerics (the recursions over depth): two precisions
+            # a law with its own numerics (the recursions over depth): two precisions by
+            # default (a recursion's balls cost more); proven through its own enclosure
             reason = f"{what} has its own numerics ({type(self).__name__})"
+            if proven and type(self).enclose is not Law.enclose:
+                value, ball = value_from_balls(lambda digits: self.enclose(dps=digits, **values),
+                                               check_dps(dps), what, max_dps=MAX_DPS)
+                return CertifiedValue(value, "ball", ball)
             if proven:
-                raise NotEnclosable(f"{reason}; evaluate(proven=True) covers the derived "
-                                    f"forms only (the NNGP/NTK recursions: law.enclose)")
+                raise NotEnclosable(f"{reason}; it has no enclosure yet")
             extra = {} if method == "auto" else {"method": method}
             return CertifiedValue(self.evaluate(dps=dps, **extra, **values), "agreement",
                                   reason=reason)
@@ -411,8 +464,20 @@ class Law:
                 if proven:
                     raise
                 # the two-precision route keeps its own behaviour at such points (its own
-                # errors for singular or non-real points, a value where it agrees)
+                # errors for singular or non-real points, a value where it agrees)...
                 reason = f"no enclosure here ({type(error).__name__}: {error})"
+                best = getattr(error, "best", None)
+                if best is not None:
+                    # ... but not against a proof: agreement on digits the ball excludes
+                    # (exp(10^-600) - 1 is exactly 0 at any working precision below 600
+                    # digits) is agreement on wrong digits
+                    agreed = self._agreed_value(point, method, at_zero, dps)
+                    if not _consistent(agreed, best, dps):
+                        raise PrecisionError(
+                            f"{error}; the two working precisions agree on "
+                            f"{mpmath.nstr(agreed, 10)}, which the proven enclosure excludes "
+                            f"(they agree on wrong digits)") from None
+                    return CertifiedValue(agreed, "agreement", reason=reason)
         elif proven:
             raise NotEnclosable(f"{what}: {reason}")
         return CertifiedValue(self._agreed_value(point, method, at_zero, dps), "agreement",
@@ -446,34 +511,12 @@ class Law:
 
     def _ball_value(self, form: sp.Expr, point: Mapping[sp.Symbol, object], dps: int,
                     what: str):
-        """(value, ball): the value at dps's working precision from an enclosure of ``form``
-        with a few guard digits (``GUARD_DIGITS``), such that |value - v| <= 10^-dps |v| / 2
-        and value rounded to dps significant digits is v rounded to them, v the exact value.
-        The second needs a ball inside one decimal rounding cell: a ball straddling a
-        boundary is tightened with more guard digits; past the last, the value keeps the
-        first property only (v within 10^-(dps+40) |v| of a boundary: never met so far)."""
-        from ..errors import PrecisionError
+        """(value, ball) from enclosures of ``form`` at the point (``value_from_balls``)."""
         from ..gaussian.numerics.enclosure import enclose
 
         raw = [point[s] for s in self.variables]
-        for guard in GUARD_DIGITS:
-            try:
-                ball = enclose(form, self.variables, raw, dps + guard, what=what)
-            except PrecisionError as error:
-                best = getattr(error, "best", None)
-                if best is None or best.digits < dps + 1:
-                    shown = 0 if best is None else min(int(best.digits), dps)
-                    raise PrecisionError(
-                        f"{what}: only {shown} of the {dps} digits asked for are proven (with "
-                        f"the guard digit the rounding needs); best enclosure {best!r}"
-                        if best is not None else f"{what}: no digit is proven ({error})"
-                    ) from None
-                ball = best
-            value = _rounded_inside(ball, dps)
-            if value is not None:
-                return value, ball
-        with mpmath.workdps(dps):
-            return +ball.mid, ball
+        return value_from_balls(lambda digits: enclose(form, self.variables, raw, digits,
+                                                       what=what), dps, what)
 
     def _agreed_value(self, point: Mapping[sp.Symbol, object], method: str, at_zero: bool,
                       dps: int) -> mpmath.mpf:

@@ -444,9 +444,12 @@ class FiniteWidthLaw(Law):
     def _pick(self, layers: FiniteWidthLayers):
         return getattr(layers, self._REPORTS[self.name])[-1]
 
-    def evaluate(self, dps: int = 30, **values: object) -> mpmath.mpf:
+    def evaluate(self, dps: int = 30, proven: bool | None = None,
+                 **values: object) -> mpmath.mpf:
         """The quantity at layer L, every digit certified (the whole recursion computed at
-        two working precisions)."""
+        two working precisions; ``proven=True`` raises NotEnclosable: no enclosure yet)."""
+        if proven is not None:
+            return self.certified(dps, proven=proven, **values).value
         dps = check_dps(dps)
         point = self._point(values)
         parameters = {name: point[name] for name in self._parameter_names() if name in point}
