@@ -99,6 +99,12 @@ def test_which_values_are_proven():
         assert result.value == law_of(name, act).evaluate(dps=DPS, **values)
         if certificate == "agreement":
             assert "two-variable" in result.reason
+    # ELU's chi2 at alpha = 1, where its divergent piece is absent: proven to all 40 digits
+    # (the two-precision route had SymPy's 30-digit evalf here)
+    elu = law_of("chi2", "elu").certified(dps=40, q=1, sigma_w=1, alpha=1)
+    assert elu.certificate == "ball"
+    with mp.workdps(60):
+        assert abs(elu.value - elu.enclosure.mid) <= abs(elu.value) * mp.mpf(10) ** -40 / 2
     forced = law_of("chi1", "erf").certified(dps=DPS, proven=False, q="0.7", sigma_w="1.3")
     assert forced.certificate == "agreement" and forced.enclosure is None
 

@@ -5,8 +5,11 @@ built from the activation); :func:`symfield.laws.derive` lets the Gaussian calcu
 and returns a :class:`Law`: the SymPy result, whether it is a closed form, the derivation
 steps, and certified numerics (mpmath at 15-1000 digits, vectorised float64).
 
-Certified digits and their cost (``Law.evaluate``): every digit is confirmed by two working
-precisions relative to the value; the work is bounded up front by the route
+Certified digits and their cost (``Law.evaluate``; ``Law.certified`` says which certificate a
+value got): closed forms, pole series and one-variable integral forms are rounded from a proven
+Arb enclosure (``Law.enclose``, about the cost of the two-precision route; see
+``Law.evaluate``); elsewhere every digit is confirmed by two working precisions relative to
+the value, the work bounded up front by the route
 (``CompiledExpr.max_work``): closed forms take milliseconds at any dps up to 1000; the
 single-input quadratures and pole series (tanh, sigmoid) up to 2 dps + 200 working digits
 (0.05-0.3 s at 100 digits, 10-20 s at 1000); two-input expectations without a closed form
@@ -389,8 +392,9 @@ class Law:
         Gaussian variable, the value is the midpoint of a proven Arb enclosure (``enclose``)
         rounded to dps digits, within half a unit in the last digit of the exact value and
         with the exact value's decimal rounding (certificate 'ball'); elsewhere (the
-        two-variable integral forms and Mehler kernels of tanh and sigmoid, seconds per ball;
-        laws with their own numerics; points the enclosure cannot do) two working precisions
+        two-variable integral forms and Mehler kernels, seconds per ball: the kernels of tanh,
+        sigmoid, SiLU, softplus, ...; laws with their own numerics; points the enclosure
+        cannot do) two working precisions
         agree on every digit relative to the value (``symfield.numbers.LAW_POLICY``:
         'agreement'). ``proven=True`` takes the ball route for every law it covers (two
         variables included) and raises NotEnclosable or PrecisionError (saying how many digits
@@ -432,15 +436,20 @@ class Law:
         dps = check_dps(dps)
         self._numeric_expr(method)  # checks the method's name
         point = self._check(values)
+        finite_part = None
         if self.closed_form and self.expr.has(sp.oo, -sp.oo) and self.expr.is_infinite is not False:
             value = self._infinite_value(point)
             if mpmath.isinf(value):
                 return CertifiedValue(value, "exact")
-            # SymPy's evalf of the finite part, where the divergent piece is absent
-            reason = f"{what} has a divergent piece, absent at these values"
-            if proven:
-                raise NotEnclosable(f"{reason}: no enclosure yet")
-            return CertifiedValue(value, "agreement", reason=reason)
+            # the divergent piece is absent here (ELU's chi2 at alpha = 1): the ball route
+            # decides its Piecewise at the point; SymPy's evalf of the rest is the fallback
+            finite_part = value
+
+        def agreed_value() -> mpmath.mpf:
+            if finite_part is not None:
+                return finite_part
+            return self._agreed_value(point, method, at_zero, dps)
+
         if self.form == "closed" and all(is_small_fraction(v) for v in point.values()):
             # Exact points first: at a fixed point such as D = 0 the closed form collapses to
             # a rational, which floating evaluation would return as a tiny nonzero number.
@@ -471,7 +480,7 @@ class Law:
                     # ... but not against a proof: agreement on digits the ball excludes
                     # (exp(10^-600) - 1 is exactly 0 at any working precision below 600
                     # digits) is agreement on wrong digits
-                    agreed = self._agreed_value(point, method, at_zero, dps)
+                    agreed = agreed_value()
                     if not _consistent(agreed, best, dps):
                         raise PrecisionError(
                             f"{error}; the two working precisions agree on "
@@ -480,8 +489,9 @@ class Law:
                     return CertifiedValue(agreed, "agreement", reason=reason)
         elif proven:
             raise NotEnclosable(f"{what}: {reason}")
-        return CertifiedValue(self._agreed_value(point, method, at_zero, dps), "agreement",
-                              reason=reason)
+        if finite_part is not None:
+            reason = f"{reason}; SymPy's evalf of a law whose divergent piece is absent here"
+        return CertifiedValue(agreed_value(), "agreement", reason=reason)
 
     def _ball_route(self, method: str, at_zero: bool, two_variables: bool
                     ) -> tuple[sp.Expr | None, str]:
