@@ -47,6 +47,7 @@ float64 cannot do (overflow, cancelling or unresolved quadratures) are certified
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -129,6 +130,12 @@ CERTIFICATES = {
 #: within half a unit (see _rounded_inside); more resolve a ball straddling a rounding
 #: boundary of the decimal digits.
 GUARD_DIGITS = (2, 12, 40)
+
+#: The largest variance of a one-variable integral form that evaluate encloses by default:
+#: beyond it the rescaled integrand's complex poles near the real axis make Arb's integration
+#: subdivide (mish's length_map_slope at 30 digits: 0.1 s at q = 1, 0.3 s at q = 100, 1.6 s at
+#: q = 1000, and no finite ball after two minutes at q = 10^5).
+MAX_BALL_VARIANCE = 100
 
 
 @dataclass(frozen=True)
@@ -460,7 +467,7 @@ class Law:
                     return CertifiedValue(mpmath.mpf(exact.p) / exact.q, "exact")
         at_zero = any(point[s] == 0 for s in self.variables if s.name in self._zero_variances())
         form, reason = (None, "proven=False") if proven is False \
-            else self._ball_route(method, at_zero, proven is True)
+            else self._ball_route(method, at_zero, proven is True, point)
         if form is not None:
             try:
                 value, ball = self._ball_value(form, point, dps, what)
@@ -493,11 +500,12 @@ class Law:
             reason = f"{reason}; SymPy's evalf of a law whose divergent piece is absent here"
         return CertifiedValue(agreed_value(), "agreement", reason=reason)
 
-    def _ball_route(self, method: str, at_zero: bool, two_variables: bool
-                    ) -> tuple[sp.Expr | None, str]:
+    def _ball_route(self, method: str, at_zero: bool, everywhere: bool,
+                    point: Mapping[sp.Symbol, object]) -> tuple[sp.Expr | None, str]:
         """(the expression the ball route encloses, "") or (None, why the value is certified by
-        two precisions instead). Cached per law: the translation of a form the ball
-        arithmetic cannot do is not cached by compile_ball."""
+        two precisions instead). ``everywhere`` (proven=True) lifts the limits on cost: two
+        variables, variances above MAX_BALL_VARIANCE. Cached per law: the translation of a
+        form the ball arithmetic cannot do is not cached by compile_ball."""
         from ..gaussian.numerics.enclosure import NotEnclosable, compile_ball
 
         key = (method, at_zero)
@@ -508,15 +516,28 @@ class Law:
                 form = (self.definition if at_zero else self.enclosed_form() if method == "auto"
                         else self._numeric_expr(method))
                 compile_ball(form, self.variables)
-                route = form, ""
+                integrals = form.atoms(Expectation)
+                variances = sp.lambdify(self.variables, [e.covariance[0] for e in integrals],
+                                        modules="math") if integrals else None
+                route = form, "", any(e.dimension > 1 for e in integrals), variances
             except NotEnclosable as error:
-                route = None, str(error)
+                route = None, str(error), False, None
             self._ball_routes[key] = route
-        form, reason = self._ball_routes[key]
-        if form is not None and not two_variables \
-                and any(e.dimension > 1 for e in form.atoms(Expectation)):
+        form, reason, two_variables, variances = self._ball_routes[key]
+        if form is None or everywhere:
+            return form, reason
+        if two_variables:
             return None, ("a two-variable integral form: enclosing it takes seconds per value "
                           "(evaluate(proven=True) or enclose do it)")
+        if variances is not None:
+            try:
+                widest = max(abs(v) for v in variances(*(float(point[s]) for s in self.variables)))
+            except (OverflowError, ValueError, ZeroDivisionError):
+                widest = math.inf
+            if not widest <= MAX_BALL_VARIANCE:
+                return None, (f"an integral at a variance above {MAX_BALL_VARIANCE}: Arb's "
+                              f"integration subdivides near the integrand's complex poles there "
+                              f"(seconds to minutes; evaluate(proven=True) or enclose try it)")
         return form, reason
 
     def _ball_value(self, form: sp.Expr, point: Mapping[sp.Symbol, object], dps: int,
