@@ -5,8 +5,11 @@ built from the activation); :func:`symfield.laws.derive` lets the Gaussian calcu
 and returns a :class:`Law`: the SymPy result, whether it is a closed form, the derivation
 steps, and certified numerics (mpmath at 15-1000 digits, vectorised float64).
 
-Certified digits and their cost (``Law.evaluate``): every digit is confirmed by two working
-precisions relative to the value; the work is bounded up front by the route
+Certified digits and their cost (``Law.evaluate``; ``Law.certified`` says which certificate a
+value got): closed forms, pole series and one-variable integral forms are rounded from a proven
+Arb enclosure (``Law.enclose``, about the cost of the two-precision route; see
+``Law.evaluate``); elsewhere every digit is confirmed by two working precisions relative to
+the value, the work bounded up front by the route
 (``CompiledExpr.max_work``): closed forms take milliseconds at any dps up to 1000; the
 single-input quadratures and pole series (tanh, sigmoid) up to 2 dps + 200 working digits
 (0.05-0.3 s at 100 digits, 10-20 s at 1000); two-input expectations without a closed form
@@ -44,6 +47,7 @@ float64 cannot do (overflow, cancelling or unresolved quadratures) are certified
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -114,6 +118,144 @@ def evaluated_form(derived: sp.Expr, definition: sp.Expr) -> tuple[sp.Expr, sp.E
     return derived, definition
 
 
+#: How a value of ``Law.evaluate`` is certified (``Law.certified``).
+CERTIFICATES = {
+    "exact": "an exact number: a rational at an exact point, +-inf of a divergent law, or a "
+             "value SymPy shows is exactly 0",
+    "ball": "proven: rounded from an Arb enclosure of the exact value (ball arithmetic)",
+    "agreement": "two working precisions agree on every digit (evidence, not proof)",
+}
+
+#: Digits beyond dps the ball route asks of the enclosure: one is enough for the value to be
+#: within half a unit (see _rounded_inside); more resolve a ball straddling a rounding
+#: boundary of the decimal digits.
+GUARD_DIGITS = (2, 12, 40)
+
+#: The largest variance of a one-variable integral form that evaluate encloses by default:
+#: beyond it the rescaled integrand's complex poles near the real axis make Arb's integration
+#: subdivide (mish's length_map_slope at 30 digits: 0.1 s at q = 1, 0.3 s at q = 100, 1.6 s at
+#: q = 1000, and no finite ball after two minutes at q = 10^5).
+MAX_BALL_VARIANCE = 100
+
+
+@dataclass(frozen=True)
+class CertifiedValue:
+    """A value of ``Law.evaluate`` and how its digits are certified."""
+
+    value: mpmath.mpf
+    #: one of CERTIFICATES: 'exact', 'ball' (proven) or 'agreement' (two precisions)
+    certificate: str
+    #: the proven ball the value was rounded from ('ball' only)
+    enclosure: object | None = None
+    #: why the value is not ball-proven ('agreement' only)
+    reason: str = ""
+
+    @property
+    def proven(self) -> bool:
+        """True for an exact or ball-proven value."""
+        return self.certificate in ("exact", "ball")
+
+
+def _decimal_rounding(value, dps: int):
+    """``value`` (a finite binary number) rounded to dps significant decimal digits, exactly,
+    as a Fraction (ties to even)."""
+    from fractions import Fraction
+
+    from ..gaussian.numerics.enclosure import _exact_fraction
+
+    exact = _exact_fraction(value)
+    if exact == 0:
+        return exact
+    with mpmath.workdps(30):
+        exponent = int(mpmath.floor(mpmath.log10(abs(mpmath.mpf(value)))))
+    while Fraction(10) ** exponent > abs(exact):  # the logarithm's rounding, made exact
+        exponent -= 1
+    while Fraction(10) ** (exponent + 1) <= abs(exact):
+        exponent += 1
+    scale = Fraction(10) ** (dps - 1 - exponent)
+    return Fraction(round(exact * scale)) / scale
+
+
+def value_from_balls(enclose_at: Callable[[int], object], dps: int, what: str,
+                     max_dps: int | None = None):
+    """(value, ball): the value at dps's working precision from ``enclose_at(digits)``, a
+    proven enclosure with rad <= 10^-digits |v| / 2, asked for a few guard digits
+    (``GUARD_DIGITS``), such that |value - v| <= 10^-dps |v| / 2 and value rounded to dps
+    significant digits is v rounded to them, v the exact value. The second needs a ball inside
+    one decimal rounding cell: a ball straddling a boundary is tightened with more guard
+    digits; past the last, the value keeps the first property only (v within 10^-(dps+40) |v|
+    of a boundary: never met so far). ``max_dps`` caps the digits asked of ``enclose_at``.
+    PrecisionError saying how many of the dps digits are proven (with ``.best``, the best
+    enclosure, or None) when the first enclosure falls short by more than the guard digit."""
+    from ..errors import PrecisionError
+
+    guards = [g for g in GUARD_DIGITS if max_dps is None or dps + g <= max_dps]
+    if not guards:
+        raise PrecisionError(f"{what}: proven values go up to {max_dps - GUARD_DIGITS[0]} "
+                             f"digits (the rounding needs guard digits); asked for {dps}")
+    for guard in guards:
+        try:
+            ball = enclose_at(dps + guard)
+        except PrecisionError as error:
+            best = getattr(error, "best", None)
+            if best is None or best.digits < dps + 1:
+                shown = 0 if best is None else min(int(best.digits), dps)
+                short = PrecisionError(
+                    f"{what}: only {shown} of the {dps} digits asked for are proven (with the "
+                    f"guard digit the rounding needs); best enclosure {best!r}"
+                    if best is not None else f"{what}: no digit is proven ({error})")
+                short.best, short.proven_digits = best, shown
+                raise short from None
+            ball = best
+        value = _rounded_inside(ball, dps)
+        if value is not None:
+            return value, ball
+    with mpmath.workdps(dps):
+        return +ball.mid, ball
+
+
+def _consistent(value: mpmath.mpf, ball, dps: int) -> bool:
+    """True when a value certified to dps digits (relative error up to 10^-dps) may be the
+    exact value the proven ``ball`` holds."""
+    from ..gaussian.numerics.enclosure import _exact_fraction
+
+    if not mpmath.isfinite(value):
+        return False
+    x, mid, rad = (_exact_fraction(v) for v in (value, ball.mid, ball.rad))
+    return abs(x - mid) <= rad + abs(x) / 10 ** dps
+
+
+def _rounded_inside(ball, dps: int) -> mpmath.mpf | None:
+    """A number x at dps's working precision with |x - v| <= 10^-dps |v| / 2 and the same
+    dps-digit decimal rounding as v, for every v in ``ball``; None when the ball straddles a
+    rounding boundary (or is too wide).
+
+    Why it works: the midpoint rounded to mpmath's precision for dps (about (dps + 1) log2 10
+    bits) moves by at most 0.15 units of the dps-th digit, so with rad <= 0.005 units (the
+    first guard of two digits) x is within half a unit of every v; if that rounding crossed
+    the boundary the ball is near, rounding the midpoint towards it instead stays in the
+    ball's cell, one binary ulp (0.3 units) away. Both properties are then checked exactly."""
+    from ..gaussian.numerics.enclosure import _exact_fraction
+
+    lower, upper = ball.lower, ball.upper
+    cell = _decimal_rounding(lower, dps)
+    if _decimal_rounding(upper, dps) != cell:
+        return None
+    with mpmath.workdps(dps):
+        x = +ball.mid
+        prec = mpmath.mp.prec
+    if _decimal_rounding(x, dps) != cell:
+        mode = "f" if x > ball.mid else "c"
+        x = mpmath.mp.make_mpf(mpmath.libmp.mpf_pos(ball.mid._mpf_, prec, mode))
+        if _decimal_rounding(x, dps) != cell:
+            return None
+    mid, rad = _exact_fraction(ball.mid), _exact_fraction(ball.rad)
+    smallest = abs(mid) - rad
+    if smallest <= 0 or abs(_exact_fraction(x) - mid) + rad > smallest / (2 * 10 ** dps):
+        return None
+    return x
+
+
 @dataclass
 class Law:
     """A derived law for one activation."""
@@ -132,6 +274,7 @@ class Law:
     _spec: LawDefinition | None = None
     _numpy_cache: dict = field(default_factory=dict, repr=False, compare=False)
     _near_pairs: tuple[bool, bool] | None = field(default=None, repr=False, compare=False)
+    _ball_routes: dict = field(default_factory=dict, repr=False, compare=False)
 
     # -- what kind of result --------------------------------------------------------------
     @property
@@ -247,23 +390,73 @@ class Law:
                                     f"these values (infinite without a sign)")
         return mpmath.inf if sign > 0 else -mpmath.inf
 
-    def evaluate(self, dps: int = 30, method: str = "auto", **values: object) -> mpmath.mpf:
+    def evaluate(self, dps: int = 30, method: str = "auto", proven: bool | None = None,
+                 **values: object) -> mpmath.mpf:
         """The law's value at ``values`` (keyed by symbol name), correct to ``dps`` digits.
 
-        Every digit is certified by evaluating at two working precisions that agree on it
-        relative to the value (``symfield.numbers.LAW_POLICY``: the precision is raised as
-        far as cancellation or ill-conditioned inputs need, within the route's cap).
+        How the digits are certified (``certified`` returns the value with its certificate):
+        where the law's form is closed, a Faddeeva pole series or an expectation over one
+        Gaussian variable, the value is the midpoint of a proven Arb enclosure (``enclose``)
+        rounded to dps digits, within half a unit in the last digit of the exact value and
+        with the exact value's decimal rounding (certificate 'ball'); elsewhere (the
+        two-variable integral forms and Mehler kernels, seconds per ball: the kernels of tanh,
+        sigmoid, SiLU, softplus, ...; laws with their own numerics; points the enclosure
+        cannot do) two working precisions
+        agree on every digit relative to the value (``symfield.numbers.LAW_POLICY``:
+        'agreement'). ``proven=True`` takes the ball route for every law it covers (two
+        variables included) and raises NotEnclosable or PrecisionError (saying how many digits
+        are proven) rather than fall back; ``proven=False`` takes the two-precision route only.
+
         Divergent laws return +-inf. ``method`` chooses the route for laws whose exact form is
         a series (see METHODS). dps may be 15..1000: closed forms take milliseconds at any
         dps; quadratures and series cost more (their caps: ``CompiledExpr.max_work``), and a
-        route that cannot reach dps digits raises PrecisionError at once. Raises ValueError for
+        route that cannot reach dps digits raises PrecisionError. Raises ValueError for
         unknown or missing variables, values outside the domain, non-finite values, or dps
         outside the allowed range.
         """
+        return self.certified(dps, method, proven, **values).value
+
+    def certified(self, dps: int = 30, method: str = "auto", proven: bool | None = None,
+                  **values: object) -> "CertifiedValue":
+        """``evaluate``'s value with how it was certified: a ``CertifiedValue`` (``.value``,
+        ``.certificate`` one of CERTIFICATES, ``.enclosure`` the proven ball or None,
+        ``.reason`` why a value was not ball-proven)."""
+        from ..errors import PrecisionError
+        from ..gaussian.numerics.enclosure import NotEnclosable
+
+        if proven not in (None, True, False):
+            raise InvalidValueError(f"proven must be True, False or None (got {quoted(proven)})")
+        what = f"{self.name} for {self.activation.name}"
+        if type(self).evaluate is not Law.evaluate and type(self).certified is Law.certified:
+            # a law with its own numerics (the recursions over depth): two precisions by
+            # default (a recursion's balls cost more); proven through its own enclosure
+            reason = f"{what} has its own numerics ({type(self).__name__})"
+            if proven and type(self).enclose is not Law.enclose:
+                value, ball = value_from_balls(lambda digits: self.enclose(dps=digits, **values),
+                                               check_dps(dps), what, max_dps=MAX_DPS)
+                return CertifiedValue(value, "ball", ball)
+            if proven:
+                raise NotEnclosable(f"{reason}; it has no enclosure yet")
+            extra = {} if method == "auto" else {"method": method}
+            return CertifiedValue(self.evaluate(dps=dps, **extra, **values), "agreement",
+                                  reason=reason)
         dps = check_dps(dps)
+        self._numeric_expr(method)  # checks the method's name
         point = self._check(values)
+        finite_part = None
         if self.closed_form and self.expr.has(sp.oo, -sp.oo) and self.expr.is_infinite is not False:
-            return self._infinite_value(point)
+            value = self._infinite_value(point)
+            if mpmath.isinf(value):
+                return CertifiedValue(value, "exact")
+            # the divergent piece is absent here (ELU's chi2 at alpha = 1): the ball route
+            # decides its Piecewise at the point; SymPy's evalf of the rest is the fallback
+            finite_part = value
+
+        def agreed_value() -> mpmath.mpf:
+            if finite_part is not None:
+                return finite_part
+            return self._agreed_value(point, method, at_zero, dps)
+
         if self.form == "closed" and all(is_small_fraction(v) for v in point.values()):
             # Exact points first: at a fixed point such as D = 0 the closed form collapses to
             # a rational, which floating evaluation would return as a tiny nonzero number.
@@ -271,8 +464,94 @@ class Law:
             exact = self.expr.subs(point)
             if exact.is_Rational:
                 with mpmath.workdps(dps):
-                    return mpmath.mpf(exact.p) / exact.q
+                    return CertifiedValue(mpmath.mpf(exact.p) / exact.q, "exact")
         at_zero = any(point[s] == 0 for s in self.variables if s.name in self._zero_variances())
+        form, reason = (None, "proven=False") if proven is False \
+            else self._ball_route(method, at_zero, proven is True, point)
+        if form is not None:
+            try:
+                value, ball = self._ball_value(form, point, dps, what)
+                return CertifiedValue(value, "ball", ball)
+            except (SymfieldError, ZeroDivisionError) as error:
+                exact = self._exact_zero(point) if isinstance(error, PrecisionError) else None
+                if exact is not None:  # a ball around 0 never meets a relative target
+                    with mpmath.workdps(dps):
+                        return CertifiedValue(mpmath.mpf(0), "exact")
+                if proven:
+                    raise
+                # the two-precision route keeps its own behaviour at such points (its own
+                # errors for singular or non-real points, a value where it agrees)...
+                reason = f"no enclosure here ({type(error).__name__}: {error})"
+                best = getattr(error, "best", None)
+                if best is not None:
+                    # ... but not against a proof: agreement on digits the ball excludes
+                    # (exp(10^-600) - 1 is exactly 0 at any working precision below 600
+                    # digits) is agreement on wrong digits
+                    agreed = agreed_value()
+                    if not _consistent(agreed, best, dps):
+                        raise PrecisionError(
+                            f"{error}; the two working precisions agree on "
+                            f"{mpmath.nstr(agreed, 10)}, which the proven enclosure excludes "
+                            f"(they agree on wrong digits)") from None
+                    return CertifiedValue(agreed, "agreement", reason=reason)
+        elif proven:
+            raise NotEnclosable(f"{what}: {reason}")
+        if finite_part is not None:
+            reason = f"{reason}; SymPy's evalf of a law whose divergent piece is absent here"
+        return CertifiedValue(agreed_value(), "agreement", reason=reason)
+
+    def _ball_route(self, method: str, at_zero: bool, everywhere: bool,
+                    point: Mapping[sp.Symbol, object]) -> tuple[sp.Expr | None, str]:
+        """(the expression the ball route encloses, "") or (None, why the value is certified by
+        two precisions instead). ``everywhere`` (proven=True) lifts the limits on cost: two
+        variables, variances above MAX_BALL_VARIANCE. Cached per law: the translation of a
+        form the ball arithmetic cannot do is not cached by compile_ball."""
+        from ..gaussian.numerics.enclosure import NotEnclosable, compile_ball
+
+        key = (method, at_zero)
+        if key not in self._ball_routes:
+            try:
+                # at a zero variance the definition, as in the two-precision route (the q -> 0
+                # limits of its expectations; pole series and some closed forms divide by q)
+                form = (self.definition if at_zero else self.enclosed_form() if method == "auto"
+                        else self._numeric_expr(method))
+                compile_ball(form, self.variables)
+                integrals = form.atoms(Expectation)
+                variances = sp.lambdify(self.variables, [e.covariance[0] for e in integrals],
+                                        modules="math") if integrals else None
+                route = form, "", any(e.dimension > 1 for e in integrals), variances
+            except NotEnclosable as error:
+                route = None, str(error), False, None
+            self._ball_routes[key] = route
+        form, reason, two_variables, variances = self._ball_routes[key]
+        if form is None or everywhere:
+            return form, reason
+        if two_variables:
+            return None, ("a two-variable integral form: enclosing it takes seconds per value "
+                          "(evaluate(proven=True) or enclose do it)")
+        if variances is not None:
+            try:
+                widest = max(abs(v) for v in variances(*(float(point[s]) for s in self.variables)))
+            except (OverflowError, ValueError, ZeroDivisionError):
+                widest = math.inf
+            if not widest <= MAX_BALL_VARIANCE:
+                return None, (f"an integral at a variance above {MAX_BALL_VARIANCE}: Arb's "
+                              f"integration subdivides near the integrand's complex poles there "
+                              f"(seconds to minutes; evaluate(proven=True) or enclose try it)")
+        return form, reason
+
+    def _ball_value(self, form: sp.Expr, point: Mapping[sp.Symbol, object], dps: int,
+                    what: str):
+        """(value, ball) from enclosures of ``form`` at the point (``value_from_balls``)."""
+        from ..gaussian.numerics.enclosure import enclose
+
+        raw = [point[s] for s in self.variables]
+        return value_from_balls(lambda digits: enclose(form, self.variables, raw, digits,
+                                                       what=what), dps, what)
+
+    def _agreed_value(self, point: Mapping[sp.Symbol, object], method: str, at_zero: bool,
+                      dps: int) -> mpmath.mpf:
+        """The value on which two working precisions agree to dps digits (LAW_POLICY)."""
         # The degenerate Gaussian (a variance of 0) through the definition: its expectations
         # take their q -> 0 limits there, where the pole series and some closed forms divide
         # by the variance.

@@ -444,9 +444,12 @@ class FiniteWidthLaw(Law):
     def _pick(self, layers: FiniteWidthLayers):
         return getattr(layers, self._REPORTS[self.name])[-1]
 
-    def evaluate(self, dps: int = 30, **values: object) -> mpmath.mpf:
+    def evaluate(self, dps: int = 30, proven: bool | None = None,
+                 **values: object) -> mpmath.mpf:
         """The quantity at layer L, every digit certified (the whole recursion computed at
-        two working precisions)."""
+        two working precisions; ``proven=True`` raises NotEnclosable: no enclosure yet)."""
+        if proven is not None:
+            return self.certified(dps, proven=proven, **values).value
         dps = check_dps(dps)
         point = self._point(values)
         parameters = {name: point[name] for name in self._parameter_names() if name in point}
@@ -548,9 +551,15 @@ class ScaleInvariantLaw(Law):
                 f"lambda phi(x) for lambda > 0, e.g. ReLU): for {self.activation.name} "
                 f"E[phi^4]/q^2 and E[phi^2]/q depend on q; use four_point_vertex (order 1/n)")
 
-    def evaluate(self, dps: int = 30, method: str = "auto", **values: object) -> mpmath.mpf:
+    def evaluate(self, dps: int = 30, method: str = "auto", proven: bool | None = None,
+                 **values: object) -> mpmath.mpf:
         self._require_scale_invariance()
-        return super().evaluate(dps=dps, method=method, **values)
+        return super().evaluate(dps=dps, method=method, proven=proven, **values)
+
+    def certified(self, dps: int = 30, method: str = "auto", proven: bool | None = None,
+                  **values: object):
+        self._require_scale_invariance()
+        return super().certified(dps, method, proven, **values)
 
     def to_numpy(self, method: str = "auto"):
         self._require_scale_invariance()

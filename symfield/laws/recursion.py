@@ -380,7 +380,13 @@ class RecursionLaw(Law):
         """The activation's family parameters among the variables (leaky ReLU's alpha)."""
         return tuple(s.name for s in self.variables if s.name in self.activation.parameters)
 
-    def evaluate(self, dps: int = 30, **values: object) -> mpmath.mpf:
+    def evaluate(self, dps: int = 30, proven: bool | None = None,
+                 **values: object) -> mpmath.mpf:
+        """Sigma^L_12 or Theta^L_12 to dps digits: two working precisions agree on them, or
+        with ``proven=True`` rounded from the recursion's proven enclosure (``enclose``;
+        ``Law.certified`` says which)."""
+        if proven is not None:
+            return self.certified(dps, proven=proven, **values).value
         dps = check_dps(dps)
         point = self._point(values)
         parameters = {n: point[n] for n in self._parameter_names() if n in point}

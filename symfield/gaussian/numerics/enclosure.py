@@ -1249,9 +1249,12 @@ def _not_proven(what: str, dps: int, cap: int, best: Enclosure | None,
     proven = 0 if best is None else int(best.digits)
     detail = (f"; best enclosure {best!r}" if best is not None
               else f" ({undecided} at every precision)" if undecided else "")
-    return PrecisionError(
+    error = PrecisionError(
         f"{what}: only {proven} digits are proven (wanted {dps}) within the maximum working "
         f"precision of {cap} bits{detail}")
+    # for callers that ask for a few guard digits (Law.evaluate): what was proven after all
+    error.best, error.proven_digits = best, proven
+    return error
 
 
 def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[object],

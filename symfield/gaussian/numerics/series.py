@@ -67,15 +67,27 @@ class SeriesShape:
     p_coeffs: list                  # [(power, expr)], power <= -2
     b_coeffs: list                  # [(power, expr)], power >= 0
     a_coeffs: list                  # [(power, expr)]: f = A(K) + B(K) w(i beta K)
-    asymptotic: list                # [(power, expr)]: the whole f expanded in K, combined
-                                    # exactly (used where every term is asymptotic)
+    combined: tuple                 # ((power, expr), ...): the whole f expanded in K, before
+                                    # its coefficients are expanded (``asymptotic``)
+
+    @property
+    def asymptotic(self) -> list:
+        """[(power, expr)]: the whole f expanded in K, combined exactly (used where every term
+        is asymptotic: the float64 and exported evaluators). Expanded on first use: it is most
+        of ``analyse``'s cost (seconds for SiLU) and the enclosures do not need it."""
+        return _expanded(self.combined)
+
+
+@lru_cache(maxsize=256)
+def _expanded(combined: tuple) -> list:
+    return [(p, sp.expand(c)) for p, c in combined]
 
 
 @lru_cache(maxsize=256)
 def analyse(series: sp.Sum) -> SeriesShape:
     """Check the shape of ``series`` and split its summand (symbolic, done once per series:
-    the float64 and mpmath evaluators, the enclosures and the code export all ask for it,
-    and it takes up to a second)."""
+    the float64 and mpmath evaluators, the enclosures and the code export all ask for it;
+    the expansion of ``asymptotic``, the costly part, waits for its first use)."""
     (k, lo, hi), = series.limits
     if lo != 0 or hi is not sp.oo:
         raise SeriesShapeError("only sums over k = 0..oo are handled")
@@ -119,9 +131,9 @@ def analyse(series: sp.Sum) -> SeriesShape:
         ci = expansion_coefficient(i) * beta ** (-(2 * i + 1))
         for j, bj in b_list:
             combined[j - 2 * i - 1] = combined.get(j - 2 * i - 1, 0) + bj * ci
-    asymptotic = [(p, sp.expand(c)) for p, c in combined.items() if p <= -2]
     return SeriesShape(
-        index=k, beta=beta, subtracted=n, asymptotic=asymptotic,
+        index=k, beta=beta, subtracted=n,
+        combined=tuple((p, c) for p, c in combined.items() if p <= -2),
         p_coeffs=[(p, c) for p, c in grouped.items() if p <= -2],
         b_coeffs=[(m[0], c) for m, c in zip(b_poly.monoms(), b_poly.coeffs())],
         a_coeffs=[(m[0], c) for m, c in zip(sp.Poly(a_part, _K).monoms(),
