@@ -154,8 +154,8 @@ def test_correct_tex_file_is_equal(capsys, tmp_path):
 
 def test_plain_chain_file(capsys, tmp_path):
     path = tmp_path / "chain.txt"
-    path.write_text(f"E[phi'(u)^2]\n= 4/(pi*sqrt(1+4q))\n= 4/(pi*sqrt(1+2q))\n"
-                    f"= (4/pi)*(1+4q)^(-1/2)\n")
+    path.write_text("E[phi'(u)^2]\n= 4/(pi*sqrt(1+4q))\n= 4/(pi*sqrt(1+2q))\n"
+                    "= (4/pi)*(1+4q)^(-1/2)\n")
     code, out, _ = run(capsys, "--file", str(path), "--activation", "erf", "--json")
     assert code == 1 and json.loads(out)["failed_step"] == 3
 

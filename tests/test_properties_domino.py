@@ -46,7 +46,7 @@ def test_domino_diagonal_is_prod_chi1_and_off_diagonal_averages_to_zero(case):
     # The off-diagonal is O(n^-1/2): sqrt(n) rms / diagonal is O(1) (about sqrt(layers) x a
     # constant of order 1-3 for these activations); 10 is a loose sanity bound, the scaling
     # itself is tested below.
-    width, depth = case[3], case[4]
+    depth = case[4]
     scaled = [report.details[f"sqrt(n) rms[JtJ]_ab/diag, layer {layer}"]
               for layer in range(1, depth + 1)]
     assert max(scaled) < 10, scaled
