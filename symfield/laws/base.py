@@ -156,6 +156,22 @@ class CertifiedValue:
         return self.certificate in ("exact", "ball")
 
 
+#: Binary exponents beyond which exact rational arithmetic on a ball is not attempted: the
+#: Fraction of exp(exp(10)) has millions of digits (an overflowing recursion's kernels).
+ASTRONOMICAL_BITS = 2 ** 16
+
+
+def _astronomical(*values) -> bool:
+    """Whether a finite mpmath number is beyond ASTRONOMICAL_BITS in binary magnitude."""
+    for v in values:
+        mpf = mpmath.mpf(v)
+        if mpmath.isfinite(mpf) and mpf != 0:
+            _sign, _man, exp, bc = mpf._mpf_
+            if abs(exp + bc) > ASTRONOMICAL_BITS:
+                return True
+    return False
+
+
 def _decimal_rounding(value, dps: int):
     """``value`` (a finite binary number) rounded to dps significant decimal digits, exactly,
     as a Fraction (ties to even)."""
@@ -184,7 +200,8 @@ def value_from_balls(enclose_at: Callable[[int], object], dps: int, what: str,
     significant digits is v rounded to them, v the exact value. The second needs a ball inside
     one decimal rounding cell: a ball straddling a boundary is tightened with more guard
     digits; past the last, the value keeps the first property only (v within 10^-(dps+40) |v|
-    of a boundary: never met so far). ``max_dps`` caps the digits asked of ``enclose_at``.
+    of a boundary: never met so far), as does a value of astronomical magnitude
+    (ASTRONOMICAL_BITS: the exact check would not fit in memory). ``max_dps`` caps the digits asked of ``enclose_at``.
     PrecisionError saying how many of the dps digits are proven (with ``.best``, the best
     enclosure, or None) when the first enclosure falls short by more than the guard digit."""
     from ..errors import PrecisionError
@@ -207,6 +224,8 @@ def value_from_balls(enclose_at: Callable[[int], object], dps: int, what: str,
                 short.best, short.proven_digits = best, shown
                 raise short from None
             ball = best
+        if _astronomical(ball.mid, ball.rad):
+            break  # the exact rounding check would need numbers of millions of digits
         value = _rounded_inside(ball, dps)
         if value is not None:
             return value, ball
@@ -221,6 +240,10 @@ def _consistent(value: mpmath.mpf, ball, dps: int) -> bool:
 
     if not mpmath.isfinite(value):
         return False
+    if _astronomical(value, ball.mid, ball.rad):
+        with mpmath.workdps(dps + 30):  # a relative slack of 10^-(dps+20) for the roundings
+            slack = abs(value) * mpmath.mpf(10) ** -(dps + 20)
+            return abs(value - ball.mid) <= ball.rad + abs(value) / 10 ** dps + slack
     x, mid, rad = (_exact_fraction(v) for v in (value, ball.mid, ball.rad))
     return abs(x - mid) <= rad + abs(x) / 10 ** dps
 
