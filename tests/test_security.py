@@ -203,6 +203,8 @@ VALID: dict[str, Spec] = {
     "symfield.Law.real_value": Spec(dict(self=LAW, value=1, dps=15)),
     "symfield.Law.evaluate": Spec(dict(self=LAW, dps=15), keywords={"q": 1, "sigma_w": 1},
                                   full=("**q", "method")),
+    "symfield.Law.certified": Spec(dict(self=LAW, dps=15), keywords={"q": 1, "sigma_w": 1},
+                                  full=("**q", "method")),
     "symfield.Law.to_numpy": Spec(dict(self=LAW)),
     "symfield.Law.enclose": Spec(dict(self=LAW, dps=15), keywords={"q": 1, "sigma_w": 1},
                                  full=("**q",)),

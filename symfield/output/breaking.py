@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 import sympy as sp
 
@@ -140,12 +141,15 @@ class Piece:
 
 
 def formula_lines(expr: sp.Basic, width: float = LINE_UNITS, first: float | None = None,
-                  printer=None) -> list[str]:
+                  printer: Callable[[sp.Basic], str] | None = None) -> list[str]:
     """LaTeX lines of ``expr``, each at most ``width`` units where the structure allows
-    (the first at most ``first``: the left-hand side takes the rest)."""
-    from .latex import tex
-
-    print_ = printer or tex
+    (the first at most ``first``: the left-hand side takes the rest). ``printer`` prints a
+    subexpression (the documents pass their own notation; SymPy's ``latex`` otherwise)."""
+    if not isinstance(expr, sp.Basic):
+        raise InvalidValueError(f"expected a SymPy expression (got {quoted(expr)})")
+    if printer is not None and not callable(printer):
+        raise InvalidValueError(f"printer must be a function (got {quoted(printer)})")
+    print_ = printer or sp.latex
     first = width if first is None else first
     pieces = _pieces(expr, width, print_)
     lines: list[str] = []
@@ -207,10 +211,8 @@ def _bracketed(head: str, inner: list[Piece], closing: str, opening: str = "(") 
 
 
 def _sum_pieces(expr: sp.Add, width: float, print_) -> list[Piece]:
-    from .latex import SymfieldLatexPrinter
-
     out: list[Piece] = []
-    for k, term in enumerate(SymfieldLatexPrinter()._as_ordered_terms(expr)):
+    for k, term in enumerate(expr.as_ordered_terms()):  # the printers' own order
         negative = term.could_extract_minus_sign()
         body = -term if negative else term
         sign = "-" if negative else ("+" if k else "")

@@ -237,7 +237,7 @@ def display(lhs: str, rhs: sp.Basic, label: str | None = None) -> str:
         return rf"\begin{{equation}}\sffit{{{lhs} = {whole}}}{tag}\end{{equation}}"
     # the left-hand side on a line of its own: every line then starts at the left margin;
     # align (not split) so that a result of many lines may continue on the next page
-    lines = formula_lines(rhs, room - 3)
+    lines = formula_lines(rhs, room - 3, printer=tex)
     rows = [rf"&\sffit{{{lhs}}}", rf"&\quad= \sffit{{{lines[0]}}}"]
     rows += [rf"&\qquad \sffit{{{line}}}" for line in lines[1:]]
     body = " \\notag\\\\\n".join(rows) + tag
