@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 import sympy as sp
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symfield
@@ -94,6 +94,24 @@ def test_no_note_produces_a_macro_outside_the_whitelist(text):
     unescaped = re.sub(r"\\.", "", latex)
     assert unescaped.count("{") == unescaped.count("}")
     assert unescaped.count("$") % 2 == 0
+
+
+@pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed")
+@settings(max_examples=3)
+@given(st.lists(HOSTILE_TEXT | st.sampled_from([
+    "delta^L_k . delta^L_k' = delta_kk'", "x^2^3", "q_1_2 and W^{l+1}_ji'", "f^(1)(u1)'",
+    "(a_b)^c_d^e", "sqrt(x)^2_k'"]), min_size=40, max_size=40))
+def test_any_note_compiles(tmp_path_factory, notes):
+    """A note that TeX would reject (a double superscript, a prime after one) is rebuilt
+    differently or left as text: 40 notes per document, one pdflatex run."""
+    tmp_path = tmp_path_factory.mktemp("notes")
+    body = "\n".join(note_latex(n) + r"\par" for n in notes)
+    (tmp_path / "n.tex").write_text("\n".join([PREAMBLE, r"\begin{document}", body,
+                                               r"\end{document}"]))
+    done = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "n.tex"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, ([ln for ln in done.stdout.splitlines() if ln.startswith("!")],
+                                  notes)
 
 
 @pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed")

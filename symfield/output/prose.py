@@ -276,7 +276,11 @@ def _render(tokens: list[tuple[str, str]]) -> str:
                 out.append(_word(t))
         elif kind == "number":
             out.append(t)
+        elif t == "'" and out and _scripted(out[-1]):
+            out.append("{}'")  # a prime after a sub- or superscript: delta^L_k'
         elif t == "_" and nxt is not None and tokens[i + 1][0] in ("number", "word"):
+            if out and _scripted(out[-1]) and out[-1].rstrip("}").count("_{"):
+                raise ValueError("a second subscript on the same base")
             out.append("_{" + _word(nxt, subscript=True) if tokens[i + 1][0] == "word" else "_{" + nxt)
             out.append("}")
             i += 2
@@ -284,6 +288,8 @@ def _render(tokens: list[tuple[str, str]]) -> str:
         elif t == "*" and (nxt is None or nxt in (",", ";", ")", "]", "=", "'")):
             out.append("^{*}")  # q*, c*: a fixed point
         elif t in ("^", "**"):
+            if out and _scripted(out[-1]) and "^" in out[-1]:
+                raise ValueError("a second exponent on the same base")
             exponent, i = _exponent(tokens, i + 1)
             out.append("^{" + exponent + "}")
             continue
@@ -300,6 +306,11 @@ def _render(tokens: list[tuple[str, str]]) -> str:
                         "_": r"\_"}.get(t, t))
         i += 1
     return " ".join(out).replace(" '", "'").replace(" ^", "^").replace(" _", "_")
+
+
+def _scripted(piece: str) -> bool:
+    """Whether a rendered piece ends in a sub- or superscript group."""
+    return piece.startswith(("^{", "_{")) or ("}_{" in piece and piece.endswith("}"))
 
 
 def _closing(tokens: list[tuple[str, str]], i: int) -> int:
