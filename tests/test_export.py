@@ -126,6 +126,22 @@ def _close(got: np.ndarray, want: np.ndarray) -> np.ndarray:
         return same_inf | (np.abs(got - want) <= RTOL * scale)
 
 
+def _c_driver(dispatch: list[str]) -> str:
+    """A C main reading "index count x..." lines and printing the indexed law's value."""
+    return "\n".join([
+        "#include <stdio.h>",
+        "int main(void) {",
+        "    int index, count; double x[16];",
+        "    while (scanf(\"%d %d\", &index, &count) == 2) {",
+        "        for (int j = 0; j < count; j++) if (scanf(\"%lf\", &x[j]) != 1) return 3;",
+        "        double value = 0.0;",
+        "        switch (index) {", *dispatch, "        default: return 4;", "        }",
+        "        printf(\"%.17g\\n\", value);",
+        "    }",
+        "    return 0;",
+        "}"])
+
+
 def test_registry_coverage(cases):
     """Every law and cheap activation is either exported or refused with its reason."""
     exported, refused, total = cases
@@ -151,18 +167,7 @@ def c_program(cases, tmp_path_factory):
     for i, case in enumerate(exported):
         args = ", ".join(f"x[{j}]" for j in range(len(case.names)))
         dispatch.append(f"        case {i}: value = {case.function}({args}); break;")
-    main = "\n".join([
-        "#include <stdio.h>",
-        "int main(void) {",
-        "    int index, count; double x[16];",
-        "    while (scanf(\"%d %d\", &index, &count) == 2) {",
-        "        for (int j = 0; j < count; j++) if (scanf(\"%lf\", &x[j]) != 1) return 3;",
-        "        double value = 0.0;",
-        "        switch (index) {", *dispatch, "        default: return 4;", "        }",
-        "        printf(\"%.17g\\n\", value);",
-        "    }",
-        "    return 0;",
-        "}"])
+    main = _c_driver(dispatch)
     source = directory / "laws.c"
     source.write_text("\n".join(c.c_source for c in exported) + "\n" + main)
     binary = directory / "laws"
@@ -545,18 +550,7 @@ def test_series_sweep_c_is_finite_and_accurate(sweep, tmp_path):
         function = codegen.function_name(law.name, law.activation.name)
         args = ", ".join(f"x[{j}]" for j in range(len(law.variables)))
         dispatch.append(f"        case {i}: value = {function}({args}); break;")
-    main = "\n".join([
-        "#include <stdio.h>",
-        "int main(void) {",
-        "    int index, count; double x[16];",
-        "    while (scanf(\"%d %d\", &index, &count) == 2) {",
-        "        for (int j = 0; j < count; j++) if (scanf(\"%lf\", &x[j]) != 1) return 3;",
-        "        double value = 0.0;",
-        "        switch (index) {", *dispatch, "        default: return 4;", "        }",
-        "        printf(\"%.17g\\n\", value);",
-        "    }",
-        "    return 0;",
-        "}"])
+    main = _c_driver(dispatch)
     source = tmp_path / "sweep.c"
     source.write_text("\n".join(law.to_c() for law in sweep) + "\n" + main)
     binary = tmp_path / "sweep"
