@@ -87,6 +87,15 @@ def field_kernel(*args, **kwargs):
     return impl(*args, **kwargs)
 
 
+def field_law(activation: str | Activation) -> Law:
+    """The field kernel law of a deep random neural field for ``activation``: the layer map
+    derived from the field's microdynamics by the Gaussian calculus (see
+    :mod:`symfield.laws.field`)."""
+    from .laws.field import field_law as impl
+
+    return impl(activation)
+
+
 def sample_field(*args, **kwargs):
     """One finite realisation of a random neural field: the last layer's pre-activations
     (see :func:`symfield.laboratory.field.sample_field`)."""
@@ -125,7 +134,7 @@ __all__ = [
     "activations", "check_law", "critical_sigma_w", "criticality", "derive",
     "finite_width", "fixed_point", "laws", "registered_activations", "registered_laws",
     "verification", "nngp_ntk", "sample_network", "symbols", "verify", "__version__", "fisher_statistics",
-    "lazy_training", "recurrent", "field_kernel", "sample_field",
+    "lazy_training", "recurrent", "field_kernel", "field_law", "sample_field",
     "jacobian_spectrum",
 ]
 

@@ -159,4 +159,86 @@ def mean_field_step(two_inputs: bool = False) -> tuple[sp.Expr, list[Step]]:
     return result, steps
 
 
-__all__ = ["NetworkSpec", "mean_field_step"]
+# ------------------------------------------------------------------------------------------
+# The random neural field (Amari's deep random neural field; symfield.dynamics.field)
+# ------------------------------------------------------------------------------------------
+#: Positions on the grid: G of them, summed over (z1, z2), two output positions (z'1, z'2).
+G = sp.Symbol("G", positive=True, integer=True)
+z1, z2 = sp.symbols("z_1 z_2", integer=True, positive=True)
+z1_out, z2_out = sp.symbols("z'_1 z'_2", integer=True, positive=True)
+#: Two inputs of the batch, s and t (the (T, T, G, G) kernel's first two indices).
+s, t = sp.symbols("s t", integer=True, positive=True)
+w = sp.IndexedBase("w")                 # w[i, j, z', z]: weight from (j, z) to (i, z')
+field_bias = sp.IndexedBase("b")        # b[i, z']
+field_x = sp.IndexedBase("x")           # x[j, z]: activity of channel j at z, input s
+field_x2 = sp.IndexedBase("x'")         # ... for input t
+#: Weight and bias covariances across positions (data: symfield.dynamics.field).
+C_w = sp.IndexedBase("C_w")
+C_b = sp.IndexedBase("C_b")
+#: The channel average (1/n) sum_j x_j(z1) x'_j(z2): the field's macroscopic variable.
+channel_overlap = sp.IndexedBase("C")
+FIELD_MOMENT = sp.Symbol("E_{w,b}[u_i(z'_1) u'_i(z'_2)]")
+NETWORK_LATEX_NAMES[FIELD_MOMENT] = r"E_{w,b}[u_i(z'_1)\, u'_i(z'_2)]"
+
+
+def _field_moment_rule(monomial: sp.Expr) -> sp.Expr:
+    """E over the field's weights and biases of a monomial (times layer-(l-1) activities).
+
+    Zero-mean Gaussians, independent across channel pairs and of the biases:
+    E[w_ij(z1', z1) w_ik(z2', z2)] = sigma_w^2 delta_jk C_w(z1', z1; z2', z2) / n,
+    E[b_i(z1') b_i(z2')] = sigma_b^2 C_b(z1', z2'); an odd number of them has zero mean.
+    """
+    factors = list(sp.Mul.make_args(monomial))
+    ws = [f for f in factors if isinstance(f, sp.Indexed) and f.base == w]
+    bs = [f for f in factors if isinstance(f, sp.Indexed) and f.base == field_bias]
+    rest = sp.Mul(*[f for f in factors if f not in ws and f not in bs])
+    if len(ws) == 2 and not bs:
+        (_, j1, out1, in1), (_, j2, out2, in2) = (f.indices for f in ws)
+        return sigma_w**2 / n * sp.KroneckerDelta(j1, j2) * C_w[out1, in1, out2, in2] * rest
+    if len(bs) == 2 and not ws:
+        return sigma_b**2 * C_b[bs[0].indices[1], bs[1].indices[1]] * rest
+    return sp.S.Zero
+
+
+def field_mean_field_step() -> tuple[sp.Expr, list[Step]]:
+    """The Gaussian a field layer's pre-activations see: the covariance of u_i at output
+    positions z'1 (input s) and z'2 (input t), and the steps from the microdynamics.
+
+    u_i(z') = sum_j sum_z w_ij(z', z) x_j(z) + b_i(z'). Returns
+    sigma_w^2 sum_{z1, z2} C_w(z'1, z1; z'2, z2) C(z1, z2) + sigma_b^2 C_b(z'1, z'2) with
+    C(z1, z2) = (1/n) sum_j x_j(z1) x'_j(z2) the channel average.
+    """
+    left = w[i, j, z1_out, z1] * field_x[j, z1]
+    right = w[i, k, z2_out, z2] * field_x2[k, z2]
+    sums_left, sums_right = ((j, 1, n), (z1, 1, G)), ((k, 1, n), (z2, 1, G))
+    product = sp.Mul(sp.Sum(left, *sums_left) + field_bias[i, z1_out],
+                     sp.Sum(right, *sums_right) + field_bias[i, z2_out], evaluate=False)
+    bias_term = _field_moment_rule(field_bias[i, z1_out] * field_bias[i, z2_out])
+    weight_term = _field_moment_rule(left * right)
+    # linearity: the expectation passes through the finite sums (the cross terms of one
+    # weight and one bias vanish)
+    expected = sp.Sum(weight_term, *sums_left, *sums_right) + bias_term
+    # sum_k delta_jk f(k) = f(j) for 1 <= j <= n
+    collapsed = sp.Sum(weight_term.subs(k, j).subs(sp.KroneckerDelta(j, j), 1),
+                       sums_left[0], (z1, 1, G), (z2, 1, G)) + bias_term
+    result = sigma_w**2 * sp.Sum(C_w[z1_out, z1, z2_out, z2] * channel_overlap[z1, z2],
+                                 (z1, 1, G), (z2, 1, G)) + bias_term
+    steps = [
+        Step(FIELD_MOMENT, product, "microdynamics",
+             "u_i(z') = sum_j sum_z w_ij(z', z) x_j(z) + b_i(z') for the activities x of "
+             "layer l-1 (input s) and x' (input t)"),
+        Step(FIELD_MOMENT, expected, "independence",
+             "conditioning on layer l-1, the expectation passes through the finite sums; "
+             "E[w_ij(z1', z1) w_ik(z2', z2)] = sigma_w^2 delta_jk C_w(z1', z1; z2', z2) / n, "
+             "E[b_i(z1') b_i(z2')] = sigma_b^2 C_b(z1', z2'), odd moments vanish"),
+        Step(FIELD_MOMENT, collapsed, "Kronecker delta", "sum_k delta_jk f(k) = f(j)"),
+        Step(FIELD_MOMENT, result, "mean field (law of large numbers)",
+             "C(z1, z2) = (1/n) sum_j x_j(z1) x'_j(z2); u_i sums n independent terms, so it is "
+             "Gaussian as n -> oo at fixed G and depth, and the channel average concentrates "
+             "on one channel's expectation (the finite sum over positions passes through the "
+             "limit)"),
+    ]
+    return result, steps
+
+
+__all__ = ["NetworkSpec", "field_mean_field_step", "mean_field_step"]

@@ -92,3 +92,12 @@ def test_plot_of_the_spatial_correlation(capsys, tmp_path):
     assert f"wrote {path}" in out and path.read_bytes().startswith(b"\x89PNG")
     code, out, err = run(capsys, "field", "--check", "8", "--plot", str(path))
     assert code == 2 and "--plot" in err
+
+
+def test_derivation_is_the_field_laws_latex(capsys):
+    code, out, err = run(capsys, "field", "relu", "--derivation")
+    assert code == 0 and err == ""
+    assert out.startswith(r"\documentclass") and "Kronecker" in out
+    assert out.strip() == symfield.field_law("relu").latex(document=True).strip()
+    code, out, err = run(capsys, "field", "nosuch", "--derivation")
+    assert code == 2 and out == "" and "nosuch" in err

@@ -61,29 +61,29 @@ def test_independent_bias_decorrelates_positions():
 
 @pytest.mark.parametrize("activation", ["erf", "tanh"])
 def test_derivation_document_compiles(tmp_path, activation):
-    """The field law's derivation (conditioning, exchange of sums and expectation, the
-    n -> infinity limit, the engine's kernel law) with the kernel law's own derivation: a
-    LaTeX document pdflatex compiles."""
+    """The field law's document (the microdynamics steps: conditioning, the exchange of sums
+    and expectation, the n -> infinity limit; then the engine's kernel derivation at the
+    entries of Q^{l-1}) with the kernel law's own section: pdflatex compiles it."""
     import shutil
     import subprocess
 
-    from symfield.dynamics.field import field_derivation_latex
-    from symfield.output.latex import PREAMBLE, law_section
+    from symfield.output.latex import PREAMBLE, DocumentState, law_section
 
-    body = field_derivation_latex(activation)
-    for words in ("Conditioning on layer", "exchanging the", "n \\to \\infty",
-                  "self-average", "C_w(z_1', z_1; z_2', z_2)"):
-        assert words in body
-    if activation == "erf":  # closed form substituted at the variances of Q^{l-1}
-        assert "\\operatorname{asin}" in body and "Q^{l-1}_{z_1 z_2}(x, x')" in body
+    state = DocumentState()
+    body = law_section(symfield.field_law(activation), state=state)
+    for words in ("conditioning on layer", "passes through the finite sums",
+                  r"\infty", "C_{w}"):
+        assert words in body, words
+    if activation == "erf":  # closed form at the entries of Q
+        assert "\\arcsin" in body and "{Q}_{s,t,z_{1},z_{2}}" in body
     if shutil.which("pdflatex") is None:
         pytest.skip("pdflatex not installed")
-    document = "\n".join([PREAMBLE, r"\begin{document}", r"\section*{Field kernel}", body,
-                          law_section(symfield.derive("kernel", activation)),
-                          r"\end{document}"])
+    document = "\n".join([PREAMBLE, r"\begin{document}", body,
+                          law_section(symfield.derive("kernel", activation), state=state),
+                          state.end()])
     (tmp_path / "field.tex").write_text(document)
     done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape",
-                           "field.tex"], cwd=tmp_path, capture_output=True, timeout=120, check=False)
+                           "field.tex"], cwd=tmp_path, capture_output=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]
     assert (tmp_path / "field.pdf").read_bytes().startswith(b"%PDF")
 

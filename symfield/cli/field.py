@@ -112,6 +112,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         "correlated weights")
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--derivation", action="store_true",
+                   help="print the field law's derivation (microdynamics to the engine's "
+                        "kernel at the entries of Q^{l-1}) as a LaTeX document")
     p.add_argument("--plot", metavar="FILE",
                    help="write the spatial-correlation figure (offset and layer)")
     p.add_argument("--max-memory", type=byte_size, metavar="SIZE", default=None,
@@ -147,6 +150,11 @@ def input_field(kind: str, grid, channels: int, seed: int) -> np.ndarray:
 def run_field(args: argparse.Namespace) -> int:
     if args.activation is None:
         args.activation = DEFAULT_ACTIVATION
+    if args.derivation:
+        from ..laws.field import field_law
+
+        print(field_law(args.activation).latex(document=True))
+        return EXIT_OK
     if args.plot:
         from ..errors import InvalidValueError
         from ..output.plots import check_figure_path

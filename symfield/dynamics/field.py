@@ -6,7 +6,8 @@ independent across channel pairs, zero-mean Gaussian and correlated across posit
 Cov(w_ij(z1', z1), w_ij(z2', z2)) = (sigma_w^2 / n) C_w(z1', z1; z2', z2), and biases of
 covariance sigma_b^2 C_b(z1', z2').
 
-The mean-field law (n -> infinity; theory in notes/README_field.md). Conditioned on layer
+The mean-field law (n -> infinity), derived from the field's microdynamics by the Gaussian
+calculus in :mod:`symfield.laws.field` (``symfield.field_law``). Conditioned on layer
 l - 1, u^l_i is Gaussian with covariance sigma_w^2 sum_{z1, z2} C_w(z1', z1; z2', z2)
 [(1/n) sum_j x_j(z1) x'_j(z2)] + sigma_b^2 C_b(z1', z2'); the bracket is an average of n
 exchangeable terms, so it concentrates on its expectation, the engine's kernel law
@@ -57,6 +58,7 @@ from ..activations import Activation, get_activation
 from ..errors import InvalidValueError, quoted
 from ..laws import derive
 from ..laws.evaluation import EvaluationContext, Float64Context, MultiPrecisionContext
+from ..laws.field import field_layer
 from ..laws.recursion import check_depth
 from ..numbers import (
     LAW_POLICY,
@@ -505,31 +507,16 @@ def _check_work(T: int, grid: Grid, depth: int, covariance: WeightCovariance,
 def _layers(context: EvaluationContext, kernel_law, X: np.ndarray, depth: int,
             covariance: WeightCovariance, bias: np.ndarray, sw, sb,
             all_layers: bool) -> list[np.ndarray]:
-    """Q^1 .. Q^depth in ``context`` (float64 arrays or object arrays of mpmath numbers)."""
+    """Q^1 .. Q^depth in ``context`` (float64 arrays or object arrays of mpmath numbers): the
+    first layer from the inputs, then the field law's layer map (``field_layer``)."""
     T, G, n0 = X.shape
     sw2, sb2 = sw * sw, sb * sb
     first = np.einsum("tac,sbc->tsab", X, X) / n0 if X.dtype != object else \
         np.tensordot(X, X, axes=([2], [2])).transpose(0, 2, 1, 3) / n0
     Q = sw2 * covariance.apply(first) + sb2 * bias
     out = [Q] if all_layers else []
-    side = T * G
-    exact = X.dtype == object
-    if exact:
-        rows, cols = np.triu_indices(side)
     for _ in range(depth - 1):
-        M = Q.transpose(0, 2, 1, 3).reshape(side, side)
-        d = np.diagonal(M).copy()
-        if exact:
-            cov = context.clip_covariance(d[rows], d[cols], M[rows, cols])
-            values = kernel_law(q1=d[rows], q2=d[cols], rho=cov)
-            K = np.empty((side, side), dtype=object)
-            K[rows, cols] = values
-            K[cols, rows] = values
-        else:
-            var1, var2 = d[:, None], d[None, :]
-            K = kernel_law(q1=var1, q2=var2, rho=context.clip_covariance(var1, var2, M))
-        K = K.reshape(T, G, T, G).transpose(0, 2, 1, 3)
-        Q = sw2 * covariance.apply(K) + sb2 * bias
+        Q = field_layer(context, kernel_law, Q, covariance.apply, bias, sw2, sb2)
         if all_layers:
             out.append(Q)
     return out if all_layers else [Q]
@@ -684,65 +671,6 @@ def spatial_correlation(activation: str | Activation, inputs: object, depth: int
     return SpatialCorrelation(grid_, covariance.label, offsets, variance, correlation, scales)
 
 
-# ------------------------------------------------------------------------------------------
-# The derivation as LaTeX
-# ------------------------------------------------------------------------------------------
-def field_derivation_latex(activation: str | Activation) -> str:
-    r"""The derivation of the field kernel law as a LaTeX ``align*`` body (amsmath): the
-    conditioning on layer l - 1, the exchange of the finite sums with the expectation, the
-    channel independence of the weights, the n -> infinity limit, and the engine's kernel law
-    for ``activation`` at the variances and covariance of Q^{l-1} (its own derivation is the
-    kernel law's document, ``symfield derivations kernel ACTIVATION``)."""
-    import sympy as sp
-
-    from ..symbols import q1, q2, rho
-
-    act = get_activation(activation)
-    law = derive("kernel", act)
-    at = {q1: sp.Symbol(r"Q^{l-1}_{z_1 z_1}(x, x)"), q2: sp.Symbol(r"Q^{l-1}_{z_2 z_2}(x', x')"),
-          rho: sp.Symbol(r"Q^{l-1}_{z_1 z_2}(x, x')")}
-    kernel = sp.latex(law.expr.subs(at, simultaneous=True)) if law.closed_form else \
-        r"\mathbb{E}\left[\phi(v_1)\,\phi(v_2)\right],\quad (v_1, v_2) \sim \mathcal{N}\left(0, " \
-        r"\begin{pmatrix} Q^{l-1}_{z_1 z_1}(x, x) & Q^{l-1}_{z_1 z_2}(x, x') \\ " \
-        r"Q^{l-1}_{z_1 z_2}(x, x') & Q^{l-1}_{z_2 z_2}(x', x') \end{pmatrix}\right)"
-    name = act.name.replace("_", r"\_")
-    lines = [
-        r"\begin{align*}",
-        (r"\intertext{\small\textit{Definition: the pre-activation field of layer $l$ is "
-        r"$u^l_i(x, z') = \sum_{j=1}^{n} \sum_{z} w^l_{ij}(z', z)\, x^{l-1}_j(z) + b^l_i(z')$, "
-        r"$x^{l-1}_j = \phi(u^{l-1}_j)$; its kernel is the covariance of two positions and "
-        r"two inputs.}}"),
-        r"Q^l(x, x'; z_1', z_2') &= \mathbb{E}\left[u^l_i(x, z_1')\, u^l_i(x', z_2')\right] \\",
-        (r"\intertext{\small\textit{Conditioning on layer $l-1$ (the weights and biases of "
-        r"layer $l$ are independent of it and of each other, zero-mean), then exchanging the "
-        r"finite sums over channels and positions with the expectation (linearity):}}"),
-        (r"&= \mathbb{E}\Big[\sum_{j,k}\sum_{z_1, z_2} \mathbb{E}\left[w_{ij}(z_1', z_1)\, "
-        r"w_{ik}(z_2', z_2)\right] x_j(z_1)\, x'_k(z_2)\Big] + \mathbb{E}\left[b_i(z_1')\, "
-        r"b_i(z_2')\right] \\"),
-        (r"\intertext{\small\textit{Weights independent across channel pairs, "
-        r"$\mathbb{E}[w_{ij}(z_1', z_1) w_{ik}(z_2', z_2)] = \delta_{jk}\, "
-        r"\frac{\sigma_w^2}{n} C_w(z_1', z_1; z_2', z_2)$, biases of covariance "
-        r"$\sigma_b^2 C_b$:}}"),
-        (r"&= \sigma_w^2 \sum_{z_1, z_2} C_w(z_1', z_1; z_2', z_2)\; \mathbb{E}\Big[\frac{1}{n}"
-        r"\sum_{j=1}^{n} \phi(u^{l-1}_j(x, z_1))\, \phi(u^{l-1}_j(x', z_2))\Big] + \sigma_b^2 "
-        r"C_b(z_1', z_2') \\"),
-        (r"\intertext{\small\textit{Mean field, $n \to \infty$ at fixed $G$ and depth: the "
-        r"channels $j$ are exchangeable and, given the layers below, independent Gaussian "
-        r"pairs with the covariance $Q^{l-1}$, so the channel average concentrates on one "
-        r"pair's expectation (the finite sum over positions passes through the limit). It "
-        r"holds for the ensemble; one realisation needs the average to self-average, which "
-        r"few channels with long-range correlated weights prevent.}}"),
-        (r"&= \sigma_w^2 \sum_{z_1, z_2} C_w(z_1', z_1; z_2', z_2)\; K^{l-1}(x, x'; z_1, z_2) "
-        r"+ \sigma_b^2 C_b(z_1', z_2') \\"),
-        (rf"\intertext{{\small\textit{{The engine's kernel law for {name} at the variances and "
-        r"covariance of $Q^{l-1}$ (first layer: $K^0(x, x'; z_1, z_2) = x(z_1) \cdot "
-        r"x'(z_2) / n_0$):}}"),
-        rf"K^{{l-1}}(x, x'; z_1, z_2) &= {kernel}",
-        r"\end{align*}",
-    ]
-    return "\n".join(lines)
-
-
 def _mp_array(array: np.ndarray, context: MultiPrecisionContext) -> np.ndarray:
     """float64 entries as the binary numbers they are (exact in mpmath at any precision)."""
     with mpmath.workdps(context.work):
@@ -782,7 +710,6 @@ __all__ = [
     "check_field_inputs",
     "check_grid",
     "check_scalars",
-    "field_derivation_latex",
     "field_kernel",
     "stationary_correlation",
     "spatial_correlation",

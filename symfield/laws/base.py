@@ -106,6 +106,13 @@ class LawDefinition:
                              f"contradict each other; give one")
 
 
+def has_series(expr: sp.Expr) -> bool:
+    """Whether ``expr`` holds an infinite series (a pole or Mehler expansion); a finite sum,
+    such as the field law's sum over grid positions, is part of a closed form."""
+    return any(limit[2].is_finite is not True for term in expr.atoms(sp.Sum)
+               for limit in term.limits)
+
+
 def evaluated_form(derived: sp.Expr, definition: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     """(the form a law is evaluated by, the other form): the one choice made for every law,
     recursion and dynamics evaluator. The derived form, unless it holds an infinite series (a
@@ -303,7 +310,7 @@ class Law:
     @property
     def closed_form(self) -> bool:
         """True when ``expr`` is a closed form (or +-oo): no expectation, no series."""
-        return not self.expr.has(Expectation, sp.Sum)
+        return not self.expr.has(Expectation) and not has_series(self.expr)
 
     @property
     def form(self) -> str:
@@ -311,7 +318,7 @@ class Law:
         Faddeeva pole series) or 'integral' (an unevaluated Gaussian expectation)."""
         if self.expr.has(Expectation):
             return "integral"
-        return "series" if self.expr.has(sp.Sum) else "closed"
+        return "series" if has_series(self.expr) else "closed"
 
     #: Numerical routes: 'series' evaluates ``expr``; 'quadrature' the ``definition`` (its
     #: Gaussian expectations by certified quadrature). 'auto' takes the faster route,

@@ -16,7 +16,7 @@ from ..gaussian.engine import GaussianCalculus
 from ..expectation import Expectation
 from ..gaussian.simplify import tidy
 from ..symbols import TextFreeFunction
-from .base import Law, LawDefinition
+from .base import Law, LawDefinition, has_series
 from .registry import get_law
 
 #: One engine for every derivation: its memo of sub-results is shared across laws.
@@ -42,7 +42,7 @@ def derive(law: str | LawDefinition, activation: str | Activation) -> Law:
 def _kind(value: sp.Expr, reasons: list[str]) -> str:
     if value.has(Expectation):
         return "exact unevaluated Gaussian expectation (" + "; ".join(reasons) + ")"
-    if value.has(sp.Sum):
+    if has_series(value):
         return "exact convergent series over the poles"
     return "closed form"
 
