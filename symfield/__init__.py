@@ -17,7 +17,9 @@ from . import activations, laws, symbols, verification
 from .activations import Activation, activation, registered_activations
 from .errors import InvalidValueError, PrecisionError, SymfieldError, UnknownNameError
 from .gaussian import Expectation, GaussianCalculus
+from .gaussian.numerics.enclosure import Enclosure, NotEnclosable
 from .laws import Law, LawDefinition, derive, registered_laws
+from .laws.base import CertifiedValue
 from .laws.recursion import nngp_ntk
 from .microdynamics import NetworkSpec
 from .output import latex as _latex  # noqa: F401  (installs the renderer of Law.latex)
@@ -129,7 +131,7 @@ def lazy_training(*args, **kwargs):
 
 
 __all__ = [
-    "Activation", "Expectation", "activation", "GaussianCalculus", "InvalidValueError", "Law",
+    "Activation", "CertifiedValue", "Enclosure", "Expectation", "NotEnclosable", "activation", "GaussianCalculus", "InvalidValueError", "Law",
     "LawDefinition", "NetworkSpec", "PrecisionError", "SymfieldError", "UnknownNameError",
     "activations", "check_law", "critical_sigma_w", "criticality", "derive",
     "finite_width", "fixed_point", "laws", "registered_activations", "registered_laws",

@@ -233,6 +233,10 @@ VALID: dict[str, Spec] = {
                                   signature_of="symfield.dynamics.finite_width.finite_width"),
     "symfield.criticality": Spec(dict(activation="relu", dps=15),
                                  signature_of="symfield.dynamics.criticality.criticality"),
+    "symfield.Enclosure.contains": Spec(dict(self=Make(lambda: importlib.import_module(
+        "symfield").Enclosure(importlib.import_module("mpmath").mpf(1),
+                              importlib.import_module("mpmath").mpf(0.5))), x=1),
+        full=("x",)),
     "symfield.field_law": Spec(dict(activation="erf"), full=("activation",)),
     "symfield.field_kernel": Spec(dict(activation="erf", inputs=[[[1.0]] * 4] * 2, depth=2,
                                        sigma_w=1.5, sigma_b=0.1, grid=4,
