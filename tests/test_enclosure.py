@@ -877,3 +877,20 @@ def test_edge_of_chaos_exact_points_are_exact_balls():
         assert_encloses(erf.enclosures["sigma_w2"], mp.pi / 4, DPS, tolerance=mp.mpf(10) ** -58)
     with pytest.raises(InvalidValueError, match="proven must be True or False"):
         symfield.dynamics.critical_point("erf", 0, proven=1)
+
+
+def test_large_variance_integral_is_refused_before_any_integration(monkeypatch):
+    """mish's length_map_slope at q = 1e5 ran Arb's integration for minutes and then called
+    the law 'infinite or undefined'. Beyond MAX_INTEGRAL_VARIANCE the refusal names the
+    variance and the way out, and no integration is attempted (the work, not the seconds)."""
+    from symfield.gaussian.numerics import enclosure
+
+    calls = []
+    original = enclosure._OneVariable.integrate
+    monkeypatch.setattr(enclosure._OneVariable, "integrate",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    law = law_of("length_map_slope", "mish")
+    with pytest.raises(enclosure.NotEnclosable, match=r"variance 1\.0000e\+5 is above 10000"):
+        law.enclose(dps=30, q=100000, sigma_w=1)
+    assert calls == []
+    assert law.certified(dps=20, q=100000, sigma_w=1).certificate == "agreement"
