@@ -2,6 +2,8 @@
 the line, numbered and cited equations, and no user text ever reaching pdflatex as a macro."""
 from __future__ import annotations
 
+import math
+import random
 import re
 import shutil
 import subprocess
@@ -13,7 +15,8 @@ from hypothesis import strategies as st
 
 import symfield
 from symfield.output.breaking import LINE_UNITS, formula_lines, latex_width
-from symfield.output.latex import PREAMBLE, DocumentState, display, law_document
+from symfield.output.latex import (LITERATURE_FORMS, PREAMBLE, DocumentState, display,
+                                   law_document, law_section)
 from symfield.output.prose import BIBLIOGRAPHY, bibliography, formula_latex, note_latex
 
 PDFLATEX = shutil.which("pdflatex")
@@ -195,3 +198,47 @@ def test_a_document_state_cites_repeated_steps():
     assert "As derived in (" in again
     with pytest.raises(ValueError, match="DocumentState"):
         law_section(symfield.derive("kernel", "erf"), state="not a state")
+
+
+# ------------------------------------------------------------------------------------------
+# "It coincides with ...": every such claim is a published formula the derived law equals
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("act, law_name", sorted(LITERATURE_FORMS))
+def test_each_coincidence_claim_holds_at_30_digits(act, law_name):
+    """The derived law against the published closed form, written independently in
+    tests/support/oracles_pair.py (LITERATURE_PAIR), at random covariance matrices."""
+    import mpmath as mp
+
+    from support.oracles_pair import literature_kernel_mp
+
+    law = symfield.derive(law_name, act)
+    rng = random.Random(17)
+    for _ in range(12):
+        a, b = rng.uniform(0.05, 5), rng.uniform(0.05, 5)
+        r = rng.uniform(-0.999, 0.999) * math.sqrt(a * b)
+        with mp.workdps(40):
+            ref = literature_kernel_mp(act, law_name, mp.mpf(a), mp.mpf(b), mp.mpf(r))
+        assert ref is not None, (act, law_name)
+        got = law.evaluate(dps=30, q1=mp.mpf(a), q2=mp.mpf(b), rho=mp.mpf(r))
+        assert abs(got - ref) <= mp.mpf(10) ** -28 * abs(ref), (act, law_name, a, b, r)
+
+
+def test_a_false_coincidence_claim_would_be_caught():
+    """Power: the erf kernel is not the ReLU arc-cosine kernel."""
+    import mpmath as mp
+
+    from support.oracles_pair import literature_kernel_mp
+
+    with mp.workdps(40):
+        ref = literature_kernel_mp("relu", "kernel", mp.mpf(1), mp.mpf(2), mp.mpf("0.5"))
+    got = symfield.derive("kernel", "erf").evaluate(dps=30, q1=1, q2=2, rho="0.5")
+    assert abs(got - ref) > mp.mpf(10) ** -3
+
+
+def test_coincidence_is_cited_on_the_result_line():
+    state = DocumentState()
+    body = law_section(symfield.derive("kernel", "erf"), state=state)
+    assert r"It coincides with the arcsine kernel of Williams 1997~\cite{williams1997}." in body
+    assert "williams1997" in state.cited
+    plain = law_section(symfield.derive("kernel", "tanh"))
+    assert "coincides" not in plain

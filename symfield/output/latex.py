@@ -244,6 +244,20 @@ def display(lhs: str, rhs: sp.Basic, label: str | None = None) -> str:
     return f"\\begin{{align}}\n{body}\n\\end{{align}}"
 
 
+#: Derived results that coincide with a published closed form: (activation, law) -> the
+#: source, as a note (cited). Each claim is checked against the published formula, written
+#: independently, in tests/test_document_typesetting.py.
+LITERATURE_FORMS: dict[tuple[str, str], str] = {
+    ("erf", "kernel"): "the arcsine kernel of Williams 1997",
+    ("relu", "kernel"): "the arc-cosine kernel of order 1 of Cho & Saul 2009",
+    ("relu", "derivative_kernel"): "the arc-cosine kernel of order 0 of Cho & Saul 2009",
+}
+
+
+def _coincidence(law: "Law") -> str | None:
+    return LITERATURE_FORMS.get((law.activation.name, law.name))
+
+
 def derivation_body(law: "Law", state: DocumentState | None = None) -> str:
     """The derivation: each step's rule and note as text, its equation numbered. A run of
     steps the document has already shown (a kernel derived under an earlier law) is cited,
@@ -271,8 +285,10 @@ def derivation_body(law: "Law", state: DocumentState | None = None) -> str:
         last_step = k == len(law.derivation) - 1
         if last_step and step.before == name and step.after == law.expr and step.rule == "result":
             cite_repeated()
+            source = _coincidence(law)
+            same = f" It coincides with {state.note(source)}." if source else ""
             out.append(rf"{{\small\sloppy\noindent This is the result, (\ref{{{_result_label(law)}}})"
-                       rf" ({state.note(step.justification)}).\par}}")
+                       rf" ({state.note(step.justification)}).{same}\par}}")
             continue
         if key in state.shown and step.before != name:
             repeated.append((lhs, key[1], step.after))
@@ -329,6 +345,6 @@ def law_document(law: "Law") -> str:
 
 set_latex_renderers(law_equation, law_document)
 
-__all__ = ["PREAMBLE", "SECTION_LEVELS", "DocumentState", "SymfieldLatexPrinter",
+__all__ = ["LITERATURE_FORMS", "PREAMBLE", "SECTION_LEVELS", "DocumentState", "SymfieldLatexPrinter",
            "derivation_body", "display", "escape_text", "law_document", "law_equation",
            "law_lhs", "law_section", "tex", "tex_lines"]
