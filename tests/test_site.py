@@ -81,6 +81,7 @@ class Browser:
         self._buffer = b""
         self._id = 0
         self.events: list[dict] = []
+        self._open_target: str | None = None
 
     def _read(self) -> dict:
         while b"\0" not in self._buffer:
@@ -112,7 +113,13 @@ class Browser:
         """Open ``url`` in a new tab, wait for it to load, render and fetch its fonts;
         returns its console errors and DOM counts (and saves a screenshot)."""
         self.events = []
+        # one tab at a time: the previous page's tab (kept open so that its session could
+        # still be used) is closed first; the full site opened ~900 tabs and Chromium stalled
+        if self._open_target is not None:
+            self.send("Target.closeTarget", {"targetId": self._open_target})
+            self._open_target = None
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self._open_target = target
         session = self.send("Target.attachToTarget", {"targetId": target,
                                                       "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log"):
