@@ -19,9 +19,10 @@ a large one says the widths are too small for the two-term expansion.
 For scale-invariant activations at sigma_b = 0 the exact law (``scale_invariant_variance``)
 is checked at one width: Var[s^{L+1}]/q^2 against (1 + 5/n)^L - 1 for ReLU at sigma_w^2 = 2.
 
-Predictions come from the derived laws (``symfield.laws.finite_width``, float64). Plugging into
-``check_law``: this is a multi-width check with variance statistics, so it does not fit a
-single-width plan kind; see ``notes/README_finite_width.md``.
+Predictions come from the derived laws (``symfield.laws.finite_width``, float64). ``check_law``
+routes the laws of ``ACROSS_WIDTHS`` here when given several widths
+(:func:`check_law_across_widths`): a multi-width check with variance statistics does not fit a
+single-width plan kind.
 """
 from __future__ import annotations
 
@@ -35,10 +36,11 @@ from ..activations import Activation, get_activation
 from ..errors import InvalidValueError, quoted
 from ..laws.calculus import derive
 from ..laws.finite_width import RecursionFloat64Context, propagate
-from .limits import MAX_DEPTH, check_integer, check_scales, simulation_size
+from ..laws import get_law
+from .limits import MAX_DEPTH, check_integer, check_real, check_scales, simulation_size
 from .networks import replicate_networks
 from .networks.seeds import SeedLike, as_seed_sequence, child_sequence
-from .report import Row
+from .report import LawCheck, Row
 
 DEFAULT_WIDTHS = (16, 32, 64, 128)
 DEFAULT_NETWORKS = 4000
@@ -177,10 +179,7 @@ def check_finite_width(activation: str | Activation, sigma_w: float, sigma_b: fl
     depth = check_integer("depth", depth, 1, MAX_DEPTH)
     networks = check_integer("networks", networks, 4)
     batches = check_integer("batches", batches, 2, networks // 2)
-    widths = tuple(check_integer("width", w, 2) for w in widths)
-    if len(set(widths)) < 2:
-        raise InvalidValueError(f"a fit in 1/n needs at least two different widths, got "
-                                f"{quoted(list(widths))}")
+    widths = check_widths(widths)
     if isinstance(z, bool) or not (isinstance(z, (int, float)) and math.isfinite(z) and z > 0):
         raise InvalidValueError(f"z must be a positive number, got {quoted(z)}")
     x = _input(float(q0), sigma_w, sigma_b)
@@ -226,6 +225,78 @@ def check_finite_width(activation: str | Activation, sigma_w: float, sigma_b: fl
                             networks, batches, float(z), tuple(rows), passed, notes)
 
 
+#: The laws that ``check_law`` checks by a fit across widths, and the row quantity of
+#: :func:`check_finite_width` that measures each.
+ACROSS_WIDTHS = {"four_point_vertex": "V", "mean_shift": "K1"}
+
+
+@dataclass(frozen=True)
+class AcrossWidthsCheck(LawCheck):
+    """``check_law``'s report for a law checked across widths: each row is a :class:`FitRow`
+    (the law's constant against the n -> oo intercept of a fit in 1/n); ``width`` is the
+    largest width, ``replicas`` the networks per width, ``batches`` the blocks whose spread
+    gives the standard errors."""
+
+    widths: tuple[int, ...] = ()
+    batches: int = 0
+
+    def __str__(self) -> str:
+        lines = super().__str__().splitlines()
+        lines[0] = lines[0].replace(f"width={self.width} ", f"widths={list(self.widths)} ", 1)
+        lines.insert(1, f"  fitted n x statistic = constant + slope/n across the widths; "
+                        f"{self.replicas} networks per width in {self.batches} batches")
+        return "\n".join(lines)
+
+
+def check_widths(widths: object) -> tuple[int, ...]:
+    """At least two distinct widths >= 2 (a fit in 1/n has two parameters)."""
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, (list, tuple, range,
+                                                                   np.ndarray)):
+        raise InvalidValueError(f"widths must be a list of layer widths (integers >= 2), got "
+                                f"{quoted(widths)}")
+    checked = tuple(check_integer("width", w, 2) for w in widths)
+    if len(set(checked)) < 2:
+        raise InvalidValueError(f"a fit in 1/n needs at least two different widths, got "
+                                f"{quoted(list(widths))}")
+    return checked
+
+
+def check_law_across_widths(name: str, activation: Activation, sigma_w: float, sigma_b: float,
+                            widths: Sequence[int], depth: int, seed: SeedLike,
+                            networks: int | None, z: float, options: dict,
+                            max_memory: int | None = None,
+                            max_flops: float | None = None) -> AcrossWidthsCheck:
+    """The law ``name`` (a key of ACROSS_WIDTHS) against ``networks`` networks of each width:
+    :func:`check_finite_width`'s fit, reported as a LawCheck. Options: q0, batches, and
+    ``scale`` (multiplies the law's prediction: a power test)."""
+    quantity = ACROSS_WIDTHS[name]
+    unknown = sorted(set(options) - {"q0", "batches", "scale"})
+    if unknown:
+        raise InvalidValueError(f"{name} has no option {quoted(unknown[0])}; its options: q0, "
+                                f"batches, scale")
+    scale = check_real("scale", options.get("scale", 1.0))
+    networks = DEFAULT_NETWORKS if networks is None else \
+        check_integer("replicas (networks per width)", networks, 4)
+    # batches of >= 25 networks, so that each batch's variance is itself well estimated
+    batches = options.get("batches", min(DEFAULT_BATCHES, max(2, networks // 25)))
+    scales = {"vertex_scale": scale} if quantity == "V" else {"shift_scale": scale}
+    fit = check_finite_width(activation, sigma_w, sigma_b, depth, seed,
+                             q0=options.get("q0", 1.0), widths=check_widths(widths),
+                             networks=networks, batches=batches, z=z, max_memory=max_memory,
+                             max_flops=max_flops, **scales)
+    rows = [row for row in fit.rows if row.quantity == quantity]
+    measured = {"V": "n Var[s^l] over networks, s^l = sigma_w^2 (1/n) sum_j phi(u_j^{l-1})^2 "
+                     "+ sigma_b^2, fitted as V + c/n across widths",
+                "K1": "n (E[s^l] - q^l) over networks, fitted as K1 + d/n across widths"}
+    return AcrossWidthsCheck.build(
+        rows, fit.z, law=name, activation=fit.activation,
+        convention=get_law(name).convention, measured=measured[quantity],
+        sigma_w=fit.sigma_w, sigma_b=fit.sigma_b, width=max(fit.widths), depth=depth,
+        seed=seed if isinstance(seed, (int, np.integer)) else None, replicas=fit.networks,
+        details={f"chi2 of the fit at layer {row.layer}": row.chi2 for row in rows},
+        widths=fit.widths, batches=fit.batches)
+
+
 def check_exact_variance(activation: str | Activation, sigma_w: float, width: int,
                          depth: int, seed: SeedLike, networks: int = 20000,
                          batches: int = DEFAULT_BATCHES, z: float = DEFAULT_Z,
@@ -254,6 +325,7 @@ def check_exact_variance(activation: str | Activation, sigma_w: float, width: in
                               abs(float(estimate) - prediction) <= z * float(error))
 
 
-__all__ = ["DEFAULT_WIDTHS", "ExactVarianceCheck", "FiniteWidthCheck", "FitRow",
-           "WidthEstimate", "check_exact_variance", "check_finite_width",
+__all__ = ["ACROSS_WIDTHS", "AcrossWidthsCheck", "DEFAULT_WIDTHS", "ExactVarianceCheck", "FiniteWidthCheck", "FitRow",
+           "WidthEstimate", "check_exact_variance", "check_finite_width", "check_law_across_widths",
+           "check_widths",
            "fit_in_inverse_width", "theory"]

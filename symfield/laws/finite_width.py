@@ -510,9 +510,8 @@ FOUR_POINT_VERTEX = LawDefinition(
                "the excess kurtosis of z_i^L is 3 V^L/(n q_L^2), to O(n^-2)",
     unsampled_reason=(
         "V^L is a variance across networks at order 1/n, not a replica mean at one width: "
-        "symfield.laboratory.finite_width.check_finite_width measures Var[s^l] over batches "
-        "of networks at several widths and fits n Var = V + c/n to remove the O(n^-2) "
-        "remainder"),
+        "check_law(..., widths=[16, 32, 64, 128]) measures Var[s^l] over batches of networks "
+        "at several widths and fits n Var = V + c/n to remove the O(n^-2) remainder"),
     law_class=FiniteWidthLaw,
     prelude=EXPANSION.vertex_steps + (
         Step(sp.Symbol("V'"), EXPANSION.vertex_map.subs(r, 1), "equal widths",
@@ -530,8 +529,8 @@ MEAN_SHIFT = LawDefinition(
                "q^l; E[(1/n) sum_i (z_i^L)^2] = q^L + K1^L/n + O(n^-2)",
     unsampled_reason=(
         "K1^L is an O(1/n) shift of a mean whose spread is O(1/sqrt(n)), separated from the "
-        "O(n^-2) remainder only by a fit across widths: "
-        "symfield.laboratory.finite_width.check_finite_width fits n (E[s^l] - q^l) = K1 + d/n"),
+        "O(n^-2) remainder only by a fit across widths: check_law(..., widths=[16, 32, 64, "
+        "128]) fits n (E[s^l] - q^l) = K1 + d/n"),
     law_class=FiniteWidthLaw,
     prelude=EXPANSION.mean_shift_steps + HEAT_STEPS,
 )
