@@ -263,7 +263,10 @@ def test_sampled_networks_reject_a_halved_off_diagonal_derivative(relu_pair_chec
     wrong = check_finite_width_pair("relu", math.sqrt(2), 0.0, depth=2, seed=20261207, q1=1.0,
                                     q2=1.5, rho=0.5, networks=3000, theory=layers)
     assert not wrong.passed, str(wrong)
-    assert [r.estimate for r in wrong.rows] == [r.estimate for r in relu_pair_check.rows]
+    assert any(abs(r.z_score) > wrong.z for r in wrong.rows if r.quantity == "V_12,12")
+    # the same networks (the K1 rows subtract the reference's own kernel, equal to ~1e-16)
+    assert [r.estimate for r in wrong.rows] == pytest.approx(
+        [r.estimate for r in relu_pair_check.rows], rel=1e-12, abs=1e-12)
 
 
 def test_sampled_networks_reject_a_vertex_off_by_ten_percent():
