@@ -163,6 +163,18 @@ def theory(activation: Activation, sigma_w: float, sigma_b: float, q0: float, la
             np.array(out.K1, dtype=float))
 
 
+def _checked_sizes(activation, sigma_w, sigma_b, depth, networks, batches, widths, z):
+    """The arguments of a fit across widths, validated before anything is sampled."""
+    act = get_activation(activation)
+    sigma_w, sigma_b = check_scales(sigma_w, sigma_b)
+    depth = check_integer("depth", depth, 1, MAX_DEPTH)
+    networks = check_integer("networks", networks, 4)
+    batches = check_integer("batches", batches, 2, networks // 2)
+    if isinstance(z, bool) or not (isinstance(z, (int, float)) and math.isfinite(z) and z > 0):
+        raise InvalidValueError(f"z must be a positive number, got {quoted(z)}")
+    return act, sigma_w, sigma_b, depth, networks, batches, check_widths(widths), z
+
+
 def check_finite_width(activation: str | Activation, sigma_w: float, sigma_b: float,
                        depth: int, seed: SeedLike, q0: float = 1.0,
                        widths: Sequence[int] = DEFAULT_WIDTHS,
@@ -174,14 +186,8 @@ def check_finite_width(activation: str | Activation, sigma_w: float, sigma_b: fl
     width, ``depth`` layers deep (see the module doc). ``vertex_scale``/``shift_scale``
     multiply the predictions (a power test: 1.1 must fail). Raises InvalidValueError for bad
     sizes before anything is sampled."""
-    act = get_activation(activation)
-    sigma_w, sigma_b = check_scales(sigma_w, sigma_b)
-    depth = check_integer("depth", depth, 1, MAX_DEPTH)
-    networks = check_integer("networks", networks, 4)
-    batches = check_integer("batches", batches, 2, networks // 2)
-    widths = check_widths(widths)
-    if isinstance(z, bool) or not (isinstance(z, (int, float)) and math.isfinite(z) and z > 0):
-        raise InvalidValueError(f"z must be a positive number, got {quoted(z)}")
+    act, sigma_w, sigma_b, depth, networks, batches, widths, z = _checked_sizes(
+        activation, sigma_w, sigma_b, depth, networks, batches, widths, z)
     x = _input(float(q0), sigma_w, sigma_b)
     for w in widths:
         simulation_size(w, depth, networks, 1, 1, "check_finite_width", max_memory, max_flops)
@@ -266,13 +272,8 @@ def check_finite_width_pair(activation: str | Activation, sigma_w: float, sigma_
     recursion (a PairLayers; both for power tests)."""
     from ..laws.finite_width_pair import ENTRIES_2X2, VERTEX_ENTRIES
 
-    act = get_activation(activation)
-    sigma_w, sigma_b = check_scales(sigma_w, sigma_b)
-    depth = check_integer("depth", depth, 1, MAX_DEPTH)
-    networks = check_integer("networks", networks, 4)
-    batches = check_integer("batches", batches, 2, networks // 2)
-    widths = check_widths(widths)
-    z = check_real("z", z, positive=True)
+    act, sigma_w, sigma_b, depth, networks, batches, widths, z = _checked_sizes(
+        activation, sigma_w, sigma_b, depth, networks, batches, widths, z)
     q1, q2, rho = (check_real(name, v) for name, v in (("q1", q1), ("q2", q2), ("rho", rho)))
     inputs = _pair_inputs(q1, q2, rho, sigma_w, sigma_b)
     for w in widths:

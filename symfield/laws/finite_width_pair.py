@@ -465,34 +465,33 @@ _SAMPLED_REASON = (
     "measures the kernels of two inputs over batches of networks at several widths and fits "
     "n Cov = V + c/n (n (E[s] - K) = K1 + d/n) to remove the O(n^-2) remainder")
 
-FOUR_POINT_VERTEX_PAIR = LawDefinition(
-    name="four_point_vertex_pair",
-    title="two-input four-point vertex V^L_(12)(12): Var[s^L_12] = V^L/n + O(n^-2) "
-          "(equal widths)",
-    latex_name=r"V^{l+1}_{(12)(12)}",
-    variables=(q1, q2, rho, sigma_w, sigma_b, L),
-    define=lambda phi: instantiate_pair(PAIR_EXPANSION.vertex_maps[("12", "12")].subs(r, 1),
-                                        phi),
-    convention=_PAIR_CONVENTION + "; Cov[s^l_i, s^l_j] = V^l_ij/n, i, j in (11, 12, 22); "
-               "the (11)(11) entry is four_point_vertex at q1",
-    unsampled_reason=_SAMPLED_REASON,
-    law_class=PairFiniteWidthLaw,
-    prelude=PAIR_EXPANSION.vertex_steps,
-)
+def _pair_law(name: str, title: str, latex_name: str, define, convention: str,
+              prelude: tuple[Step, ...]) -> LawDefinition:
+    """A two-input depth law: variables, sampled check and numerics shared by both."""
+    return LawDefinition(name=name, title=title, latex_name=latex_name,
+                         variables=(q1, q2, rho, sigma_w, sigma_b, L), define=define,
+                         convention=_PAIR_CONVENTION + convention,
+                         unsampled_reason=_SAMPLED_REASON, law_class=PairFiniteWidthLaw,
+                         prelude=prelude)
 
-NNGP_CORRECTION = LawDefinition(
-    name="nngp_correction",
-    title="1/n correction to the NNGP kernel K1^L_12: E[s^L_12] = K^L_12 + K1^L_12/n + "
-          "O(n^-2) (equal widths)",
-    latex_name=r"K^{l+1}_{1,12}",
-    variables=(q1, q2, rho, sigma_w, sigma_b, L),
-    define=lambda phi: instantiate_pair(PAIR_EXPANSION.shift_maps["12"], phi),
-    convention=_PAIR_CONVENTION + "; E[s^l_i] = K^l_i + K1^l_i/n; the 11 entry is mean_shift "
-                                  "at q1",
-    unsampled_reason=_SAMPLED_REASON,
-    law_class=PairFiniteWidthLaw,
-    prelude=PAIR_EXPANSION.shift_steps,
-)
+
+FOUR_POINT_VERTEX_PAIR = _pair_law(
+    "four_point_vertex_pair",
+    "two-input four-point vertex V^L_(12)(12): Var[s^L_12] = V^L/n + O(n^-2) (equal widths)",
+    r"V^{l+1}_{(12)(12)}",
+    lambda phi: instantiate_pair(PAIR_EXPANSION.vertex_maps[("12", "12")].subs(r, 1), phi),
+    "; Cov[s^l_i, s^l_j] = V^l_ij/n, i, j in (11, 12, 22); the (11)(11) entry is "
+    "four_point_vertex at q1",
+    PAIR_EXPANSION.vertex_steps)
+
+NNGP_CORRECTION = _pair_law(
+    "nngp_correction",
+    "1/n correction to the NNGP kernel K1^L_12: E[s^L_12] = K^L_12 + K1^L_12/n + O(n^-2) "
+    "(equal widths)",
+    r"K^{l+1}_{1,12}",
+    lambda phi: instantiate_pair(PAIR_EXPANSION.shift_maps["12"], phi),
+    "; E[s^l_i] = K^l_i + K1^l_i/n; the 11 entry is mean_shift at q1",
+    PAIR_EXPANSION.shift_steps)
 
 ENTRIES = (FOUR_POINT_VERTEX_PAIR, NNGP_CORRECTION)
 
