@@ -21,7 +21,7 @@ _EXPORTS = {
     "DEFAULT_REPLICAS": "checks", "DEFAULT_Z": "checks", "check_law": "checks",
     "supported_laws": "checks", "sampling_refusal": "checks", "PLAN_KINDS": "plans",
     "PlanKind": "plans",
-    "AcrossWidthsCheck": "finite_width", "Predictor": "predictions", "LawCheck": "report", "Row": "report",
+    "Predictor": "predictions", "LawCheck": "report", "Row": "report",
     "ScalingCheck": "report", "check_width_scaling": "scaling", "Quantity": "table",
     "SimulationTable": "table", "simulate": "table",
 }
