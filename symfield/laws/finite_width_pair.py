@@ -72,8 +72,9 @@ KERNEL_AT = {"11": q1, "12": rho, "22": q2}
 S = {i: sp.Symbol(f"s_{i}", real=True) for i in ENTRIES_2X2}
 DELTA = {i: sp.Symbol(f"delta_{i}", real=True) for i in ENTRIES_2X2}
 #: The layer-l vertex V_ij (symmetric: one symbol per unordered pair) and mean shift K1_i.
-V_PAIR = {pair: sp.Symbol(f"V_{pair[0]},{pair[1]}", real=True) for pair in VERTEX_ENTRIES}
-K1_PAIR = {i: sp.Symbol(f"K1_{i}", real=True) for i in ENTRIES_2X2}
+#: Named as LaTeX shows them: V_{1112} = V_(11)(12), K^{1}_{12} (the 1/n coefficient of K_12).
+V_PAIR = {pair: sp.Symbol(f"V_{pair[0]}{pair[1]}", real=True) for pair in VERTEX_ENTRIES}
+K1_PAIR = {i: sp.Symbol(f"K__1_{i}", real=True) for i in ENTRIES_2X2}
 
 
 def vertex_symbol(i: str, j: str) -> sp.Symbol:
@@ -176,7 +177,7 @@ def pair_expansion() -> PairExpansion:
         "order in the three distinct entries (s_11, s_12, s_22) as independent variables, so "
         "each sum over entries counts the off-diagonal entry once and d/ds_12 holds s_11, s_22 "
         "fixed")
-    v_next, k_next = sp.Symbol("V'_12,12"), sp.Symbol("K1'_12")
+    v_next, k_next = sp.Symbol("V'_1212"), sp.Symbol("K__1'_12")
     vertex = vertex_maps[("12", "12")]
     kernel_map = sigma_w**2 * means["12"] + sigma_b**2
     conditional = sigma_w**4 * (moments[("12", "12")] - means["12"] ** 2) / n
@@ -478,7 +479,7 @@ def _pair_law(name: str, title: str, latex_name: str, define, convention: str,
 FOUR_POINT_VERTEX_PAIR = _pair_law(
     "four_point_vertex_pair",
     "two-input four-point vertex V^L_(12)(12): Var[s^L_12] = V^L/n + O(n^-2) (equal widths)",
-    r"V^{l+1}_{(12)(12)}",
+    r"V^{l+1}_{1212}",
     lambda phi: instantiate_pair(PAIR_EXPANSION.vertex_maps[("12", "12")].subs(r, 1), phi),
     "; Cov[s^l_i, s^l_j] = V^l_ij/n, i, j in (11, 12, 22); the (11)(11) entry is "
     "four_point_vertex at q1",
@@ -488,7 +489,7 @@ NNGP_CORRECTION = _pair_law(
     "nngp_correction",
     "1/n correction to the NNGP kernel K1^L_12: E[s^L_12] = K^L_12 + K1^L_12/n + O(n^-2) "
     "(equal widths)",
-    r"K^{l+1}_{1,12}",
+    r"K^{1,l+1}_{12}",
     lambda phi: instantiate_pair(PAIR_EXPANSION.shift_maps["12"], phi),
     "; E[s^l_i] = K^l_i + K1^l_i/n; the 11 entry is mean_shift at q1",
     PAIR_EXPANSION.shift_steps)
