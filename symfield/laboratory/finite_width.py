@@ -16,6 +16,11 @@ by weighted least squares, and the intercept V (with its standard error from the
 compared with the law. The same for n (E[s] - q) = K1 + d/n. The chi^2 of each fit is reported:
 a large one says the widths are too small for the two-term expansion.
 
+For two inputs (:func:`check_finite_width_pair`, the laws of ``symfield.laws.finite_width_pair``)
+each network is fed two inputs whose layer-1 kernel is [[q1, rho], [rho, q2]]; the statistics
+are the kernel entries s^l_11, s^l_12, s^l_22, and the same batches and fit give n Cov[s_i, s_j]
+= V_ij + c/n and n (E[s_i] - K_i) = K1_i + d/n for the six vertex entries and three shifts.
+
 For scale-invariant activations at sigma_b = 0 the exact law (``scale_invariant_variance``)
 is checked at one width: Var[s^{L+1}]/q^2 against (1 + 5/n)^L - 1 for ReLU at sigma_w^2 = 2.
 
