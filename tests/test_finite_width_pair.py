@@ -325,6 +325,18 @@ def test_bad_arrays_are_one_line_errors():
         f(q1=1.0, q2=1.0, rho=0.0, sigma_w=1.0, sigma_b=0.0, L=0)
 
 
+def test_a_kinked_kernel_that_becomes_degenerate_is_an_error_not_nan():
+    """ReLU deep in the ordered phase: the correlation reaches 1 in float64 near layer 110,
+    where the kernel's rho-derivatives diverge; tanh (smooth) goes on."""
+    values = dict(q1=1.0, q2=1.5, rho=0.5, sigma_w=1.2, sigma_b=0.5)
+    shift = symfield.derive("nngp_correction", "relu").to_numpy()
+    assert np.isfinite(shift(L=50, **values))
+    with pytest.raises(InvalidValueError, match="degenerate to working precision") as info:
+        shift(L=200, **values)
+    assert "\n" not in str(info.value)
+    assert np.isfinite(symfield.derive("nngp_correction", "tanh").to_numpy()(L=200, **values))
+
+
 @pytest.mark.parametrize("kwargs,match", [
     ({"rho": 1.0, "q1": 1.0, "q2": 1.0}, "positive definite"),
     ({"sigma_b": 1.0}, "positive definite"),

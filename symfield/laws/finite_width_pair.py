@@ -381,6 +381,8 @@ def propagate_pair(context: EvaluationContext, activation: Activation, state: Se
                         [{i: zero for i in ENTRIES_2X2}])
     for layer in range(2, depth + 1):
         K = layers.kernel[-1]
+        if not activation.smooth and not isinstance(context, SymbolicContext):
+            _check_distinct(K, layer - 1, activation)
         cov = context.clip_covariance(K["11"], K["22"], K["12"])
         values = []
         for atom in ATOMS:
@@ -400,6 +402,20 @@ def propagate_pair(context: EvaluationContext, activation: Activation, state: Se
         layers.V.append(V)
         layers.K1.append(K1)
     return layers
+
+
+def _check_distinct(K: dict, layer: int, activation: Activation) -> None:
+    """InvalidValueError when a kinked activation's kernel has become degenerate (correlation
+    1 to working precision, e.g. deep in the ordered phase): its derivatives in rho diverge
+    there, and the finite limit of the maps would be inf - inf."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        degenerate = np.asarray(K["12"] * K["12"] >= K["11"] * K["22"], dtype=bool)
+    if np.any(degenerate):
+        raise InvalidValueError(
+            f"at layer {layer} the kernel of the two inputs is degenerate to working precision "
+            f"(correlation 1): {activation.name} has kinks, where the pair laws' kernel "
+            f"derivatives diverge; use a smaller depth, or four_point_vertex and mean_shift for "
+            f"identical inputs")
 
 
 # ------------------------------------------------------------------------------------------
