@@ -337,6 +337,19 @@ def test_a_kinked_kernel_that_becomes_degenerate_is_an_error_not_nan():
     assert np.isfinite(symfield.derive("nngp_correction", "tanh").to_numpy()(L=200, **values))
 
 
+def test_an_unevaluated_delta_is_refused_in_one_line():
+    """hard_tanh's kinks at +-1: the kernel's q-derivatives hold E[delta(u1 - 1) ...], which
+    the calculus leaves unevaluated and no quadrature integrates."""
+    law = symfield.derive("nngp_correction", "hard_tanh")
+    for call in (lambda: law.evaluate(dps=15, q1=1, q2="3/4", rho="1/2", sigma_w="3/2",
+                                      sigma_b="3/10", L=3),
+                 lambda: law.to_numpy()(q1=1.0, q2=0.75, rho=0.5, sigma_w=1.5, sigma_b=0.3,
+                                        L=3)):
+        with pytest.raises(InvalidValueError, match="Dirac delta: no numerics") as info:
+            call()
+        assert "\n" not in str(info.value)
+
+
 @pytest.mark.parametrize("kwargs,match", [
     ({"rho": 1.0, "q1": 1.0, "q2": 1.0}, "positive definite"),
     ({"sigma_b": 1.0}, "positive definite"),

@@ -47,7 +47,7 @@ import sympy as sp
 from ..activations import Activation, x
 from ..derivation import Step
 from ..errors import InvalidValueError
-from ..expectation import bivariate_expectation, expectation, u1, u2
+from ..expectation import Expectation, bivariate_expectation, expectation, u1, u2
 from ..microdynamics import n
 from ..numbers import to_exact
 from ..symbols import L, TextFreeFunction, q, q1, q2, rho, sigma_b, sigma_w
@@ -369,8 +369,10 @@ def propagate_pair(context: EvaluationContext, activation: Activation, state: Se
     :func:`pair_expansion` applied. ``ratios[l-1]`` = n_l/n_{l-1} (equal widths when None).
     """
     parameters = parameters or {}
-    laws = {atom: (context.law(law), at) for atom, (law, at) in
-            elementary_laws(activation).items()}
+    derived = elementary_laws(activation)
+    if not isinstance(context, SymbolicContext):
+        _refuse_unevaluated_deltas(activation, derived)
+    laws = {atom: (context.law(law), at) for atom, (law, at) in derived.items()}
     chi0 = context.law(derive("chi0", activation))
     kernel = context.law(derive("kernel", activation))
     sw2, sb2 = sigma_w_value**2, sigma_b_value**2
@@ -402,6 +404,19 @@ def propagate_pair(context: EvaluationContext, activation: Activation, state: Se
         layers.V.append(V)
         layers.K1.append(K1)
     return layers
+
+
+def _refuse_unevaluated_deltas(activation: Activation, derived: dict) -> None:
+    """InvalidValueError when an elementary expectation is left unevaluated with a Dirac
+    delta in it (hard_tanh's kinks at +-1: E[delta(u1 - 1) ...] is the pair density there,
+    which Price's theorem cannot integrate back): no quadrature integrates a delta."""
+    for law, _ in derived.values():
+        left = [e for e in law.expr.atoms(Expectation) if e.has(sp.DiracDelta)]
+        if left:
+            raise InvalidValueError(
+                f"the two-input laws for {activation.name} need {law.title} (a derivative of "
+                f"the kernel or a moment of the pair), which the calculus leaves as an "
+                f"expectation of a Dirac delta: no numerics for it yet")
 
 
 def _check_distinct(K: dict, layer: int, activation: Activation) -> None:
