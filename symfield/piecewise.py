@@ -383,7 +383,10 @@ def _split_deltas(expr: sp.Expr, var: sp.Symbol) -> tuple[sp.Expr, list]:
                 raise NotAnalysable(f"cannot read {sp.sstr(piece)} as a multiple of one delta")
             (d,) = found
             weight = piece / d
-            point = sp.solve(d.args[0], var)
+            try:
+                point = sp.solve(d.args[0], var)
+            except NotImplementedError:  # e.g. delta(Min(1, u) + 1): SymPy has no algorithm
+                point = []
             if weight.has(var) or len(point) != 1:
                 raise NotAnalysable(f"cannot read {sp.sstr(piece)} as a multiple of one delta")
             order = int(d.args[1]) if len(d.args) > 1 else 0

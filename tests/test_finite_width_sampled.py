@@ -7,11 +7,15 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from dataclasses import replace
 
+from hypothesis import Phase, given, settings, strategies as st
+
+import symfield
 from symfield.errors import InvalidValueError
-from symfield.laboratory.finite_width import (WidthEstimate, check_exact_variance,
-                                              check_finite_width, fit_in_inverse_width)
+from symfield.laboratory.finite_width import (AcrossWidthsCheck, DEFAULT_WIDTHS, WidthEstimate,
+                                              check_exact_variance, check_finite_width,
+                                              fit_in_inverse_width)
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +115,80 @@ def test_batch_errors_are_honest():
         scores += [row.z_score for row in check.rows if row.quantity == "V"]
     spread = float(np.std(scores, ddof=1))
     assert 0.5 < spread < 1.6, scores
+
+
+# ------------------------------------------------------------------------------------------
+# check_law routes the 1/n laws to the fit across widths
+# ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def routed_vertex():
+    return symfield.check_law("four_point_vertex", "tanh", 1.2, 0.1, None, 3, seed=20240514,
+                              widths=DEFAULT_WIDTHS)
+
+
+def test_check_law_routes_the_vertex_to_the_fit_across_widths(routed_vertex, tanh_check):
+    report = routed_vertex
+    assert isinstance(report, AcrossWidthsCheck) and report.passed, str(report)
+    assert report.widths == DEFAULT_WIDTHS and report.width == max(DEFAULT_WIDTHS)
+    assert [row.quantity for row in report.rows] == ["V"] * 3
+    # the same networks and the same fit as check_finite_width (not a second implementation)
+    direct = [row for row in tanh_check.rows if row.quantity == "V"]
+    assert [(r.prediction, r.estimate, r.standard_error) for r in report.rows] == \
+        [(r.prediction, r.estimate, r.standard_error) for r in direct]
+    text = str(report)
+    assert "widths=[16, 32, 64, 128]" in text and "PASS" in text
+
+
+def test_check_law_rejects_a_vertex_off_by_ten_percent(routed_vertex):
+    wrong = symfield.check_law("four_point_vertex", "tanh", 1.2, 0.1, list(DEFAULT_WIDTHS), 3,
+                               seed=20240514, scale=1.1)
+    assert not wrong.passed and abs(wrong.z_score) > wrong.z, str(wrong)
+    assert [r.estimate for r in wrong.rows] == [r.estimate for r in routed_vertex.rows]
+    assert [r.prediction for r in wrong.rows] == \
+        pytest.approx([1.1 * r.prediction for r in routed_vertex.rows], rel=1e-12)
+
+
+def test_check_law_routes_the_mean_shift():
+    report = symfield.check_law("mean_shift", "erf", 1.1, 0.2, (16, 32, 64), 2, seed=3,
+                                replicas=1200)
+    assert report.passed and [row.quantity for row in report.rows] == ["K1", "K1"], str(report)
+    assert report.rows[0].prediction == 0.0  # K1^2 = chi_par K1^1 + ... V^1 = 0
+
+
+@settings(max_examples=3, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(seed=st.integers(0, 2**32 - 1),
+       case=st.sampled_from([("four_point_vertex", "tanh", 1.5, 0.3),
+                             ("mean_shift", "sigmoid", 2.0, 0.5),
+                             ("four_point_vertex", "relu", 1.3, 0.2)]))
+def test_property_routed_laws_pass_for_any_seed(seed, case):
+    law, activation, sigma_w, sigma_b = case
+    report = symfield.check_law(law, activation, sigma_w, sigma_b, None, 2, seed,
+                                replicas=1200, widths=(16, 32, 64), batches=24)
+    assert report.passed, str(report)
+
+
+@pytest.mark.parametrize("width,kwargs,match", [
+    (32, {}, "at one width .* pass widths="),
+    ([32], {}, "two different widths"),
+    ([32, 32], {}, "two different widths"),
+    ([16, 0], {}, "width must be an integer >= 2"),
+    ([16, -8], {}, "width must be an integer >= 2"),
+    (None, {"widths": "16,32"}, "widths must be a list"),
+    ([16, 32], {"widths": [16, 32]}, "give the widths once"),
+    (None, {"widths": [16, 32], "c0": 0.5}, "no option 'c0'"),
+    (None, {"widths": [16, 32], "scale": "x"}, "scale must be"),
+    (None, {"widths": [16, 32], "replicas": 2}, "replicas"),
+])
+def test_routed_check_refuses_bad_widths_in_one_line(width, kwargs, match):
+    with pytest.raises(InvalidValueError, match=match) as info:
+        symfield.check_law("four_point_vertex", "tanh", 1.2, 0.1, width, 2, 0, **kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_single_width_laws_refuse_several_widths_and_edited_laws_are_refused():
+    with pytest.raises(InvalidValueError, match="checked at one width: pass width=N"):
+        symfield.check_law("length_map", "tanh", 1.2, 0.1, [16, 32], 2, 0)
+    from symfield.laws import get_law
+    edited = replace(get_law("four_point_vertex"), title="edited")
+    with pytest.raises(InvalidValueError, match="registered law only; .* scale="):
+        symfield.check_law(edited, "tanh", 1.2, 0.1, [16, 32], 2, 0)

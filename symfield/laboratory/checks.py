@@ -23,7 +23,7 @@ the Gaussian limit). Use R >= 32 where many comparisons are made.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import sympy as sp
@@ -31,6 +31,7 @@ import sympy as sp
 from ..activations import Activation, get_activation
 from ..errors import InvalidValueError, quoted
 from ..laws import Law, LawDefinition, get_law, registered_laws
+from .finite_width import ACROSS_WIDTHS, check_law_across_widths
 from .limits import MAX_DEPTH, check_integer, check_real, check_scales, simulation_size
 from .networks import replicate_networks
 from .networks.seeds import SeedLike, as_seed_sequence, child_sequence
@@ -147,11 +148,15 @@ def _passes(options: dict) -> int:
                2 * _count(options, "pairs", 4))
 
 
+def _is_sequence(value: object) -> bool:
+    return isinstance(value, (list, tuple, range, np.ndarray))
+
+
 def check_law(law: str | Law | LawDefinition, activation: str | Activation, sigma_w: float,
-              sigma_b: float, width: int, depth: int, seed: SeedLike,
-              replicas: int = DEFAULT_REPLICAS, z: float = DEFAULT_Z, *,
-              max_memory: int | None = None, max_flops: float | None = None,
-              **options: object) -> LawCheck:
+              sigma_b: float, width: int | Sequence[int] | None, depth: int, seed: SeedLike,
+              replicas: int | None = None, z: float = DEFAULT_Z, *,
+              widths: Sequence[int] | None = None, max_memory: int | None = None,
+              max_flops: float | None = None, **options: object) -> LawCheck:
     """Compare ``law`` for ``activation`` with ``replicas`` independent random networks of
     ``depth`` layers of ``width`` units (input width = width), at |z| <= ``z``.
 
@@ -167,6 +172,30 @@ def check_law(law: str | Law | LawDefinition, activation: str | Activation, sigm
     """
     act = get_activation(activation)
     definition, overrides = _resolve(law, act)
+    if _is_sequence(width):
+        if widths is not None:
+            raise InvalidValueError("give the widths once: as width=[...] or as widths=[...]")
+        width, widths = None, width
+    if definition.name in ACROSS_WIDTHS:
+        if widths is None:
+            raise InvalidValueError(
+                f"check_law cannot simulate {definition.name!r}: at one width (got width="
+                f"{quoted(width)}); a 1/n law is checked by a fit across widths: pass "
+                f"widths=[16, 32, 64, 128] (at least two different widths)")
+        if width is not None:
+            raise InvalidValueError("give the widths once: as width=[...] or as widths=[...]")
+        if overrides and definition is not get_law(definition.name):
+            # the fit's predictions come from the registered layer laws, not from this one
+            raise InvalidValueError(
+                f"{definition.name} is checked across widths with the registered law only; "
+                f"for a power test pass scale=1.1 (multiplies the prediction)")
+        return check_law_across_widths(definition.name, act, sigma_w, sigma_b, widths, depth,
+                                       seed, replicas, z, options, max_memory, max_flops)
+    if widths is not None:
+        raise InvalidValueError(
+            f"{definition.name} is checked at one width: pass width=N (several widths are "
+            f"for the 1/n laws: {', '.join(ACROSS_WIDTHS)})")
+    replicas = DEFAULT_REPLICAS if replicas is None else replicas
     kind = plan_kind_of(definition)
     name = definition.name
     refusal = sampling_refusal(definition, act)

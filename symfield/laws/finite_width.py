@@ -403,16 +403,33 @@ def _check_variance(value, layer: int) -> None:
 # Depth laws
 # ------------------------------------------------------------------------------------------
 class FiniteWidthLaw(Law):
-    """A finite-width quantity at layer L, iterated from q^1 = q (equal widths).
+    """A finite-width quantity at layer L, iterated from the layer-1 state (equal widths).
 
     ``expr`` is the layer map (layer l -> l+1, holding V = V^l and, for the mean shift,
-    K1 = K1^l); ``evaluate`` and ``to_numpy`` follow it over depth with ``propagate``.
+    K1 = K1^l); ``evaluate`` and ``to_numpy`` follow it over depth with ``propagate``. A
+    subclass with another layer-1 state (two inputs) overrides ``_NAMES`` (the state's
+    variables, then sigma_w, sigma_b), ``_check_state`` / ``_check_state_np`` and ``_run``.
     """
 
     _NAMES = ("q", "sigma_w", "sigma_b")
 
     def _parameter_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.variables if s.name in self.activation.parameters)
+
+    def _check_state(self, values: Mapping[str, object]) -> None:
+        """InvalidValueError outside the layer-1 state's domain (exact values)."""
+        if not to_exact(values["q"], "q") > 0:
+            raise InvalidValueError(f"q must be > 0 (got {values['q']})")
+
+    def _check_state_np(self, state: Sequence[np.ndarray]) -> None:
+        if np.any(~(state[0] > 0)):
+            raise InvalidValueError(f"{self.name}: q must be > 0")
+
+    def _run(self, context: EvaluationContext, state: Sequence, depth: int, sw, sb,
+             parameters: dict):
+        """The recursion's layers from the layer-1 ``state`` (here q^1), in ``context``."""
+        return propagate(context, self.activation, state[0], depth, sw, sb,
+                         parameters=parameters, **self._needs)
 
     def _point(self, values: Mapping[str, object]) -> dict:
         values = dict(values)
@@ -429,8 +446,7 @@ class FiniteWidthLaw(Law):
         if missing:
             raise InvalidValueError(f"{self.name} needs a value for {', '.join(missing)}")
         check_scales(values["sigma_w"], values["sigma_b"])
-        if not to_exact(values["q"], "q") > 0:
-            raise InvalidValueError(f"q must be > 0 (got {values['q']})")
+        self._check_state(values)
         return {"depth": depth, **values}
 
     #: Which sequence of the recursion each depth law reports.
@@ -441,7 +457,7 @@ class FiniteWidthLaw(Law):
         """Only what this law reports is computed (chi_perp never; K1 for the mean shift)."""
         return {"perpendicular": False, "mean_shift": self.name == "mean_shift"}
 
-    def _pick(self, layers: FiniteWidthLayers):
+    def _pick(self, layers):
         return getattr(layers, self._REPORTS[self.name])[-1]
 
     def evaluate(self, dps: int = 30, proven: bool | None = None,
@@ -458,39 +474,44 @@ class FiniteWidthLaw(Law):
         def at(work: int):
             context = MultiPrecisionContext(work)
             with mpmath.workdps(work):
-                q0, sw, sb = (context.number(v, name) for v, name in zip(raw, self._NAMES))
-                return self._pick(propagate(context, self.activation, q0, point["depth"],
-                                            sw, sb, parameters=parameters, **self._needs))
+                numbers = [context.number(v, name) for v, name in zip(raw, self._NAMES)]
+                return self._pick(self._run(context, numbers[:-2], point["depth"],
+                                            *numbers[-2:], parameters))
 
-        return LAW_POLICY.certify(at, dps, magnitude_spread(raw),
-                                  max_work(self.activation, dps), input_digits(raw))
+        return LAW_POLICY.certify(at, dps, magnitude_spread(raw), self._max_work(dps),
+                                  input_digits(raw))
+
+    def _max_work(self, dps: int) -> int:
+        return max_work(self.activation, dps)
 
     def at_depth(self, depth: int) -> sp.Expr:
-        """The quantity at layer ``depth`` as an explicit SymPy expression in q, sigma_w,
-        sigma_b (depth <= MAX_SYMBOLIC_DEPTH)."""
+        """The quantity at layer ``depth`` as an explicit SymPy expression in the layer-1
+        state, sigma_w, sigma_b (depth <= MAX_SYMBOLIC_DEPTH)."""
         depth = check_depth(depth)
         if depth > MAX_SYMBOLIC_DEPTH:
             raise InvalidValueError(f"symbolic depth is limited to {MAX_SYMBOLIC_DEPTH} "
                                     f"(expressions grow quickly); evaluate numerically instead")
-        return self._pick(propagate(SymbolicContext(), self.activation, q, depth, sigma_w,
-                                    sigma_b, **self._needs))
+        state = [next(v for v in self.variables if v.name == name) for name in self._NAMES]
+        return self._pick(self._run(SymbolicContext(), state[:-2], depth, sigma_w, sigma_b, {}))
 
     def to_numpy(self, method: str = "auto"):
-        parameters, law_name, pick, needs = (self._parameter_names(), self.name, self._pick,
-                                             self._needs)
-        activation = self.activation
+        parameters, law_name, pick, names = (self._parameter_names(), self.name, self._pick,
+                                             self._NAMES)
+        law = self
 
-        def finite_width_numpy(*, L: int, q, sigma_w, sigma_b, **extra) -> np.ndarray:
+        def finite_width_numpy(*, L: int, **arrays) -> np.ndarray:
+            extra = {k: v for k, v in arrays.items() if k not in names}
             unknown = sorted(set(extra) - set(parameters))
             if unknown:
                 raise InvalidValueError(f"{law_name} has no variable {unknown[0]!r}")
+            missing = [name for name in names if name not in arrays]
+            if missing:
+                raise InvalidValueError(f"{law_name} needs a value for {', '.join(missing)}")
             depth = check_depth(L)
-            q0, sw, sb = np.broadcast_arrays(*(np.asarray(v, dtype=float)
-                                               for v in (q, sigma_w, sigma_b)))
-            if np.any(~(q0 > 0)):
-                raise InvalidValueError(f"{law_name}: q must be > 0")
-            return np.asarray(pick(propagate(RecursionFloat64Context(), activation, q0, depth, sw, sb,
-                                             parameters=extra, **needs)), dtype=float)
+            values = np.broadcast_arrays(*(np.asarray(arrays[k], dtype=float) for k in names))
+            law._check_state_np(values[:-2])
+            return np.asarray(pick(law._run(RecursionFloat64Context(), values[:-2], depth,
+                                            *values[-2:], extra)), dtype=float)
 
         finite_width_numpy.__name__ = f"{self.name}_{self.activation.name}"
         finite_width_numpy.__doc__ = f"float64 {self.name} at depth L (equal widths)"
@@ -510,9 +531,8 @@ FOUR_POINT_VERTEX = LawDefinition(
                "the excess kurtosis of z_i^L is 3 V^L/(n q_L^2), to O(n^-2)",
     unsampled_reason=(
         "V^L is a variance across networks at order 1/n, not a replica mean at one width: "
-        "symfield.laboratory.finite_width.check_finite_width measures Var[s^l] over batches "
-        "of networks at several widths and fits n Var = V + c/n to remove the O(n^-2) "
-        "remainder"),
+        "check_law(..., widths=[16, 32, 64, 128]) measures Var[s^l] over batches of networks "
+        "at several widths and fits n Var = V + c/n to remove the O(n^-2) remainder"),
     law_class=FiniteWidthLaw,
     prelude=EXPANSION.vertex_steps + (
         Step(sp.Symbol("V'"), EXPANSION.vertex_map.subs(r, 1), "equal widths",
@@ -530,8 +550,8 @@ MEAN_SHIFT = LawDefinition(
                "q^l; E[(1/n) sum_i (z_i^L)^2] = q^L + K1^L/n + O(n^-2)",
     unsampled_reason=(
         "K1^L is an O(1/n) shift of a mean whose spread is O(1/sqrt(n)), separated from the "
-        "O(n^-2) remainder only by a fit across widths: "
-        "symfield.laboratory.finite_width.check_finite_width fits n (E[s^l] - q^l) = K1 + d/n"),
+        "O(n^-2) remainder only by a fit across widths: check_law(..., widths=[16, 32, 64, "
+        "128]) fits n (E[s^l] - q^l) = K1 + d/n"),
     law_class=FiniteWidthLaw,
     prelude=EXPANSION.mean_shift_steps + HEAT_STEPS,
 )

@@ -106,9 +106,12 @@ class PriceRule(Rule):
             if max(orders) > MAX_DELTA_ORDER:
                 raise NotTractable(f"Price's theorem would need {max(orders)} steps (limit "
                                    f"{MAX_DELTA_ORDER})")
-            # Lower orders hold steps times polynomials (conditioning cannot do them); only
-            # the order with nothing but deltas left can succeed.
-            tried = [max(orders)]
+            # Lower orders hold steps times polynomials on both sides (conditioning cannot do
+            # them); the order with nothing but deltas left comes first. Then the lower
+            # order where one side is already a delta (conditioning on it leaves a truncated
+            # Gaussian moment of the other): relu(u1)^3 relu(u2) fails at order 4 (delta''
+            # against delta) and succeeds at order 2 (6 u1 Theta(u1) against delta(u2)).
+            tried = sorted({max(orders), min(orders)}, reverse=True)
         else:
             tried = list(range(1, MAX_PRICE_ORDER + 1))
         derivatives = [(f, g)]
