@@ -19,6 +19,7 @@ from ..faddeeva import tanh_moment
 from ..simplify import merge_series
 from ..structure import jointly_even, kinks, separate
 from . import angles
+from .arctangents import NP_FUNCTIONS as _ARCTANGENT_FUNCTIONS, arctangent_end
 from .faddeeva_values import MP_FUNCTIONS, NP_FUNCTIONS
 from .mehler import MehlerSeries
 from .quadrature import (expect2_mp, expect2_np, expect_difference_mp, expect_difference_np,
@@ -112,6 +113,19 @@ def _with_pair_gap(expr: sp.Expr, pair) -> sp.Expr:
     out = expr.replace(lambda t: t.is_Pow and t.base == r and t.exp.is_Integer and t.exp >= 2,
                        lambda t: (a * b - gap) ** (t.exp // 2) * r ** (t.exp % 2))
     return sp.factor(sp.cancel(out))
+
+
+def _expanded_in_pair_gap(polynomial: sp.Expr) -> sp.Expr:
+    """An expanded numerator with rho^2 written as q1 q2 - gap (when it holds the pair gap):
+    its terms of the highest orders in the variances cancel symbolically."""
+    pair = _pair_symbols(polynomial)
+    if pair is None or not polynomial.has(_pair_gap):
+        return sp.expand(polynomial)
+    a, b, r = pair
+    gap = _pair_gap(a, b, r)
+    return sp.expand(polynomial.replace(
+        lambda t: t.is_Pow and t.base == r and t.exp.is_Integer and t.exp >= 2,
+        lambda t: (a * b - gap) ** (t.exp // 2) * r ** (t.exp % 2)))
 
 
 def _pair_gap_form(expr: sp.Expr) -> sp.Expr:
@@ -414,7 +428,7 @@ def np_modules() -> list:
              "_erfcx": sc.erfcx, "_experfc": _np_experfc,
              "_log1pexp": lambda a: np.logaddexp(0.0, a),
              "_expit": sc.expit, "_pair_gap": _np_pair_gap, **NP_FUNCTIONS,
-             **angles.NP_FUNCTIONS},
+             **angles.NP_FUNCTIONS, **_ARCTANGENT_FUNCTIONS},
             "numpy", "scipy"]
 
 
@@ -712,6 +726,15 @@ class FusedFloat64:
                 outputs.extend(form.parts())
             else:
                 self._parts_at.append(None)
+        # near an end of an arctangent's range (GELU's kernel at c -> -1), on those points
+        self.arctangent_ends = [arctangent_end(e, self.symbols, _expanded_in_pair_gap,
+                                               (_pair_gap.__name__,))
+                                for e in outputs[:len(exprs)]]
+        self._ends_at = []
+        for end in self.arctangent_ends:
+            self._ends_at.append(None if end is None else len(outputs))
+            if end is not None:
+                outputs.extend(end.parts())
         self.count = len(exprs)
         self._fn = sp.lambdify(self.symbols, angles.joint_roots(outputs), modules=np_modules(),
                                cse=True)
@@ -729,6 +752,9 @@ class FusedFloat64:
             at, form = self._parts_at[i], self.angles[i]
             if at is not None:
                 value = form.np(arrays, value, raw[at:at + 2])
+            end, at = self.arctangent_ends[i], self._ends_at[i]
+            if end is not None:
+                value = end.np(arrays, value, raw[at:at + len(end.parts())], np_modules())
             out.append(value)
         return out
 
