@@ -214,10 +214,6 @@ CORE = {"erf", "linear", "relu", "leaky_relu", "abs"}
 #: float64 forms known to miss the bound (issue 19 item 2 remains open for them), strict:
 #: the test fails once one is fixed, and the entry must go. Found by these sweeps.
 KNOWN_LOSSES = {
-    **{(n, "gelu"): "near c = -1 at large q the arcsine terms cancel (no angle form)"
-       for n in ("correlation_map", "overlap_map")},
-    ("distance_map", "gelu"): "u2 near -u1 at large q: the arcsine terms cancel (as in its "
-                              "kernel near c = -1)",
     **{("distance_map", a): "at small q the closed form's terms are O(1) (phi(0) != 0) and "
                             "the distance O(q) or smaller, away from degenerate pairs too"
        for a in ("gaussian", "cos")},
@@ -458,7 +454,7 @@ def _gelu_pair_reference(q1, q2, rho, dps: int = 40):
     u2 ~ N(m, s^2) with m = rho u1/q1, s^2 = q2 - rho^2/q1, and E[X Phi(X)] for
     X ~ N(m, s^2) is m Phi(m/t) + (s^2/t) phi(m/t), t = sqrt(1 + s^2) (by hand)."""
     with mp.workdps(dps + 20):
-        q1, q2, rho = mp.mpf(q1), mp.mpf(q2), mp.mpf(rho)
+        q1, q2, rho = mp.mpf(q1), mp.mpf(q2), mp.mpf(rho)   # exact for floats and mpf
         s2 = (q1 * q2 - rho**2) / q1
         t = mp.sqrt(1 + s2)
 
@@ -492,3 +488,40 @@ def test_gelu_kernel_near_minus_one_at_large_variances(q1, q2, rho):
     (ratio, _), = error_ratios(law, pts)
     assert ratio <= 1
     assert abs(got - ref) <= 1e-9 * abs(ref), (got, ref)
+
+
+def _gelu_map_reference(name: str, p: dict, dps: int = 30):
+    """GELU's maps from their definitions, each pair expectation by ``_gelu_pair_reference``
+    at the covariances computed from the float64 inputs exactly."""
+    with mp.workdps(80):
+        sw2, sb2 = mp.mpf(p["sigma_w"]) ** 2, mp.mpf(p["sigma_b"]) ** 2
+        if name == "correlation_map":
+            q = mp.mpf(p["q"])
+            pair = _gelu_pair_reference(q, q, mp.mpf(p["c"]) * q, dps)
+            return (sw2 * pair + sb2) / (sw2 * _gelu_pair_reference(q, q, q, dps) + sb2)
+        v = sw2 * mp.mpf(p["A"]) + sb2
+        if name == "overlap_map":
+            return _gelu_pair_reference(v, v, sw2 * mp.mpf(p["C"]) + sb2, dps)
+        r = sw2 * (mp.mpf(p["A"]) - mp.mpf(p["D"]) / 2) + sb2
+        return 2 * (_gelu_pair_reference(v, v, v, dps) - _gelu_pair_reference(v, v, r, dps))
+
+
+@pytest.mark.parametrize("name,point", [
+    # the sweeps' worst points (5.7e7, 33.9 and 6.1e3 times the bound)
+    ("overlap_map", dict(A=2560.71645575293, sigma_w=6.712348798645628,
+                         sigma_b=1.2483842862421722e-06, C=-2560.698792298924)),
+    ("correlation_map", dict(q=2560.71645575293, sigma_w=6.712348798645628,
+                             sigma_b=1.2483842862421722e-06, c=-0.9999931021437513)),
+    ("distance_map", dict(A=275.61533416299886, sigma_w=7.234796782430742,
+                          sigma_b=0.0002531010733224826, D=1102.4613366519955)),
+    ("overlap_map", dict(A=1e6, sigma_w=1.0, sigma_b=0.0, C=-1e6))])
+def test_gelu_maps_near_opposite_inputs(name, point):
+    """The maps of GELU's kernel near u2 = -u1 at large variances, evaluated through the
+    kernel's float64 form with the pair gap factored in the map's variables
+    (PairComposition): within the sweep's bound and 1e-10 of an independent 30-digit value."""
+    law = law_of(name, "gelu")
+    got = float(law.to_numpy()(**point))
+    ref = _gelu_map_reference(name, point)
+    (ratio, _), = error_ratios(law, {k: np.array([v]) for k, v in point.items()})
+    assert ratio <= 1
+    assert abs(got - ref) <= 1e-10 * abs(ref), (got, ref)

@@ -116,6 +116,13 @@ class ArctangentEnd:
                               if type(f).__name__ in shared_functions), key=sp.default_sort_key)
         self._np = None
 
+    def substitute(self, mapping: dict) -> None:
+        """xreplace ``mapping`` in the end form (a pair gap given as a symbol)."""
+        self.num, self.side = (e.xreplace(mapping) for e in (self.num, self.side))
+        self.alternative = self.alternative.xreplace(mapping)
+        self.shared = [f for f in self.shared if self.alternative.has(f)]
+        self._np = None
+
     def parts(self) -> tuple[sp.Expr, ...]:
         """(s N, S, shared subexpressions): the region is -s N > S / END_RATIO."""
         return (self.num, self.side, *self.shared)

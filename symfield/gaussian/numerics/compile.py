@@ -713,8 +713,14 @@ class FusedFloat64:
     once, then the ends of arcsine ranges are corrected by their exact series on the few
     points that need it. Called with arrays, returns one array per expression."""
 
-    def __init__(self, exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol]):
+    def __init__(self, exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol],
+                 gap_symbol: sp.Symbol | None = None):
+        """``gap_symbol``: the pair gap q1 q2 - rho^2 is not computed from the symbols but
+        given as one more argument, last (``PairComposition``: factored in a map's own
+        variables, sigma_w^2 (A - C)(...), where q1 q2 - rho^2 from rounded q and rho is not
+        the small number it should be)."""
         self.symbols = list(symbols)
+        self._own = len(self.symbols)   # the angle forms' symbols (not a given gap)
         outer = [angles.arcsine_differences(e) for e in exprs]
         self.angles = [angles.angle_form(e, tuple(self.symbols)) for e in outer]
         outputs = [_clamp_radicands(_stable_angles(_pair_gap_form(_stable_exponentials(e)),
@@ -735,6 +741,15 @@ class FusedFloat64:
             self._ends_at.append(None if end is None else len(outputs))
             if end is not None:
                 outputs.extend(end.parts())
+        if gap_symbol is not None:
+            pair = _pair_symbols(sp.Tuple(*exprs))
+            given = {} if pair is None else {_pair_gap(*pair): gap_symbol}
+            outputs = [e.xreplace(given) for e in outputs]
+            self.symbols.append(gap_symbol)
+            for end in self.arctangent_ends:
+                if end is not None:
+                    end.substitute(given)
+                    end.symbols = list(self.symbols)
         self.count = len(exprs)
         self._fn = sp.lambdify(self.symbols, angles.joint_roots(outputs), modules=np_modules(),
                                cse=True)
@@ -751,12 +766,65 @@ class FusedFloat64:
                 value = np.array(np.broadcast_to(value, shape), dtype=float)
             at, form = self._parts_at[i], self.angles[i]
             if at is not None:
-                value = form.np(arrays, value, raw[at:at + 2])
+                value = form.np(arrays[:self._own], value, raw[at:at + 2])
             end, at = self.arctangent_ends[i], self._ends_at[i]
             if end is not None:
                 value = end.np(arrays, value, raw[at:at + len(end.parts())], np_modules())
             out.append(value)
         return out
+
+
+class PairComposition:
+    """A law's definition in the kernel's expectations, E[phi(u1) phi(u2)] at a covariance
+    (a, r, b) in the law's variables and E[phi(x)^2] = K(v, v, v), evaluated in float64
+    through the kernel's own float64 form (``FusedFloat64``, its end forms included) with
+    the pair gap a b - r^2 factored symbolically in the law's variables: sigma_w^2 (A - C)
+    (sigma_w^2 (A + C) + 2 sigma_b^2) for the overlap map, q^2 (1 - c)(1 + c) for the
+    correlation map. The map's closed form is that same substitution (how the calculus
+    derives it), but as one expression its float64 terms no longer see the gap (GELU's
+    overlap map near C = -A cancelled to 6e7 times the bound)."""
+
+    def __init__(self, definition: sp.Expr, symbols: Sequence[sp.Symbol],
+                 kernel_definition: Expectation, kernel_expr: sp.Expr,
+                 kernel_symbols: Sequence[sp.Symbol]):
+        integrand = kernel_definition.integrand
+        k1, k2 = kernel_definition.variables
+        self.symbols = list(symbols)
+        expectations = sorted(definition.atoms(Expectation), key=sp.default_sort_key)
+        arguments = []
+        for e in expectations:
+            if e.dimension == 2 and e.integrand.xreplace(
+                    dict(zip(e.variables, (k1, k2)))) == integrand and e.centred:
+                a, r, b = e.covariance
+                gap = sp.factor(sp.expand(a * b - r**2))
+            elif e.dimension == 1 and e.centred and sp.expand(
+                    e.integrand.xreplace({e.variables[0]: k1})
+                    - integrand.xreplace({k2: k1})) == 0:
+                (a,) = e.covariance[:1]
+                a = r = b = a
+                gap = sp.S.Zero
+            else:
+                raise ValueError(f"not a kernel expectation: {e}")
+            arguments.extend((a, b, r, gap if gap == 0 or angles.positive(gap)
+                              else _nonnegative(gap)))
+        placeholders = [sp.Dummy(f"K{i}") for i in range(len(expectations))]
+        self._arguments = sp.lambdify(self.symbols, arguments, modules=np_modules(), cse=True)
+        self._outer = sp.lambdify(self.symbols + placeholders,
+                                  definition.xreplace(dict(zip(expectations, placeholders))),
+                                  modules=np_modules())
+        self.count = len(expectations)
+        q1, q2, rho = (next(s for s in kernel_symbols if s.name == n) for n in ("q1", "q2", "rho"))
+        self._kernel = FusedFloat64([kernel_expr], [q1, q2, rho], gap_symbol=sp.Dummy("gap"))
+
+    def __call__(self, *arrays: np.ndarray) -> np.ndarray:
+        arrays = [np.asarray(a, dtype=float) for a in arrays]
+        shape = np.broadcast_shapes(*[a.shape for a in arrays]) if arrays else ()
+        with np.errstate(all="ignore"):
+            flat = [np.broadcast_to(np.asarray(v, dtype=float), shape)
+                    for v in self._arguments(*arrays)]
+            kernels = [self._kernel(*flat[4 * i:4 * i + 4])[0] for i in range(self.count)]
+            out = self._outer(*arrays, *kernels)
+        return np.array(np.broadcast_to(np.asarray(out, dtype=float), shape))
 
 
 #: Relative rounding error of a float64 quadrature per unit of cancellation (a few ulps).
