@@ -21,6 +21,7 @@ from ..structure import jointly_even, kinks, separate
 from . import angles
 from .arctangents import NP_FUNCTIONS as _ARCTANGENT_FUNCTIONS, arctangent_end
 from .faddeeva_values import MP_FUNCTIONS, NP_FUNCTIONS
+from .small_variance import small_variance_series
 from .mehler import MehlerSeries
 from .quadrature import (expect2_mp, expect2_np, expect_difference_mp, expect_difference_np,
                          expect_difference_split_np,
@@ -741,6 +742,18 @@ class FusedFloat64:
             self._ends_at.append(None if end is None else len(outputs))
             if end is not None:
                 outputs.extend(end.parts())
+        # near a zero variance (ELU's chi0 at q -> 0), on those points: the Taylor series
+        self.small_variances = [small_variance_series(e, tuple(self.symbols)) for e in outer]
+        for i, small in enumerate(self.small_variances):
+            if small is not None and not small.cancels(
+                    sp.lambdify(self.symbols, angles.joint_roots(outputs[i]),
+                                modules=np_modules()), np_modules()):
+                self.small_variances[i] = None     # its closed form keeps its digits
+        self._small_at = []
+        for small in self.small_variances:
+            self._small_at.append(None if small is None else len(outputs))
+            if small is not None:
+                outputs.extend(small.parts())
         if gap_symbol is not None:
             pair = _pair_symbols(sp.Tuple(*exprs))
             given = {} if pair is None else {_pair_gap(*pair): gap_symbol}
@@ -770,6 +783,9 @@ class FusedFloat64:
             end, at = self.arctangent_ends[i], self._ends_at[i]
             if end is not None:
                 value = end.np(arrays, value, raw[at:at + len(end.parts())], np_modules())
+            small, at = self.small_variances[i], self._small_at[i]
+            if small is not None:
+                value = small.np(arrays[:self._own], value, raw[at:at + 1], np_modules())
             out.append(value)
         return out
 
