@@ -224,12 +224,23 @@ KNOWN_LOSSES = {
 }
 
 
-def swept(pairs, core_points: int, other_points: int):
+#: Losses only the 10^4-point sweep finds (the shorter sweeps pass: an xfail there would be
+#: an unexpected pass), strict likewise.
+KNOWN_LOSSES_TEN_THOUSAND = {
+    ("distance_map", "gelu"): "near D = 0 at large q (A = 1400, sigma_w = 6.2, D/4A = 0.02) "
+                              "the definition's square-difference quadrature, which the near-"
+                              "pair route takes below var ratio 0.1, is 1.5e-9 off (2e5 x the "
+                              "bound); the kernel's form is right there but not for D/4A < 1e-3",
+}
+
+
+def swept(pairs, core_points: int, other_points: int, extra_known: dict | None = None):
+    known = {**KNOWN_LOSSES, **(extra_known or {})}
     out = []
     for name, act in pairs:
         marks = []
-        if (name, act) in KNOWN_LOSSES:
-            marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_LOSSES[name, act]))
+        if (name, act) in known:
+            marks.append(pytest.mark.xfail(strict=True, reason=known[name, act]))
         points = core_points if act in CORE else other_points
         out.append(pytest.param(name, act, points, marks=marks))
     return out
@@ -249,7 +260,7 @@ def test_single_input_closed_forms_within_ulps_times_condition(name, act, points
 @pytest.mark.skipif(not os.environ.get("SYMFIELD_FULL"),
                     reason="hours of 60-digit references: SYMFIELD_FULL=1 runs it")
 @pytest.mark.parametrize("name,act,points", swept(pairs(TWO_INPUT + SINGLE_INPUT),
-                                                  10**4, 10**4))
+                                                  10**4, 10**4, KNOWN_LOSSES_TEN_THOUSAND))
 def test_closed_forms_on_ten_thousand_points(name, act, points):
     check_sweep(name, act, points, seed=21)
 
