@@ -30,10 +30,12 @@ TERMS = 34
 #: v = 0.25 on it kept them, within 0.41 of the bound on 200 points of each law).
 SMALL_ROOT = 0.5
 #: The series replaces a closed form only where that cancels: measured once, at v = PROBE
-#: (other variables 1, sigma_b 0), a closed form within AGREEMENT of the series keeps its
-#: digits there (ELU's chi1, the metric law) and stays alone.
+#: (at large v: 1/PROBE^2; other variables 1, sigma_b 0), a closed form within AGREEMENT of
+#: the series keeps its digits there (ELU's chi1, the metric law) and stays alone.
 PROBE = 1e-6
 AGREEMENT = 1e-12
+#: Negative powers of t = 1/sqrt(v) a Laurent polynomial at large v may start from.
+LAURENT_SHIFT = 8
 #: Variables that are variances of the Gaussian (the law's sqrt(v) is in them).
 VARIANCE_NAMES = ("q", "A")
 
@@ -58,12 +60,18 @@ def _exp_polynomial(c: sp.Expr) -> sp.Expr:
     return sp.Add(*[sp.exp.taylor_term(n, c * _t**2) for n in range(TERMS // 2 + 1)])
 
 
-def _radicand(expr: sp.Expr, variance: sp.Symbol) -> sp.Expr:
-    """X with every error function's argument k sqrt(X) (X holding the variance)."""
+def _erf_polynomial(y: sp.Expr) -> sp.Expr:
+    """erf(y) to y^(TERMS - 1), from SymPy's Taylor terms."""
+    return sp.Add(*[sp.erf.taylor_term(n, _t) for n in range(TERMS)]).xreplace({_t: y})
+
+
+def _radicand(expr: sp.Expr, variance: sp.Symbol) -> tuple[sp.Expr, bool]:
+    """(X, large): every error function's argument is k sqrt(X) (large False) or
+    k / sqrt(X) (large True), X holding the variance."""
     found = set()
     for atom in expr.atoms(faddeeva, sp.erfc, sp.erf):
-        roots = {p.base for p in atom.args[0].atoms(sp.Pow)
-                 if p.exp == sp.Rational(1, 2) and p.base.has(variance)}
+        roots = {(p.base, p.exp < 0) for p in atom.args[0].atoms(sp.Pow)
+                 if abs(p.exp) == sp.Rational(1, 2) and p.base.has(variance)}
         if len(roots) != 1:
             raise NotApplicable(f"{atom}: not one square root of the variance")
         found.add(roots.pop())
@@ -73,33 +81,45 @@ def _radicand(expr: sp.Expr, variance: sp.Symbol) -> sp.Expr:
 
 
 class SmallVarianceSeries:
-    """A closed law as its Taylor polynomial in t = sqrt(v) near v = 0 (module docs)."""
+    """A closed law as its Taylor polynomial in t = sqrt(v) near v = 0, or as its Laurent
+    polynomial in t = 1/sqrt(v) at large v when its error functions are of k/sqrt(v)
+    (hard tanh: q erf(1/sqrt(2q)) - sqrt(2q/pi) exp(-1/2q) cancels to O(1/sqrt q)); module
+    documentation."""
 
     def __init__(self, expr: sp.Expr, symbols: Sequence[sp.Symbol]):
         self.symbols = list(symbols)
         variances = [s for s in symbols if s.name in VARIANCE_NAMES and expr.has(s)]
-        if len(variances) != 1 or not expr.has(faddeeva, sp.erfc):
+        if len(variances) != 1 or not expr.has(faddeeva, sp.erfc, sp.erf):
             raise NotApplicable("no variance under an error function")
         (variance,) = variances
-        radicand = _radicand(expr, variance)
+        radicand, self.large = _radicand(expr, variance)
         poly = sp.Poly(radicand, variance)
         if poly.degree() != 1:
             raise NotApplicable("the variance does not enter its radicand linearly")
         a, b = poly.all_coeffs()
-        G = expr.subs(variance, (_t**2 - b) / a)
+        G = expr.subs(variance, ((_t**-2 if self.large else _t**2) - b) / a)
         if G.has(variance):
             raise NotApplicable("the variance is left over")
         unit = _erfcx_polynomial()
 
-        def erfcx_of(y):
+        def multiple(y):
             k = sp.cancel(y / _t)
             if k.has(_t):
-                raise NotApplicable(f"an error function of {y}, not of a multiple of sqrt(v)")
-            return unit.xreplace({_t: k * _t})
+                raise NotApplicable(f"an error function of {y}, not of a multiple of t")
+            return k
+
+        def erfcx_of(y):
+            return unit.xreplace({_t: multiple(y) * _t})
 
         G = G.replace(lambda e: isinstance(e, faddeeva), lambda e: erfcx_of(e.args[0] / sp.I))
-        G = G.replace(lambda e: isinstance(e, sp.erfc),
-                      lambda e: sp.exp(-e.args[0] ** 2) * erfcx_of(e.args[0]))
+        if self.large:   # erf(k t) at small t: its own Taylor polynomial
+            G = G.replace(lambda e: isinstance(e, sp.erfc),
+                          lambda e: 1 - _erf_polynomial(multiple(e.args[0]) * _t))
+        else:
+            G = G.replace(lambda e: isinstance(e, sp.erfc),
+                          lambda e: sp.exp(-e.args[0] ** 2) * erfcx_of(e.args[0]))
+        G = G.replace(lambda e: isinstance(e, sp.erf),
+                      lambda e: _erf_polynomial(multiple(e.args[0]) * _t))
         G = sp.powsimp(sp.expand(G), combine="exp")
 
         def exponential(e):
@@ -112,9 +132,16 @@ class SmallVarianceSeries:
         if G.has(sp.erf, sp.erfc, faddeeva, sp.exp(_t)) or any(
                 a.has(_t) for a in G.atoms(sp.Function)):
             raise NotApplicable("functions of the variance remain")
-        series = sp.Poly(sp.expand(G), _t)
-        #: exact coefficients of t^0, t^1, ... (factored: (alpha - 1) stays one factor)
-        self.coefficients = [sp.factor(series.coeff_monomial(_t**k)) for k in range(TERMS)]
+        # a Laurent polynomial at large v (q erf(k t) = erf(k t)/t^2 ...): shifted to a
+        # polynomial, then back
+        shift = LAURENT_SHIFT if self.large else 0
+        series = sp.Poly(sp.expand(G * _t**shift), _t)
+        exact = [sp.factor(series.coeff_monomial(_t**k)) for k in range(TERMS + shift)]
+        self.lowest = next((k for k, c in enumerate(exact) if c != 0), 0)
+        #: exact coefficients of t^lowest, t^(lowest + 1), ... (factored: (alpha - 1) stays
+        #: one factor); the value is t^(lowest - shift) times their polynomial
+        self.coefficients = exact[self.lowest:self.lowest + TERMS]
+        self.lowest -= shift
         self.radicand = radicand
         self._np = None
 
@@ -124,7 +151,8 @@ class SmallVarianceSeries:
         variable = PROBE (the others 1, sigma_b 0)."""
         variance = next(s for s in self.symbols if s.name in VARIANCE_NAMES
                         and self.radicand.has(s))
-        args = [np.array([PROBE if s == variance else 0.0 if s.name == "sigma_b" else 1.0])
+        probe = 1 / PROBE**2 if self.large else PROBE
+        args = [np.array([probe if s == variance else 0.0 if s.name == "sigma_b" else 1.0])
                 for s in self.symbols]
         radicand = sp.lambdify(self.symbols, self.radicand, modules=modules)(*args)
         with np.errstate(all="ignore"):
@@ -141,7 +169,8 @@ class SmallVarianceSeries:
         """``out`` with the points of small variance replaced by the series."""
         shape = out.shape
         (v,) = (np.broadcast_to(np.asarray(p, dtype=float), shape) for p in parts)
-        near = (v >= 0) & (v < SMALL_ROOT**2)
+        near = (v > 1 / SMALL_ROOT**2) & np.isfinite(v) if self.large else \
+            (v >= 0) & (v < SMALL_ROOT**2)
         if not np.any(near):
             return out
         if self._np is None:
@@ -150,11 +179,13 @@ class SmallVarianceSeries:
         # coefficients are then numbers and the series costs a Horner pass over t alone
         sub = [a if np.ndim(a) == 0 else np.broadcast_to(np.asarray(a, dtype=float), shape)[near]
                for a in arrays]
-        t = np.sqrt(v[near])
+        t = 1 / np.sqrt(v[near]) if self.large else np.sqrt(v[near])
         total = np.zeros_like(t)
         for c in reversed(self._np(*sub)):   # Horner in t
             total *= t
             total += c
+        if self.lowest:
+            total *= t ** float(self.lowest)
         result = np.array(out, dtype=float)
         result[near] = total
         return result
@@ -163,7 +194,7 @@ class SmallVarianceSeries:
 @lru_cache(maxsize=256)
 def small_variance_series(expr: sp.Expr, symbols: tuple) -> SmallVarianceSeries | None:
     """The small-variance series of a closed law, or None when it has none."""
-    if not isinstance(expr, sp.Basic) or not expr.has(faddeeva, sp.erfc):
+    if not isinstance(expr, sp.Basic) or not expr.has(faddeeva, sp.erfc, sp.erf):
         return None
     try:
         return SmallVarianceSeries(expr, symbols)
