@@ -145,6 +145,20 @@ class SmallVarianceSeries:
         self.radicand = radicand
         self._np = None
 
+    def _grouped(self, modules: list):
+        """The series as sum_g g(parameters) P_g(t): each exact coefficient is a number
+        times a factor g of the other variables (kept factored: alpha - 1, sigma_b^2 +
+        sigma_w^2), P_g's coefficients floats rounded from 30 digits; so arrays of
+        parameters cost one multiplication per group, not one per power."""
+        groups: dict = {}
+        for k, c in enumerate(self.coefficients):
+            number, factor = c.as_independent(*self.symbols, as_Add=False)
+            row = groups.setdefault(factor, [0.0] * len(self.coefficients))
+            row[k] = float(sp.N(number, 30))
+        factors = list(groups)
+        evaluate = sp.lambdify(self.symbols, factors, modules=modules, cse=True)
+        return evaluate, [groups[f] for f in factors]
+
     def cancels(self, closed, modules: list) -> bool:
         """Whether the float64 closed form ``closed`` (a function of the symbols) loses
         digits near v = 0: off the series by more than AGREEMENT at the law's variance
@@ -174,16 +188,19 @@ class SmallVarianceSeries:
         if not np.any(near):
             return out
         if self._np is None:
-            self._np = sp.lambdify(self.symbols, self.coefficients, modules=modules, cse=True)
-        # a parameter given as one number (alpha, the usual case) stays one: the
-        # coefficients are then numbers and the series costs a Horner pass over t alone
+            self._np = self._grouped(modules)
+        factors, polynomials = self._np
+        # a parameter given as one number (alpha, the usual case) stays one
         sub = [a if np.ndim(a) == 0 else np.broadcast_to(np.asarray(a, dtype=float), shape)[near]
                for a in arrays]
         t = 1 / np.sqrt(v[near]) if self.large else np.sqrt(v[near])
         total = np.zeros_like(t)
-        for c in reversed(self._np(*sub)):   # Horner in t
-            total *= t
-            total += c
+        for factor, row in zip(factors(*sub), polynomials):
+            part = np.full_like(t, row[-1])
+            for c in reversed(row[:-1]):   # Horner in t, number coefficients
+                part *= t
+                part += c
+            total += factor * part
         if self.lowest:
             total *= t ** float(self.lowest)
         result = np.array(out, dtype=float)
