@@ -325,6 +325,45 @@ def _complements(total: sp.Expr) -> sp.Expr:
     return sp.Add(*out, *[t for k, t in enumerate(terms) if k not in used])
 
 
+def _reciprocal_roots(term: sp.Expr):
+    """(k, [B_i]) with term = k prod B_i^(-1/2), the B_i sums, k free of such roots."""
+    bases, rest = [], []
+    for f in sp.Mul.make_args(term):
+        if f.is_Pow and f.exp == -sp.Rational(1, 2) and f.base.is_Add:
+            bases.append(f.base)
+        else:
+            rest.append(f)
+    return sp.Mul(*rest), bases
+
+
+def _root_differences(total: sp.Expr) -> sp.Expr:
+    """In a sum, k/sqrt(P) - k/sqrt(Q) -> k (Q - P)/(sqrt(P) sqrt(Q) (sqrt(P) + sqrt(Q)))
+    with Q - P expanded and factored symbolically (P, Q products of sums, float64 only):
+    the Gaussian bump's distance map 2/sqrt(1 + 4v) - 2/(sqrt(1 + x) sqrt(1 + 4v - x))
+    cancelled to x (4v - x) at small variances, which the difference computes directly."""
+    terms = list(sp.Add.make_args(total))
+    parts = [_reciprocal_roots(t) for t in terms]
+    for i, (k, first) in enumerate(parts):
+        for j, (other, second) in enumerate(parts):
+            if j <= i or not first or not second or sp.cancel(k + other) != 0:
+                continue
+            P, Q = sp.Mul(*first), sp.Mul(*second)
+            gap = sp.factor(sp.expand(Q - P))
+            if gap.is_Add:   # nothing cancelled symbolically: leave the pair as it is
+                continue
+            root_p = sp.Mul(*[sp.sqrt(b) for b in first])
+            root_q = sp.Mul(*[sp.sqrt(b) for b in second])
+            merged = k * gap / (root_p * root_q * (root_p + root_q))
+            return sp.Add(merged, *[t for n, t in enumerate(terms) if n not in (i, j)])
+    return total
+
+
+def _stable_root_differences(expr: sp.Expr) -> sp.Expr:
+    """``_root_differences`` in every sum of expr (float64 only)."""
+    return expr.replace(lambda e: e.is_Add and len(e.args) >= 2 and sum(
+        1 for t in e.args if _reciprocal_roots(t)[1]) >= 2, _root_differences)
+
+
 def _stable_exponentials(expr: sp.Expr) -> sp.Expr:
     """float64-only rewrites of exponential and error-function terms (see the helpers)."""
     if not expr.has(sp.exp, sp.erf):
@@ -724,8 +763,8 @@ class FusedFloat64:
         self._own = len(self.symbols)   # the angle forms' symbols (not a given gap)
         outer = [angles.arcsine_differences(e) for e in exprs]
         self.angles = [angles.angle_form(e, tuple(self.symbols)) for e in outer]
-        outputs = [_clamp_radicands(_stable_angles(_pair_gap_form(_stable_exponentials(e)),
-                                                   pair_gaps=True)) for e in outer]
+        outputs = [_clamp_radicands(_stable_angles(_pair_gap_form(_stable_root_differences(
+            _stable_exponentials(e))), pair_gaps=True)) for e in outer]
         self._parts_at = []
         for form in self.angles:
             if form is not None and form.needs_series:
