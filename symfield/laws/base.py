@@ -33,12 +33,16 @@ tanh, sigmoid kernels and maps (moderate variances,     2-D quadr.    1e-12 rela
 |c| up to 0.9999, D down to 1e-10)
 distance map of every activation near D = 0 and near   definition    16 u (1 + kappa)
 u2 = -u1 (except as listed in tests/test_float64_                     (measured <= 1e-15
-accuracy.py KNOWN_LOSSES: GELU at large q near u2 = -u1,            relative)
-cos and the Gaussian bump at small q)
+accuracy.py KNOWN_LOSSES: cos and the Gaussian bump at               relative)
+small q; GELU near D = 0 at large q, 1.5e-9 at A = 1400)
 ======================================================  ============  ===================
 
 Near the ends of an arcsine's range the closed forms are evaluated in the angle with exact
-Taylor series (``symfield.gaussian.numerics.angles``); the distance map as
+Taylor series (``symfield.gaussian.numerics.angles``), near the end of an arctangent's range
+(GELU's kernel at c -> -1) with the cancelling orders combined symbolically
+(``arctangents``), and GELU's maps through that kernel form with their pair gap factored
+(``PairComposition``); ELU's and SELU's laws whose closed forms cancel near a zero variance
+by their exact Taylor series in sqrt(v) there (``small_variance``); the distance map as
 E[(phi(u1) - phi(u2))^2] where its own form cancels (``Law._cancels_near_pairs``: a probe at
 each degenerate end against the definition; the points with var(u1 - u2) < 0.1 var((u1 +
 u2)/2), or the inverse, then take the definition, whose float64 rule is split at the kinks
@@ -59,7 +63,7 @@ from ..activations import Activation
 from ..derivation import Derivation, Step
 from ..errors import InvalidValueError, SymfieldError, UnknownNameError, quoted
 from ..expectation import Expectation
-from ..gaussian.numerics.compile import np_modules
+from ..gaussian.numerics.compile import FusedFloat64, PairComposition, np_modules
 from ..gaussian.numerics.evaluate import compiled
 from ..numbers import (LAW_POLICY, MAX_DPS, MIN_DPS, check_dps, input_digits,
                        is_small_fraction, magnitude_spread, to_exact, to_mpf, to_sympy)
@@ -746,6 +750,25 @@ class Law:
         law_numpy.__doc__ = f"float64 {self.name} for {self.activation.name}: {sp.sstr(self.expr)}"
         return law_numpy
 
+    def _pair_composition(self) -> PairComposition | None:
+        """A closed map of the kernel evaluated through the kernel's float64 form
+        (``PairComposition``) when that form has an end form of its own (GELU's kernel near
+        c = -1), else None (the map's own float64 form)."""
+        if self.name == "kernel" or self.form != "closed" or not self.definition.has(Expectation):
+            return None
+        from .calculus import derive   # the calculus imports this module
+
+        kernel = derive("kernel", self.activation)
+        if kernel.form != "closed" or {s.name for s in kernel.variables} != {"q1", "q2", "rho"}:
+            return None
+        if FusedFloat64([kernel.expr], kernel.variables).arctangent_ends[0] is None:
+            return None
+        try:
+            return PairComposition(self.definition, self.variables, kernel.definition,
+                                   kernel.expr, kernel.variables)
+        except ValueError:    # an expectation other than the kernel's
+            return None
+
     def _cancels_near_pairs(self) -> tuple[bool, bool]:
         """Whether the float64 form loses digits near a degenerate pair, (u2 -> u1, u2 ->
         -u1), where the definition, a square-difference expectation E[(f(u1) - f(u2))^2],
@@ -787,6 +810,7 @@ class Law:
             return cached
         order = tuple(self.variables)
         fn = compiled(self._numeric_expr(method), order)
+        composed = self._pair_composition()
         fallback = compiled(self.definition, order) if (
             method == "series" and self.form == "series") else None
         zero_index = [i for i, s in enumerate(order) if s.name in self._zero_variances()]
@@ -812,9 +836,10 @@ class Law:
                     return np.broadcast_to(np.asarray(exact_inf(*args), dtype=float),
                                            shape).copy()
             with np.errstate(all="ignore"):
-                out = np.asarray(fn.np(*args), dtype=float)
+                out = np.asarray(fn.np(*args) if composed is None else composed(*args),
+                                 dtype=float)
             shape = out.shape
-            estimate = fn.last_error_estimate
+            estimate = fn.last_error_estimate if composed is None else None
             # the relative error estimate of the quadrature behind each value (None: closed)
             quadrature_error = None if fallback is not None else estimate
             redo = np.zeros(shape, dtype=bool)

@@ -19,7 +19,9 @@ from ..faddeeva import tanh_moment
 from ..simplify import merge_series
 from ..structure import jointly_even, kinks, separate
 from . import angles
+from .arctangents import NP_FUNCTIONS as _ARCTANGENT_FUNCTIONS, arctangent_end
 from .faddeeva_values import MP_FUNCTIONS, NP_FUNCTIONS
+from .small_variance import small_variance_series
 from .mehler import MehlerSeries
 from .quadrature import (expect2_mp, expect2_np, expect_difference_mp, expect_difference_np,
                          expect_difference_split_np,
@@ -112,6 +114,19 @@ def _with_pair_gap(expr: sp.Expr, pair) -> sp.Expr:
     out = expr.replace(lambda t: t.is_Pow and t.base == r and t.exp.is_Integer and t.exp >= 2,
                        lambda t: (a * b - gap) ** (t.exp // 2) * r ** (t.exp % 2))
     return sp.factor(sp.cancel(out))
+
+
+def _expanded_in_pair_gap(polynomial: sp.Expr) -> sp.Expr:
+    """An expanded numerator with rho^2 written as q1 q2 - gap (when it holds the pair gap):
+    its terms of the highest orders in the variances cancel symbolically."""
+    pair = _pair_symbols(polynomial)
+    if pair is None or not polynomial.has(_pair_gap):
+        return sp.expand(polynomial)
+    a, b, r = pair
+    gap = _pair_gap(a, b, r)
+    return sp.expand(polynomial.replace(
+        lambda t: t.is_Pow and t.base == r and t.exp.is_Integer and t.exp >= 2,
+        lambda t: (a * b - gap) ** (t.exp // 2) * r ** (t.exp % 2)))
 
 
 def _pair_gap_form(expr: sp.Expr) -> sp.Expr:
@@ -310,6 +325,45 @@ def _complements(total: sp.Expr) -> sp.Expr:
     return sp.Add(*out, *[t for k, t in enumerate(terms) if k not in used])
 
 
+def _reciprocal_roots(term: sp.Expr):
+    """(k, [B_i]) with term = k prod B_i^(-1/2), the B_i sums, k free of such roots."""
+    bases, rest = [], []
+    for f in sp.Mul.make_args(term):
+        if f.is_Pow and f.exp == -sp.Rational(1, 2) and f.base.is_Add:
+            bases.append(f.base)
+        else:
+            rest.append(f)
+    return sp.Mul(*rest), bases
+
+
+def _root_differences(total: sp.Expr) -> sp.Expr:
+    """In a sum, k/sqrt(P) - k/sqrt(Q) -> k (Q - P)/(sqrt(P) sqrt(Q) (sqrt(P) + sqrt(Q)))
+    with Q - P expanded and factored symbolically (P, Q products of sums, float64 only):
+    the Gaussian bump's distance map 2/sqrt(1 + 4v) - 2/(sqrt(1 + x) sqrt(1 + 4v - x))
+    cancelled to x (4v - x) at small variances, which the difference computes directly."""
+    terms = list(sp.Add.make_args(total))
+    parts = [_reciprocal_roots(t) for t in terms]
+    for i, (k, first) in enumerate(parts):
+        for j, (other, second) in enumerate(parts):
+            if j <= i or not first or not second or sp.cancel(k + other) != 0:
+                continue
+            P, Q = sp.Mul(*first), sp.Mul(*second)
+            gap = sp.factor(sp.expand(Q - P))
+            if gap.is_Add:   # nothing cancelled symbolically: leave the pair as it is
+                continue
+            root_p = sp.Mul(*[sp.sqrt(b) for b in first])
+            root_q = sp.Mul(*[sp.sqrt(b) for b in second])
+            merged = k * gap / (root_p * root_q * (root_p + root_q))
+            return sp.Add(merged, *[t for n, t in enumerate(terms) if n not in (i, j)])
+    return total
+
+
+def _stable_root_differences(expr: sp.Expr) -> sp.Expr:
+    """``_root_differences`` in every sum of expr (float64 only)."""
+    return expr.replace(lambda e: e.is_Add and len(e.args) >= 2 and sum(
+        1 for t in e.args if _reciprocal_roots(t)[1]) >= 2, _root_differences)
+
+
 def _stable_exponentials(expr: sp.Expr) -> sp.Expr:
     """float64-only rewrites of exponential and error-function terms (see the helpers)."""
     if not expr.has(sp.exp, sp.erf):
@@ -414,7 +468,7 @@ def np_modules() -> list:
              "_erfcx": sc.erfcx, "_experfc": _np_experfc,
              "_log1pexp": lambda a: np.logaddexp(0.0, a),
              "_expit": sc.expit, "_pair_gap": _np_pair_gap, **NP_FUNCTIONS,
-             **angles.NP_FUNCTIONS},
+             **angles.NP_FUNCTIONS, **_ARCTANGENT_FUNCTIONS},
             "numpy", "scipy"]
 
 
@@ -699,12 +753,18 @@ class FusedFloat64:
     once, then the ends of arcsine ranges are corrected by their exact series on the few
     points that need it. Called with arrays, returns one array per expression."""
 
-    def __init__(self, exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol]):
+    def __init__(self, exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol],
+                 gap_symbol: sp.Symbol | None = None):
+        """``gap_symbol``: the pair gap q1 q2 - rho^2 is not computed from the symbols but
+        given as one more argument, last (``PairComposition``: factored in a map's own
+        variables, sigma_w^2 (A - C)(...), where q1 q2 - rho^2 from rounded q and rho is not
+        the small number it should be)."""
         self.symbols = list(symbols)
+        self._own = len(self.symbols)   # the angle forms' symbols (not a given gap)
         outer = [angles.arcsine_differences(e) for e in exprs]
         self.angles = [angles.angle_form(e, tuple(self.symbols)) for e in outer]
-        outputs = [_clamp_radicands(_stable_angles(_pair_gap_form(_stable_exponentials(e)),
-                                                   pair_gaps=True)) for e in outer]
+        outputs = [_clamp_radicands(_stable_angles(_pair_gap_form(_stable_root_differences(
+            _stable_exponentials(e))), pair_gaps=True)) for e in outer]
         self._parts_at = []
         for form in self.angles:
             if form is not None and form.needs_series:
@@ -712,6 +772,36 @@ class FusedFloat64:
                 outputs.extend(form.parts())
             else:
                 self._parts_at.append(None)
+        # near an end of an arctangent's range (GELU's kernel at c -> -1), on those points
+        self.arctangent_ends = [arctangent_end(e, self.symbols, _expanded_in_pair_gap,
+                                               (_pair_gap.__name__,))
+                                for e in outputs[:len(exprs)]]
+        self._ends_at = []
+        for end in self.arctangent_ends:
+            self._ends_at.append(None if end is None else len(outputs))
+            if end is not None:
+                outputs.extend(end.parts())
+        # near a zero variance (ELU's chi0 at q -> 0), on those points: the Taylor series
+        self.small_variances = [small_variance_series(e, tuple(self.symbols)) for e in outer]
+        for i, small in enumerate(self.small_variances):
+            if small is not None and not small.cancels(
+                    sp.lambdify(self.symbols, angles.joint_roots(outputs[i]),
+                                modules=np_modules()), np_modules()):
+                self.small_variances[i] = None     # its closed form keeps its digits
+        self._small_at = []
+        for small in self.small_variances:
+            self._small_at.append(None if small is None else len(outputs))
+            if small is not None:
+                outputs.extend(small.parts())
+        if gap_symbol is not None:
+            pair = _pair_symbols(sp.Tuple(*exprs))
+            given = {} if pair is None else {_pair_gap(*pair): gap_symbol}
+            outputs = [e.xreplace(given) for e in outputs]
+            self.symbols.append(gap_symbol)
+            for end in self.arctangent_ends:
+                if end is not None:
+                    end.substitute(given)
+                    end.symbols = list(self.symbols)
         self.count = len(exprs)
         self._fn = sp.lambdify(self.symbols, angles.joint_roots(outputs), modules=np_modules(),
                                cse=True)
@@ -728,9 +818,68 @@ class FusedFloat64:
                 value = np.array(np.broadcast_to(value, shape), dtype=float)
             at, form = self._parts_at[i], self.angles[i]
             if at is not None:
-                value = form.np(arrays, value, raw[at:at + 2])
+                value = form.np(arrays[:self._own], value, raw[at:at + 2])
+            end, at = self.arctangent_ends[i], self._ends_at[i]
+            if end is not None:
+                value = end.np(arrays, value, raw[at:at + len(end.parts())], np_modules())
+            small, at = self.small_variances[i], self._small_at[i]
+            if small is not None:
+                value = small.np(arrays[:self._own], value, raw[at:at + 1], np_modules())
             out.append(value)
         return out
+
+
+class PairComposition:
+    """A law's definition in the kernel's expectations, E[phi(u1) phi(u2)] at a covariance
+    (a, r, b) in the law's variables and E[phi(x)^2] = K(v, v, v), evaluated in float64
+    through the kernel's own float64 form (``FusedFloat64``, its end forms included) with
+    the pair gap a b - r^2 factored symbolically in the law's variables: sigma_w^2 (A - C)
+    (sigma_w^2 (A + C) + 2 sigma_b^2) for the overlap map, q^2 (1 - c)(1 + c) for the
+    correlation map. The map's closed form is that same substitution (how the calculus
+    derives it), but as one expression its float64 terms no longer see the gap (GELU's
+    overlap map near C = -A cancelled to 6e7 times the bound)."""
+
+    def __init__(self, definition: sp.Expr, symbols: Sequence[sp.Symbol],
+                 kernel_definition: Expectation, kernel_expr: sp.Expr,
+                 kernel_symbols: Sequence[sp.Symbol]):
+        integrand = kernel_definition.integrand
+        k1, k2 = kernel_definition.variables
+        self.symbols = list(symbols)
+        expectations = sorted(definition.atoms(Expectation), key=sp.default_sort_key)
+        arguments = []
+        for e in expectations:
+            if e.dimension == 2 and e.integrand.xreplace(
+                    dict(zip(e.variables, (k1, k2)))) == integrand and e.centred:
+                a, r, b = e.covariance
+                gap = sp.factor(sp.expand(a * b - r**2))
+            elif e.dimension == 1 and e.centred and sp.expand(
+                    e.integrand.xreplace({e.variables[0]: k1})
+                    - integrand.xreplace({k2: k1})) == 0:
+                (a,) = e.covariance[:1]
+                a = r = b = a
+                gap = sp.S.Zero
+            else:
+                raise ValueError(f"not a kernel expectation: {e}")
+            arguments.extend((a, b, r, gap if gap == 0 or angles.positive(gap)
+                              else _nonnegative(gap)))
+        placeholders = [sp.Dummy(f"K{i}") for i in range(len(expectations))]
+        self._arguments = sp.lambdify(self.symbols, arguments, modules=np_modules(), cse=True)
+        self._outer = sp.lambdify(self.symbols + placeholders,
+                                  definition.xreplace(dict(zip(expectations, placeholders))),
+                                  modules=np_modules())
+        self.count = len(expectations)
+        q1, q2, rho = (next(s for s in kernel_symbols if s.name == n) for n in ("q1", "q2", "rho"))
+        self._kernel = FusedFloat64([kernel_expr], [q1, q2, rho], gap_symbol=sp.Dummy("gap"))
+
+    def __call__(self, *arrays: np.ndarray) -> np.ndarray:
+        arrays = [np.asarray(a, dtype=float) for a in arrays]
+        shape = np.broadcast_shapes(*[a.shape for a in arrays]) if arrays else ()
+        with np.errstate(all="ignore"):
+            flat = [np.broadcast_to(np.asarray(v, dtype=float), shape)
+                    for v in self._arguments(*arrays)]
+            kernels = [self._kernel(*flat[4 * i:4 * i + 4])[0] for i in range(self.count)]
+            out = self._outer(*arrays, *kernels)
+        return np.array(np.broadcast_to(np.asarray(out, dtype=float), shape))
 
 
 #: Relative rounding error of a float64 quadrature per unit of cancellation (a few ulps).
