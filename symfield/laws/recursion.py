@@ -212,7 +212,7 @@ def _gram_layers_float64(act: Activation, X: np.ndarray, depth: int, sw: float,
     S *= sw2 / X.shape[1]
     S += sb2
     T = S.copy()
-    for _ in range(depth - 1):
+    for layer in range(2, depth + 1):
         d = np.diagonal(S).copy()
         var1, var2 = d[:, None], d[None, :]
         if not closed:  # quadratures need |rho| <= sqrt(q1 q2) exactly; closed forms clamp
@@ -232,6 +232,13 @@ def _gram_layers_float64(act: Activation, X: np.ndarray, depth: int, sw: float,
         if np.isnan(T).any():
             T = _overflowed_ntk_step(act, T, var1, var2, S, previous, sw2, sb2,
                                      dict(zip(_parameter_names(act), parameters)))
+        if np.isnan(K).any() or np.isnan(T).any():
+            # a kernel of overflowed variances (inf - inf, inf/inf): the covariance's value
+            # and sign left float64 with them; NaN would be a silent wrong answer
+            raise InvalidValueError(
+                f"the NNGP/NTK recursion of {act.name} leaves float64 at layer {layer} (a "
+                f"variance beyond 1.8e308 takes the covariances' values with it); use dps=30 "
+                f"(mpmath has no such limit) or fewer layers or a smaller sigma_w")
         S = K
     return S, T
 
