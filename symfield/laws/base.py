@@ -756,9 +756,7 @@ class Law:
         c = -1), else None (the map's own float64 form)."""
         if self.name == "kernel" or self.form != "closed" or not self.definition.has(Expectation):
             return None
-        from .calculus import derive   # the calculus imports this module
-
-        kernel = derive("kernel", self.activation)
+        kernel = DERIVE["derive"]("kernel", self.activation)
         if kernel.form != "closed" or {s.name for s in kernel.variables} != {"q1", "q2", "rho"}:
             return None
         if FusedFloat64([kernel.expr], kernel.variables).arctangent_ends[0] is None:
@@ -948,6 +946,16 @@ def set_latex_renderers(equation: Callable[["Law"], str], document: Callable[["L
                         ) -> None:
     """Install the functions ``Law.latex`` renders with (called by symfield.output.latex)."""
     LATEX_RENDERERS.update(equation=equation, document=document)
+
+
+#: ``derive`` (installed by symfield.laws.calculus, which imports this module): a law that
+#: needs another law of its activation (a map through the kernel's float64 form) asks it.
+DERIVE: dict[str, Callable[..., "Law"]] = {}
+
+
+def set_deriver(derive: Callable[..., "Law"]) -> None:
+    """Install the calculus's ``derive`` (called by symfield.laws.calculus)."""
+    DERIVE["derive"] = derive
 
 
 def _is_integer(value) -> bool:

@@ -16,7 +16,7 @@ from ..gaussian.engine import GaussianCalculus
 from ..expectation import Expectation
 from ..gaussian.simplify import tidy
 from ..symbols import TextFreeFunction
-from .base import Law, LawDefinition, has_series
+from .base import Law, LawDefinition, has_series, set_deriver
 from .registry import get_law
 
 #: One engine for every derivation: its memo of sub-results is shared across laws.
@@ -81,5 +81,7 @@ def _derive(spec: LawDefinition, act: Activation) -> Law:
         divergence="; ".join(dict.fromkeys(divergences)) or None, reasons=reasons, _spec=spec,
     )
 
+
+set_deriver(derive)
 
 __all__ = ["ENGINE", "derive", "varphi"]
