@@ -36,7 +36,8 @@ NOTE_MACROS = {
 
 
 def _macros(latex: str) -> set[str]:
-    return {m.rstrip("_") if m.startswith("chi") else m
+    # "\\sigma_w" is the macro \\sigma followed by _w
+    return {m.rstrip("_") if len(m) > 1 else m
             for m in re.findall(r"\\([A-Za-z]+_?|.)", latex)}
 
 
@@ -242,3 +243,15 @@ def test_coincidence_is_cited_on_the_result_line():
     assert "williams1997" in state.cited
     plain = law_section(symfield.derive("kernel", "tanh"))
     assert "coincides" not in plain
+
+
+def test_a_subscript_on_a_name_with_digits_is_a_group():
+    """'K1_i' (the two-input laws' notes) was K_{1}_{i}: TeX's 'Double subscript' stopped
+    every activation document."""
+    assert note_latex("the mean shift K1_i of layer l", set()) == \
+        "the mean shift ${K_{1}}_{i}$ of layer $l$"
+    assert note_latex("q1_2", set()) == "${q_{1}}_{2}$"
+    assert note_latex("sigma_w and V_ij", set()) == r"$\sigma_w$ and $V_{ij}$"
+    assert note_latex("K1^l_i/n", set()) == "${K_{1}}^{l}_{i} / n$"
+    assert note_latex("chi1^2", set()) == r"$\chi_{1}^{2}$"
+    assert note_latex("K1'_12", set()) == "${K_{1}'}_{12 }$"

@@ -242,14 +242,17 @@ def formula_latex(formula: str) -> str:
     tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(formula)]
     if any(kind == "other" for kind, _ in tokens):
         raise ValueError("a character outside the whitelist")
-    depth = 0
+    # every bracket closed by its own kind: "(}" balances in count but leaves TeX a stray }
+    pairs, stack = {")": "(", "]": "[", "}": "{"}, []
     for _kind, t in tokens:
-        depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(t, 0)
-        if depth < 0:
-            raise ValueError("unbalanced brackets")
-        if depth > MAX_FORMULA_DEPTH:
-            raise ValueError("brackets nested too deeply")
-    if depth:
+        if t in ("(", "[", "{"):
+            stack.append(t)
+            if len(stack) > MAX_FORMULA_DEPTH:
+                raise ValueError("brackets nested too deeply")
+        elif t in pairs:
+            if not stack or stack.pop() != pairs[t]:
+                raise ValueError("unbalanced brackets")
+    if stack:
         raise ValueError("unbalanced brackets")
     tokens = [t for t in tokens if t[0] != "space"]
     return _render(tokens)
@@ -281,6 +284,12 @@ def _render(tokens: list[tuple[str, str]]) -> str:
         elif t == "_" and nxt is not None and tokens[i + 1][0] in ("number", "word"):
             if out and _scripted(out[-1]) and out[-1].rstrip("}").count("_{"):
                 raise ValueError("a second subscript on the same base")
+            base = len(out) - 1
+            while base > 0 and out[base] == "'":
+                base -= 1
+            if out and "_{" in out[base] and not out[base].startswith(("^{", "_{", "{")):
+                # K1'_12: K_{1}' is the base of _12
+                out[base:] = ["{" + "".join(out[base:]) + "}"]
             out.append("_{" + _word(nxt, subscript=True) if tokens[i + 1][0] == "word" else "_{" + nxt)
             out.append("}")
             i += 2
@@ -291,6 +300,12 @@ def _render(tokens: list[tuple[str, str]]) -> str:
             if out and _scripted(out[-1]) and "^" in out[-1]:
                 raise ValueError("a second exponent on the same base")
             exponent, i = _exponent(tokens, i + 1)
+            # ('l_i' comes back as the exponent "l}_{i": the subscript rides along)
+            subscript_follows = "}_{" in exponent or (i < len(tokens)
+                                                      and tokens[i][1].startswith("_"))
+            if subscript_follows and out and "_{" in out[-1] \
+                    and not out[-1].startswith(("^{", "_{", "{")):
+                out[-1] = "{" + out[-1] + "}"  # K1^l_i: K_{1} is the base of ^l and _i
             out.append("^{" + exponent + "}")
             continue
         elif t == "[" and nxt == "[":
@@ -394,9 +409,12 @@ def _word(word: str, subscript: bool = False) -> str:
         if len(base) > 1 and base not in _GREEK and not _DIGITS.match(base) \
                 and len(sub.strip("{}")) > 2 and sub not in ("par", "perp"):
             return r"\mathrm{" + word.replace("_", r"\_") + "}"  # a name: leaky_relu
+        shown = _word(base)
+        if "_" in shown:   # K1_i: K_{1} already has a subscript, so the group takes the next
+            shown = "{" + shown + "}"
         if sub.startswith("{") and sub.endswith("}"):
-            return _word(base) + "_{" + _formula_inside(sub[1:-1]) + "}"
-        return _word(base) + "_{" + _word(sub, subscript=True) + "}"
+            return shown + "_{" + _formula_inside(sub[1:-1]) + "}"
+        return shown + "_{" + _word(sub, subscript=True) + "}"
     digits = _DIGITS.match(word)
     if digits and (digits.group(1) in _NAMES or len(digits.group(1)) == 1
                    or digits.group(1) in ("chi", "mu", "qtilde", "K")):
