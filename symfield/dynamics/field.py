@@ -58,7 +58,7 @@ from ..activations import Activation, get_activation
 from ..errors import InvalidValueError, quoted
 from ..laws import derive
 from ..laws.evaluation import EvaluationContext, Float64Context, MultiPrecisionContext
-from ..laws.field import field_layer
+from ..laws.field import apply_dense_covariance, field_layer
 from ..laws.recursion import check_depth
 from ..numbers import (
     LAW_POLICY,
@@ -314,7 +314,7 @@ class WeightCovariance:
             pooled = np.tensordot(kernel, self.input, axes=([-2, -1], [0, 1]))
             return pooled[..., None, None] * self.output
         if self.structure == "dense":
-            return np.tensordot(kernel, self.dense, axes=([-2, -1], [1, 3]))
+            return apply_dense_covariance(self.dense, kernel)
         lead, d = kernel.shape[:-2], len(self.grid.shape)
         field = kernel.reshape(lead + self.grid.shape + self.grid.shape)
         first = tuple(range(len(lead), len(lead) + d))

@@ -88,8 +88,14 @@ def field_layer(context: EvaluationContext, kernel: Callable[..., Any], Q_prev: 
     return sw2 * apply_weights(K) + sb2 * bias
 
 
+def apply_dense_covariance(C_w_array: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """sum_{z1, z2} C_w[z1', z1, z2', z2] K[..., z1, z2] for a dense (G, G, G, G) C_w (float64
+    or object arrays; leading axes of K broadcast)."""
+    return np.tensordot(K, C_w_array, axes=([-2, -1], [1, 3]))
+
+
 def _dense_weights(C_w_array: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda K: np.tensordot(K, C_w_array, axes=([-2, -1], [1, 3]))
+    return lambda K: apply_dense_covariance(C_w_array, K)
 
 
 def _array(value: object, name: str, ndim: int) -> np.ndarray:
@@ -225,4 +231,5 @@ def field_law(activation) -> FieldLaw:
 
 
 __all__ = ["FIELD_KERNEL", "FieldLaw", "KERNEL_AT_ENTRIES", "MAX_POSITIONS", "Q",
+           "apply_dense_covariance",
            "field_law", "field_layer"]
