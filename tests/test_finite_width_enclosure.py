@@ -9,7 +9,8 @@ laws the ReLU arc-cosine kernel with mpmath.diff for its derivatives and one-dim
 quadratures (conditioning on u1) for the fourth moments of the pair. The recursions are
 typed here from the 1/n expansion:
 
-    V^{l+1}  = sigma_w^4 (mu4 - chi0^2) + chi_par^2 V^l,  K1^{l+1} = chi_par K1^l + sigma_w^2 chi0''/2 V^l
+    V^{l+1}  = sigma_w^4 (mu4 - chi0^2) + chi_par^2 V^l,
+    K1^{l+1} = chi_par K1^l + sigma_w^2 chi0''/2 V^l,
     V'_ij    = sigma_w^4 (E[P_i P_j] - kappa_i kappa_j) + sum_kl dF_i/ds_k dF_j/ds_l V_kl
     K1'_i    = sum_k dF_i/ds_k K1_k + 1/2 sum_kl d^2F_i/ds_k ds_l V_kl
 """
@@ -22,10 +23,9 @@ import mpmath as mp
 import pytest
 
 import symfield
-from symfield.gaussian.numerics.enclosure import Enclosure, NotEnclosable
+from symfield.gaussian.numerics.enclosure import Enclosure, NotEnclosable, enclose_computation
 from symfield.laws.evaluation import BallContext
 from symfield.laws.finite_width_pair import propagate_pair
-from symfield.gaussian.numerics.enclosure import enclose_computation
 
 REF_DPS = 50
 DPS = 30
