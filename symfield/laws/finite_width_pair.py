@@ -32,7 +32,7 @@ equation), closed forms for ReLU.
 
 The registered laws iterate from the layer-1 kernel (q1, q2, rho), equal widths:
 ``four_point_vertex_pair`` reports V^L_(12)(12) (Var[s^L_12] = V/n) and ``nngp_correction``
-K1^L_12. :func:`propagate_pair` gives every entry.
+K1^L_12. :func:`propagate_pair` gives every entry (also in ball arithmetic: ``enclose``).
 """
 from __future__ import annotations
 
@@ -52,9 +52,9 @@ from ..microdynamics import n
 from ..numbers import to_exact
 from ..piecewise import distributional_derivative
 from ..symbols import L, TextFreeFunction, q, q1, q2, rho, sigma_b, sigma_w
-from .base import LawDefinition
+from .base import Law, LawDefinition
 from .calculus import derive
-from .evaluation import EvaluationContext, Float64Context, SymbolicContext
+from .evaluation import BallContext, EvaluationContext, Float64Context, SymbolicContext
 from .finite_width import (FiniteWidthLaw, _check_variance,
                            _first_order, chi0_derivative, chi0_of, mu4_of, n_prev, r)
 from .two_input import _compare, _values, check_pair, check_pair_np
@@ -341,9 +341,8 @@ _MAP_SYMBOLS = (tuple(V_PAIR.values()) + tuple(K1_PAIR.values()) + (sigma_w, r))
 
 
 @lru_cache(maxsize=None)
-def _map_function(module: str):
-    """All nine maps (six vertex entries, three shifts) as one function of the atoms' values
-    and the state, printed for ``module`` (mpmath or numpy)."""
+def _map_expressions() -> tuple[list, list]:
+    """(placeholders of the atoms, the nine maps in them): six vertex entries, three shifts."""
     placeholders = [sp.Dummy(f"a{k}") for k in range(len(ATOMS))]
     replace = dict(zip(ATOMS, placeholders))
     maps = [PAIR_EXPANSION.vertex_maps[pair] for pair in VERTEX_ENTRIES] + \
@@ -352,7 +351,26 @@ def _map_function(module: str):
     exprs = [m.xreplace({a: p for a, p in replace.items() if isinstance(a, sp.Derivative)})
              .xreplace({a: p for a, p in replace.items() if not isinstance(a, sp.Derivative)})
              for m in maps]
+    return placeholders, exprs
+
+
+@lru_cache(maxsize=None)
+def _map_function(module: str):
+    """All nine maps as one function of the atoms' values and the state, printed for
+    ``module`` (mpmath or numpy)."""
+    placeholders, exprs = _map_expressions()
     return sp.lambdify(placeholders + list(_MAP_SYMBOLS), exprs, modules=module)
+
+
+@lru_cache(maxsize=None)
+def _map_balls() -> list:
+    """The nine maps as functions of balls (exact coefficients: lambdify's mpmath module would
+    round them to mpf)."""
+    from ..gaussian.numerics.enclosure import ball_function
+
+    placeholders, exprs = _map_expressions()
+    return [ball_function(e, placeholders + list(_MAP_SYMBOLS), "the two-input layer maps")
+            for e in exprs]
 
 
 def _apply_maps(context: EvaluationContext, values: list, V: dict, K1: dict, sw, ratio):
@@ -365,6 +383,9 @@ def _apply_maps(context: EvaluationContext, values: list, V: dict, K1: dict, sw,
         derivatives = {a: v for a, v in zip(ATOMS, values) if isinstance(a, sp.Derivative)}
         functions = {a: v for a, v in zip(ATOMS, values) if not isinstance(a, sp.Derivative)}
         results = [m.xreplace(derivatives).xreplace(functions).xreplace(numbers) for m in maps]
+    elif isinstance(context, BallContext):
+        balls = [context.number(v) for v in [*values, *state]]
+        results = [program(balls) for program in _map_balls()]
     else:
         module = "numpy" if isinstance(context, Float64Context) else "mpmath"
         results = _map_function(module)(*values, *state)
@@ -505,6 +526,10 @@ class PairFiniteWidthLaw(FiniteWidthLaw):
     def _max_work(self, dps: int) -> int:
         return min(law.compiled().max_work(dps)
                    for law, _ in elementary_laws(self.activation).values())
+
+    def _ball_laws(self) -> list[Law]:
+        return [law for law, _ in elementary_laws(self.activation).values()] + \
+            [derive("chi0", self.activation), derive("kernel", self.activation)]
 
 
 _PAIR_CONVENTION = (
