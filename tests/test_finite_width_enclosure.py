@@ -268,3 +268,30 @@ def test_pair_refusals_stay_as_they_were():
     law = law_of("nngp_correction", "relu")
     with pytest.raises(symfield.InvalidValueError, match=r"\|rho\| must be < sqrt\(q1\*q2\)"):
         law.enclose(L=2, q1=1, q2=1, rho=1, sigma_w=1, sigma_b=0)
+
+
+def test_a_composed_zero_stops_early_with_what_is_proven():
+    """A value that rounding leaves as a ball around 0 (here 3 * (1/3) - 1; a pair law at
+    rho = 0 by symmetry) has no relative digits at any precision: the search stops at twice
+    the target's bits, saying how close to 0 it is proven, instead of running to the cap."""
+    from flint import arb, ctx
+
+    from symfield.errors import PrecisionError
+    from symfield.gaussian.numerics.enclosure import ZERO_BITS_FACTOR, target_bits
+
+    tries = []
+
+    def compute():
+        tries.append(ctx.prec)
+        return [3 * (arb(1) / 3) - 1]
+
+    with pytest.raises(PrecisionError, match="within .* of 0 .* may be exactly 0") as info:
+        enclose_computation(compute, 30, "the zero", integrals=False)
+    assert "\n" not in str(info.value)
+    assert max(tries) >= ZERO_BITS_FACTOR * target_bits(30) and len(tries) <= 3
+    assert info.value.proven_digits == 0 and info.value.best.rad > 0
+    # a small value that is not zero is still found once the precision resolves it
+    tiny = enclose_computation(lambda: [3 * (arb(1) / 3) - 1 + arb(10) ** -50], 30, "tiny",
+                               integrals=False)[0]
+    with mp.workdps(60):
+        assert tiny.digits >= 30 and abs(tiny.mid / mp.mpf(10) ** -50 - 1) <= mp.mpf(10) ** -30

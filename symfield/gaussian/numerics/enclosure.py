@@ -1257,6 +1257,21 @@ def _meets(value: arb, dps: int) -> bool:
     return value.rad() <= threshold
 
 
+#: A composed value whose ball still holds 0 at this many times the target's bits is taken
+#: for a zero that rounding cannot resolve (e.g. by symmetry), not for deeper cancellation:
+#: the search stops there instead of at the effort cap (minutes for a depth recursion).
+ZERO_BITS_FACTOR = 2
+
+
+def _maybe_zero(what: str, dps: int, bits: int, best: Enclosure) -> PrecisionError:
+    error = PrecisionError(
+        f"{what}: the value is proven to lie within {mpmath.nstr(best.rad, 3)} of 0 at {bits} "
+        f"working bits, which gives no relative digits (wanted {dps}); it may be exactly 0 "
+        f"(by a symmetry of the inputs), which an enclosure cannot prove")
+    error.best, error.proven_digits = best, 0
+    return error
+
+
 def _not_proven(what: str, dps: int, cap: int, best: Enclosure | None,
                 undecided: str) -> PrecisionError:
     """The error when the effort cap is reached short of ``dps`` proven digits."""
@@ -1355,6 +1370,9 @@ def enclose_computation(compute: Callable[[], Sequence[Ball]], dps: int, what: s
                                 key=lambda e: e.digits)
                     if best is None or found.digits >= best.digits:
                         best = found
+                    if bits >= ZERO_BITS_FACTOR * target_bits(dps) and \
+                            any(v.contains(0) and not _meets(v, dps) for v in values):
+                        raise _maybe_zero(what, dps, bits, best)
                     # as in enclose: the bits lost at this precision, made up at the next
                     # (doubling proved 155 digits of a depth-30 recursion asked for 30)
                     short = target_bits(dps) + 8 - min(v.rel_accuracy_bits() for v in values)
