@@ -47,6 +47,13 @@ INTEGRAL_CASES = [
 INTEGRAL_DPS = 30
 INTEGRAL_TARGET = 0.5
 
+#: Recursions over depth enclosed as a whole (ball arithmetic through every layer) against
+#: their two-precision evaluate: the ratio is reported, no target.
+RECURSION_CASES = [
+    ("four_point_vertex", "relu", {"q": "0.7", "sigma_w": "1.3", "sigma_b": "0.4", "L": 10}),
+]
+RECURSION_DPS = 30
+
 
 def main() -> None:
     print(f"{'law':28s} {'values':44s} {'enclose s':>10s} {'evaluate s':>11s} "
@@ -85,6 +92,19 @@ def main() -> None:
               f"{'OK' if t_enclose <= INTEGRAL_TARGET else 'MISSED'}")
     print(f"slowest one-variable integral form {slowest:.3f} s (target <= {INTEGRAL_TARGET} s): "
           f"{'OK' if slowest <= INTEGRAL_TARGET else 'MISSED'}")
+    print()
+    print(f"recursions at {RECURSION_DPS} digits (ratio only): {'law':22s} {'values':40s} "
+          f"{'enclose s':>10s} {'evaluate s':>11s} {'ratio':>6s}")
+    for name, act, values in RECURSION_CASES:
+        law = symfield.derive(name, act)
+        enclosure = law.enclose(dps=RECURSION_DPS, **values)
+        value = law.evaluate(dps=RECURSION_DPS, **values)
+        assert abs(value - enclosure.mid) <= enclosure.rad + abs(value) * 10 ** -RECURSION_DPS
+        t_enclose = best_of(lambda: law.enclose(dps=RECURSION_DPS, **values), 5)
+        t_evaluate = best_of(lambda: law.evaluate(dps=RECURSION_DPS, **values), 5)
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        print(f"{'':34s}{name + '[' + act + ']':22s} {shown:40s} {t_enclose:10.4f} "
+              f"{t_evaluate:11.4f} {t_enclose / t_evaluate:6.2f}")
 
 
 if __name__ == "__main__":

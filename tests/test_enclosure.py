@@ -710,10 +710,8 @@ def test_coupled_integrands_other_series_and_recursions_are_refused_clearly():
     tanh_kernel = law_of("kernel", "tanh")
     with pytest.raises(NotEnclosable, match="only Faddeeva pole series"):  # a Mehler series
         enclose(tanh_kernel.expr, tanh_kernel.variables, [1, 2, Fraction(1, 2)], 20)
-    # the NNGP/NTK recursions are enclosed through their composition (test_recursions); the
-    # finite-width recursions are not yet
-    with pytest.raises(NotEnclosable, match="FiniteWidthLaw"):
-        law_of("four_point_vertex", "erf").enclose(q=1, sigma_w=1, sigma_b=0, L=2)
+    # the NNGP/NTK and finite-width recursions are enclosed through their composition
+    # (test_recursions, test_finite_width_enclosure)
 
 
 def test_bad_values_go_through_the_law_checks():

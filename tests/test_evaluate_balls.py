@@ -157,8 +157,9 @@ def test_proven_true_refuses_rather_than_falls_back():
     tanh_kernel = law_of("kernel", "tanh")
     with pytest.raises(NotEnclosable, match="at most 100 digits"):
         tanh_kernel.evaluate(dps=101, proven=True, q1=1, q2=1, rho="0.3")
-    with pytest.raises(NotEnclosable, match="FiniteWidthLaw"):
-        law_of("four_point_vertex", "erf").evaluate(proven=True, q=1, sigma_w=1, sigma_b=0, L=2)
+    atan = symfield.derive("four_point_vertex", symfield.activation("atan(x)"))
+    with pytest.raises(NotEnclosable, match="its layer law chi0 for atan"):
+        atan.evaluate(proven=True, q=1, sigma_w=1, sigma_b=0, L=2)
     # the NNGP recursion encloses itself: proven=True rounds its ball, the default agrees
     nngp = law_of("nngp", "erf")
     values = {"L": 3, "q1": 1, "q2": "0.5", "rho": "0.2", "sigma_w": "1.5", "sigma_b": "0.1"}

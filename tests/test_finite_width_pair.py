@@ -23,6 +23,7 @@ from hypothesis import Phase, given, settings, strategies as st
 import symfield
 from symfield.activations import get_activation
 from symfield.errors import InvalidValueError
+from symfield.expectation import bivariate_expectation, u1, u2
 from symfield.laboratory.finite_width import check_finite_width_pair
 from symfield.laws.evaluation import Float64Context, MultiPrecisionContext, SymbolicContext
 from symfield.laws.finite_width import EXPANSION, K1, V
@@ -337,19 +338,6 @@ def test_a_kinked_kernel_that_becomes_degenerate_is_an_error_not_nan():
     assert np.isfinite(symfield.derive("nngp_correction", "tanh").to_numpy()(L=200, **values))
 
 
-def test_an_unevaluated_delta_is_refused_in_one_line():
-    """hard_tanh's kinks at +-1: the kernel's q-derivatives hold E[delta(u1 - 1) ...], which
-    the calculus leaves unevaluated and no quadrature integrates."""
-    law = symfield.derive("nngp_correction", "hard_tanh")
-    for call in (lambda: law.evaluate(dps=15, q1=1, q2="3/4", rho="1/2", sigma_w="3/2",
-                                      sigma_b="3/10", L=3),
-                 lambda: law.to_numpy()(q1=1.0, q2=0.75, rho=0.5, sigma_w=1.5, sigma_b=0.3,
-                                        L=3)):
-        with pytest.raises(InvalidValueError, match="Dirac delta: no numerics") as info:
-            call()
-        assert "\n" not in str(info.value)
-
-
 @pytest.mark.parametrize("kwargs,match", [
     ({"rho": 1.0, "q1": 1.0, "q2": 1.0}, "positive definite"),
     ({"sigma_b": 1.0}, "positive definite"),
@@ -364,3 +352,75 @@ def test_bad_sampled_pair_checks_are_refused_before_sampling(kwargs, match):
     args.update(kwargs)
     with pytest.raises(InvalidValueError, match=match):
         check_finite_width_pair(**args)
+
+
+# ------------------------------------------------------------------------------------------
+# The kernel's derivatives for kinked activations, against differences of the kernel law
+# ------------------------------------------------------------------------------------------
+STEP = mp.mpf("1e-5")
+AT = {"q1": mp.mpf(1), "q2": mp.mpf(3) / 4, "rho": mp.mpf(1) / 2}
+
+
+def kernel_difference(kernel, counts: dict) -> mp.mpf:
+    """A central difference (second order in STEP) of the kernel law at AT: first or second
+    derivatives in one variable, or mixed in two (each variable at most twice)."""
+    names = [name for name, k in counts.items() for _ in range(k)]
+    first = [(1, 1), (-1, -1)]                      # (weight, shift in steps)
+    if len(names) == 1:
+        terms = [(w, {names[0]: s}) for w, s in first]
+        scale = 2 * STEP
+    elif names[0] == names[1]:
+        terms = [(1, {names[0]: 1}), (-2, {}), (1, {names[0]: -1})]
+        scale = STEP**2
+    else:
+        terms = [(w1 * w2, {names[0]: s1, names[1]: s2}) for w1, s1 in first for w2, s2 in first]
+        scale = 4 * STEP**2
+    total = mp.mpf(0)
+    for weight, shifts in terms:
+        point = {k: v + shifts.get(k, 0) * STEP for k, v in AT.items()}
+        total += weight * kernel.evaluate(dps=30, **{k: str(v) for k, v in point.items()})
+    return total / scale
+
+
+@pytest.mark.parametrize("act", ["relu_power", "elu", "abs"])
+def test_kernel_derivatives_of_kinked_activations_match_differences(act):
+    """Each derivative of the pair kernel the recursion uses, derived with the activation's
+    distributional derivatives (relu_power: SymPy's product rule on max(0, u)^2 gave
+    delta(u) max(0, u) and then delta(u)^2, 'undefined'; ELU: phi'' = alpha e^u H(-u) +
+    (1 - alpha) delta(u) stayed one expectation with a delta in it), against central
+    differences of the kernel law itself at 30 digits."""
+    from symfield.laws.finite_width_pair import elementary_laws
+
+    activation = get_activation(act)
+    if act == "elu":
+        activation = activation.with_parameters(alpha=sp.Rational(1, 2))
+    kernel = symfield.derive("kernel", activation)
+    names = {q1: "q1", q2: "q2", rho: "rho"}
+    checked = 0
+    for atom, (law, _) in elementary_laws(activation).items():
+        if not (isinstance(atom, sp.Derivative) and atom.expr.func.__name__ == "k"):
+            continue
+        counts = {names[v]: k for v, k in atom.variable_count}
+        got = law.evaluate(dps=20, **{k: str(v) for k, v in AT.items()})
+        with mp.workdps(40):
+            want = kernel_difference(kernel, counts)
+        assert abs(got - want) <= mp.mpf("1e-8") * max(1, abs(want)), (law.name, got, want)
+        checked += 1
+    assert checked == 9
+
+
+def test_a_delta_left_in_an_expectation_is_refused_in_one_line():
+    """The guard behind the pair laws: an elementary expectation still holding a delta (no
+    quadrature integrates one) is a one-line error naming the activation and the atom."""
+    from symfield.laws.finite_width_pair import _refuse_unevaluated_deltas
+
+    @dataclass
+    class Stub:
+        expr: sp.Expr
+        title: str = "k_dq11"
+
+    left = bivariate_expectation(sp.DiracDelta(u1 - 1) * sp.exp(u2), q1, rho, q2)
+    with pytest.raises(InvalidValueError, match="hard_tanh need k_dq11.*Dirac delta") as info:
+        _refuse_unevaluated_deltas(get_activation("hard_tanh"), {None: (Stub(left), None)})
+    assert "\n" not in str(info.value)
+    _refuse_unevaluated_deltas(get_activation("hard_tanh"), {None: (Stub(sp.S.One), None)})

@@ -620,8 +620,8 @@ class Law:
         NotImplementedError) for coupled two-variable integrands, two-variable forms with
         0.995 < |c| < 1 (``enclosure.MIN_CONDITIONAL_SHARE``: minutes of nested integration;
         c = +-1 itself is one variable) or above 100 digits, integrands whose
-        growth the tail bound cannot establish, and laws with their own numerics (the
-        finite-width recursions; the NNGP/NTK recursions enclose themselves), and
+        growth the tail bound cannot establish, and laws with their own numerics (the NNGP/NTK
+        and finite-width recursions over depth enclose themselves), and
         PrecisionError saying how many digits are proven when the effort cap
         (``enclosure.max_working_bits``) is reached first, or when the radius of an input
         ball limits the result.

@@ -174,12 +174,25 @@ class BallContext(EvaluationContext):
     ``diagonal`` maps a pair law to the single-input law it equals at rho = q1 = q2 (with
     values it fixes), e.g. the kernel to chi0: a recursion passes one ball for all three
     there, and as three independent balls rho^2 <= q1 q2 cannot be shown (the dependency
-    problem of interval arithmetic), while it is one Gaussian variable."""
+    problem of interval arithmetic), while it is one Gaussian variable.
+
+    ``what`` (the composition, e.g. "four_point_vertex for tanh at depth 5"): a law that
+    cannot be enclosed, at translation or at a value, raises NotEnclosable in one line naming
+    ``what`` and that law."""
 
     name = "arb"
 
-    def __init__(self, diagonal: Callable[["Law"], tuple["Law", dict] | None] | None = None):
+    def __init__(self, diagonal: Callable[["Law"], tuple["Law", dict] | None] | None = None,
+                 what: str | None = None):
         self.diagonal = diagonal
+        self.what = what
+
+    def _refused(self, law: "Law", error: Exception) -> Exception:
+        from ..gaussian.numerics.enclosure import NotEnclosable
+
+        reason = " ".join(str(error).split())
+        return NotEnclosable(f"{self.what}: its layer law {law.name} for {law.activation.name} "
+                             f"has no enclosure ({reason})")
 
     def number(self, raw: object, name: str = "value"):
         from flint import acb, arb
@@ -191,25 +204,35 @@ class BallContext(EvaluationContext):
         return exact_ball(to_exact(raw, name))
 
     def law(self, law: "Law") -> LawFunction:
-        from ..gaussian.numerics.enclosure import ball_function
+        from ..gaussian.numerics.enclosure import NotEnclosable, ball_function
 
         what = f"{law.name} for {law.activation.name}"
         order = [s.name for s in law.variables]
-        function = ball_function(law.enclosed_form(), law.variables, what)
-        defaults = law.parameter_defaults()
         single = self.diagonal(law) if self.diagonal is not None else None
-        if single is not None:
-            single_law, fixed = single
-            single_order = [s.name for s in single_law.variables]
-            single_function = ball_function(single_law.enclosed_form(), single_law.variables,
-                                            what)
+        try:
+            function = ball_function(law.enclosed_form(), law.variables, what)
+            if single is not None:
+                single_law, fixed = single
+                single_order = [s.name for s in single_law.variables]
+                single_function = ball_function(single_law.enclosed_form(),
+                                                single_law.variables, what)
+        except NotEnclosable as error:
+            if self.what is None:
+                raise
+            raise self._refused(law, error) from None
+        defaults = law.parameter_defaults()
 
         def at(**values):
             merged = {**defaults, **values}
-            if single is not None and merged["q1"] is merged["rho"] is merged["q2"]:
-                merged = {**merged, **fixed, "q": merged["rho"]}
-                return single_function([self.number(merged[n], n) for n in single_order])
-            return function([self.number(merged[n], n) for n in order])
+            try:
+                if single is not None and merged["q1"] is merged["rho"] is merged["q2"]:
+                    merged = {**merged, **fixed, "q": merged["rho"]}
+                    return single_function([self.number(merged[n], n) for n in single_order])
+                return function([self.number(merged[n], n) for n in order])
+            except NotEnclosable as error:  # refused at this value (an integral's variance)
+                if self.what is None:
+                    raise
+                raise self._refused(law, error) from None
 
         return _elementwise(at)
 

@@ -20,12 +20,13 @@ never meet products of distributions.
 
 The depth laws (``four_point_vertex``, ``mean_shift``) iterate over L layers from q^1 = q; the
 recursion is written once (:func:`propagate`) against the evaluation contexts of
-``symfield.laws.evaluation`` (exact SymPy, certified mpmath, float64).
+``symfield.laws.evaluation`` (exact SymPy, certified mpmath, float64, and Arb balls for the
+proven enclosures of ``FiniteWidthLaw.enclose``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import mpmath
 import numpy as np
@@ -34,7 +35,7 @@ import sympy as sp
 from ..activations import Activation, x
 from ..derivation import Step
 from ..errors import InvalidValueError, quoted
-from ..expectation import expectation
+from ..expectation import Expectation, expectation
 from ..microdynamics import n
 from ..numbers import (LAW_POLICY, check_dps, check_scales, input_digits, magnitude_spread,
                        to_exact)
@@ -42,8 +43,12 @@ from ..piecewise import distributional_derivative
 from ..symbols import L, TextFreeFunction, q, sigma_b, sigma_w
 from .base import Law, LawDefinition
 from .calculus import derive, varphi
-from .evaluation import EvaluationContext, Float64Context, MultiPrecisionContext, SymbolicContext
-from .recursion import MAX_SYMBOLIC_DEPTH, check_depth
+from .evaluation import (BallContext, EvaluationContext, Float64Context, MultiPrecisionContext,
+                         SymbolicContext)
+from .recursion import MAX_SYMBOLIC_DEPTH, _diagonal_law, check_depth
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..gaussian.numerics.enclosure import Enclosure
 
 # ------------------------------------------------------------------------------------------
 # Symbols of the finite-width theory
@@ -389,8 +394,21 @@ def propagate(context: EvaluationContext, activation: Activation, q0, depth: int
                              K_values if mean_shift else None)
 
 
+def _holds_integrals(laws: Sequence[Law]) -> bool:
+    """Whether a ball recursion over ``laws`` integrates (the lower effort cap applies); a law
+    without an enclosed form counts as one (the recursion then refuses it by name)."""
+    from ..gaussian.numerics.enclosure import NotEnclosable
+
+    try:
+        return any(law.enclosed_form().has(Expectation) for law in laws)
+    except NotEnclosable:
+        return True
+
+
 def _check_variance(value, layer: int) -> None:
     """InvalidValueError when a mean-field variance has blown up (or left float64)."""
+    if hasattr(value, "is_finite") and not value.is_finite():
+        return  # a ball not finite at this working precision: enclose_computation goes on
     with np.errstate(invalid="ignore", over="ignore"):
         magnitude = np.abs(np.asarray(value, dtype=float))
     if np.any(~(magnitude <= MAX_VARIANCE)):
@@ -406,7 +424,8 @@ class FiniteWidthLaw(Law):
     """A finite-width quantity at layer L, iterated from the layer-1 state (equal widths).
 
     ``expr`` is the layer map (layer l -> l+1, holding V = V^l and, for the mean shift,
-    K1 = K1^l); ``evaluate`` and ``to_numpy`` follow it over depth with ``propagate``. A
+    K1 = K1^l); ``evaluate``, ``enclose`` and ``to_numpy`` follow it over depth with
+    ``propagate`` (two precisions, ball arithmetic, float64). A
     subclass with another layer-1 state (two inputs) overrides ``_NAMES`` (the state's
     variables, then sigma_w, sigma_b), ``_check_state`` / ``_check_state_np`` and ``_run``.
     """
@@ -462,8 +481,9 @@ class FiniteWidthLaw(Law):
 
     def evaluate(self, dps: int = 30, proven: bool | None = None,
                  **values: object) -> mpmath.mpf:
-        """The quantity at layer L, every digit certified (the whole recursion computed at
-        two working precisions; ``proven=True`` raises NotEnclosable: no enclosure yet)."""
+        """The quantity at layer L to dps digits: by default the whole recursion computed at
+        two working precisions that agree on them; ``proven=True`` rounds the proven
+        enclosure (``enclose``; ``Law.certified`` says which route gave the value)."""
         if proven is not None:
             return self.certified(dps, proven=proven, **values).value
         dps = check_dps(dps)
@@ -480,6 +500,37 @@ class FiniteWidthLaw(Law):
 
         return LAW_POLICY.certify(at, dps, magnitude_spread(raw), self._max_work(dps),
                                   input_digits(raw))
+
+    def enclose(self, dps: int = 30, **values: object) -> "Enclosure":
+        """A proven enclosure of the quantity at layer L: the recursion run in ball arithmetic
+        (BallContext: each layer's expectations enclosed on the previous layer's balls, from
+        exact input balls), at a working precision raised until rad <= 10^-dps |value| / 2.
+        The same values and checks as ``evaluate``. NotEnclosable naming the layer law that
+        cannot be enclosed for the activation; PrecisionError with the digits proven when the
+        effort cap is reached first (also for a value 0 not computed exactly)."""
+        from ..gaussian.numerics.enclosure import enclose_computation
+
+        dps = check_dps(dps)
+        point = self._point(values)
+        parameters = {name: point[name] for name in self._parameter_names() if name in point}
+        raw = [point[name] for name in self._NAMES]
+        what = f"{self.name} for {self.activation.name} at depth {point['depth']}"
+        context = BallContext(_diagonal_law, what)
+        integrals = _holds_integrals(self._ball_laws())
+
+        def compute():
+            numbers = [context.number(v, name) for v, name in zip(raw, self._NAMES)]
+            return [self._pick(self._run(context, numbers[:-2], point["depth"], *numbers[-2:],
+                                         parameters))]
+
+        return enclose_computation(compute, dps, what, integrals=integrals)[0]
+
+    def _ball_laws(self) -> list[Law]:
+        """The layer laws the recursion evaluates (for this law's needs)."""
+        laws = layer_laws(self.activation)
+        names = ["chi0", "mu4", "chi_parallel"] + (["curvature"] if self._needs["mean_shift"]
+                                                   else [])
+        return [laws[name] for name in names]
 
     def _max_work(self, dps: int) -> int:
         return max_work(self.activation, dps)

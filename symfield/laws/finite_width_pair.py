@@ -32,7 +32,7 @@ equation), closed forms for ReLU.
 
 The registered laws iterate from the layer-1 kernel (q1, q2, rho), equal widths:
 ``four_point_vertex_pair`` reports V^L_(12)(12) (Var[s^L_12] = V/n) and ``nngp_correction``
-K1^L_12. :func:`propagate_pair` gives every entry.
+K1^L_12. :func:`propagate_pair` gives every entry (also in ball arithmetic: ``enclose``).
 """
 from __future__ import annotations
 
@@ -50,10 +50,11 @@ from ..errors import InvalidValueError
 from ..expectation import Expectation, bivariate_expectation, expectation, u1, u2
 from ..microdynamics import n
 from ..numbers import to_exact
+from ..piecewise import distributional_derivative
 from ..symbols import L, TextFreeFunction, q, q1, q2, rho, sigma_b, sigma_w
-from .base import LawDefinition
+from .base import Law, LawDefinition
 from .calculus import derive
-from .evaluation import EvaluationContext, Float64Context, SymbolicContext
+from .evaluation import BallContext, EvaluationContext, Float64Context, SymbolicContext
 from .finite_width import (FiniteWidthLaw, _check_variance,
                            _first_order, chi0_derivative, chi0_of, mu4_of, n_prev, r)
 from .two_input import _compare, _values, check_pair, check_pair_np
@@ -205,18 +206,39 @@ PAIR_EXPANSION = pair_expansion()
 # ------------------------------------------------------------------------------------------
 # The activation's expectations in place of the generic functions
 # ------------------------------------------------------------------------------------------
+#: The generic functions of the pair as E[phi(u1)^a phi(u2)^b] (arguments in the order
+#: k(s_11, s_22, s_12): q1, q2, rho at the kernel): the powers (a, b).
+_PAIR_POWERS = {k_of: (1, 1), m22_of: (2, 2), m31_of: (3, 1), m13_of: (1, 3)}
+
+
+def _pair_expectation(function, phi, d_q1: int = 0, d_q2: int = 0,
+                      d_rho: int = 0) -> sp.Expr:
+    """d^(d_q1 + d_q2 + d_rho) E[phi(u1)^a phi(u2)^b] / dq1^d_q1 dq2^d_q2 drho^d_rho by the
+    heat equation: E[F^(2 d_q1 + d_rho)(u1) G^(2 d_q2 + d_rho)(u2)] / 2^(d_q1 + d_q2), each
+    factor differentiated as one function in the sense of distributions (SymPy's product
+    rule on max(0, u)^2 would leave delta(u) max(0, u) and then delta(u)^2)."""
+    a, b = _PAIR_POWERS[function]
+    first = distributional_derivative(phi(u1) ** a, u1, 2 * d_q1 + d_rho)
+    second = distributional_derivative(phi(u2) ** b, u2, 2 * d_q2 + d_rho)
+    total = sp.Add(*[bivariate_expectation(f * g, q1, rho, q2)
+                     for f in _delta_apart(first) for g in _delta_apart(second)])
+    return total / 2 ** (d_q1 + d_q2)
+
+
+def _delta_apart(factor: sp.Expr) -> list[sp.Expr]:
+    """A factor as [its delta terms, the rest] when it holds both (ELU's phi'' = alpha e^u
+    H(-u) + (1 - alpha) delta(u)): the calculus takes the delta terms by conditioning, while
+    the whole product would stay one expectation with a delta in it, which no quadrature
+    integrates. [factor] otherwise."""
+    terms = sp.Add.make_args(factor)
+    deltas = [t for t in terms if t.has(sp.DiracDelta)]
+    if not deltas or len(deltas) == len(terms):
+        return [factor]
+    return [sp.Add(*deltas), sp.Add(*[t for t in terms if not t.has(sp.DiracDelta)])]
+
+
 def _kernel_expectation(phi) -> sp.Expr:
-    return bivariate_expectation(phi(u1) * phi(u2), q1, rho, q2)
-
-
-#: The generic functions of the pair, as expectations of the activation (arguments in the
-#: order k(s_11, s_22, s_12): q1, q2, rho at the kernel).
-_PAIR_FUNCTIONS = {
-    k_of: _kernel_expectation,
-    m22_of: lambda phi: bivariate_expectation(phi(u1) ** 2 * phi(u2) ** 2, q1, rho, q2),
-    m31_of: lambda phi: bivariate_expectation(phi(u1) ** 3 * phi(u2), q1, rho, q2),
-    m13_of: lambda phi: bivariate_expectation(phi(u1) * phi(u2) ** 3, q1, rho, q2),
-}
+    return _pair_expectation(k_of, phi)
 
 
 def _single(atom: sp.Expr) -> tuple[sp.Expr, int, sp.Symbol] | None:
@@ -238,11 +260,11 @@ def elementary_expectation(atom: sp.Expr, phi) -> sp.Expr:
         value = chi0_derivative(phi, order) if function is chi0_of \
             else expectation(phi(x) ** 4, x, q)
         return value.subs(q, variance)
-    base = atom.expr if isinstance(atom, sp.Derivative) else atom
-    value = _PAIR_FUNCTIONS[base.func](phi)
-    if isinstance(atom, sp.Derivative):
-        value = sp.diff(value, *atom.variable_count)
-    return value
+    if not isinstance(atom, sp.Derivative):
+        return _pair_expectation(atom.func, phi)
+    orders = {v: count for v, count in atom.variable_count}
+    return _pair_expectation(atom.expr.func, phi, orders.get(q1, 0), orders.get(q2, 0),
+                             orders.get(rho, 0))
 
 
 def _atoms(expr: sp.Expr) -> set:
@@ -319,9 +341,8 @@ _MAP_SYMBOLS = (tuple(V_PAIR.values()) + tuple(K1_PAIR.values()) + (sigma_w, r))
 
 
 @lru_cache(maxsize=None)
-def _map_function(module: str):
-    """All nine maps (six vertex entries, three shifts) as one function of the atoms' values
-    and the state, printed for ``module`` (mpmath or numpy)."""
+def _map_expressions() -> tuple[list, list]:
+    """(placeholders of the atoms, the nine maps in them): six vertex entries, three shifts."""
     placeholders = [sp.Dummy(f"a{k}") for k in range(len(ATOMS))]
     replace = dict(zip(ATOMS, placeholders))
     maps = [PAIR_EXPANSION.vertex_maps[pair] for pair in VERTEX_ENTRIES] + \
@@ -330,7 +351,26 @@ def _map_function(module: str):
     exprs = [m.xreplace({a: p for a, p in replace.items() if isinstance(a, sp.Derivative)})
              .xreplace({a: p for a, p in replace.items() if not isinstance(a, sp.Derivative)})
              for m in maps]
+    return placeholders, exprs
+
+
+@lru_cache(maxsize=None)
+def _map_function(module: str):
+    """All nine maps as one function of the atoms' values and the state, printed for
+    ``module`` (mpmath or numpy)."""
+    placeholders, exprs = _map_expressions()
     return sp.lambdify(placeholders + list(_MAP_SYMBOLS), exprs, modules=module)
+
+
+@lru_cache(maxsize=None)
+def _map_balls() -> list:
+    """The nine maps as functions of balls (exact coefficients: lambdify's mpmath module would
+    round them to mpf)."""
+    from ..gaussian.numerics.enclosure import ball_function
+
+    placeholders, exprs = _map_expressions()
+    return [ball_function(e, placeholders + list(_MAP_SYMBOLS), "the two-input layer maps")
+            for e in exprs]
 
 
 def _apply_maps(context: EvaluationContext, values: list, V: dict, K1: dict, sw, ratio):
@@ -343,6 +383,9 @@ def _apply_maps(context: EvaluationContext, values: list, V: dict, K1: dict, sw,
         derivatives = {a: v for a, v in zip(ATOMS, values) if isinstance(a, sp.Derivative)}
         functions = {a: v for a, v in zip(ATOMS, values) if not isinstance(a, sp.Derivative)}
         results = [m.xreplace(derivatives).xreplace(functions).xreplace(numbers) for m in maps]
+    elif isinstance(context, BallContext):
+        balls = [context.number(v) for v in [*values, *state]]
+        results = [program(balls) for program in _map_balls()]
     else:
         module = "numpy" if isinstance(context, Float64Context) else "mpmath"
         results = _map_function(module)(*values, *state)
@@ -483,6 +526,10 @@ class PairFiniteWidthLaw(FiniteWidthLaw):
     def _max_work(self, dps: int) -> int:
         return min(law.compiled().max_work(dps)
                    for law, _ in elementary_laws(self.activation).values())
+
+    def _ball_laws(self) -> list[Law]:
+        return [law for law, _ in elementary_laws(self.activation).values()] + \
+            [derive("chi0", self.activation), derive("kernel", self.activation)]
 
 
 _PAIR_CONVENTION = (
