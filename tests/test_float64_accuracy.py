@@ -260,8 +260,6 @@ CORE = {"erf", "linear", "relu", "leaky_relu", "abs"}
 KNOWN_LOSSES = {
     ("distance_map", "cos"): "at small q the closed form's terms are O(1) (phi(0) != 0) and "
                              "the distance O(q) or smaller, away from degenerate pairs too",
-    ("length_map_slope", "gabor"): "terms of size 1 cancel to 1e-5 at large q",
-    ("correlation_map_slope", "gabor"): "terms of size 1 cancel at large q (2e-8 at q = 1e4)",
 }
 
 
@@ -651,3 +649,63 @@ def test_gaussian_bump_distance_map_at_small_variances(A, D):
         single = 1 / mp.sqrt(1 + 4 * v)                    # E[exp(-2 u^2)]
         ref = 2 * (single - pair)
     assert abs(got - ref) <= 1e-14 * abs(ref), (got, ref)
+
+
+def _gabor_square_mean(q):
+    """E[phi(u)^2], phi(x) = exp(-x^2) sin(x), u ~ N(0, q), by hand: (E[exp(-2u^2)] -
+    E[exp(-2u^2) cos(2u)])/2 with E[exp(-a u^2) cos(b u)] = exp(-b^2 q/(2 (1 + 2aq))) /
+    sqrt(1 + 2aq)."""
+    return (1 - mp.exp(-2 * q / (1 + 4 * q))) / (2 * mp.sqrt(1 + 4 * q))
+
+
+def _gabor_kernel(q1, q2, r):
+    """E[phi(u1) phi(u2)] by hand: sin(u1) sin(u2) = (cos(u1 - u2) - cos(u1 + u2))/2 and
+    E[exp(-u.u) cos(w.u)] = exp(-w.M.w/2)/sqrt(det(I + 2 Sigma)), M = Sigma (I + 2 Sigma)^-1."""
+    S = mp.matrix([[q1, r], [r, q2]])
+    I2 = mp.eye(2)
+    M = S * mp.inverse(I2 + 2 * S)
+    scale = 1 / mp.sqrt(mp.det(I2 + 2 * S))
+
+    def cosine(w):
+        w = mp.matrix(w)
+        return mp.exp(-(w.T * M * w)[0] / 2) * scale
+    return (cosine([1, -1]) - cosine([1, 1])) / 2
+
+
+@pytest.mark.parametrize("q", [30.0, 1477.4633497785, 4776.963482863608, 1e4, 1e7])
+def test_gabor_length_map_slope_at_large_variances(q):
+    """Gabor's length-map slope sigma_w^2 d/dq E[phi^2] held terms R_i exp(-2q/(4q + 1))
+    (and terms without the exponential) whose coefficients of size 1 cancel to 1/q at large
+    q (1e-5 at q = 1e4): its float64 form sums each exponential's coefficients as one
+    factored fraction (compile._same_exponentials). Against the derivative of E[phi^2]
+    written out by hand, at 40 digits."""
+    law = law_of("length_map_slope", "gabor")
+    sw = 1.7
+    got = float(law.to_numpy()(q=q, sigma_w=sw))
+    with mp.workdps(40):
+        ref = mp.mpf(sw) ** 2 * mp.diff(_gabor_square_mean, mp.mpf(q))
+    assert abs(got - ref) <= 1e-14 * abs(ref), (got, ref)
+
+
+@pytest.mark.parametrize("q,c", [(5083.8719116004695, 0.04502206212475279),
+                                 (4417.9953830451295, -0.03884167060205601),
+                                 (1e4, 0.7), (300.0, -0.9), (1e-6, 0.3), (2.0, 0.99)])
+def test_gabor_correlation_map_slope_at_large_variances(q, c):
+    """Gabor's correlation-map slope q sigma_w^2 E[phi'(u1) phi'(u2)]/(sigma_w^2 E[phi^2] +
+    sigma_b^2) held two exponentials, both near exp(-1/2) at large q, whose coefficients of
+    size 1 cancel (2e-8 off at q = 1e4): its float64 form sums each exponential's
+    coefficients symbolically and writes R exp(a) + S exp(b) by R + S and R - S
+    (compile._two_exponentials). Against the kernel by Gaussian integrals written out by hand,
+    its rho-derivative by mpmath at 40 digits."""
+    law = law_of("correlation_map_slope", "gabor")
+    sw, sb = 1.3, 0.01
+    got = float(law.to_numpy()(q=q, c=c, sigma_w=sw, sigma_b=sb))
+    with mp.workdps(40):
+        qm = mp.mpf(q)
+        slope = mp.diff(lambda r: _gabor_kernel(qm, qm, r), qm * mp.mpf(c))
+        ref = qm * mp.mpf(sw) ** 2 * slope / (mp.mpf(sw) ** 2 * _gabor_square_mean(qm)
+                                             + mp.mpf(sb) ** 2)
+    (ratio, _), = error_ratios(law, {"q": np.array([q]), "c": np.array([c]),
+                                     "sigma_w": np.array([sw]), "sigma_b": np.array([sb])})
+    assert ratio <= 1
+    assert abs(got - ref) <= 1e-13 * abs(ref), (got, ref)
