@@ -257,10 +257,7 @@ CORE = {"erf", "linear", "relu", "leaky_relu", "abs"}
 
 #: float64 forms known to miss the bound (issue 19 item 2 remains open for them), strict:
 #: the test fails once one is fixed, and the entry must go. Found by these sweeps.
-KNOWN_LOSSES = {
-    ("distance_map", "cos"): "at small q the closed form's terms are O(1) (phi(0) != 0) and "
-                             "the distance O(q) or smaller, away from degenerate pairs too",
-}
+KNOWN_LOSSES: dict = {}
 
 
 #: Losses only the 10^4-point sweep finds (the shorter sweeps pass: an xfail there would be
@@ -631,6 +628,24 @@ def test_hard_tanh_at_large_variances(name):
         assert abs(g - ref) <= 1e-14 * abs(ref), (name, v, g, ref)
 
 
+def _check_distance_map(act, A, D, sw, sb, single, pair):
+    """The distance map's float64 value at (A, D, sigma_w, sigma_b) against its definition
+    2 (single(v) - pair(v, r)), single = E[phi(u)^2] at variance v = sigma_w^2 A + sigma_b^2
+    and pair = E[phi(u1) phi(u2)] at covariance r = v - sigma_w^2 D/2, given by hand at 40
+    digits: within the sweeps' bound, and within 1e-14 relative (1e-12 near D = 4A, where
+    4v - x is a difference of rounded products of the inputs: kappa ~ 4e3 at A = 1e3)."""
+    law = law_of("distance_map", act)
+    got = float(law.to_numpy()(A=A, D=D, sigma_w=sw, sigma_b=sb))
+    with mp.workdps(40):
+        v = mp.mpf(sw) ** 2 * mp.mpf(A) + mp.mpf(sb) ** 2
+        ref = 2 * (single(v) - pair(v, v - mp.mpf(sw) ** 2 * mp.mpf(D) / 2))
+    (ratio, _), = error_ratios(law, {"A": np.array([A]), "D": np.array([D]),
+                                     "sigma_w": np.array([sw]), "sigma_b": np.array([sb])})
+    assert ratio <= 1
+    near_edge = 4 * A - D <= 1e-3 * A
+    assert abs(got - ref) <= (1e-12 if near_edge else 1e-14) * abs(ref), (got, ref)
+
+
 @pytest.mark.parametrize("A,D", [(1e-8, 2e-8), (1e-4, 1e-5), (1e-6, 3.9e-6), (0.3, 1.0), (1e3, 2e3)])
 def test_gaussian_bump_distance_map_at_small_variances(A, D):
     """The Gaussian bump's distance map 2/sqrt(1 + 4v) - 2/(sqrt(1 + x) sqrt(1 + 4v - x))
@@ -639,16 +654,25 @@ def test_gaussian_bump_distance_map_at_small_variances(A, D):
     with x (4v - x) factored (compile._root_differences). Against the definition
     2 (E[phi^2] - E[phi(u1) phi(u2)]), phi = exp(-x^2), each by the Gaussian integral
     E[exp(-(u1^2 + u2^2))] = 1/sqrt(det(I + 2 Sigma)) written out by hand at 40 digits."""
-    law = law_of("distance_map", "gaussian")
-    sw, sb = 1.3, 0.0     # the variance v is then of the size of A
-    got = float(law.to_numpy()(A=A, D=D, sigma_w=sw, sigma_b=sb))
-    with mp.workdps(40):
-        v = mp.mpf(sw) ** 2 * mp.mpf(A) + mp.mpf(sb) ** 2
-        r = v - mp.mpf(sw) ** 2 * mp.mpf(D) / 2
-        pair = 1 / mp.sqrt((1 + 2 * v) ** 2 - 4 * r**2)   # det(I + 2 Sigma)
-        single = 1 / mp.sqrt(1 + 4 * v)                    # E[exp(-2 u^2)]
-        ref = 2 * (single - pair)
-    assert abs(got - ref) <= 1e-14 * abs(ref), (got, ref)
+    # the variance v is then of the size of A
+    _check_distance_map("gaussian", A, D, 1.3, 0.0,
+                        single=lambda v: 1 / mp.sqrt(1 + 4 * v),   # E[exp(-2 u^2)]
+                        pair=lambda v, r: 1 / mp.sqrt((1 + 2 * v) ** 2 - 4 * r**2))
+
+
+@pytest.mark.parametrize("A,D,sb", [(1e-8, 2e-8, 1e-5), (1e-7, 1e-10, 1e-5), (1e-4, 3e-4, 1e-5),
+                                    (0.02, 0.05, 1e-5), (3.0, 1.0, 1e-5),
+                                    (1e-6, 4e-6 * (1 - 1e-6), 1e-5), (1e3, 3999.0, 0.0)])
+def test_cos_distance_map_at_small_variances(A, D, sb):
+    """cos's distance map 1 - exp(-x/2) - exp(x/2 - 2v) + exp(-2v) (v = sigma_w^2 A +
+    sigma_b^2, x = sigma_w^2 D) cancels terms of size 1 to a value of size x (4v - x) at
+    small variances: its float64 form is the product (1 - exp(-x/2))(1 - exp(x/2 - 2v)) with
+    both exponents simplified symbolically (compile._exponential_quadruples). Against the
+    definition 2 (E[cos(u)^2] - E[cos(u1) cos(u2)]) by the Gaussian integrals E[cos(w.u)] =
+    exp(-w.Sigma.w/2) written out by hand (``_check_distance_map``)."""
+    _check_distance_map("cos", A, D, 1.3, sb,
+                        single=lambda v: (1 + mp.exp(-2 * v)) / 2,       # E[cos(u)^2]
+                        pair=lambda v, r: (mp.exp(r - v) + mp.exp(-r - v)) / 2)
 
 
 def _gabor_square_mean(q):

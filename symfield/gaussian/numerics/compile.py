@@ -436,6 +436,55 @@ def _two_exponentials(a, R, b, S) -> sp.Expr:
     return (total * (sp.exp(a) + sp.exp(b)) + difference * change) / 2
 
 
+class _expquad(sp.Function):
+    """exp(a) - exp(b) - exp(c) + exp(d), d = b + c - a, given as (a, d, b - a, c - a) with
+    the gaps simplified symbolically: exp(a) expm1(b - a) expm1(c - a), from the larger of
+    a and d (float64 only). cos's distance map 1 - exp(-x/2) - exp(x/2 - 2v) + exp(-2v)
+    (v the variance, x = sigma_w^2 D) cancelled terms of size 1 to one of size x (4v - x)
+    at small variances: it is (1 - exp(-x/2)) (1 - exp(x/2 - 2v))."""
+
+
+def _np_expquad(a, d, g1, g2):
+    """exp(a) expm1(g1) expm1(g2) = exp(d) expm1(-g1) expm1(-g2) (d - a = g1 + g2), taken
+    from the larger exponent (its expm1 arguments then do not both grow)."""
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        return np.where(a >= d, np.exp(a) * np.expm1(g1) * np.expm1(g2),
+                        np.exp(d) * np.expm1(-g1) * np.expm1(-g2))
+
+
+def _exponential_quadruples(total: sp.Expr) -> sp.Expr:
+    """In a sum, k R (exp(a) - exp(b) - exp(c) + exp(d)) with a + d = b + c symbolically
+    (a term without an exponential has a = 0) -> k R _expquad(a, d, b - a, c - a): the
+    four terms' cancellation is the product of two differences, each computed directly."""
+    terms = list(sp.Add.make_args(total))
+    if len(terms) < 4 or len(terms) > _MAX_GROUPED_TERMS:
+        return total
+    parts = []
+    for t in terms:
+        coeff, rest = t.as_coeff_Mul()
+        a, others = _exponent_and_rest(rest)
+        parts.append(None if others.has(sp.erf, sp.erfc) else (coeff, others, a))
+    for first, top in enumerate(parts):
+        for last, bottom in enumerate(parts):
+            if last <= first or top is None or bottom is None or bottom[:2] != top[:2] \
+                    or bottom[2] == top[2]:
+                continue
+            k, R, a = top
+            d = bottom[2]
+            minus = [n for n, p in enumerate(parts) if p is not None
+                     and n not in (first, last) and p[0] == -k and p[1] == R]
+            for one in minus:
+                for other in minus:
+                    b, c = parts[one][2], parts[other][2]
+                    if other <= one or b == a or c == a or sp.expand(a + d - b - c) != 0:
+                        continue
+                    quad = _expquad(a, d, sp.factor(sp.expand(b - a)),
+                                    sp.factor(sp.expand(c - a)))
+                    return sp.Add(k * R * quad, *[t for n, t in enumerate(terms)
+                                                  if n not in (first, last, one, other)])
+    return total
+
+
 def _stable_exponentials(expr: sp.Expr) -> sp.Expr:
     """float64-only rewrites of exponential and error-function terms (see the helpers)."""
     if not expr.has(sp.exp, sp.erf):
@@ -443,6 +492,7 @@ def _stable_exponentials(expr: sp.Expr) -> sp.Expr:
     expr = _merge_exponentials(expr)
     if expr.has(sp.exp):
         expr = expr.replace(lambda e: e.is_Add and e.has(sp.exp), _same_exponentials)
+        expr = expr.replace(lambda e: e.is_Add and e.has(sp.exp), _exponential_quadruples)
     return expr.replace(lambda e: e.is_Add and e.has(sp.exp, sp.erf), _complements)
 
 
@@ -538,7 +588,7 @@ def np_modules() -> list:
     return [{"asin": _np_arcsin, "acos": _np_arccos, "erf": sc.erf, "erfc": sc.erfc,
              "Heaviside": lambda a, h0=0.5: np.heaviside(a, h0),
              "_nonnegative": lambda a: np.maximum(a, 0.0), "_expm1": np.expm1,
-             "_expdiff": _np_expdiff,
+             "_expdiff": _np_expdiff, "_expquad": _np_expquad,
              "_erfcx": sc.erfcx, "_experfc": _np_experfc,
              "_log1pexp": lambda a: np.logaddexp(0.0, a),
              "_expit": sc.expit, "_pair_gap": _np_pair_gap, **NP_FUNCTIONS,
