@@ -257,12 +257,7 @@ CORE = {"erf", "linear", "relu", "leaky_relu", "abs"}
 
 #: float64 forms known to miss the bound (issue 19 item 2 remains open for them), strict:
 #: the test fails once one is fixed, and the entry must go. Found by these sweeps.
-KNOWN_LOSSES = {
-    ("distance_map", "cos"): "at small q the closed form's terms are O(1) (phi(0) != 0) and "
-                             "the distance O(q) or smaller, away from degenerate pairs too",
-    ("length_map_slope", "gabor"): "terms of size 1 cancel to 1e-5 at large q",
-    ("correlation_map_slope", "gabor"): "terms of size 1 cancel at large q (2e-8 at q = 1e4)",
-}
+KNOWN_LOSSES: dict = {}
 
 
 #: Losses only the 10^4-point sweep finds (the shorter sweeps pass: an xfail there would be
@@ -633,6 +628,24 @@ def test_hard_tanh_at_large_variances(name):
         assert abs(g - ref) <= 1e-14 * abs(ref), (name, v, g, ref)
 
 
+def _check_distance_map(act, A, D, sw, sb, single, pair):
+    """The distance map's float64 value at (A, D, sigma_w, sigma_b) against its definition
+    2 (single(v) - pair(v, r)), single = E[phi(u)^2] at variance v = sigma_w^2 A + sigma_b^2
+    and pair = E[phi(u1) phi(u2)] at covariance r = v - sigma_w^2 D/2, given by hand at 40
+    digits: within the sweeps' bound, and within 1e-14 relative (1e-12 near D = 4A, where
+    4v - x is a difference of rounded products of the inputs: kappa ~ 4e3 at A = 1e3)."""
+    law = law_of("distance_map", act)
+    got = float(law.to_numpy()(A=A, D=D, sigma_w=sw, sigma_b=sb))
+    with mp.workdps(40):
+        v = mp.mpf(sw) ** 2 * mp.mpf(A) + mp.mpf(sb) ** 2
+        ref = 2 * (single(v) - pair(v, v - mp.mpf(sw) ** 2 * mp.mpf(D) / 2))
+    (ratio, _), = error_ratios(law, {"A": np.array([A]), "D": np.array([D]),
+                                     "sigma_w": np.array([sw]), "sigma_b": np.array([sb])})
+    assert ratio <= 1
+    near_edge = 4 * A - D <= 1e-3 * A
+    assert abs(got - ref) <= (1e-12 if near_edge else 1e-14) * abs(ref), (got, ref)
+
+
 @pytest.mark.parametrize("A,D", [(1e-8, 2e-8), (1e-4, 1e-5), (1e-6, 3.9e-6), (0.3, 1.0), (1e3, 2e3)])
 def test_gaussian_bump_distance_map_at_small_variances(A, D):
     """The Gaussian bump's distance map 2/sqrt(1 + 4v) - 2/(sqrt(1 + x) sqrt(1 + 4v - x))
@@ -641,13 +654,82 @@ def test_gaussian_bump_distance_map_at_small_variances(A, D):
     with x (4v - x) factored (compile._root_differences). Against the definition
     2 (E[phi^2] - E[phi(u1) phi(u2)]), phi = exp(-x^2), each by the Gaussian integral
     E[exp(-(u1^2 + u2^2))] = 1/sqrt(det(I + 2 Sigma)) written out by hand at 40 digits."""
-    law = law_of("distance_map", "gaussian")
-    sw, sb = 1.3, 0.0     # the variance v is then of the size of A
-    got = float(law.to_numpy()(A=A, D=D, sigma_w=sw, sigma_b=sb))
+    # the variance v is then of the size of A
+    _check_distance_map("gaussian", A, D, 1.3, 0.0,
+                        single=lambda v: 1 / mp.sqrt(1 + 4 * v),   # E[exp(-2 u^2)]
+                        pair=lambda v, r: 1 / mp.sqrt((1 + 2 * v) ** 2 - 4 * r**2))
+
+
+@pytest.mark.parametrize("A,D,sb", [(1e-8, 2e-8, 1e-5), (1e-7, 1e-10, 1e-5), (1e-4, 3e-4, 1e-5),
+                                    (0.02, 0.05, 1e-5), (3.0, 1.0, 1e-5),
+                                    (1e-6, 4e-6 * (1 - 1e-6), 1e-5), (1e3, 3999.0, 0.0)])
+def test_cos_distance_map_at_small_variances(A, D, sb):
+    """cos's distance map 1 - exp(-x/2) - exp(x/2 - 2v) + exp(-2v) (v = sigma_w^2 A +
+    sigma_b^2, x = sigma_w^2 D) cancels terms of size 1 to a value of size x (4v - x) at
+    small variances: its float64 form is the product (1 - exp(-x/2))(1 - exp(x/2 - 2v)) with
+    both exponents simplified symbolically (compile._exponential_quadruples). Against the
+    definition 2 (E[cos(u)^2] - E[cos(u1) cos(u2)]) by the Gaussian integrals E[cos(w.u)] =
+    exp(-w.Sigma.w/2) written out by hand (``_check_distance_map``)."""
+    _check_distance_map("cos", A, D, 1.3, sb,
+                        single=lambda v: (1 + mp.exp(-2 * v)) / 2,       # E[cos(u)^2]
+                        pair=lambda v, r: (mp.exp(r - v) + mp.exp(-r - v)) / 2)
+
+
+def _gabor_square_mean(q):
+    """E[phi(u)^2], phi(x) = exp(-x^2) sin(x), u ~ N(0, q), by hand: (E[exp(-2u^2)] -
+    E[exp(-2u^2) cos(2u)])/2 with E[exp(-a u^2) cos(b u)] = exp(-b^2 q/(2 (1 + 2aq))) /
+    sqrt(1 + 2aq)."""
+    return (1 - mp.exp(-2 * q / (1 + 4 * q))) / (2 * mp.sqrt(1 + 4 * q))
+
+
+def _gabor_kernel(q1, q2, r):
+    """E[phi(u1) phi(u2)] by hand: sin(u1) sin(u2) = (cos(u1 - u2) - cos(u1 + u2))/2 and
+    E[exp(-u.u) cos(w.u)] = exp(-w.M.w/2)/sqrt(det(I + 2 Sigma)), M = Sigma (I + 2 Sigma)^-1."""
+    S = mp.matrix([[q1, r], [r, q2]])
+    I2 = mp.eye(2)
+    M = S * mp.inverse(I2 + 2 * S)
+    scale = 1 / mp.sqrt(mp.det(I2 + 2 * S))
+
+    def cosine(w):
+        w = mp.matrix(w)
+        return mp.exp(-(w.T * M * w)[0] / 2) * scale
+    return (cosine([1, -1]) - cosine([1, 1])) / 2
+
+
+@pytest.mark.parametrize("q", [30.0, 1477.4633497785, 4776.963482863608, 1e4, 1e7])
+def test_gabor_length_map_slope_at_large_variances(q):
+    """Gabor's length-map slope sigma_w^2 d/dq E[phi^2] held terms R_i exp(-2q/(4q + 1))
+    (and terms without the exponential) whose coefficients of size 1 cancel to 1/q at large
+    q (1e-5 at q = 1e4): its float64 form sums each exponential's coefficients as one
+    factored fraction (compile._same_exponentials). Against the derivative of E[phi^2]
+    written out by hand, at 40 digits."""
+    law = law_of("length_map_slope", "gabor")
+    sw = 1.7
+    got = float(law.to_numpy()(q=q, sigma_w=sw))
     with mp.workdps(40):
-        v = mp.mpf(sw) ** 2 * mp.mpf(A) + mp.mpf(sb) ** 2
-        r = v - mp.mpf(sw) ** 2 * mp.mpf(D) / 2
-        pair = 1 / mp.sqrt((1 + 2 * v) ** 2 - 4 * r**2)   # det(I + 2 Sigma)
-        single = 1 / mp.sqrt(1 + 4 * v)                    # E[exp(-2 u^2)]
-        ref = 2 * (single - pair)
+        ref = mp.mpf(sw) ** 2 * mp.diff(_gabor_square_mean, mp.mpf(q))
     assert abs(got - ref) <= 1e-14 * abs(ref), (got, ref)
+
+
+@pytest.mark.parametrize("q,c", [(5083.8719116004695, 0.04502206212475279),
+                                 (4417.9953830451295, -0.03884167060205601),
+                                 (1e4, 0.7), (300.0, -0.9), (1e-6, 0.3), (2.0, 0.99)])
+def test_gabor_correlation_map_slope_at_large_variances(q, c):
+    """Gabor's correlation-map slope q sigma_w^2 E[phi'(u1) phi'(u2)]/(sigma_w^2 E[phi^2] +
+    sigma_b^2) held two exponentials, both near exp(-1/2) at large q, whose coefficients of
+    size 1 cancel (2e-8 off at q = 1e4): its float64 form sums each exponential's
+    coefficients symbolically and writes R exp(a) + S exp(b) by R + S and R - S
+    (compile._two_exponentials). Against the kernel by Gaussian integrals written out by hand,
+    its rho-derivative by mpmath at 40 digits."""
+    law = law_of("correlation_map_slope", "gabor")
+    sw, sb = 1.3, 0.01
+    got = float(law.to_numpy()(q=q, c=c, sigma_w=sw, sigma_b=sb))
+    with mp.workdps(40):
+        qm = mp.mpf(q)
+        slope = mp.diff(lambda r: _gabor_kernel(qm, qm, r), qm * mp.mpf(c))
+        ref = qm * mp.mpf(sw) ** 2 * slope / (mp.mpf(sw) ** 2 * _gabor_square_mean(qm)
+                                             + mp.mpf(sb) ** 2)
+    (ratio, _), = error_ratios(law, {"q": np.array([q]), "c": np.array([c]),
+                                     "sigma_w": np.array([sw]), "sigma_b": np.array([sb])})
+    assert ratio <= 1
+    assert abs(got - ref) <= 1e-13 * abs(ref), (got, ref)

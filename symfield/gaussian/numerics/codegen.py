@@ -402,6 +402,7 @@ _FUNCTIONS = {
     "Abs": ("fabs", "_abs"), "sign": ("symfield_sign", "_sign"),
     "_nonnegative": ("symfield_nonnegative", "_nonnegative"),
     "_expm1": ("expm1", "_expm1"), "_expdiff": ("symfield_expdiff", "_expdiff"),
+    "_expquad": ("symfield_expquad", "_expquad"),
     "_erfcx": ("symfield_erfcx", "_erfcx"),
     "_imaginary_faddeeva": ("symfield_erfcx", "_erfcx"),
     _ASIN_DIFFERENCE: ("symfield_asin_difference", "_asin_difference"),
@@ -656,6 +657,11 @@ _C_SMALL = {
     "_expdiff": "/* exp(a) - exp(b) with gap = a - b simplified symbolically */\n"
                 "static double symfield_expdiff(double a, double b, double gap) {\n"
                 "    return -(gap >= 0 ? 1.0 : -1.0) * exp(fmax(a, b)) * expm1(-fabs(gap));\n}",
+    "_expquad": "/* exp(a) - exp(b) - exp(c) + exp(d) = exp(a) expm1(g1) expm1(g2), d - a = "
+                "g1 + g2,\n   g1 = b - a and g2 = c - a simplified symbolically */\n"
+                "static double symfield_expquad(double a, double d, double g1, double g2) {\n"
+                "    return a >= d ? exp(a) * expm1(g1) * expm1(g2)\n"
+                "                  : exp(d) * expm1(-g1) * expm1(-g2);\n}",
     "_expit": "/* exp(a)/(1 + exp(a)) without inf/inf */\n"
               "static double symfield_expit(double a) {\n"
               "    return a >= 0 ? 1.0 / (1.0 + exp(-a)) : exp(a) / (1.0 + exp(a));\n}",
@@ -1099,6 +1105,13 @@ def _heaviside(x, h0=0.5):
 def _expdiff(a, b, gap):
     """exp(a) - exp(b), gap = a - b simplified symbolically."""
     return -_where(gap >= 0, 1.0, -1.0) * _exp(_maximum(a, b)) * _expm1(-_abs(gap))
+
+
+def _expquad(a, d, g1, g2):
+    """exp(a) - exp(b) - exp(c) + exp(d), d - a = g1 + g2, g1 = b - a and g2 = c - a
+    simplified symbolically."""
+    top = a >= d
+    return _where(top, _exp(a) * _expm1(g1) * _expm1(g2), _exp(d) * _expm1(-g1) * _expm1(-g2))
 
 
 def _asin_difference(x, y, d, rx, ry):

@@ -364,11 +364,135 @@ def _stable_root_differences(expr: sp.Expr) -> sp.Expr:
         1 for t in e.args if _reciprocal_roots(t)[1]) >= 2, _root_differences)
 
 
+def _exponent_and_rest(term: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """(a, R) with term = R exp(a), a the sum of term's exponential factors' arguments
+    cancelled to one fraction (0 without any): equal exponents written apart compare equal."""
+    factors = sp.Mul.make_args(term)
+    exps = [f for f in factors if isinstance(f, sp.exp)]
+    rest = sp.Mul(*[f for f in factors if not isinstance(f, sp.exp)])
+    return sp.cancel(sp.Add(*[f.args[0] for f in exps])), rest
+
+
+#: Sums with more terms than this (after distributing products) are not regrouped.
+_MAX_GROUPED_TERMS = 24
+
+
+def _distributed(expr: sp.Expr) -> list[sp.Expr]:
+    """The terms of expr with its products distributed over the sums in their numerators
+    that hold exponentials (never into a denominator: sp.expand_mul moves exp(a) into one)."""
+    if expr.is_Add:
+        return [t for a in expr.args for t in _distributed(a)]
+    if not expr.is_Mul:
+        return [expr]
+    sums = [f for f in expr.args if f.is_Add and f.has(sp.exp)]
+    if not sums:
+        return [expr]
+    out = [sp.Mul(*[f for f in expr.args if f not in sums])]
+    for f in sums:
+        out = [a * t for a in out for t in _distributed(f)]
+        if len(out) > _MAX_GROUPED_TERMS:
+            break
+    return out
+
+
+def _same_exponentials(total: sp.Expr) -> sp.Expr:
+    """A sum of terms R_i exp(a) and S_j exp(b) (b = 0: terms without an exponential),
+    products distributed, the R_i and S_j algebraic, some exponential met twice ->
+    R exp(a) + S exp(b) with R = sum_i R_i, S = sum_j S_j each one factored fraction, written
+    by ``_two_exponentials`` (float64 only): where the coefficients of an exponential cancel,
+    they do so symbolically. Gabor's length-map slope E (16 q^2/(4q + 1)^2 - 12 q/(4q + 1) +
+    2) + 4q/(4q + 1) - 1, E = exp(-2q/(4q + 1)), cancelled terms of size 1 to 1e-5 at q =
+    1e4; R = 2 (2q + 1)/(4q + 1)^2, S = -1/(4q + 1). Other sums (three exponentials, a term
+    with another function) stay as they are."""
+    terms = _distributed(total)
+    if len(terms) > _MAX_GROUPED_TERMS:
+        return total
+    groups: dict = {}
+    for t in terms:
+        a, rest = _exponent_and_rest(t)
+        if rest.atoms(sp.Function):     # erf, roots of functions...: not algebraic
+            groups.setdefault(None, []).append(t)
+        else:
+            groups.setdefault(a, []).append(rest)
+    if None in groups or len(groups) != 2 or not any(
+            len(rests) > 1 for a, rests in groups.items() if a != 0):
+        return total
+    (a, first), (b, second) = sorted(groups.items(), key=lambda g: g[0] == 0)
+    return _two_exponentials(a, sp.Add(*first), b, sp.Add(*second))
+
+
+def _two_exponentials(a, R, b, S) -> sp.Expr:
+    """R exp(a) + S exp(b) -> ((R + S)(exp(a) + exp(b)) + (R - S)(exp(a) - exp(b)))/2 with
+    R + S and R - S each one factored fraction and exp(a) - exp(b) from the gap a - b
+    (expm1(a) for b = 0), float64 only: where R ~ -S and a ~ b (gabor's correlation-map
+    slope at large q, both exponents near -1/2) neither part is a difference of rounded
+    numbers of size 1, and where R ~ S the difference of the exponentials is direct."""
+    total = sp.factor(sp.cancel(R + S))
+    difference = sp.factor(sp.cancel(R - S))
+    if b == 0:
+        change = _expm1(a)
+    else:
+        change = _expdiff(a, b, sp.factor(sp.cancel(a - b)))
+    return (total * (sp.exp(a) + sp.exp(b)) + difference * change) / 2
+
+
+class _expquad(sp.Function):
+    """exp(a) - exp(b) - exp(c) + exp(d), d = b + c - a, given as (a, d, b - a, c - a) with
+    the gaps simplified symbolically: exp(a) expm1(b - a) expm1(c - a), from the larger of
+    a and d (float64 only). cos's distance map 1 - exp(-x/2) - exp(x/2 - 2v) + exp(-2v)
+    (v the variance, x = sigma_w^2 D) cancelled terms of size 1 to one of size x (4v - x)
+    at small variances: it is (1 - exp(-x/2)) (1 - exp(x/2 - 2v))."""
+
+
+def _np_expquad(a, d, g1, g2):
+    """exp(a) expm1(g1) expm1(g2) = exp(d) expm1(-g1) expm1(-g2) (d - a = g1 + g2), taken
+    from the larger exponent (its expm1 arguments then do not both grow)."""
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        return np.where(a >= d, np.exp(a) * np.expm1(g1) * np.expm1(g2),
+                        np.exp(d) * np.expm1(-g1) * np.expm1(-g2))
+
+
+def _exponential_quadruples(total: sp.Expr) -> sp.Expr:
+    """In a sum, k R (exp(a) - exp(b) - exp(c) + exp(d)) with a + d = b + c symbolically
+    (a term without an exponential has a = 0) -> k R _expquad(a, d, b - a, c - a): the
+    four terms' cancellation is the product of two differences, each computed directly."""
+    terms = list(sp.Add.make_args(total))
+    if len(terms) < 4 or len(terms) > _MAX_GROUPED_TERMS:
+        return total
+    parts = []
+    for t in terms:
+        coeff, rest = t.as_coeff_Mul()
+        a, others = _exponent_and_rest(rest)
+        parts.append(None if others.has(sp.erf, sp.erfc) else (coeff, others, a))
+    for first, top in enumerate(parts):
+        for last, bottom in enumerate(parts):
+            if last <= first or top is None or bottom is None or bottom[:2] != top[:2] \
+                    or bottom[2] == top[2]:
+                continue
+            k, R, a = top
+            d = bottom[2]
+            minus = [n for n, p in enumerate(parts) if p is not None
+                     and n not in (first, last) and p[0] == -k and p[1] == R]
+            for one in minus:
+                for other in minus:
+                    b, c = parts[one][2], parts[other][2]
+                    if other <= one or b == a or c == a or sp.expand(a + d - b - c) != 0:
+                        continue
+                    quad = _expquad(a, d, sp.factor(sp.expand(b - a)),
+                                    sp.factor(sp.expand(c - a)))
+                    return sp.Add(k * R * quad, *[t for n, t in enumerate(terms)
+                                                  if n not in (first, last, one, other)])
+    return total
+
+
 def _stable_exponentials(expr: sp.Expr) -> sp.Expr:
     """float64-only rewrites of exponential and error-function terms (see the helpers)."""
     if not expr.has(sp.exp, sp.erf):
         return expr
     expr = _merge_exponentials(expr)
+    if expr.has(sp.exp):
+        expr = expr.replace(lambda e: e.is_Add and e.has(sp.exp), _same_exponentials)
+        expr = expr.replace(lambda e: e.is_Add and e.has(sp.exp), _exponential_quadruples)
     return expr.replace(lambda e: e.is_Add and e.has(sp.exp, sp.erf), _complements)
 
 
@@ -464,7 +588,7 @@ def np_modules() -> list:
     return [{"asin": _np_arcsin, "acos": _np_arccos, "erf": sc.erf, "erfc": sc.erfc,
              "Heaviside": lambda a, h0=0.5: np.heaviside(a, h0),
              "_nonnegative": lambda a: np.maximum(a, 0.0), "_expm1": np.expm1,
-             "_expdiff": _np_expdiff,
+             "_expdiff": _np_expdiff, "_expquad": _np_expquad,
              "_erfcx": sc.erfcx, "_experfc": _np_experfc,
              "_log1pexp": lambda a: np.logaddexp(0.0, a),
              "_expit": sc.expit, "_pair_gap": _np_pair_gap, **NP_FUNCTIONS,
