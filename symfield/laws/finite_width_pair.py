@@ -50,7 +50,7 @@ from ..errors import InvalidValueError
 from ..expectation import Expectation, bivariate_expectation, expectation, u1, u2
 from ..microdynamics import n
 from ..numbers import to_exact
-from ..piecewise import distributional_derivative
+from ..piecewise import NONSMOOTH, distributional_derivative
 from ..symbols import L, TextFreeFunction, q, q1, q2, rho, sigma_b, sigma_w
 from .base import Law, LawDefinition
 from .calculus import derive
@@ -216,13 +216,16 @@ def _pair_expectation(function, phi, d_q1: int = 0, d_q2: int = 0,
     """d^(d_q1 + d_q2 + d_rho) E[phi(u1)^a phi(u2)^b] / dq1^d_q1 dq2^d_q2 drho^d_rho by the
     heat equation: E[F^(2 d_q1 + d_rho)(u1) G^(2 d_q2 + d_rho)(u2)] / 2^(d_q1 + d_q2), each
     factor differentiated as one function in the sense of distributions (SymPy's product
-    rule on max(0, u)^2 would leave delta(u) max(0, u) and then delta(u)^2)."""
+    rule on max(0, u)^2 would leave delta(u) max(0, u) and then delta(u)^2). Used for kinked
+    activations; a smooth one is differentiated under the integral sign (the same value)."""
     a, b = _PAIR_POWERS[function]
     first = distributional_derivative(phi(u1) ** a, u1, 2 * d_q1 + d_rho)
     second = distributional_derivative(phi(u2) ** b, u2, 2 * d_q2 + d_rho)
-    total = sp.Add(*[bivariate_expectation(f * g, q1, rho, q2)
-                     for f in _delta_apart(first) for g in _delta_apart(second)])
-    return total / 2 ** (d_q1 + d_q2)
+    # the factor inside the integrand, where differentiating the expectation puts it (the
+    # documents show the definition this way)
+    scale = sp.Rational(1, 2 ** (d_q1 + d_q2))
+    return sp.Add(*[bivariate_expectation(f * g * scale, q1, rho, q2)
+                    for f in _delta_apart(first) for g in _delta_apart(second)])
 
 
 def _delta_apart(factor: sp.Expr) -> list[sp.Expr]:
@@ -262,6 +265,9 @@ def elementary_expectation(atom: sp.Expr, phi) -> sp.Expr:
         return value.subs(q, variance)
     if not isinstance(atom, sp.Derivative):
         return _pair_expectation(atom.func, phi)
+    value = _pair_expectation(atom.expr.func, phi)
+    if not value.has(*NONSMOOTH, sp.DiracDelta):
+        return sp.diff(value, *atom.variable_count)   # under the integral sign
     orders = {v: count for v, count in atom.variable_count}
     return _pair_expectation(atom.expr.func, phi, orders.get(q1, 0), orders.get(q2, 0),
                              orders.get(rho, 0))
