@@ -1257,6 +1257,13 @@ def _meets(value: arb, dps: int) -> bool:
     return value.rad() <= threshold
 
 
+def _grown_bits(bits: int, accuracy_bits: int, dps: int) -> int | None:
+    """The next working precision when a try at ``bits`` kept ``accuracy_bits`` relative
+    bits: the bits lost to cancellation made up at once (None: no estimate, double)."""
+    short = target_bits(dps) + 8 - accuracy_bits
+    return bits + short + 32 if 0 < short < bits else None
+
+
 #: A composed value whose ball still holds 0 at this many times the target's bits is taken
 #: for a zero that rounding cannot resolve (e.g. by symmetry), not for deeper cancellation:
 #: the search stops there instead of at the effort cap (minutes for a depth recursion).
@@ -1330,10 +1337,7 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
                             f"more digits (best enclosure {best!r})")
                     if best is None or found.digits >= best.digits:
                         best = found
-                    # the bits lost to cancellation at this precision, made up at the next
-                    short = target_bits(dps) + 8 - value.rel_accuracy_bits()
-                    if 0 < short < bits:
-                        grown = bits + short + 32
+                    grown = _grown_bits(bits, value.rel_accuracy_bits(), dps)
                 else:
                     infinite = True
         if bits >= cap:
@@ -1373,11 +1377,9 @@ def enclose_computation(compute: Callable[[], Sequence[Ball]], dps: int, what: s
                     if bits >= ZERO_BITS_FACTOR * target_bits(dps) and \
                             any(v.contains(0) and not _meets(v, dps) for v in values):
                         raise _maybe_zero(what, dps, bits, best)
-                    # as in enclose: the bits lost at this precision, made up at the next
-                    # (doubling proved 155 digits of a depth-30 recursion asked for 30)
-                    short = target_bits(dps) + 8 - min(v.rel_accuracy_bits() for v in values)
-                    if 0 < short < bits:
-                        grown = bits + short + 32
+                    # by the shortfall, not doubling (which proved 155 digits of a depth-30
+                    # recursion asked for 30)
+                    grown = _grown_bits(bits, min(v.rel_accuracy_bits() for v in values), dps)
         if bits >= cap:
             break
         bits, grown = max(grown, bits + 32) if grown else 2 * bits, None
