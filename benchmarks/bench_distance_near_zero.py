@@ -2,7 +2,7 @@
 
 float64 to_numpy() of distance_map at 200 points with D log-uniform in [1e-12, 1e-1] (A in
 [0.5, 2], sigma_w = 1.3, sigma_b = 0.2): symfield's route (where the law's own form was found
-to cancel near u2 = u1, the points with var(u1 - u2) < 0.1 var((u1 + u2)/2) are computed by
+to cancel near u2 = u1, the points with var(u1 - u2) < 0.3 var((u1 + u2)/2) are computed by
 the definition E[(phi(u1) - phi(u2))^2], its rule split at the kinks for ELU and hard_tanh)
 against the law's own form alone (2 (chi0 - K): closed for GELU, closed chi0 minus the
 conditioned pair quadrature for ELU and hard_tanh), with the largest relative error of each

@@ -576,6 +576,18 @@ def test_difference_rule_near_opposite_pair_and_at_large_mean():
     assert unresolved[0]
 
 
+def test_difference_rule_refuses_an_integrand_that_outgrows_its_cutoff():
+    """exp's squared difference at var(d) = 2294 peaks 48 sd out, beyond every rule's 9 sd
+    cutoff: the rules truncated alike agree with themselves there, so the point must be
+    reported unresolved (its caller recomputes it), not returned (3.4e169 for 9.9e499 once)."""
+    from symfield.gaussian.numerics.quadrature import expect_difference_np
+
+    unresolved = np.zeros(1, dtype=bool)
+    expect_difference_np(np.exp, np.exp, np.array([1.6]), np.array([2294.0]), (),
+                         (np.sinh, np.sinh), unresolved)
+    assert unresolved[0]
+
+
 def test_split_rule_of_a_saturated_integrand_is_resolved():
     """An integrand 0 at every node (hard_tanh's difference far out in saturation) is a
     resolved 0, not the 0/0 'unresolved' it once was."""

@@ -562,13 +562,14 @@ def _tanh_sinh_nodes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def expect_split_np(f: Callable, var: np.ndarray, cuts: np.ndarray,
-                    cancellation: np.ndarray) -> np.ndarray:
+                    cancellation: np.ndarray, atol: np.ndarray | None = None) -> np.ndarray:
     """float64 E[f(x, i)], x ~ N(0, var[i]), for points i whose integrands are analytic
     between their own ``cuts`` (shape (points, k); NaN for none): tanh-sinh on each piece of
     [-L, L], L = _FP_CUTOFF sd. ``f(x, rows)`` takes nodes of shape (len(rows), m) and the
     indices of the points they belong to. ``cancellation`` receives sum|w f| / |sum w f|,
     infinite where the rule at twice the step disagrees (not converged: the caller
-    recomputes those points)."""
+    recomputes those points) by more than ``atol`` (per point; default 0), the absolute
+    error a caller can afford there."""
     var = np.asarray(var, dtype=float)
     sd = np.sqrt(var)
     half = _FP_CUTOFF * sd
@@ -601,7 +602,9 @@ def expect_split_np(f: Callable, var: np.ndarray, cuts: np.ndarray,
         out[rows] = total
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = size / np.abs(total)
-            ratio = np.where(np.abs(total - rough) > _FP_UNRESOLVED * size, np.inf, ratio)
+            allowed = _FP_UNRESOLVED * size if atol is None \
+                else np.maximum(_FP_UNRESOLVED * size, atol[rows])
+            ratio = np.where(np.abs(total - rough) > allowed, np.inf, ratio)
         # an integrand that is 0 at every node (saturated) is resolved, not 0/0
         ratio = np.where(size == 0, 1.0, ratio)
         cancellation[rows] = np.where(np.isfinite(ratio), ratio, np.inf)
@@ -743,27 +746,71 @@ def expect_difference_np(f: Callable, fprime: Callable, var_mean: np.ndarray,
     for _ in range(_DIFFERENCE_HALVINGS + 1):
         if todo.size == 0:
             break
-        fine, coarse = _difference_rule(f, fprime, vm[todo], vd[todo],
-                                        [p[todo] for p in pflat], step, mirror)
+        fine, coarse, coarser = _difference_rule(f, fprime, vm[todo], vd[todo],
+                                                 [p[todo] for p in pflat], step, mirror)
         out[todo] = fine
         with np.errstate(invalid="ignore"):
-            # exponential convergence: the fine rule's error is ~ the square of the coarse's
-            agree = np.abs(fine - coarse) <= _DIFFERENCE_AGREEMENT * np.abs(fine)
+            # converging geometrically, the fine rule's error is about (its distance to the
+            # coarse)^2 / (the coarse's to the coarser): not the square of the first alone
+            # (mish at var 1e4: rules 2e-6 then 7.6e-9 apart, the last 8e-13 off)
+            apart, before = np.abs(fine - coarse), np.abs(coarse - coarser)
+            size = np.abs(fine)
+            agree = (apart <= _DIFFERENCE_ROUNDING * size) | (
+                (apart <= _DIFFERENCE_AGREEMENT * size)
+                & (apart * apart <= _DIFFERENCE_PREDICTED * size * before))
         todo = todo[~agree]
         step /= 2
+    # Still disagreeing: a bend of unit width far out on the diagonals m = +-d/2, where the
+    # mapped nodes are sparse (GELU at var 5e4: the rules 2.6e-5, 7.5e-7, 1.9e-9 apart, the
+    # last 1.9e-9 off). The activations of the literature bend at the origin: at a large
+    # variance that bend is a kink there in all but name, and the split rule placing pieces'
+    # ends on it resolves it (2e-16, 0.2 s a point); its own check reports where it did not.
+    todo = todo[vm[todo] > 0]
+    if todo.size:
+        ratio = np.ones(todo.size)
+        retried = expect_difference_split_np(
+            f, fprime, np.zeros((todo.size, 1)), vm[todo], vd[todo],
+            tuple(p[todo] for p in pflat), ratio, mirror, nested=True, scale=out[todo])
+        done = np.isfinite(ratio) & _light_tails(f, vm[todo], vd[todo],
+                                                 [p[todo] for p in pflat], retried)
+        out[todo[done]] = retried[done]
+        todo = todo[~done]
     if unresolved is not None and todo.size:
-        # as the split rule: unresolved when the last two rules differ by more than
-        # _FP_UNRESOLVED (a slow algebraic approach, mish at q = 1e4: 2e-6, is not flagged)
-        with np.errstate(invalid="ignore"):
-            far = ~(np.abs(fine - coarse) <= _FP_UNRESOLVED * np.abs(fine))
-        unresolved.reshape(-1)[todo[far[~agree]]] = True
+        unresolved.reshape(-1)[todo] = True     # a value of unknown worth: the caller's
     return out.reshape(shape)
+
+
+def _light_tails(f: Callable, vm: np.ndarray, vd: np.ndarray, pflat: list,
+                 total: np.ndarray) -> np.ndarray:
+    """Whether the mass of (f(m + d/2) - f(m - d/2))^2 near the rules' cutoff (9 sd in m and
+    in d) is negligible beside ``total``: a rule truncated there cannot see an integrand that
+    outgrows the Gaussian (exp at var 575 peaks at 48 sd), and its checks agree with
+    themselves. Probed at the cutoff in one variable and 0, 1, 3 sd in the other."""
+    sd_m, sd_d = np.sqrt(vm), np.sqrt(vd)
+    cut = _FP_CUTOFF
+    probes = [(sign * cut, k) for sign in (-1, 1) for k in (0.0, 1.0, 3.0)] + \
+             [(sign * k, cut) for sign in (-1, 1) for k in (0.0, 1.0, 3.0)]
+    heaviest = np.zeros(vm.size)
+    with np.errstate(all="ignore"):
+        for a, b in probes:
+            m, d = a * sd_m, b * sd_d
+            diff = f(m + d / 2, *pflat) - f(m - d / 2, *pflat)
+            # the mass of a cell one sd wide around the probe
+            mass = diff * diff * math.exp(-(a * a + b * b) / 2) / (2 * math.pi)
+            heaviest = np.maximum(heaviest, np.where(np.isfinite(mass), mass, np.inf))
+        return heaviest <= _NEGLIGIBLE_TAIL * np.abs(total)
+
+
+#: The largest mass at the cutoff, relative to the result, of an integrand the truncated
+#: rules may take (a linear growth, GELU's, leaves ~1e-18 there).
+_NEGLIGIBLE_TAIL = 1e-16
 
 
 def expect_difference_split_np(f: Callable, fprime: Callable, kinks: np.ndarray,
                                var_mean: np.ndarray, var_difference: np.ndarray,
                                params: tuple, cancellation: np.ndarray,
-                               mirror: tuple | None = None) -> np.ndarray:
+                               mirror: tuple | None = None, nested: bool = False,
+                               scale: np.ndarray | None = None) -> np.ndarray:
     """float64 E[(f(m + d/2) - f(m - d/2))^2] (as ``expect_difference_np``) for f analytic
     between its ``kinks`` (shape (points, k), in f's variable). The product trapezoid rule
     meets a jump of f' on the lines m = k +- d/2 and converges like its step there (ELU's
@@ -776,12 +823,17 @@ def expect_difference_split_np(f: Callable, fprime: Callable, kinks: np.ndarray,
     where m +- d/2 crosses a kink (0.2-2 s a point). The difference is formed by
     ``_differences`` (divided or mirrored where small, never across a kink).
     ``cancellation`` receives the outer rule's ratios, +inf where an inner or the outer rule
-    is unresolved (the caller recomputes those points)."""
+    is unresolved (the caller recomputes those points). ``nested`` takes the nested rule at
+    every point (a smooth f whose bend is a kink at the scale of the variances: H(d) then
+    bends at the scale 1 in d, which the half-range rule does not resolve). ``scale``: an
+    estimate of each result's size (within a factor of a few), so that an inner expectation
+    far below it (silu's G(m) ~ 1e-47 at m = -330) need not converge in relative terms."""
     shape = np.shape(var_mean)
     vm_all = np.ascontiguousarray(var_mean, dtype=float).ravel()
     vd_all = np.ascontiguousarray(var_difference, dtype=float).ravel()
     out = np.zeros(vm_all.size)
     flat_ratio = np.ones(vm_all.size)
+    scale_all = None if scale is None else np.broadcast_to(scale, shape).ravel()
     # var_mean = 0 (u2 = -u1) is not this route's: NaN, recomputed by the caller
     out[vm_all <= 0] = np.nan
     flat_ratio[vm_all <= 0] = np.inf
@@ -823,9 +875,11 @@ def expect_difference_split_np(f: Callable, fprime: Callable, kinks: np.ndarray,
             m = ms.ravel()
             offsets = 2.0 * (m[:, None] - kinks[owner])
             inner_ratio = np.empty(m.size)
+            # the result is E_m[G(m)]: an error e in every G(m) moves it by at most e
+            atol = None if scale is None else _NEGLIGIBLE * np.abs(scale_all[todo][owner])
             values = expect_split_np(
                 lambda ds, inner: squares(m[inner][:, None], ds, owner[inner]), vd[owner],
-                np.concatenate([offsets, -offsets], axis=1), inner_ratio)
+                np.concatenate([offsets, -offsets], axis=1), inner_ratio, atol)
             unresolved[rows] |= ~np.isfinite(inner_ratio).reshape(rows.size, count).all(axis=1)
             return values.reshape(rows.size, count)
 
@@ -844,7 +898,7 @@ def expect_difference_split_np(f: Callable, fprime: Callable, kinks: np.ndarray,
         apart = np.where(gaps > 0, gaps, np.inf).min(axis=1, initial=np.inf)
         # the kink lines m = k_i + d/2 and m = k_j - d/2 cross at |d| = |k_i - k_j|: beyond
         # the cutoff of d's Gaussian that crossing weighs below 1e-19
-        smooth = (vd <= _HALF_RANGE_RATIO * vm) & (apart > _FP_CUTOFF * np.sqrt(vd))
+        smooth = (vd <= _HALF_RANGE_RATIO * vm) & (apart > _FP_CUTOFF * np.sqrt(vd)) & (not nested)
         for rule, sel in ((by_half_range_rule, np.flatnonzero(smooth)),
                           (by_nested_rule, np.flatnonzero(~smooth))):
             if sel.size:
@@ -855,6 +909,8 @@ def expect_difference_split_np(f: Callable, fprime: Callable, kinks: np.ndarray,
     return out.reshape(shape)
 
 
+#: An inner expectation's absolute error below this times the result's size is negligible.
+_NEGLIGIBLE = 1e-18
 #: Nodes of the half-range Gauss rule in d, and the largest var(d)/var(m) it is used for
 #: (H(d) varies on the scale sd(m): over [0, 9 sd(d)] a polynomial of degree 47 then
 #: resolves it); larger ratios, and kinks whose lines cross in range, take the nested rule.
@@ -894,24 +950,33 @@ def _half_range_gauss(n: int) -> tuple[np.ndarray, np.ndarray]:
 #: Half-width, in standard deviations of d, of the outer pieces around the points where
 #: expect_difference_split_np's inner cuts meet.
 _DIFFERENCE_LAYER = 6.0
-#: Relative agreement of the rules of steps h and 2h above which the step is halved.
+#: Relative agreement of the rules of steps h and 2h above which the step is halved; below
+#: it, the step is halved too unless the predicted error (see expect_difference_np) is below
+#: _DIFFERENCE_PREDICTED, or the rules agree to _DIFFERENCE_ROUNDING (their rounding).
 _DIFFERENCE_AGREEMENT = 1e-8
-#: Further halvings of the (d, m) step (each costs 4x) before the last rule stands.
+_DIFFERENCE_PREDICTED = 2e-16
+_DIFFERENCE_ROUNDING = 1e-14
+#: Further halvings of the (d, m) step (each costs 4x) before a point is reported
+#: unresolved (its caller recomputes it): a variance of 5e4 (sd 230) puts GELU's unit-width
+#: bend on the diagonals m = +-d/2 far out where the mapped nodes are sparse (2.3e-14 at
+#: h/8, 5 s a point, where its closed form in mpmath takes milliseconds).
 _DIFFERENCE_HALVINGS = 2
 
 
 def _difference_rule(f: Callable, fprime: Callable, vm: np.ndarray, vd: np.ndarray,
                      pflat: list, step: float,
-                     mirror: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     mirror: tuple | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The sinh-mapped product trapezoid rule of ``expect_difference_np`` with this step, and
-    the rule of twice the step on its even nodes."""
+    the rules of twice and four times the step on its nodes."""
     norm = 1.0 / math.sqrt(2 * math.pi)
 
     def grid(var):
         sd = np.sqrt(var)
         beta = np.minimum(sd, 1.0)
         t_max = float(np.max(np.arcsinh(sd * _FP_CUTOFF / beta)))
-        count = 2 * int(math.ceil(t_max / (2 * step)))   # even: the coarse rule ends there too
+        # a multiple of 4: the coarser rules end there too
+        count = 4 * int(math.ceil(t_max / (4 * step)))
         return sd, beta, count
 
     sd_d, beta_d, count_d = grid(vd)
@@ -919,12 +984,14 @@ def _difference_rule(f: Callable, fprime: Callable, vm: np.ndarray, vd: np.ndarr
     w_d = np.full(t_d.size, 2 * step)      # the integrand is even in d: the half line, doubled
     w_d[0] = step
     even_d = np.arange(t_d.size) % 2 == 0
+    fourth_d = np.arange(t_d.size) % 4 == 0
     # var_mean = 0 (u2 = -u1): a point mass at m = 0, as the limit of a narrow Gaussian
     sd_m, beta_m, count_m = grid(np.maximum(vm, 1e-300))
     t_m = np.arange(-count_m, count_m + 1) * step
     w_m = np.full(t_m.size, step)
     even_m = (np.arange(t_m.size) - count_m) % 2 == 0
-    fine_out, coarse_out = np.empty(vd.size), np.empty(vd.size)
+    fourth_m = (np.arange(t_m.size) - count_m) % 4 == 0
+    fine_out, coarse_out, coarser_out = np.empty(vd.size), np.empty(vd.size), np.empty(vd.size)
     per_point = t_d.size * t_m.size * (_GL_NODES.size + 2)
     chunk = max(1, _FP_CHUNK_ELEMENTS // per_point)
     for start in range(0, vd.size, chunk):
@@ -943,6 +1010,8 @@ def _difference_rule(f: Callable, fprime: Callable, vm: np.ndarray, vd: np.ndarr
         square = diff * diff * wm[:, None, :]                         # (P, Nd, Nm)
         inner = np.sum(square, axis=2)
         inner_coarse = 2 * np.sum(square[:, :, even_m], axis=2)
+        inner_coarser = 4 * np.sum(square[:, :, fourth_m], axis=2)
         fine_out[sel] = np.sum(inner * wd, axis=1)
         coarse_out[sel] = 2 * np.sum((inner_coarse * wd)[:, even_d], axis=1)
-    return fine_out, coarse_out
+        coarser_out[sel] = 4 * np.sum((inner_coarser * wd)[:, fourth_d], axis=1)
+    return fine_out, coarse_out, coarser_out
