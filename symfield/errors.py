@@ -25,6 +25,11 @@ class PrecisionError(SymfieldError):
     """A numerical result could not be certified to the requested number of digits."""
 
 
+class UndefinedResultError(SymfieldError):
+    """A derivation ended in an undefined value (NaN) without a divergence to name: the
+    rules met a form they cannot decide (a product of deltas, 0 times infinity)."""
+
+
 #: Longest excerpt of a user's value quoted back in an error message.
 QUOTE_CHARS = 60
 

@@ -221,6 +221,21 @@ def test_divergent_laws_evaluate_to_plus_infinity(name, act):
     assert mp.isinf(ref) and ref > 0
 
 
+def test_a_law_ending_in_nan_without_a_divergence_is_refused():
+    """NaN is a value only for a divergent law (with its reason): a derivation that ends in
+    NaN otherwise (a delta product the rules cannot decide) is refused in one line, never
+    labelled a closed form that evaluates to NaN."""
+    from dataclasses import replace
+
+    from symfield.errors import UndefinedResultError
+
+    law = law_of("chi1", "relu")
+    with pytest.raises(UndefinedResultError, match=r"chi1\[relu\].*undefined value \(NaN\)"):
+        replace(law, expr=law.expr + sp.nan * law.variables[0])
+    divergent = replace(law, expr=sp.nan, divergence="E[delta(u)^2] diverges")
+    assert divergent.divergent
+
+
 def test_leaky_relu_chi2_is_finite_when_the_kink_disappears():
     # alpha = 1 makes leaky ReLU the identity: phi'' = 0, chi2 = 0 (not +oo).
     law = law_of("chi2", "leaky_relu")

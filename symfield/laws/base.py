@@ -64,7 +64,8 @@ import sympy as sp
 
 from ..activations import Activation
 from ..derivation import Derivation, Step
-from ..errors import InvalidValueError, SymfieldError, UnknownNameError, quoted
+from ..errors import (InvalidValueError, SymfieldError, UndefinedResultError, UnknownNameError,
+                      quoted)
 from ..expectation import Expectation
 from ..gaussian.numerics.compile import FusedFloat64, PairComposition, np_modules
 from ..gaussian.numerics.evaluate import compiled
@@ -312,6 +313,15 @@ class Law:
     _numpy_cache: dict = field(default_factory=dict, repr=False, compare=False)
     _near_pairs: tuple[bool, bool] | None = field(default=None, repr=False, compare=False)
     _ball_routes: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # NaN is a divergent law's value only (with its reason); anywhere else it would be
+        # labelled a closed form and evaluate to NaN (relu_power's pair laws once did)
+        if self.divergence is None and isinstance(self.expr, sp.Basic) and self.expr.has(sp.nan):
+            raise UndefinedResultError(
+                f"{self.name}[{self.activation.name}]: the derivation ended in an undefined "
+                f"value (NaN) with no divergence to name; the rules met a form they cannot "
+                f"decide (a product of deltas, or 0 times infinity)")
 
     # -- what kind of result --------------------------------------------------------------
     @property
