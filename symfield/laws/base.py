@@ -99,8 +99,9 @@ class LawDefinition:
     #: The class of the derived law (recursions over depth override the numerics).
     law_class: type | None = None
     #: Steps shown before the activation is substituted: how the law's Gaussian follows from
-    #: the microdynamics (symfield.microdynamics.mean_field_step), for laws stated in its variables.
-    prelude: Sequence[Step] = ()
+    #: the microdynamics (symfield.microdynamics.mean_field_step), for laws stated in its variables;
+    #: or a function returning them, for steps that cost time to build (``prelude_steps``).
+    prelude: Sequence[Step] | Callable[[], Sequence[Step]] = ()
     #: How sampled finite networks check the law: the name of a plan kind of the laboratory
     #: (``symfield.laboratory.plans.PLAN_KINDS``), or None, and then ``unsampled_reason``
     #: (required for a registered law) says why no sampled network can check it.
@@ -108,10 +109,16 @@ class LawDefinition:
     unsampled_reason: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "prelude", tuple(self.prelude))  # hashable, like the rest
+        if not callable(self.prelude):
+            object.__setattr__(self, "prelude", tuple(self.prelude))  # hashable, like the rest
         if self.sampled_check is not None and self.unsampled_reason.strip():
             raise ValueError(f"law {self.name}: a sampled_check and an unsampled_reason "
                              f"contradict each other; give one")
+
+
+    def prelude_steps(self) -> tuple[Step, ...]:
+        """The prelude's steps (built now when it is a function)."""
+        return tuple(self.prelude() if callable(self.prelude) else self.prelude)
 
 
 def has_series(expr: sp.Expr) -> bool:

@@ -54,7 +54,7 @@ def _derive(spec: LawDefinition, act: Activation) -> Law:
     derivation = Derivation()
     lhs = sp.Symbol(spec.name)
     derivation.add(lhs, generic, "definition", spec.convention)
-    derivation.extend(list(spec.prelude))
+    derivation.extend(list(spec.prelude_steps()))
     derivation.add(lhs, definition, "activation", f"phi(x) = {sp.sstr(act.phi)}")
     value = definition
     divergences, reasons = [], []

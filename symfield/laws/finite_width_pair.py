@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations_with_replacement
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import sympy as sp
@@ -200,7 +200,20 @@ def pair_expansion() -> PairExpansion:
     return PairExpansion(vertex_maps, shift_maps, vertex_steps, shift_steps)
 
 
-PAIR_EXPANSION = pair_expansion()
+@lru_cache(maxsize=None)
+def _expansion() -> PairExpansion:
+    """The expansion, computed once on first use: 1.5 s that ``import symfield`` (every CLI
+    call) would otherwise pay for two laws."""
+    return pair_expansion()
+
+
+def __getattr__(name: str):
+    # PAIR_EXPANSION and ATOMS are module constants computed when first asked for (PEP 562)
+    if name == "PAIR_EXPANSION":
+        return _expansion()
+    if name == "ATOMS":
+        return _all_atoms()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -294,14 +307,14 @@ def instantiate_pair(expr: sp.Expr, phi) -> sp.Expr:
 # ------------------------------------------------------------------------------------------
 # Evaluating the maps: each generic atom once per layer, through a derived elementary law
 # ------------------------------------------------------------------------------------------
-def _every_atom() -> list:
+@lru_cache(maxsize=None)
+def _all_atoms() -> tuple:
+    """Every generic expectation the nine maps hold (the module's ATOMS)."""
     atoms = set()
-    for expr in list(PAIR_EXPANSION.vertex_maps.values()) + list(PAIR_EXPANSION.shift_maps.values()):
+    expansion = _expansion()
+    for expr in list(expansion.vertex_maps.values()) + list(expansion.shift_maps.values()):
         atoms |= _atoms(expr)
-    return sorted(atoms, key=sp.default_sort_key)
-
-
-ATOMS = _every_atom()
+    return tuple(sorted(atoms, key=sp.default_sort_key))
 
 
 def _atom_name(atom: sp.Expr) -> str:
@@ -318,7 +331,7 @@ def _atom_name(atom: sp.Expr) -> str:
 @lru_cache(maxsize=None)
 def _elementary_definition(name: str) -> LawDefinition:
     """The unregistered law of one elementary expectation (variables q, or q1, q2, rho)."""
-    atom = next(a for a in ATOMS if _atom_name(a) == name)
+    atom = next(a for a in _all_atoms() if _atom_name(a) == name)
     single = _single(atom)
     if single is not None:
         function, order, _ = single
@@ -335,7 +348,7 @@ def _elementary_definition(name: str) -> LawDefinition:
 def elementary_laws(activation: Activation) -> dict:
     """atom -> (derived law, the variables it is evaluated at: q -> q1 or q2)."""
     out = {}
-    for atom in ATOMS:
+    for atom in _all_atoms():
         law = derive(_elementary_definition(_atom_name(atom)), activation)
         single = _single(atom)
         out[atom] = (law, None if single is None else single[2])
@@ -349,10 +362,10 @@ _MAP_SYMBOLS = (tuple(V_PAIR.values()) + tuple(K1_PAIR.values()) + (sigma_w, r))
 @lru_cache(maxsize=None)
 def _map_expressions() -> tuple[list, list]:
     """(placeholders of the atoms, the nine maps in them): six vertex entries, three shifts."""
-    placeholders = [sp.Dummy(f"a{k}") for k in range(len(ATOMS))]
-    replace = dict(zip(ATOMS, placeholders))
-    maps = [PAIR_EXPANSION.vertex_maps[pair] for pair in VERTEX_ENTRIES] + \
-        [PAIR_EXPANSION.shift_maps[i] for i in ENTRIES_2X2]
+    placeholders = [sp.Dummy(f"a{k}") for k in range(len(_all_atoms()))]
+    replace = dict(zip(_all_atoms(), placeholders))
+    maps = [_expansion().vertex_maps[pair] for pair in VERTEX_ENTRIES] + \
+        [_expansion().shift_maps[i] for i in ENTRIES_2X2]
     # derivatives first: their inner function application is an atom too
     exprs = [m.xreplace({a: p for a, p in replace.items() if isinstance(a, sp.Derivative)})
              .xreplace({a: p for a, p in replace.items() if not isinstance(a, sp.Derivative)})
@@ -383,11 +396,11 @@ def _apply_maps(context: EvaluationContext, values: list, V: dict, K1: dict, sw,
     """The nine layer maps at one layer: (V' by pair, K1' by entry)."""
     state = [V[pair] for pair in VERTEX_ENTRIES] + [K1[i] for i in ENTRIES_2X2] + [sw, ratio]
     if isinstance(context, SymbolicContext):
-        maps = [PAIR_EXPANSION.vertex_maps[pair] for pair in VERTEX_ENTRIES] + \
-            [PAIR_EXPANSION.shift_maps[i] for i in ENTRIES_2X2]
+        maps = [_expansion().vertex_maps[pair] for pair in VERTEX_ENTRIES] + \
+            [_expansion().shift_maps[i] for i in ENTRIES_2X2]
         numbers = dict(zip(_MAP_SYMBOLS, state))
-        derivatives = {a: v for a, v in zip(ATOMS, values) if isinstance(a, sp.Derivative)}
-        functions = {a: v for a, v in zip(ATOMS, values) if not isinstance(a, sp.Derivative)}
+        derivatives = {a: v for a, v in zip(_all_atoms(), values) if isinstance(a, sp.Derivative)}
+        functions = {a: v for a, v in zip(_all_atoms(), values) if not isinstance(a, sp.Derivative)}
         results = [m.xreplace(derivatives).xreplace(functions).xreplace(numbers) for m in maps]
     elif isinstance(context, BallContext):
         balls = [context.number(v) for v in [*values, *state]]
@@ -436,7 +449,7 @@ def propagate_pair(context: EvaluationContext, activation: Activation, state: Se
             _check_distinct(K, layer - 1, activation)
         cov = context.clip_covariance(K["11"], K["22"], K["12"])
         values = []
-        for atom in ATOMS:
+        for atom in _all_atoms():
             function, at = laws[atom]
             values.append(function(q=K["11"] if at == q1 else K["22"], **parameters)
                           if at is not None else
@@ -551,7 +564,7 @@ _SAMPLED_REASON = (
     "n Cov = V + c/n (n (E[s] - K) = K1 + d/n) to remove the O(n^-2) remainder")
 
 def _pair_law(name: str, title: str, latex_name: str, define, convention: str,
-              prelude: tuple[Step, ...]) -> LawDefinition:
+              prelude: Callable[[], tuple[Step, ...]]) -> LawDefinition:
     """A two-input depth law: variables, sampled check and numerics shared by both."""
     return LawDefinition(name=name, title=title, latex_name=latex_name,
                          variables=(q1, q2, rho, sigma_w, sigma_b, L), define=define,
@@ -564,24 +577,24 @@ FOUR_POINT_VERTEX_PAIR = _pair_law(
     "four_point_vertex_pair",
     "two-input four-point vertex V^L_(12)(12): Var[s^L_12] = V^L/n + O(n^-2) (equal widths)",
     r"V^{l+1}_{1212}",
-    lambda phi: instantiate_pair(PAIR_EXPANSION.vertex_maps[("12", "12")].subs(r, 1), phi),
+    lambda phi: instantiate_pair(_expansion().vertex_maps[("12", "12")].subs(r, 1), phi),
     "; Cov[s^l_i, s^l_j] = V^l_ij/n, i, j in (11, 12, 22); the (11)(11) entry is "
     "four_point_vertex at q1",
-    PAIR_EXPANSION.vertex_steps)
+    lambda: _expansion().vertex_steps)
 
 NNGP_CORRECTION = _pair_law(
     "nngp_correction",
     "1/n correction to the NNGP kernel K1^L_12: E[s^L_12] = K^L_12 + K1^L_12/n + O(n^-2) "
     "(equal widths)",
     r"K^{1,l+1}_{12}",
-    lambda phi: instantiate_pair(PAIR_EXPANSION.shift_maps["12"], phi),
+    lambda phi: instantiate_pair(_expansion().shift_maps["12"], phi),
     "; E[s^l_i] = K^l_i + K1^l_i/n; the 11 entry is mean_shift at q1",
-    PAIR_EXPANSION.shift_steps)
+    lambda: _expansion().shift_steps)
 
 ENTRIES = (FOUR_POINT_VERTEX_PAIR, NNGP_CORRECTION)
 
-__all__ = ["ATOMS", "ENTRIES", "ENTRIES_2X2", "FOUR_POINT_VERTEX_PAIR", "K1_PAIR",
-           "NNGP_CORRECTION", "PAIR_EXPANSION", "PairExpansion", "PairFiniteWidthLaw",
+__all__ = ["ENTRIES", "ENTRIES_2X2", "FOUR_POINT_VERTEX_PAIR", "K1_PAIR",
+           "NNGP_CORRECTION", "PairExpansion", "PairFiniteWidthLaw",
            "PairLayers", "VERTEX_ENTRIES", "V_PAIR", "elementary_expectation",
            "elementary_laws", "instantiate_pair", "pair_expansion", "propagate_pair",
            "vertex_symbol"]
