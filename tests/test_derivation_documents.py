@@ -175,3 +175,53 @@ def test_stale_detection_notices_an_edited_file(tmp_path):
         shutil.copy(p, tmp_path / p.name)
     (tmp_path / "relu.tex").write_text((tmp_path / "relu.tex").read_text() + "% edited\n")
     assert documents.stale(tmp_path, only=QUICK_DOCUMENTS) == ["relu.tex"]
+
+
+def test_overview_rows_read_back_write_the_same_overview():
+    """build --activation keeps the other activations' rows by reading them back: the read
+    is exact (the rows write the committed overview again) and refuses a foreign layout."""
+    text = (DERIVATIONS / "overview.tex").read_text(encoding="utf-8")
+    rows = documents.overview_rows_of(text)
+    assert set(rows) == set(symfield.registered_activations())
+    assert rows["relu"]["chi0"].startswith(r"\begin{")
+    assert r"\text{relu:}" in rows["relu"]["chi0"]
+    assert documents.overview_document(rows) == text
+    with pytest.raises(symfield.SymfieldError, match="build every activation"):
+        documents.overview_rows_of(text.replace(r"\text{relu:}", r"\text{relu}", 1))
+
+
+def test_build_of_one_activation_replaces_its_files_and_overview_rows_only(tmp_path,
+                                                                         monkeypatch):
+    from symfield.cli.main import main
+
+    for p in [*DERIVATIONS.glob("*.tex"), *DERIVATIONS.glob("*.json")]:
+        shutil.copy(p, tmp_path / p.name)
+    before = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()}
+    laws = list(symfield.registered_laws())
+    # the derivation itself is what test_committed_documents checks; here only the splicing
+    fake = {law: rf"\begin{{equation*}}\text{{relu:}}\quad \mathrm{{new}}_{{{k}}}\end{{equation*}}"
+            for k, law in enumerate(laws)}
+    monkeypatch.setattr(documents, "_derived", lambda names, workers: [
+        (n, "% new document\n", fake, "{}\n") for n in names])
+    assert main(["derivations", "build", "--dir", str(tmp_path), "--activation", "relu"]) == 0
+    after = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()}
+    changed = {n for n in after if after[n] != before[n]}
+    assert changed == {"relu.tex", "relu.json", "overview.tex"}
+    rows = documents.overview_rows_of(after["overview.tex"])
+    assert rows["relu"] == fake
+    old_rows = documents.overview_rows_of(before["overview.tex"])
+    assert all(rows[a] == old_rows[a] for a in rows if a != "relu")
+
+
+def test_build_of_one_activation_refuses_bad_input_before_any_work(tmp_path, capsys,
+                                                                   monkeypatch):
+    from symfield.cli.main import main
+
+    monkeypatch.setattr(documents, "_derived", lambda *a: pytest.fail("derived anyway"))
+    assert main(["derivations", "build", "--dir", str(tmp_path), "--activation", "relu"]) == 2
+    assert "is missing: build every activation first" in capsys.readouterr().err
+    shutil.copy(DERIVATIONS / "overview.tex", tmp_path / "overview.tex")
+    assert main(["derivations", "build", "--dir", str(tmp_path), "--activation", "nosuch"]) == 2
+    assert "unknown activation 'nosuch'" in capsys.readouterr().err
+    assert main(["derivations", "check", "--workers", "2"]) == 2
+    assert "--workers goes with" in capsys.readouterr().err

@@ -22,10 +22,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", default="derivations", help="directory (default: derivations)")
     p.add_argument("--pdf", action="store_true", help="with build: also compile PDFs next to them")
     p.add_argument("-o", "--output", metavar="DIR", help="with site: the site's directory")
-    p.add_argument("--activation", dest="site_activations", action="append", metavar="NAME",
-                   help="with site: only this activation (repeatable; default: all)")
+    p.add_argument("--activation", dest="activations", action="append", metavar="NAME",
+                   help="only this activation (repeatable; default: all): with build, its "
+                        "document, record and overview rows (the other rows are kept); with "
+                        "check, its document and record; with site, its pages")
     p.add_argument("--workers", type=int, default=None,
-                   help="with site: worker processes (default: every CPU)")
+                   help="with build and site: worker processes (default: every CPU)")
     p.add_argument("--katex", metavar="DIR",
                    help="with site: a KaTeX release to copy (default: Debian's libjs-katex, "
                         "/usr/share/javascript/katex)")
@@ -33,8 +35,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    site_only = {"--output": args.output, "--activation": args.site_activations,
-                 "--workers": args.workers, "--katex": args.katex}
+    site_only = {"--output": args.output, "--katex": args.katex}
+    if args.action == "check" and args.workers is not None:
+        raise UsageError("--workers goes with 'symfield derivations build' or 'site'")
     if args.action != "site":
         given = [name for name, value in site_only.items() if value is not None]
         if given:
@@ -49,7 +52,7 @@ def run_site(args: argparse.Namespace) -> int:
     from ..output.site import build_site
 
     check_workers(args.workers)
-    pages = build_site(args.output, args.dir, only=args.site_activations,
+    pages = build_site(args.output, args.dir, only=args.activations,
                        workers=args.workers, katex=args.katex)
     activations = sum(page.parent == pages[0].parent for page in pages[1:])
     print(f"{pages[0]} ({activations} activation pages, {len(pages) - 1 - activations} law "
@@ -63,7 +66,7 @@ def run_derivations(args: argparse.Namespace) -> int:
         return run_site(args)
     directory = Path(args.dir)
     if args.action == "check":
-        stale = documents.stale(directory)
+        stale = documents.stale(directory, only=args.activations)
         if stale:
             print(f"stale: {', '.join(stale)} (run 'symfield derivations build --dir {directory}')")
             return EXIT_FAILURE
@@ -79,7 +82,8 @@ def run_derivations(args: argparse.Namespace) -> int:
 
         if not pdflatex_available():
             raise UsageError("--pdf needs pdflatex (Debian: apt-get install texlive-latex-base)")
-    for path in documents.build(directory):
+    check_workers(args.workers)
+    for path in documents.build(directory, only=args.activations, workers=args.workers):
         print(path)
         if args.pdf:
             from ..output.pdf import compile_pdf

@@ -201,16 +201,68 @@ def generated_documents(workers: int | None = None,
     so the output is the same whatever the number of workers, their timing and this
     process's own seed."""
     names = list(registered_activations()) if only is None else _known_activations(only)
-    workers = min(len(names), check_workers(workers))
-    with _hash_seed_for_new_processes(DOCUMENT_HASH_SEED), \
-            ThreadPoolExecutor(max_workers=workers) as threads:
-        results = list(threads.map(_in_a_fresh_process, names))
+    results = _derived(names, workers)
     docs = {} if only is not None else {
         "overview.tex": overview_document({n: rows for n, _doc, rows, _rec in results})}
     for n, doc, _rows, record in results:
         docs[f"{n}.tex"] = doc
         docs[f"{n}.json"] = record
     return docs
+
+
+def _derived(names: list[str], workers: int | None) -> list[tuple[str, str, dict, str]]:
+    """(name, document, overview rows, record) per activation, each from a fresh process."""
+    workers = min(len(names), check_workers(workers))
+    with _hash_seed_for_new_processes(DOCUMENT_HASH_SEED), \
+            ThreadPoolExecutor(max_workers=workers) as threads:
+        return list(threads.map(_in_a_fresh_process, names))
+
+
+def overview_rows_of(text: str) -> dict[str, dict[str, str]]:
+    """The rows of an overview document (activation -> law -> display), read back from its
+    text, so that a build of some activations replaces just their rows. InvalidValueError
+    when the text is not an overview laid out for the registered laws and activations (the
+    rows read back must write the same text again)."""
+    laws, acts = list(registered_laws()), list(registered_activations())
+    lines = text.split("\n")
+    sections = [k for k, line in enumerate(lines)
+                if line.startswith(r"\section*{") and not line.startswith(r"\section*{Conventions")]
+    rows: dict[str, dict[str, str]] = {a: {} for a in acts}
+    try:
+        if len(sections) != len(laws):
+            raise ValueError("one section per law")
+        ends = sections[1:] + [len(lines)]
+        for law, section, section_end in zip(laws, sections, ends):
+            starts = []
+            k = section + 2     # after the title and the convention
+            for act in acts:
+                marker = r"\text{" + escape_text(act) + ":}"
+                while marker not in lines[k]:
+                    k += 1
+                start = k if lines[k].startswith("\\begin{") else k - 1   # an align's first line
+                if not lines[start].startswith("\\begin{") or (starts and start <= starts[-1]):
+                    raise ValueError(f"the row of {act} under {law}")
+                starts.append(start)
+                k += 1
+            # the last row ends where the document's closing part begins (after the last law)
+            last_end = section_end if law != laws[-1] else _closing_line(lines, starts[-1])
+            for act, start, end in zip(acts, starts, starts[1:] + [last_end]):
+                rows[act][law] = "\n".join(lines[start:end])
+    except (ValueError, IndexError):
+        rows = None
+    if rows is None or overview_document(rows) != text:
+        raise InvalidValueError("the overview is not the one the engine lays out for the "
+                                "registered laws and activations: build every activation")
+    return rows
+
+
+def _closing_line(lines: list[str], start: int) -> int:
+    """The line after the last row of the document (its closing part: notes, end)."""
+    k = start
+    env = lines[k][len("\\begin{"):lines[k].index("}")]
+    while "\\end{" + env + "}" not in lines[k]:
+        k += 1
+    return k + 1
 
 
 def _known_activations(only: object) -> list[str]:
@@ -237,17 +289,35 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def build(directory: str | Path) -> list[Path]:
+def build(directory: str | Path, only: Iterable[str] | None = None,
+          workers: int | None = None) -> list[Path]:
     """Regenerate every document in ``directory``; returns the paths written. The directory
-    is created (or found unusable) before minutes of derivations, not after."""
+    is created (or found unusable) before minutes of derivations, not after.
+
+    With ``only`` (activation names): just their documents and records, and their rows of
+    the overview, the other rows read back from the overview in place (a fix that touches
+    one activation costs minutes, not the whole build)."""
     directory = _directory(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InvalidValueError(f"cannot create the directory {quoted(str(directory))}: "
                                 f"{e.strerror or type(e).__name__}") from None
+    if only is None:
+        docs = generated_documents(workers=workers)
+    else:
+        names = _known_activations(only)
+        overview = directory / "overview.tex"
+        if not overview.is_file():
+            raise InvalidValueError(f"{quoted(str(overview))} is missing: build every "
+                                    f"activation first")
+        rows = overview_rows_of(overview.read_text(encoding="utf-8"))   # before the work
+        docs = {}
+        for n, doc, new_rows, record in _derived(names, workers):
+            docs[f"{n}.tex"], docs[f"{n}.json"], rows[n] = doc, record, new_rows
+        docs["overview.tex"] = overview_document(rows)
     written = []
-    for name, text in generated_documents().items():
+    for name, text in docs.items():
         path = directory / name
         write_atomically(path, text)
         written.append(path)
@@ -277,4 +347,5 @@ def _directory(directory: object) -> Path:
 
 
 __all__ = ["DEFAULT_POINT", "RECORD_DPS", "RECORD_FORMAT", "activation_document",
-           "activation_record", "build", "generated_documents", "overview_document", "stale"]
+           "activation_record", "build", "generated_documents", "overview_document",
+           "overview_rows_of", "stale"]
