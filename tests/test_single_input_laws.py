@@ -304,6 +304,26 @@ def test_reference_quadrature_is_itself_trustworthy():
         assert relerr(absval, 16 * 1000 + 4) < mp.mpf(10) ** -40
 
 
+@pytest.mark.parametrize("value,error", [("1e-37", "1e-50"), ("1e-60", "1e-55")])
+def test_reference_refuses_an_error_estimate_large_against_a_tiny_value(monkeypatch, value,
+                                                                         error):
+    """The oracle judges mp.quad's error estimate against the value itself, at any magnitude:
+    a value of 1e-37 known to 13 digits, or one of 1e-60 with an error larger than itself,
+    is refused (an absolute floor of 1e-12 let both through: relu's activity_map at A = 1e-5,
+    slope 2^-52, is ~1e-37), also after the retry with more digits; an exact 0 is accepted."""
+    relu = activation_oracle("relu")
+    with mp.workdps(60):
+        tiny, err = mp.mpf(value), mp.mpf(error)
+    monkeypatch.setattr(mp, "quad", lambda *args, **kwargs: (tiny, err))
+    with pytest.raises(oracles.ReferenceError_, match="too large"):
+        oracles.gauss_expect(lambda x: x * x, "1e-5", relu, 45)
+    # the same value with an error estimate 10^-40 of it passes
+    monkeypatch.setattr(mp, "quad", lambda *args, **kwargs: (tiny, tiny * mp.mpf(10) ** -40))
+    assert oracles.gauss_expect(lambda x: x * x, "1e-5", relu, 45) != 0
+    monkeypatch.setattr(mp, "quad", lambda *args, **kwargs: (mp.mpf(0), mp.mpf(0)))
+    assert oracles.gauss_expect(lambda x: x * x, "1e-5", relu, 45) == 0
+
+
 @pytest.mark.parametrize("act", ["erf", "tanh", "relu", "leaky_relu"])
 def test_lambdified_fallback_oracle_matches_the_hand_written_one(act):
     """The fallback used for activations registered after these tests (SymPy derivatives,

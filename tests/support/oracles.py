@@ -229,10 +229,50 @@ def gauss_expect(g: Callable, var, oracle: ActivationOracle, dps: int = 45,
     when var > 1 (then the activation saturates inside the bulk of the Gaussian, and its
     complex poles come close to the real axis: tanh's at distance pi/(2 sqrt(var))). For
     activations of at most linear growth the range is |z| <= Z with exp(-Z^2/2) =
-    10^-(dps+10) (otherwise the whole line). The error estimate of mp.quad is checked against
-    10^-(dps-8) of the value."""
+    10^-(working digits + 10) (otherwise the whole line).
+
+    The error estimate of mp.quad is checked against 10^-(dps-8) of the value itself (at any
+    magnitude: a value of 1e-37 must come with an error below 1e-74 at dps = 45). A value
+    that is small only by cancellation (an integrand of size 1 integrating to ~0) is
+    recomputed with as many extra digits as the cancellation costs (at most dps + 10). The
+    one absolute allowance is an error below 10^-(2 dps) of the integrand's own size (|f|
+    sampled on the range), which is what an exact zero computes to; ReferenceError_
+    otherwise."""
     even = oracle.even_squares if even is None else even
+    value, err, scale = _gauss_quad(g, var, oracle, even, dps)
+    if _accepted(value, err, scale, dps):
+        return value
+    # Cancellation: the integrand is much larger than its integral, and the rounding of
+    # the integrand (10^-working_dps of its size) swamps the value. Redo with the digits
+    # the cancellation costs (at most dps + 10 more: an exact zero then meets the floor).
+    if value != 0 and scale > abs(value):
+        lost = int(mp.ceil(mp.log10(scale / abs(value))))
+    else:
+        lost = dps
+    extra = min(max(lost, 10) + 10, dps + 10)
+    value, err, scale = _gauss_quad(g, var, oracle, even, dps + extra)
+    if _accepted(value, err, scale, dps):
+        with mp.workdps(dps):
+            return +value
     with mp.workdps(dps):
+        raise ReferenceError_(
+            f"reference quadrature error {mp.nstr(err, 3)} too large for the value "
+            f"{mp.nstr(value, 5)} (integrand size {mp.nstr(scale, 3)}, dps {dps})")
+
+
+def _accepted(value, err, scale, dps) -> bool:
+    """err within 10^-(dps-8) of |value|; or, the only absolute allowance, within 10^-(2 dps)
+    of the integrand's size (for a value that is exactly 0: mp.quad's estimate is then its
+    rounding level, reached at ~2 dps working digits)."""
+    with mp.workdps(2 * dps + 20):
+        return (err <= mp.mpf(10) ** (-(dps - 8)) * abs(value)
+                or err <= mp.mpf(10) ** (-2 * dps) * scale)
+
+
+def _gauss_quad(g: Callable, var, oracle: ActivationOracle, even: bool, work: int):
+    """(value, error estimate, integrand size) of E[g(x)], x ~ N(0, var), at ``work`` digits
+    (the range |z| <= Z grows with them)."""
+    with mp.workdps(work):
         var = to_mpf(var)
         s = mp.sqrt(var)
         f = lambda z: g(s * z) * mp.exp(-z * z / 2)  # noqa: E731
@@ -243,10 +283,11 @@ def gauss_expect(g: Callable, var, oracle: ActivationOracle, dps: int = 45,
         if oracle.exponential_growth and var > 1:
             # exponential growth exp(k x) moves the integrand's peak out to z = k s
             cuts |= {sign * k * s for k in (1, 2, 3, 4) for sign in (1, -1)}
-        # Beyond |z| = Z the Gaussian weight is below 10^-(dps+10) while every integrand of
+        # Beyond |z| = Z the Gaussian weight is below 10^-(work+10) while every integrand of
         # the single-input laws grows at most like (1 + q z^2): the tail is negligible at
-        # dps digits, and a finite range lets tanh-sinh converge with half the nodes.
-        Z = mp.sqrt(2 * (dps + 10) * mp.log(10)) if oracle.linear_growth else mp.inf
+        # the working digits (also for a value that is small by cancellation, computed with
+        # extra digits), and a finite range lets tanh-sinh converge with half the nodes.
+        Z = mp.sqrt(2 * (work + 10) * mp.log(10)) if oracle.linear_growth else mp.inf
         if oracle.frequency and oracle.linear_growth and var > 1:
             # an oscillating integrand (sin^2 at q = 210: ~200 turns over the range): pieces
             # of a quarter turn at frequency 2 w, each smooth enough for tanh-sinh
@@ -261,10 +302,13 @@ def gauss_expect(g: Callable, var, oracle: ActivationOracle, dps: int = 45,
         else:
             value, err = mp.quad(f, [-Z] + pts + [Z], error=True)
         norm = 1 / mp.sqrt(2 * mp.pi)
-        value, err = value * norm, err * norm
-        if err > mp.mpf(10) ** (-(dps - 8)) * max(abs(value), mp.mpf(10) ** -12):
-            raise ReferenceError_(f"reference quadrature error {mp.nstr(err, 3)} too large")
-        return value
+        # the integrand's size: |f| sampled at the cuts and on a grid over the range
+        reach = Z if Z != mp.inf else mp.mpf(40)
+        probes = set(pts) | {-reach + k * reach / 32 for k in range(65)}
+        if even:
+            probes = {p for p in probes if p >= 0}
+        scale = max(abs(f(z)) for z in probes) * norm
+        return value * norm, err * norm, scale
 
 
 def tanh_expect(f: Callable, var):
