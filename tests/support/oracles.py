@@ -240,7 +240,7 @@ def gauss_expect(g: Callable, var, oracle: ActivationOracle, dps: int = 45,
     otherwise."""
     even = oracle.even_squares if even is None else even
     value, err, scale = _gauss_quad(g, var, oracle, even, dps)
-    if _accepted(value, err, scale, dps):
+    if _resolved(value, err, dps):
         return value
     # Cancellation: the integrand is much larger than its integral, and the rounding of
     # the integrand (10^-working_dps of its size) swamps the value. Redo with the digits
@@ -251,22 +251,37 @@ def gauss_expect(g: Callable, var, oracle: ActivationOracle, dps: int = 45,
         lost = dps
     extra = min(max(lost, 10) + 10, dps + 10)
     value, err, scale = _gauss_quad(g, var, oracle, even, dps + extra)
-    if _accepted(value, err, scale, dps):
+    if _resolved(value, err, dps):
         with mp.workdps(dps):
             return +value
+    if _at_rounding(err, scale, dps):
+        if oracle.frequency and (2 * oracle.frequency) ** 2 * to_mpf(var) / 2 \
+                > 2 * dps * mp.log(10):
+            # an oscillating phi's value may lie below the rounding of its integrand here
+            # (E[cos(w x)] = exp(-w^2 q/2), 1e-218 at q = 1e3): the noise is not a reference.
+            # At smaller variances no such value is that small: a structural zero (parity).
+            raise BeyondQuadrature(f"a value below 10^-{2 * dps} of its integrand "
+                                   f"(variance {mp.nstr(to_mpf(var), 6)})")
+        with mp.workdps(dps):
+            return +value    # an exact zero (a Hermite projection of the wrong parity)
     with mp.workdps(dps):
         raise ReferenceError_(
             f"reference quadrature error {mp.nstr(err, 3)} too large for the value "
             f"{mp.nstr(value, 5)} (integrand size {mp.nstr(scale, 3)}, dps {dps})")
 
 
-def _accepted(value, err, scale, dps) -> bool:
-    """err within 10^-(dps-8) of |value|; or, the only absolute allowance, within 10^-(2 dps)
-    of the integrand's size (for a value that is exactly 0: mp.quad's estimate is then its
-    rounding level, reached at ~2 dps working digits)."""
+def _resolved(value, err, dps) -> bool:
+    """err within 10^-(dps-8) of |value|."""
     with mp.workdps(2 * dps + 20):
-        return (err <= mp.mpf(10) ** (-(dps - 8)) * abs(value)
-                or err <= mp.mpf(10) ** (-2 * dps) * scale)
+        return err <= mp.mpf(10) ** (-(dps - 8)) * abs(value)
+
+
+def _at_rounding(err, scale, dps) -> bool:
+    """The only absolute allowance: err within 10^-(2 dps) of the integrand's size, what a
+    value that is exactly 0 computes to (mp.quad's estimate is then its rounding level,
+    reached at ~2 dps working digits)."""
+    with mp.workdps(2 * dps + 20):
+        return err <= mp.mpf(10) ** (-2 * dps) * scale
 
 
 def _gauss_quad(g: Callable, var, oracle: ActivationOracle, even: bool, work: int):
@@ -297,18 +312,23 @@ def _gauss_quad(g: Callable, var, oracle: ActivationOracle, even: bool, work: in
         pts = sorted(c for c in cuts if abs(c) < Z)
         if even:
             pts = [p for p in pts if p >= 0]
-            value, err = mp.quad(f, pts + [Z], error=True)
-            value, err = 2 * value, 2 * err
-        else:
-            value, err = mp.quad(f, [-Z] + pts + [Z], error=True)
-        norm = 1 / mp.sqrt(2 * mp.pi)
-        # the integrand's size: |f| sampled at the cuts and on a grid over the range
+        # the integrand's size: |f| sampled at the cuts and on a grid over the range; the
+        # quadrature runs on f / size, since mp.quad's error estimate is absolute in effect
+        # (ab_relu with a slope of 1e-309: values of 1e-618 came with errors of their size)
         reach = Z if Z != mp.inf else mp.mpf(40)
         probes = set(pts) | {-reach + k * reach / 32 for k in range(65)}
         if even:
             probes = {p for p in probes if p >= 0}
-        scale = max(abs(f(z)) for z in probes) * norm
-        return value * norm, err * norm, scale
+        size = max(abs(f(z)) for z in probes)
+        unit = size if size > 0 else mp.mpf(1)
+        scaled = lambda z: f(z) / unit  # noqa: E731
+        if even:
+            value, err = mp.quad(scaled, pts + [Z], error=True)
+            value, err = 2 * value, 2 * err
+        else:
+            value, err = mp.quad(scaled, [-Z] + pts + [Z], error=True)
+        norm = unit / mp.sqrt(2 * mp.pi)
+        return value * norm, err * norm, size / mp.sqrt(2 * mp.pi)
 
 
 def tanh_expect(f: Callable, var):
