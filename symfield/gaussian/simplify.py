@@ -95,8 +95,10 @@ def complementary_erf(expr: sp.Expr) -> sp.Expr:
     return out
 
 
-#: An expansion this many times longer than the shortest other form is not factored.
+#: An expansion this many times longer than the shortest other form, and longer than
+#: _EXPANSION_ALWAYS_FACTORED operations, is not factored (factor_terms).
 _EXPANSION_WORTH_FACTORING = 10
+_EXPANSION_ALWAYS_FACTORED = 50000
 
 
 @lru_cache(maxsize=4096)
@@ -118,11 +120,12 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     costs = [sp.count_ops(c) for c in candidates]
     candidates.append(expanded)
     costs.append(sp.count_ops(expanded))
-    # factor_terms pulls common factors out of an expansion's terms, shortening it by a
-    # small factor; an expansion that exploded a product of sums stays far longer than the
-    # forms above and costs seconds to try (GELU's pair moments: 815 operations expanded to
-    # 113378, factor_terms 8 s for 28102)
-    if costs[-1] <= _EXPANSION_WORTH_FACTORING * min(costs):
+    # factor_terms of an expansion that exploded a product of sums costs seconds (GELU's
+    # pair moments: 815 operations expanded to 113378, 8 s for 28102); it can still win
+    # from 30x longer (gabor's derivative kernel: 570 -> 18317 -> 423, and that form keeps
+    # its float64 digits), so only huge expansions far longer than the shortest are skipped
+    if costs[-1] <= _EXPANSION_WORTH_FACTORING * min(costs) \
+            or costs[-1] <= _EXPANSION_ALWAYS_FACTORED:
         candidates.append(sp.factor_terms(expanded))
         costs.append(sp.count_ops(candidates[-1]))
     best = candidates[costs.index(min(costs))]
