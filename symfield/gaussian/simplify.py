@@ -114,12 +114,10 @@ def tidy(expr: sp.Expr) -> sp.Expr:
         if complementary is not expr:   # a cancellation made explicit: keep this form
             return complementary
     expanded = sp.expand(expr)
-    candidates = [expr, sp.powsimp(sp.factor_terms(sp.together(expr)))]
+    candidates = [expr, sp.powsimp(sp.factor_terms(sp.together(expr))), expanded]
     # each candidate's count_ops once (it walks the whole tree: a tenth of tidy on long
     # results); the first shortest wins, as min() would pick it
     costs = [sp.count_ops(c) for c in candidates]
-    candidates.append(expanded)
-    costs.append(sp.count_ops(expanded))
     # factor_terms of an expansion that exploded a product of sums costs seconds (GELU's
     # pair moments: 815 operations expanded to 113378, 8 s for 28102); it can still win
     # from 30x longer (gabor's derivative kernel: 570 -> 18317 -> 423, and that form keeps

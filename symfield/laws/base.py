@@ -115,7 +115,6 @@ class LawDefinition:
             raise ValueError(f"law {self.name}: a sampled_check and an unsampled_reason "
                              f"contradict each other; give one")
 
-
     def prelude_steps(self) -> tuple[Step, ...]:
         """The prelude's steps (built now when it is a function)."""
         return tuple(self.prelude() if callable(self.prelude) else self.prelude)
