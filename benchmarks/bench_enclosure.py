@@ -41,6 +41,9 @@ INTEGRAL_CASES = [
     # two variables: nested integrations (seconds; the 0.5 s target is for one variable)
     ("kernel", "silu", {"q1": "1", "q2": "2", "rho": "0.5"}),
     ("derivative_kernel", "silu", {"q1": "1.4", "q2": "0.5", "rho": "0.3"}),
+    # nearly degenerate pairs (1 - c^2 = 2e-6; refused before the box rule)
+    ("kernel", "silu", {"q1": "1", "q2": "2", "rho": "1.414213"}),
+    ("kernel", "elu", {"q1": "1", "q2": "2", "rho": "-1.414213"}),
     # a Mehler series (no proven tail), enclosed through its definition's expectations
     ("kernel", "tanh", {"q1": "0.75", "q2": "1.25", "rho": "-0.3"}),
 ]

@@ -636,9 +636,8 @@ class Law:
         exact form is a series without a proven tail (Mehler's, tanh's kernels) is enclosed
         through its definition's expectations; a divergent
         law gives the exact +-inf. Raises NotEnclosable (a SymfieldError and a
-        NotImplementedError) for coupled two-variable integrands, two-variable forms with
-        0.995 < |c| < 1 (``enclosure.MIN_CONDITIONAL_SHARE``: minutes of nested integration;
-        c = +-1 itself is one variable) or above 100 digits, integrands whose
+        NotImplementedError) for coupled two-variable integrands, two-variable forms above
+        100 digits, integrands whose
         growth the tail bound cannot establish, and laws with their own numerics (the NNGP/NTK
         and finite-width recursions over depth enclose themselves), and
         PrecisionError saying how many digits are proven when the effort cap

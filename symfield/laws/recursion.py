@@ -413,8 +413,8 @@ class RecursionLaw(Law):
         ball arithmetic (BallContext: each layer's kernels enclosed on the previous layer's
         balls, so the radius carries every rounding and truncation through the depth), at a
         working precision raised until rad <= 10^-dps |value| / 2. Same values as
-        ``evaluate``. NotEnclosable where a kernel cannot be enclosed (a two-variable
-        integrand at |c| > 0.995, a coupled integrand), PrecisionError with the digits proven
+        ``evaluate``. NotEnclosable where a kernel cannot be enclosed (a coupled
+        two-variable integrand), PrecisionError with the digits proven
         when the effort cap is reached first."""
         from ..gaussian.numerics.enclosure import enclose_computation
 

@@ -1061,38 +1061,42 @@ class GaussianIntegral:
                             "target (the growth bound is too weak at this variance)")
 
 
-#: Evaluations of the inner integral allowed to one piece of the outer integration, per
-#: working bit (plus 1000): about 5x what a kernel needs (700 at 110 bits), a bound on the
-#: work where the pair is nearly degenerate (c -> +-1: the conditional expectation varies
-#: on the scale s/|m|, and Arb subdivides).
+#: Evaluations allowed to one piece of the outer integration of the box rule, per working bit
+#: (plus 1000): a bound on the work where the integrand misbehaves.
 OUTER_EVALUATIONS_PER_BIT = 24
-
-
-#: The smallest 1 - c^2 (the share of u2's variance not explained by u1) enclosed by the
-#: nested integration: the cost grows as it shrinks (3 s at c = 1/2, 17 s at c = 0.99 for
-#: SiLU's kernel at 20 digits, over 5 minutes at c = 0.9999).
-MIN_CONDITIONAL_SHARE = 0.01
+#: The same for one inner integration: on a wide complex ball of the outer variable the inner
+#: value is as accurate as this much work makes it, and the outer integration subdivides the
+#: more the cruder it is (a quarter of this cap tripled the outer work on softplus).
+INNER_EVALUATIONS_PER_BIT = 24
 
 
 class BivariateGaussianIntegral:
     """E[c f(u1) g(u2)], (u1, u2) centred with variances q1, q2 and covariance rho (a
     separable integrand: the kernels of two-input laws), enclosed.
 
-    Given u1, u2 is N(m u1, s^2) with m = rho/q1, s^2 = q2 - rho^2/q1, so
-    E = int f(u1) G(u1) phi_q1(u1) du1 with G(u1) = int g(y) phi_s2(y - m u1) dy. G is entire
-    in u1 (u1 enters only the Gaussian factor), so the outer integration, split at the kinks
-    of f, may ask for it on complex balls; each G(u1) is itself an Arb integration over
-    y = mu0 + t, |t| <= W, split at the kinks of g, mu0 the midpoint of Re(m u1), plus its
-    tails: with delta = m u1 - mu0 and |g(y)| <= C_g (1 + |y|)^k e^(b|y|),
-    |g(mu0 + t) exp(-(y - m u1)^2 / (2 s^2))| <= C_g (1 + |mu0|)^k e^(b|mu0|)
-    e^((Im delta)^2 / (2 s^2)) (1 + |t|)^k e^((b + |Re delta|/s^2)|t|) e^(-t^2 / (2 s^2)), whose
-    tails beyond +-W the one-variable bound (:class:`GaussianIntegral`) covers.
+    The box rule: given u1, u2 = m u1 + s t with m = rho/q1, s^2 = q2 - rho^2/q1 and t ~ N(0, 1)
+    independent of u1, so E = E[f(u1) g(m u1 + s t)]. The expectation is cut to the box
+    |u1| <= L, |t| <= W and integrated there as int f(u1) phi_q1(u1) H(u1) du1 with
+    H(u1) = int_(-W)^W g(m u1 + s t) phi_1(t) dt, both by Arb. Where the outer integration asks
+    for H on a complex ball of u1, g is evaluated at the complex points m u1 + s t (holomorphy
+    checked there: a pole or a branch cut of g makes the ball non-finite and Arb subdivides),
+    so H is analytic in a strip whose width depends on g only, not on s: the cost does not
+    grow as c -> +-1 (the nested rule this replaced integrated the conditional density
+    exp(-(y - m u1)^2 / 2 s^2) over a real y, which grows like exp((m Im u1)^2 / 2 s^2) off
+    the axis and made Arb subdivide on the scale s/|m|: minutes at c = 0.9999). Pieces: the
+    outer range splits at the kinks of f and where a kink r of g enters or leaves the inner
+    range (u1 = (r -+ s W)/m: H is not analytic there); the inner range splits where
+    m u1 + s t = r, a complex point for a complex u1 (each branch continued analytically).
 
-    The outer tails need a growth bound of G on the real line: with Y = m u1 + s Z,
-    1 + |Y| <= (1 + |m u1|)(1 + s|Z|) and Cauchy-Schwarz,
-    |G(u1)| <= C_g max(1, |m|)^k (1 + |u1|)^k e^(b|m||u1|) sqrt(E[(1 + s|Z|)^(2k)] E[e^(2bs|Z|)])
-    with E[(1 + s|Z|)^(2k)] <= 4^k (1 + s^(2k) 2^k Gamma(k + 1/2)/sqrt(pi)) and
-    E[e^(2bs|Z|)] <= 2 e^(2 b^2 s^2).
+    The box's complement needs only real growth bounds: with |f(x)| <= C_f (1 + |x|)^k_f
+    e^(b_f|x|), |g(y)| <= C_g (1 + |y|)^k_g e^(b_g|y|) and 1 + |m u1| + s|t| <=
+    max(1, |m|) max(1, s) (1 + |u1|)(1 + |t|),
+    |f(u1) g(m u1 + s t)| <= C (1 + |u1|)^K e^(B|u1|) (1 + |t|)^k_g e^(b_g s|t|), K = k_f + k_g,
+    B = b_f + b_g|m|, which is a product: the mass beyond |u1| = L (all t) is the
+    one-variable tail bound (:class:`GaussianIntegral`) in u1 times E over t of the t factor,
+    and beyond |t| = W (all u1) the tail bound in t times E over u1 of the u1 factor; both
+    expectations are bounded by Cauchy-Schwarz (:func:`_moment_bound`), and L, W are chosen
+    so each part is at most 2^-(working bits).
 
     Degenerate pairs are one-variable expectations (:class:`GaussianIntegral`): at a zero
     variance (then rho = 0) E[f(u1)] E[g(u2)], each by its q -> 0 limit where its variance is
@@ -1112,6 +1116,9 @@ class BivariateGaussianIntegral:
         c, f, g = parts
         self.constant = outer.program(c)
         self.f, self.g = _OneVariable(f, v1, outer), _OneVariable(g, v2, outer)
+        # a smooth inner factor is cheaper (one inner piece): the factors swap roles (and
+        # q1, q2 with them) when only the first one is smooth
+        self.swapped = bool(self.g.steps) and not self.f.steps
         self.covariance = [outer.program(e) for e in expectation.covariance]
         q1, rho, q2 = expectation.covariance
         # the degenerate cases as one-variable expectations, built when first needed
@@ -1152,50 +1159,121 @@ class BivariateGaussianIntegral:
                                     "semi-definite (rho^2 > q1 q2)")
         if not s2 > 0:
             raise _Undecided("rho^2 < q1 q2")
-        if s2 < q2 * MIN_CONDITIONAL_SHARE:
-            raise NotEnclosable(
-                "cannot enclose a two-variable expectation this close to c = +-1 (1 - c^2 = "
-                f"{mpmath.nstr(_ball_to_enclosure(s2 / q2).mid, 3)} < "
-                f"{MIN_CONDITIONAL_SHARE}): the nested integration costs minutes there "
-                "(c = +-1 itself is enclosed)")
-        m = rho / q1
-        cf, kf, bf = self.f.bound(values)
-        cg, kg, bg = self.g.bound(values)
+        return constant * (self._box(values, q2, rho, q1) if self.swapped
+                           else self._box(values, q1, rho, q2))
+
+    def _box(self, values, q1: arb, rho: arb, q2: arb) -> arb:
+        """E[f(u1) g(u2)] (without the constant) by the box rule (class docstring); q1 is the
+        outer factor's variance (the caller swaps the factors' roles when only f is
+        smooth)."""
+        f, g = (self.g, self.f) if self.swapped else (self.f, self.g)
+        m, s2 = rho / q1, q2 - rho * rho / q1
+        s = s2.sqrt()
+        cf, kf, bf = f.bound(values)
+        cg, kg, bg = g.bound(values)
         slope = abs(m).abs_upper()
-        moment = arb(4) ** kg * (1 + s2 ** kg * arb(2) ** kg * (kg + arb(1) / 2).gamma()
-                                 / arb.const_sqrt_pi())
-        c_conditional = (cg * slope.max(arb(1)) ** kg
-                         * (moment * 2 * (2 * bg * bg * s2).exp()).sqrt())
-        cutoff, tail = GaussianIntegral.cutoff(q1, (cf * c_conditional).abs_upper(), kf + kg,
-                                               (bf + bg * slope).abs_upper())
-        g, two_s2, two_q1 = self.g, 2 * s2, 2 * q1
-        inner_norm = (arb.pi() * two_s2).rsqrt()
+        # |f(u1) g(m u1 + s t)| <= C (1 + |u1|)^K e^(B|u1|) (1 + |t|)^kg e^(bg s |t|)
+        k_outer, b_outer = (kf + kg).abs_upper(), (bf + bg * slope).abs_upper()
+        b_inner = (bg * s).abs_upper()
+        c = (cf * cg * slope.max(arb(1)) ** kg * s.max(arb(1)) ** kg).abs_upper()
+        length, _ = GaussianIntegral.cutoff(
+            q1, c * _moment_bound(arb(1), kg, b_inner), k_outer, b_outer)
+        width, _ = GaussianIntegral.cutoff(
+            arb(1), c * _moment_bound(q1, k_outer, b_outer), kg, b_inner)
+        tail = 2 * arb(2) ** -ctx.prec   # each cut-off bounds its tail by 2^-prec
+        kinks = _kinks(g, values)
+        # where a kink of g enters or leaves the inner range, H(u1) is not analytic
+        moving = [] if m.is_zero() else [(r + e * s * width) / m for r in kinks
+                                          for e in (-1, 1)]
+        two_q1, params = 2 * q1, list(values)
+        inner_limit = INNER_EVALUATIONS_PER_BIT * ctx.prec + 1000
+        total = acb(0)
+        ends = _merge_ends(f.pieces(values, -length, length), moving)
+        for lo, hi in zip(ends, ends[1:]):
+            middle = (lo + hi) / 2
+            f.choose_branch(values, middle)
+            segments = _inner_segments(g, values, kinks, m * middle, s, width)
 
-        def conditional(u1: acb) -> acb:
-            """E[g(Y)], Y ~ N(m u1, s^2), enclosed for every u1 in the ball."""
-            mean = m * u1
-            centre = arb(mean.real.mid())
-            delta = mean - centre
-            drift, lift = delta.real.abs_upper(), delta.imag.abs_upper()
-            reach = centre.abs_upper()
-            growth = bg * reach + lift * lift / two_s2
-            if not growth < ctx.prec:
-                # a ball far off the real axis (Arb probing a wide ellipse): no useful bound
-                # there, and a non-finite answer makes Arb subdivide instead
-                return _nan_ball()
-            c_inner = cg * (1 + reach) ** kg * growth.exp()
-            width, inner_tail = GaussianIntegral.cutoff(s2, c_inner.abs_upper(), kg,
-                                                        (bg + drift / s2).abs_upper())
-            ends = g.pieces(values, centre - width, centre + width)
-            inner = g.integrate(values, ends, lambda y: (-((y - mean) ** 2) / two_s2).exp())
-            return inner * inner_norm + acb(arb(0, inner_tail), arb(0, inner_tail))
+            def conditional(u1: acb, analytic: bool, segments=segments) -> acb:
+                """int_(-W)^W g(m u1 + s t) e^(-t^2/2) dt, split where m u1 + s t crosses a
+                kink of g (complex points for a complex u1: the branches' analytic
+                continuation); on a complex ball every evaluation of g checks that it is
+                holomorphic there, so a ball reaching a pole or a branch cut comes back
+                non-finite and the outer integration subdivides."""
+                mean = m * u1
+                value = acb(0)
+                for start, stop, branch in segments:
+                    a = -width if start is None else (start - mean) / s
+                    b = width if stop is None else (stop - mean) / s
+                    g.inner.steps.update(branch)
+                    value += acb.integral(
+                        lambda t, inner: g(mean + s * t, params, analytic or inner)
+                        * (-(t * t) / 2).exp(), a, b, eval_limit=inner_limit)
+                return value
 
-        ends = self.f.pieces(values, -cutoff, cutoff)
-        outer = self.f.integrate(values, ends,
-                                 lambda u1: (-(u1 * u1) / two_q1).exp() * conditional(u1),
-                                 eval_limit=OUTER_EVALUATIONS_PER_BIT * ctx.prec + 1000)
-        total = _real_part(outer, "the integral") * (arb.pi() * two_q1).rsqrt() + arb(0, tail)
-        return total * constant
+            total += acb.integral(
+                lambda u1, analytic: f(u1, params, analytic)
+                * (-(u1 * u1) / two_q1).exp() * conditional(u1, analytic),
+                lo, hi, eval_limit=OUTER_EVALUATIONS_PER_BIT * ctx.prec + 1000)
+        total = _real_part(total, "the integral") / (2 * arb.pi() * q1.sqrt())
+        return total + arb(0, tail)
+
+
+def _kinks(g: "_OneVariable", values) -> list[arb]:
+    """The real roots of every step argument of g, increasing, separated."""
+    roots = sorted((r for _step, _arg, coefficients in g.steps
+                    for r in _real_roots([c(values) for c in coefficients])),
+                   key=lambda r: r.mid())
+    distinct: list[arb] = []
+    for r in roots:
+        if distinct and r.is_exact() and distinct[-1].is_exact() and r == distinct[-1]:
+            continue
+        if distinct and not r > distinct[-1]:
+            raise _Undecided("two kinks closer than their balls")
+        distinct.append(r)
+    return distinct
+
+
+def _merge_ends(ends: list[arb], points: list[arb]) -> list[arb]:
+    """``ends`` (increasing) with the ``points`` strictly inside their range added."""
+    start, stop = ends[0], ends[-1]
+    inside = [p for p in points if p > start and p < stop]
+    if any(not (p > start and p < stop) and not (p < start or p > stop) for p in points):
+        raise _Undecided("a kink at the end of the range")
+    merged = sorted(ends + inside, key=lambda r: r.mid())
+    for a, b in zip(merged, merged[1:]):
+        if not b > a:
+            raise _Undecided("two kinks closer than their balls")
+    if len(merged) > MAX_INTERVALS + 1:
+        raise NotEnclosable(f"the integrand has more than {MAX_INTERVALS} pieces")
+    return merged
+
+
+def _inner_segments(g: "_OneVariable", values, kinks: list[arb], mean: arb, s: arb,
+                    width: arb) -> list[tuple]:
+    """The pieces of the inner range t in [-W, W] at a real u1 with m u1 = ``mean``: (the
+    kink starting it or None for -W, the kink ending it or None for W, each step's value on
+    it). The same kinks lie inside the range for every u1 of one outer piece."""
+    inside = [r for r in kinks if (r - mean) / s > -width and (r - mean) / s < width]
+    if any(not ((r - mean) / s > -width and (r - mean) / s < width)
+           and not ((r - mean) / s < -width or (r - mean) / s > width) for r in kinks):
+        raise _Undecided("a kink at the end of the inner range")
+    bounds = [None, *inside, None]
+    segments = []
+    for start, stop in zip(bounds, bounds[1:]):
+        lo = mean - s * width if start is None else start
+        hi = mean + s * width if stop is None else stop
+        g.choose_branch(values, (lo + hi) / 2)
+        segments.append((start, stop, dict(g.inner.steps)))
+    return segments
+
+
+def _moment_bound(q: arb, k: arb, b: arb) -> arb:
+    """An upper bound on E[(1 + |u|)^k e^(b|u|)], u ~ N(0, q): by Cauchy-Schwarz,
+    E[(1 + |u|)^(2k)] <= 4^k (1 + E|u|^(2k)) with E|u|^(2k) = (2q)^k Gamma(k + 1/2)/sqrt(pi),
+    and E[e^(2b|u|)] <= 2 E[e^(2bu)] = 2 e^(2 b^2 q)."""
+    moment = arb(4) ** k * (1 + (2 * q) ** k * (k + arb(1) / 2).gamma() / arb.const_sqrt_pi())
+    return (moment * 2 * (2 * b * b * q).exp()).sqrt().abs_upper()
 
 
 def _real_roots(coefficients: list[arb]) -> list[arb]:
