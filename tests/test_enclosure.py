@@ -482,6 +482,19 @@ def test_a_mehler_series_law_is_enclosed_through_its_definition():
     assert_encloses(law.enclose(dps=15, **values), reference, 15, tolerance=mp.mpf(10) ** -24)
 
 
+def test_a_mehler_series_inside_an_integral_form_is_enclosed_through_its_definition():
+    """softplus's correlation_map_slope is an integral form (E[softplus(x)^2] in the
+    denominator) holding the Mehler series of its derivative kernel: enclose takes its
+    definition's expectations (it was refused, naming the series), and holds evaluate's
+    25-digit value."""
+    law = law_of("correlation_map_slope", "softplus")
+    assert law.form == "integral" and law.expr.has(sp.Sum)
+    values = {"q": Fraction(4, 5), "c": Fraction(3, 5), "sigma_w": Fraction(13, 10),
+              "sigma_b": Fraction(1, 5)}
+    reference = law.evaluate(dps=25, proven=False, **values)
+    assert_encloses(law.enclose(dps=15, **values), reference, 15, tolerance=mp.mpf(10) ** -24)
+
+
 def test_degenerate_pairs_are_one_variable_expectations():
     """c = -1 exactly (u2 = -2 u1): Williams' kernel at the end of its range; a zero variance:
     E[e^u1 relu(u2)] = e^0 E[relu(u2)] = sqrt(q2 / (2 pi))."""

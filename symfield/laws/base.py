@@ -693,14 +693,15 @@ class Law:
             raise
 
     def enclosed_form(self) -> sp.Expr:
-        """The exact expression ``enclose`` works on: the derived form, or for a series without
-        a proven tail (Mehler's) the law's expectations themselves. NotEnclosable otherwise."""
+        """The exact expression ``enclose`` works on: the derived form, or where it holds a
+        series without a proven tail (Mehler's, also inside an integral form: softplus's
+        correlation_map_slope) the law's expectations themselves. NotEnclosable otherwise."""
         from ..gaussian.numerics.enclosure import NotEnclosable, compile_ball
 
         try:
             compile_ball(self.expr, self.variables)
         except NotEnclosable:
-            if self.form != "series" or not self.definition.has(Expectation):
+            if not self.expr.has(sp.Sum) or not self.definition.has(Expectation):
                 raise
             return self.definition
         return self.expr
