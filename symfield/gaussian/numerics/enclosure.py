@@ -634,7 +634,6 @@ class _IntegrandTranslator(_Translator):
                                 f"{type(node).__name__} of the integration variable")
         return super()._build(node)
 
-
     def _softplus(self, exponent: Program) -> Program:
         """log(1 + e^z) as log1p of e^(-|Re z|) plus z where Re z > 0: the same function
         wherever |Im z| < pi, where neither form meets its cut, and a tight ball there (the
@@ -919,26 +918,23 @@ class _OneVariable:
         self.inner.analytic = analytic
         return acb(self.program([z, *params]))
 
-    def pieces(self, values, start: arb, stop: arb) -> list[arb]:
-        """start, the kinks strictly between, stop: increasing, separated balls."""
+    def kinks(self, values) -> list[arb]:
+        """The real roots of every step argument, increasing, separated balls."""
+        return _increasing([r for _step, _arg, coefficients in self.steps
+                            for r in _real_roots([c(values) for c in coefficients])])
+
+    def pieces(self, values, start: arb, stop: arb, extra: Sequence[arb] = ()) -> list[arb]:
+        """start, the kinks (and the ``extra`` points) strictly between, stop: increasing,
+        separated balls."""
         inside = []
-        for _step, _arg, coefficients in self.steps:
-            for root in _real_roots([c(values) for c in coefficients]):
-                if root.is_exact() and (root == start or root == stop):
-                    continue
-                if root > start and root < stop:
-                    inside.append(root)
-                elif not (root < start or root > stop):
-                    raise _Undecided("a kink at the end of the range")
-        inside.sort(key=lambda r: r.mid())
-        ends = [start]
-        for root in inside:
-            if root.is_exact() and ends[-1].is_exact() and root == ends[-1]:
+        for root in [*self.kinks(values), *extra]:
+            if root.is_exact() and (root == start or root == stop):
                 continue
-            if not root > ends[-1]:
-                raise _Undecided("two kinks closer than their balls")
-            ends.append(root)
-        ends.append(stop)
+            if root > start and root < stop:
+                inside.append(root)
+            elif not (root < start or root > stop):
+                raise _Undecided("a kink at the end of the range")
+        ends = [start, *_increasing(inside), stop]
         if len(ends) > MAX_INTERVALS + 1:
             raise NotEnclosable(f"the integrand has more than {MAX_INTERVALS} pieces")
         return ends
@@ -1212,14 +1208,14 @@ class BivariateGaussianIntegral:
         width, _ = GaussianIntegral.cutoff(
             arb(1), c * _moment_bound(q1, k_outer, b_outer), kg, b_inner)
         tail = 2 * arb(2) ** -ctx.prec   # each cut-off bounds its tail by 2^-prec
-        kinks = _kinks(g, values)
+        kinks = g.kinks(values)
         # where a kink of g enters or leaves the inner range, H(u1) is not analytic
         moving = [] if m.is_zero() else [(r + e * s * width) / m for r in kinks
                                           for e in (-1, 1)]
         two_q1, params = 2 * q1, list(values)
         inner_limit = INNER_EVALUATIONS_PER_BIT * ctx.prec + 1000
         total = acb(0)
-        ends = _merge_ends(f.pieces(values, -length, length), moving)
+        ends = f.pieces(values, -length, length, extra=moving)
         for lo, hi in zip(ends, ends[1:]):
             middle = (lo + hi) / 2
             f.choose_branch(values, middle)
@@ -1250,34 +1246,16 @@ class BivariateGaussianIntegral:
         return total + arb(0, tail)
 
 
-def _kinks(g: "_OneVariable", values) -> list[arb]:
-    """The real roots of every step argument of g, increasing, separated."""
-    roots = sorted((r for _step, _arg, coefficients in g.steps
-                    for r in _real_roots([c(values) for c in coefficients])),
-                   key=lambda r: r.mid())
-    distinct: list[arb] = []
-    for r in roots:
-        if distinct and r.is_exact() and distinct[-1].is_exact() and r == distinct[-1]:
+def _increasing(points: list[arb]) -> list[arb]:
+    """``points`` sorted, exact repeats once; _Undecided when two balls overlap."""
+    out: list[arb] = []
+    for p in sorted(points, key=lambda r: r.mid()):
+        if out and p.is_exact() and out[-1].is_exact() and p == out[-1]:
             continue
-        if distinct and not r > distinct[-1]:
+        if out and not p > out[-1]:
             raise _Undecided("two kinks closer than their balls")
-        distinct.append(r)
-    return distinct
-
-
-def _merge_ends(ends: list[arb], points: list[arb]) -> list[arb]:
-    """``ends`` (increasing) with the ``points`` strictly inside their range added."""
-    start, stop = ends[0], ends[-1]
-    inside = [p for p in points if p > start and p < stop]
-    if any(not (p > start and p < stop) and not (p < start or p > stop) for p in points):
-        raise _Undecided("a kink at the end of the range")
-    merged = sorted(ends + inside, key=lambda r: r.mid())
-    for a, b in zip(merged, merged[1:]):
-        if not b > a:
-            raise _Undecided("two kinks closer than their balls")
-    if len(merged) > MAX_INTERVALS + 1:
-        raise NotEnclosable(f"the integrand has more than {MAX_INTERVALS} pieces")
-    return merged
+        out.append(p)
+    return out
 
 
 def _inner_segments(g: "_OneVariable", values, kinks: list[arb], mean: arb, s: arb,
@@ -1285,10 +1263,13 @@ def _inner_segments(g: "_OneVariable", values, kinks: list[arb], mean: arb, s: a
     """The pieces of the inner range t in [-W, W] at a real u1 with m u1 = ``mean``: (the
     kink starting it or None for -W, the kink ending it or None for W, each step's value on
     it). The same kinks lie inside the range for every u1 of one outer piece."""
-    inside = [r for r in kinks if (r - mean) / s > -width and (r - mean) / s < width]
-    if any(not ((r - mean) / s > -width and (r - mean) / s < width)
-           and not ((r - mean) / s < -width or (r - mean) / s > width) for r in kinks):
-        raise _Undecided("a kink at the end of the inner range")
+    inside = []
+    for r in kinks:
+        t = (r - mean) / s
+        if t > -width and t < width:
+            inside.append(r)
+        elif not (t < -width or t > width):
+            raise _Undecided("a kink at the end of the inner range")
     bounds = [None, *inside, None]
     segments = []
     for start, stop in zip(bounds, bounds[1:]):

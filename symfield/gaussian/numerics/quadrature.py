@@ -608,23 +608,30 @@ def expect_split_np(f: Callable, var: np.ndarray, cuts: np.ndarray,
         out[rows] = total
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = size / np.abs(total)
-            # the rules of steps h, 2h, 4h: converging at least geometrically, the error at
-            # h is at most about (its distance to 2h)^2 / (2h's to 4h), an overestimate for
-            # tanh-sinh's double-exponential convergence (hard_tanh's kernel: 4.9e-8 and
-            # 4.9e-2 apart, the estimate 5e-14, the error 6e-16). Agreement of h and 2h
-            # alone (to _FP_UNRESOLVED) would admit an error of 1e-10 where the convergence
-            # is only geometric.
-            apart, before = np.abs(total - rough), np.abs(rough - rougher)
-            converged = (apart <= _DIFFERENCE_ROUNDING * size) | (
-                (apart <= _FP_UNRESOLVED * size)
-                & (apart * apart <= _SPLIT_PREDICTED * size * before))
+            # (the estimate overstates tanh-sinh's double-exponential convergence: hard_tanh's
+            # kernel, 4.9e-8 and 4.9e-2 apart, predicts 5e-14 where the error is 6e-16)
+            converged = _converged(total, rough, rougher, size, _FP_UNRESOLVED,
+                                   _SPLIT_PREDICTED)
             if atol is not None:
-                converged |= apart <= atol[rows]
+                converged |= np.abs(total - rough) <= atol[rows]
             ratio = np.where(converged, ratio, np.inf)
         # an integrand that is 0 at every node (saturated) is resolved, not 0/0
         ratio = np.where(size == 0, 1.0, ratio)
         cancellation[rows] = np.where(np.isfinite(ratio), ratio, np.inf)
     return out
+
+
+def _converged(fine: np.ndarray, coarse: np.ndarray, coarser: np.ndarray, size: np.ndarray,
+               agreement: float, predicted: float) -> np.ndarray:
+    """Whether the rule of step h (``fine``) has converged, from the rules of steps 2h and 4h:
+    converging at least geometrically, its error is at most about (its distance to 2h)^2 /
+    (2h's distance to 4h), which must be below ``predicted`` x ``size``, with h and 2h within
+    ``agreement`` x ``size``; or the two agree to rounding. Agreement of h and 2h alone
+    admits the square of their distance where the convergence is only geometric (mish at
+    var 1e4: rules 2e-6 then 7.6e-9 apart, the last 8e-13 off)."""
+    apart, before = np.abs(fine - coarse), np.abs(coarse - coarser)
+    return (apart <= _DIFFERENCE_ROUNDING * size) | (
+        (apart <= agreement * size) & (apart * apart <= predicted * size * before))
 
 
 def expect_difference_mp(f: Callable, var_mean, var_difference, dps: int,
@@ -766,14 +773,8 @@ def expect_difference_np(f: Callable, fprime: Callable, var_mean: np.ndarray,
                                                  [p[todo] for p in pflat], step, mirror)
         out[todo] = fine
         with np.errstate(invalid="ignore"):
-            # converging geometrically, the fine rule's error is about (its distance to the
-            # coarse)^2 / (the coarse's to the coarser): not the square of the first alone
-            # (mish at var 1e4: rules 2e-6 then 7.6e-9 apart, the last 8e-13 off)
-            apart, before = np.abs(fine - coarse), np.abs(coarse - coarser)
-            size = np.abs(fine)
-            agree = (apart <= _DIFFERENCE_ROUNDING * size) | (
-                (apart <= _DIFFERENCE_AGREEMENT * size)
-                & (apart * apart <= _DIFFERENCE_PREDICTED * size * before))
+            agree = _converged(fine, coarse, coarser, np.abs(fine), _DIFFERENCE_AGREEMENT,
+                               _DIFFERENCE_PREDICTED)
         todo = todo[~agree]
         step /= 2
     # Still disagreeing: a bend of unit width far out on the diagonals m = +-d/2, where the
