@@ -547,3 +547,27 @@ def test_cli_value_has_60_correct_digits(capsys, act):
     with mp.workdps(80):
         got = mp.mpf(printed)
     assert_close_with_power(got, ref, 1e-59, perturb=1e-57)
+
+
+def test_a_pole_expansion_beyond_the_degree_bound_is_refused_before_any_series_is_built(
+        monkeypatch):
+    """E[x^n P(tanh)] with deg P + n > MAX_TANH_DEGREE (Stein's lemma would reach tanh to
+    that degree) is refused before expanding anything, also as one term of a sum whose other
+    terms are expandable: SiLU's mu_3 spent minutes on its 61 other terms first."""
+    from symfield.gaussian.engine import GaussianCalculus
+    from symfield.gaussian.rules.poles import MAX_TANH_DEGREE, PoleExpansionRule
+
+    calls = []
+    apply = PoleExpansionRule.apply
+    monkeypatch.setattr(PoleExpansionRule, "apply",
+                        lambda self, *args: calls.append(args[0]) or apply(self, *args))
+    x = sp.Symbol("x", real=True)
+    q = sp.Symbol("q", positive=True)
+    doomed = x ** 6 * sp.tanh(x / 2) ** (MAX_TANH_DEGREE - 4)
+    for integrand in (doomed, x ** 2 * sp.tanh(x / 2) ** 2 + doomed):
+        outcome = GaussianCalculus().expect(Expectation(integrand, (x,), (q,)))
+        assert not outcome.closed
+    assert calls == []
+    # within the bound, the same sum's expandable term is expanded (the counter works)
+    GaussianCalculus().expect(Expectation(x ** 2 * sp.tanh(x / 2) ** 2, (x,), (q,)))
+    assert calls

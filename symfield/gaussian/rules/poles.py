@@ -221,7 +221,11 @@ class PoleExpansionRule(Rule):
     def applies(self, term: Term, m: Measure) -> bool:
         if m.mean != 0 or term.quad or term.erfs or term.steps or term.deltas or not term.other:
             return False
-        return logistic_form(_integrand(term, m.x), m.x) is not None
+        found = logistic_form(_integrand(term, m.x), m.x)
+        # Stein's lemma lowers x^n by differentiating P(tanh) up to n times, each raising the
+        # degree by exactly one: beyond MAX_TANH_DEGREE the last branch is refused, so refuse
+        # now rather than after expanding every other branch (SiLU's mu_3: 5 minutes)
+        return found is not None and found[1].degree() + term.power <= MAX_TANH_DEGREE
 
     def apply(self, term: Term, m: Measure, engine) -> sp.Expr:
         x = m.x
