@@ -16,7 +16,9 @@ is >= 8 SE there and a wrong law is rejected with room for the z-score's own spr
 The back-propagated plans (the Fisher backward order parameters) compare qtilde^l/qtilde^L
 for l < L; a single input's ratio has a standard error of 3-5 % (sigmoid far in the chaotic
 phase), so they average over 16 inputs or 8 pairs and 32 readouts (1-3 %) and draw depths
-3-4, where the wrong law is 21-33 % off at layer 1 (the factors compound down from the top).
+3-4, where the wrong law is 21-33 % off at layer 1 (the factors compound down from the top);
+heavy-tailed activations are drawn at depth 2 and width 1024 (test_properties_common), where
+it is 20 % off.
 Fewer examples per law than the dedicated files: each law has its own test, and the plans
 share their measurements (forward passes of inputs or input pairs) with checks tested there.
 """
