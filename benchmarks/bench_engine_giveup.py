@@ -30,9 +30,10 @@ needs the pole expansion to degree 18, beyond MAX_TANH_DEGREE) was added later: 
 commit 4db09ce, 2026-12-07 (2 cores, load 3), it took 315 s wall, expanding the 61 other
 terms' pole series (and, inside Stein's lemma, the branches of the doomed one) before the
 refusal; now the pole rule refuses x^n P(tanh) with deg P + n > 16 up front, and linearity
-takes the terms with the highest powers first: 0.5 s. The speed-up is taken against at least 0.01 s of CPU time. The closed
-forms and the series cost what they did: their time is in building and tidying the result,
-not in failing.
+takes the terms with the highest powers first: 0.5 s.
+
+The speed-up is taken against at least 0.01 s of CPU time. The closed forms and the series
+cost what they did: their time is in building and tidying the result, not in failing.
 
 Run: python benchmarks/bench_engine_giveup.py             (ours, ratio against the table)
      python benchmarks/bench_engine_giveup.py --baseline  (also the baseline commit, side by
