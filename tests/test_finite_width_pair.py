@@ -27,8 +27,10 @@ from symfield.expectation import bivariate_expectation, u1, u2
 from symfield.laboratory.finite_width import check_finite_width_pair
 from symfield.laws.evaluation import Float64Context, MultiPrecisionContext, SymbolicContext
 from symfield.laws.finite_width import EXPANSION, K1, V
-from symfield.laws.finite_width_pair import (ENTRIES_2X2, K1_PAIR, PAIR_EXPANSION,
-                                             VERTEX_ENTRIES, propagate_pair, vertex_symbol)
+from symfield.laws.finite_width_pair import (ENTRIES_2X2, K1_PAIR, PAIR_EXPANSION, S,
+                                             VERTEX_ENTRIES, _at_kernel, conditional_means,
+                                             conditional_moments, propagate_pair,
+                                             vertex_symbol)
 from symfield.symbols import q, q1, q2, rho, sigma_b, sigma_w
 
 ORDER = {"11": 0, "12": 1, "22": 2}
@@ -61,6 +63,43 @@ def test_the_sums_run_over_distinct_entries_once():
                      - sigma_w**2 * sp.Derivative(k, q1, rho)) == 0
     assert sp.expand(shift.coeff(vertex_symbol("12", "12"))
                      - sigma_w**2 * sp.Derivative(k, (rho, 2)) / 2) == 0
+
+
+def _taylor_expected(expr, first, second):
+    """E[expr(K + delta)] by the full second-order Taylor expansion in the three entries,
+    every ordered pair of second derivatives taken (the oracle of the next test)."""
+    value = _at_kernel(expr)
+    for i in ENTRIES_2X2:
+        value += _at_kernel(sp.diff(expr, S[i])) * first[i]
+        for j in ENTRIES_2X2:
+            value += _at_kernel(sp.diff(expr, S[i], S[j])) * second[(i, j)] / 2
+    return value
+
+
+def test_expansion_equals_the_full_taylor_expansion_of_every_entry():
+    """The law of total covariance, each side expanded to second order and the 1/n coefficient
+    kept (products of expansions, no shortcut): every vertex and shift map equals the
+    engine's, term for term."""
+    n, n_prev = sp.symbols("n n_prev", positive=True)
+    t = sp.Dummy("t", positive=True)
+
+    def order_one(expr):
+        return sp.expand(sp.expand(expr.subs({n: n / t, n_prev: n_prev / t})).coeff(t, 1))
+
+    means, moments = conditional_means(), conditional_moments()
+    first = {i: K1_PAIR[i] / n_prev for i in ENTRIES_2X2}
+    second = {(i, j): vertex_symbol(i, j) / n_prev for i in ENTRIES_2X2 for j in ENTRIES_2X2}
+    F = {i: sigma_w**2 * means[i] + sigma_b**2 for i in ENTRIES_2X2}
+    mean = {i: _taylor_expected(F[i], first, second) for i in ENTRIES_2X2}
+    width_ratio = sp.Symbol("r", positive=True)
+    for i, j in VERTEX_ENTRIES:
+        conditional = sigma_w**4 * (moments[(i, j)] - means[i] * means[j]) / n
+        product = _taylor_expected(conditional + F[i] * F[j], first, second)
+        vertex = sp.expand(n * order_one(product - mean[i] * mean[j])).subs(n, width_ratio * n_prev)
+        assert sp.expand(vertex - PAIR_EXPANSION.vertex_maps[(i, j)]) == 0, (i, j)
+    for i in ENTRIES_2X2:
+        shift = order_one(mean[i] - _at_kernel(F[i])).subs(n_prev, n)
+        assert sp.expand(n * shift - PAIR_EXPANSION.shift_maps[i]) == 0, i
 
 
 @pytest.mark.parametrize("act", ["relu", "linear"])
