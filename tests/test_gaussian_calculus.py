@@ -410,3 +410,23 @@ def test_four_erf_factors_decline_the_erf_pair_rules(monkeypatch):
     # power: two factors are still closed by them (Williams' kernel)
     two = GaussianCalculus().expect(bivariate_expectation(sp.erf(u1) * sp.erf(u2), q1, rho, q2))
     assert two.closed and ERF_PAIR_RULES & set(applied), applied
+
+
+def test_complementary_erf_pairs_each_erf_with_its_own_constant():
+    """K erf(z) - K -> -K erfc(z), K erf(z) + K -> K erfc(-z), each erf term paired with the
+    first term that cancels its coefficient (and only that one), then e^{z^2} erfc(z) ->
+    w(i z); the value never changes."""
+    from symfield.gaussian.faddeeva import faddeeva
+    from symfield.gaussian.simplify import complementary_erf
+
+    s, t = sp.symbols("s t", positive=True)
+    z = sp.sqrt(2 * s)
+    expr = (3 * t * sp.exp(2 * s) * sp.erf(z) - 3 * t * sp.exp(2 * s)   # -> erfc(z), then w
+            + s * sp.erf(t) + s                                        # -> erfc(-t)
+            + t**2 * sp.erf(s) + 5)                                    # no partner: kept
+    out = complementary_erf(expr)
+    assert out == (-3 * t * faddeeva(sp.I * z) + s * sp.erfc(-t) + t**2 * sp.erf(s) + 5)
+    unpaired = t**2 * sp.erf(s) + s
+    assert complementary_erf(unpaired) is unpaired
+    point = {s: sp.Rational(7, 3), t: sp.Rational(2, 5)}
+    assert abs(sp.N((out - expr).subs(point).rewrite(sp.erfc), 40)) < 1e-35
