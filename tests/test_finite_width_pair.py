@@ -26,7 +26,8 @@ from symfield.errors import InvalidValueError
 from symfield.expectation import bivariate_expectation, u1, u2
 from symfield.laboratory.finite_width import check_finite_width_pair
 from symfield.laws.evaluation import Float64Context, MultiPrecisionContext, SymbolicContext
-from symfield.laws.finite_width import EXPANSION, K1, V
+from symfield.laws.finite_width import EXPANSION, K1, V, _first_order
+from symfield.laws.finite_width import r as width_ratio
 from symfield.laws.finite_width_pair import (ENTRIES_2X2, K1_PAIR, PAIR_EXPANSION, S,
                                              VERTEX_ENTRIES, _at_kernel, conditional_means,
                                              conditional_moments, propagate_pair,
@@ -81,24 +82,20 @@ def test_expansion_equals_the_full_taylor_expansion_of_every_entry():
     kept (products of expansions, no shortcut): every vertex and shift map equals the
     engine's, term for term."""
     n, n_prev = sp.symbols("n n_prev", positive=True)
-    t = sp.Dummy("t", positive=True)
-
-    def order_one(expr):
-        return sp.expand(sp.expand(expr.subs({n: n / t, n_prev: n_prev / t})).coeff(t, 1))
 
     means, moments = conditional_means(), conditional_moments()
     first = {i: K1_PAIR[i] / n_prev for i in ENTRIES_2X2}
     second = {(i, j): vertex_symbol(i, j) / n_prev for i in ENTRIES_2X2 for j in ENTRIES_2X2}
     F = {i: sigma_w**2 * means[i] + sigma_b**2 for i in ENTRIES_2X2}
     mean = {i: _taylor_expected(F[i], first, second) for i in ENTRIES_2X2}
-    width_ratio = sp.Symbol("r", positive=True)
     for i, j in VERTEX_ENTRIES:
         conditional = sigma_w**4 * (moments[(i, j)] - means[i] * means[j]) / n
         product = _taylor_expected(conditional + F[i] * F[j], first, second)
-        vertex = sp.expand(n * order_one(product - mean[i] * mean[j])).subs(n, width_ratio * n_prev)
+        vertex = sp.expand(n * _first_order(product - mean[i] * mean[j], n, n_prev))
+        vertex = vertex.subs(n, width_ratio * n_prev)
         assert sp.expand(vertex - PAIR_EXPANSION.vertex_maps[(i, j)]) == 0, (i, j)
     for i in ENTRIES_2X2:
-        shift = order_one(mean[i] - _at_kernel(F[i])).subs(n_prev, n)
+        shift = _first_order(mean[i] - _at_kernel(F[i]), n, n_prev).subs(n_prev, n)
         assert sp.expand(n * shift - PAIR_EXPANSION.shift_maps[i]) == 0, i
 
 
