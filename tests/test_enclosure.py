@@ -182,7 +182,7 @@ def test_every_enclosable_law_encloses_its_reference(act):
                 except (NeedsSecondDerivative, ReferenceError_):
                     pass
             if reference is None and law.form == "integral":
-                reference = law.evaluate(dps=55, **values)
+                reference = law.evaluate(dps=55, proven=False, **values)
             if reference is None:
                 reference = closed_form_reference(law, values)
             assert_encloses(enclosure, reference, DPS, tolerance=mp.mpf(10) ** -50,
@@ -325,7 +325,7 @@ def test_gelu_derivative_moments_enclose_the_certified_quadrature(name):
     law = law_of(name, "gelu")
     assert law.form == "integral"
     q = Fraction(13, 7)
-    reference = law.evaluate(dps=50, q=q)
+    reference = law.evaluate(dps=50, proven=False, q=q)
     assert_encloses(law.enclose(dps=DPS, q=q), reference, DPS, tolerance=mp.mpf(10) ** -48)
 
 
@@ -461,9 +461,8 @@ a, b, r = sp.symbols("a b r", real=True)
      lambda A, B, C: mp.exp((A + 2 * C + B) / 2) * mp.erfc((1 - C - B) / mp.sqrt(2 * B)) / 2),
 ])
 def test_two_variable_expectations_enclose_closed_forms(integrand, oracle):
-    """E[f(u1) g(u2)] (nested Arb integrations: the conditional expectation of g given u1
-    inside the integral over u1) at a negative covariance, against the literature's closed
-    forms at 50 digits."""
+    """E[f(u1) g(u2)] (Williams' by the strip rule, the kinked ones by Gauss-Legendre panels)
+    at a negative covariance, against the literature's closed forms at 50 digits."""
     values = [Fraction(1, 2), Fraction(3, 2), Fraction(-2, 5)]
     enclosure = enclose(bivariate_expectation(integrand, a, r, b), (a, b, r), values, 15)
     with mp.workdps(50):
@@ -478,7 +477,7 @@ def test_a_mehler_series_law_is_enclosed_through_its_definition():
     law = law_of("kernel", "tanh")
     assert law.form == "series"
     values = {"q1": Fraction(3, 4), "q2": Fraction(5, 4), "rho": Fraction(-1, 3)}
-    reference = law.evaluate(dps=25, **values)
+    reference = law.evaluate(dps=25, proven=False, **values)
     assert_encloses(law.enclose(dps=15, **values), reference, 15, tolerance=mp.mpf(10) ** -24)
 
 
@@ -544,10 +543,85 @@ def test_nearly_degenerate_pairs_enclose_closed_forms(integrand, oracle, rho):
     assert not enclosure.contains(reference * (1 + mp.mpf(10) ** -14))
 
 
+def _conditioned_reference(f, g_name: str, q1: Fraction, q2: Fraction, rho: Fraction,
+                           poles: tuple = ()) -> mp.mpf:
+    """E[f(u1) g(u2)] for g = cos or exp reduced to one variable exactly (u2 = m u1 + s t,
+    E[cos(m u1 + s t) | u1] = cos(m u1) e^(-s^2/2), E[e^(m u1 + s t) | u1] = e^(m u1)
+    e^(s^2/2)), integrated by mpmath at 50 digits: independent of Arb and of the box's
+    rules."""
+    with mp.workdps(50):
+        Q1, Q2, R = (mp.mpf(v.numerator) / v.denominator for v in (q1, q2, rho))
+        m, s2, sd = R / Q1, Q2 - R * R / Q1, mp.sqrt(Q1)
+        if g_name == "cos":
+            factor, inner = mp.exp(-s2 / 2), lambda x: mp.cos(m * x)
+        else:
+            factor, inner = mp.exp(s2 / 2), lambda x: mp.exp(m * x)
+        points = sorted({-mp.inf, -8 * sd, 0, 8 * sd, mp.inf, *poles})
+        return factor * mp.quad(lambda x: f(x) * inner(x) * mp.npdf(x, 0, sd), points)
+
+
+@pytest.mark.parametrize("name,values", [
+    ("silu-cos", (Fraction(1, 2), Fraction(3, 2), Fraction(-2, 5))),
+    ("silu-cos", (Fraction(1), Fraction(2), Fraction(1414213, 1000000))),  # 1 - c^2 = 2e-7
+    ("tanh-exp", (Fraction(7, 5), Fraction(1, 2), Fraction(1, 3))),
+    ("pole-exp", (Fraction(3), Fraction(1, 5), Fraction(-1, 2))),
+])
+def test_smooth_pairs_take_the_strip_rule(monkeypatch, name, values):
+    """Factors without kinks go by the product trapezoidal rule (the panel rule is disabled
+    here): silu (poles at +-i pi), tanh (+-i pi/2), 1/(1 + x^2) (+-i) against the exact
+    one-variable reduction at 50 digits, to 25 digits, at a nearly degenerate pair too."""
+    from symfield.gaussian.numerics import enclosure as module
+
+    def no_panels(*args):
+        raise AssertionError("a smooth pair went to the panel rule")
+
+    monkeypatch.setattr(module, "_product_gauss", no_panels)
+    first, second = name.split("-")
+    factor = {"silu": (u1 / (1 + sp.exp(-u1)), lambda x: x / (1 + mp.exp(-x))),
+              "tanh": (sp.tanh(u1), mp.tanh),
+              "pole": (1 / (1 + u1 ** 2), lambda x: 1 / (1 + x * x))}[first]
+    g = sp.cos(u2) if second == "cos" else sp.exp(u2)
+    enclosure = enclose(bivariate_expectation(factor[0] * g, a, r, b), (a, b, r),
+                        list(values), 25)
+    reference = _conditioned_reference(factor[1], second, *values)
+    assert_encloses(enclosure, reference, 25, tolerance=mp.mpf(10) ** -45)
+
+
+def test_the_strip_rule_trusts_no_strip_across_a_pole(monkeypatch):
+    """1/(x^2 + 1/25) has poles at +-i/5: the strip rule finds no strip worth its nodes and
+    the panels take it (holding the reference); with the holomorphy check disabled it would
+    take a strip across the poles and return a tight ball 10 % off (checked here, so this
+    test fails if the check stops mattering)."""
+    from symfield.gaussian.numerics import enclosure as module
+
+    values = [Fraction(1, 2), Fraction(3, 2), Fraction(-2, 5)]
+    pair = bivariate_expectation(1 / (u1 ** 2 + sp.Rational(1, 25)) * sp.cos(u2), a, r, b)
+    reference = _conditioned_reference(lambda x: 1 / (x * x + mp.mpf(1) / 25), "cos", *values,
+                                       poles=(-1, -mp.mpf(1) / 5, mp.mpf(1) / 5, 1))
+    assert_encloses(enclose(pair, (a, b, r), values, 15), reference, 15,
+                    tolerance=mp.mpf(10) ** -45)
+    monkeypatch.setattr(module, "_finite_on_rectangle", lambda *args: True)
+    assert not enclose(pair, (a, b, r), values, 15).contains(reference)
+
+
+@pytest.mark.parametrize("limit,ratio", [(0.53, (1, 2)), (2.7, (8, 3)), (1.0, (1, 1)),
+                                         (0.05, (1, 20)), (40.3, (282, 7))])
+def test_lattice_ratio_is_the_largest_small_fraction_below_the_limit(limit, ratio):
+    """The strip rule's t step is num/den times |m| h_x / s (at most the step its bound
+    asked for), so that g's arguments m x_i + s t_j fall on one lattice."""
+    from symfield.gaussian.numerics.enclosure import _lattice_ratio
+
+    assert _lattice_ratio(limit) == ratio
+    num, den = ratio
+    assert num / den <= limit
+
+
 def test_box_rule_work_does_not_grow_as_the_pair_degenerates(monkeypatch):
-    """The evaluations of the integrand's factors at 1 - c^2 = 2e-12 are at most those at
-    c = 1/2 (tanh: its poles at +-i pi/2 bound the strip where the conditional expectation is
-    analytic, whatever s): the nested rule it replaced needed ~s^-1 times more, minutes."""
+    """The evaluations of the integrand's factors do not grow as the pair degenerates
+    (tanh: its poles at +-i pi/2 bound the strips whatever s): the same at 1 - c = 1e-12 as at
+    1e-6 (s a thousand times smaller), within a fixed budget (about one per node pair of the
+    product rule: at c = 1/2 the lattice of g's arguments needs far fewer); the nested rule
+    this replaced needed ~s^-1 times more, minutes."""
     from symfield.gaussian.numerics import enclosure as module
 
     calls = [0]
@@ -560,22 +634,23 @@ def test_box_rule_work_does_not_grow_as_the_pair_degenerates(monkeypatch):
     monkeypatch.setattr(module._OneVariable, "__call__", counted)
     pair = bivariate_expectation(sp.tanh(u1) * sp.tanh(u2), a, r, b)
     work = {}
-    for rho in (Fraction(1, 2), 1 - Fraction(1, 10**12)):
+    for rho in (Fraction(1, 2), 1 - Fraction(1, 10**6), 1 - Fraction(1, 10**12)):
         calls[0] = 0
         enclose(pair, (a, b, r), [Fraction(1, 2), 2, rho], 15)
         work[rho] = calls[0]
-    assert work[1 - Fraction(1, 10**12)] <= work[Fraction(1, 2)], work
+    assert work[1 - Fraction(1, 10**12)] <= 1.2 * work[1 - Fraction(1, 10**6)], work
+    assert max(work.values()) <= 100_000, work
+    assert work[Fraction(1, 2)] <= work[1 - Fraction(1, 10**12)], work
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", ["kernel", "derivative_kernel"])
 def test_silu_kernels_enclose_the_certified_quadrature(name):
-    """SiLU's kernels are two-dimensional integral forms: the enclosure (seconds) holds the
-    project's two-precision 2-D quadrature at 25 digits."""
+    """SiLU's kernels are two-dimensional integral forms: the enclosure (the strip rule,
+    0.1 s) holds the project's two-precision 2-D quadrature at 25 digits (seconds)."""
     law = law_of(name, "silu")
     assert law.form == "integral"
     values = {"q1": Fraction(7, 5), "q2": Fraction(1, 2), "rho": Fraction(1, 3)}
-    reference = law.evaluate(dps=25, **values)
+    reference = law.evaluate(dps=25, proven=False, **values)
     assert_encloses(law.enclose(dps=20, **values), reference, 20, tolerance=mp.mpf(10) ** -24)
 
 

@@ -13,7 +13,8 @@ Faddeeva function w), the Faddeeva pole series (:class:`PoleSeries`, with a prov
 centred one-dimensional Gaussian expectations E[f(u)] (:class:`GaussianIntegral`: Arb's
 rigorous integration between the kinks of f, plus a proven bound on the Gaussian tails from a
 growth bound on |f| derived from its expression; :class:`BivariateGaussianIntegral` for
-separable E[f(u1) g(u2)], nested). Roots and fixed points of enclosed functions are proven by
+separable E[f(u1) g(u2)]: a product trapezoidal or Gauss-Legendre rule with a proven
+error). Roots and fixed points of enclosed functions are proven by
 Krawczyk's interval Newton test (:func:`enclose_root`, :func:`enclose_fixed_point`).
 :func:`enclose` evaluates it at increasing working precision until the radius is at most half
 a unit in the last requested digit, relative to the value: rad <= 10^-dps |v|_min / 2, where
@@ -1088,13 +1089,14 @@ class GaussianIntegral:
                             "target (the growth bound is too weak at this variance)")
 
 
-#: Evaluations allowed to one piece of the outer integration of the box rule, per working bit
-#: (plus 1000): a bound on the work where the integrand misbehaves.
-OUTER_EVALUATIONS_PER_BIT = 24
-#: The same for one inner integration: on a wide complex ball of the outer variable the inner
-#: value is as accurate as this much work makes it, and the outer integration subdivides the
-#: more the cruder it is (a quarter of this cap tripled the outer work on softplus).
-INNER_EVALUATIONS_PER_BIT = 24
+#: Bernstein ellipses tried for the error bound of a Gauss-Legendre rule on a rectangle
+#: (the sum of the semi-axes over the half-width), largest first.
+ELLIPSES = (8, 4, 2.5, 1.6)
+#: Balls covering one ellipse (or one real side) when bounding |integrand| on it.
+COVER_BALLS = 4
+#: Rectangles one product rule may cut its range into; past it the rest is bounded crudely
+#: (a wide ball, which the caller's precision search reports as the digits proven).
+MAX_RECTANGLES = 4000
 
 
 class BivariateGaussianIntegral:
@@ -1102,18 +1104,20 @@ class BivariateGaussianIntegral:
     separable integrand: the kernels of two-input laws), enclosed.
 
     The box rule: given u1, u2 = m u1 + s t with m = rho/q1, s^2 = q2 - rho^2/q1 and t ~ N(0, 1)
-    independent of u1, so E = E[f(u1) g(m u1 + s t)]. The expectation is cut to the box
-    |u1| <= L, |t| <= W and integrated there as int f(u1) phi_q1(u1) H(u1) du1 with
-    H(u1) = int_(-W)^W g(m u1 + s t) phi_1(t) dt, both by Arb. Where the outer integration asks
-    for H on a complex ball of u1, g is evaluated at the complex points m u1 + s t (holomorphy
-    checked there: a pole or a branch cut of g makes the ball non-finite and Arb subdivides),
-    so H is analytic in a strip whose width depends on g only, not on s: the cost does not
-    grow as c -> +-1 (the nested rule this replaced integrated the conditional density
-    exp(-(y - m u1)^2 / 2 s^2) over a real y, which grows like exp((m Im u1)^2 / 2 s^2) off
-    the axis and made Arb subdivide on the scale s/|m|: minutes at c = 0.9999). Pieces: the
-    outer range splits at the kinks of f and where a kink r of g enters or leaves the inner
-    range (u1 = (r -+ s W)/m: H is not analytic there); the inner range splits where
-    m u1 + s t = r, a complex point for a complex u1 (each branch continued analytically).
+    independent of u1, so E = E[f(u1) g(m u1 + s t)], cut to the box |u1| <= L, |t| <= W. In
+    these coordinates the Gaussian weight is a product and does not sharpen as c -> +-1 (in
+    u1, u2 it concentrates on a line of width s), so the cost stays flat there. Inside the
+    box:
+
+    - f and g without kinks: the product trapezoidal rule (:func:`_trapezoid_pair`), whose
+      error is proven from a strip where the integrand is holomorphic (found and checked by
+      ball arithmetic); g is evaluated on one lattice of arguments, a few hundred points;
+    - otherwise (or when no strip is found, e.g. poles close to the axis): Gauss-Legendre
+      product rules on rectangles of (u1, sigma) (:func:`_product_gauss`), sigma in [-1, 1]
+      the position in an inner piece of t whose ends are -W, W or where m u1 + s t crosses a
+      kink of g (linear in u1, so the integrand stays analytic on each piece); the outer
+      range splits at the kinks of f and where a kink of g enters or leaves the inner range,
+      (u1 = (r -+ s W)/m); each rectangle's error is proven from Bernstein ellipses.
 
     The box's complement needs only real growth bounds: with |f(x)| <= C_f (1 + |x|)^k_f
     e^(b_f|x|), |g(y)| <= C_g (1 + |y|)^k_g e^(b_g|y|) and 1 + |m u1| + s|t| <=
@@ -1213,35 +1217,57 @@ class BivariateGaussianIntegral:
         moving = [] if m.is_zero() else [(r + e * s * width) / m for r in kinks
                                           for e in (-1, 1)]
         two_q1, params = 2 * q1, list(values)
-        inner_limit = INNER_EVALUATIONS_PER_BIT * ctx.prec + 1000
+        if not f.steps and not g.steps:
+            total = _trapezoid_pair(f, g, params, q1, m, s, length, width)
+            if total is not None:
+                total = _real_part(total, "the integral") / (2 * arb.pi() * q1.sqrt())
+                return total + arb(0, tail)
         total = acb(0)
         ends = f.pieces(values, -length, length, extra=moving)
+        goal = arb(2) ** -ctx.prec / (ends[-1] - ends[0])  # per unit of u1's length
         for lo, hi in zip(ends, ends[1:]):
             middle = (lo + hi) / 2
             f.choose_branch(values, middle)
-            segments = _inner_segments(g, values, kinks, m * middle, s, width)
 
-            def conditional(u1: acb, analytic: bool, segments=segments) -> acb:
-                """int_(-W)^W g(m u1 + s t) e^(-t^2/2) dt, split where m u1 + s t crosses a
-                kink of g (complex points for a complex u1: the branches' analytic
-                continuation); on a complex ball every evaluation of g checks that it is
-                holomorphic there, so a ball reaching a pole or a branch cut comes back
-                non-finite and the outer integration subdivides."""
-                mean = m * u1
-                value = acb(0)
-                for start, stop, branch in segments:
+            def weighted_f(u1: acb) -> acb:
+                return f(u1, params, False) * (-(u1 * u1) / two_q1).exp()
+
+            def weighted_f_size(u1: acb) -> arb | None:
+                value = f(u1, params, True)
+                if not value.is_finite():
+                    return None
+                return value.abs_upper() * _gaussian_size(u1, two_q1)
+
+            segments = _inner_segments(g, values, kinks, m * middle, s, width)
+            for start, stop, branch in segments:
+                g.inner.steps.update(branch)
+
+                def inner_point(u1: acb, sigma: acb, start=start, stop=stop):
+                    """(m u1 + s t, t, dt/dsigma) at the point sigma in [-1, 1] of the inner
+                    range at u1 (its ends are -W, W or where m u1 + s t crosses a kink of
+                    g: linear in u1, so the integrand stays analytic)."""
+                    mean = m * u1
                     a = -width if start is None else (start - mean) / s
                     b = width if stop is None else (stop - mean) / s
-                    g.inner.steps.update(branch)
-                    value += acb.integral(
-                        lambda t, inner: g(mean + s * t, params, analytic or inner)
-                        * (-(t * t) / 2).exp(), a, b, eval_limit=inner_limit)
-                return value
+                    half = (b - a) / 2
+                    t = (a + b) / 2 + half * sigma
+                    return mean + s * t, t, half
 
-            total += acb.integral(
-                lambda u1, analytic: f(u1, params, analytic)
-                * (-(u1 * u1) / two_q1).exp() * conditional(u1, analytic),
-                lo, hi, eval_limit=OUTER_EVALUATIONS_PER_BIT * ctx.prec + 1000)
+                def conditional(u1: acb, sigma: acb, inner_point=inner_point) -> acb:
+                    y, t, half = inner_point(u1, sigma)
+                    return g(y, params, False) * (-(t * t) / 2).exp() * half
+
+                def conditional_size(u1: acb, sigma: acb,
+                                     inner_point=inner_point) -> arb | None:
+                    y, t, half = inner_point(u1, sigma)
+                    value = g(y, params, True)
+                    if not value.is_finite():
+                        return None
+                    return value.abs_upper() * _gaussian_size(t, arb(2)) * half.abs_upper()
+
+                total += _product_gauss((weighted_f, weighted_f_size),
+                                        (conditional, conditional_size), lo, hi,
+                                        goal * (hi - lo) / len(segments))
         total = _real_part(total, "the integral") / (2 * arb.pi() * q1.sqrt())
         return total + arb(0, tail)
 
@@ -1278,6 +1304,500 @@ def _inner_segments(g: "_OneVariable", values, kinks: list[arb], mean: arb, s: a
         g.choose_branch(values, (lo + hi) / 2)
         segments.append((start, stop, dict(g.inner.steps)))
     return segments
+
+
+@lru_cache(maxsize=None)
+def _gauss_legendre(n: int, prec: int) -> tuple[tuple[arb, arb], ...]:
+    """The n-point Gauss-Legendre nodes and weights on [-1, 1], balls at ``prec`` bits."""
+    with ctx.workprec(prec):
+        return tuple(arb.legendre_p_root(n, k, weight=True) for k in range(n))
+
+
+def _max_nodes() -> int:
+    """The most nodes per direction of one product rule: beyond it a rectangle is halved
+    (about the number a Gauss rule needs for the working precision in a comfortable
+    ellipse, rho = 4)."""
+    return max(8, math.ceil(ctx.prec * math.log(2) / (2 * math.log(4))) + 4)
+
+
+def _ellipse_cover(rho: arb) -> list[acb]:
+    """Complex balls covering the filled Bernstein ellipse with foci -1, 1 and semi-axes
+    summing to ``rho`` (its bounding rectangle cut into COVER_BALLS pieces along the real
+    axis)."""
+    a, b = (rho + 1 / rho) / 2, (rho - 1 / rho) / 2
+    return [acb(arb(-a + (2 * j + 1) * a / COVER_BALLS, a / COVER_BALLS), arb(0, b))
+            for j in range(COVER_BALLS)]
+
+
+def _segment_cover() -> list[acb]:
+    return [acb(arb(arb(-1 + arb(2 * j + 1) / COVER_BALLS), arb(1) / COVER_BALLS))
+            for j in range(COVER_BALLS)]
+
+
+def _product_gauss(outer: tuple[Callable[[acb], acb], Callable[[acb], arb | None]],
+                   inner: tuple[Callable[[acb, acb], acb], Callable[[acb, acb], arb | None]],
+                   lo: arb, hi: arb, goal: arb) -> acb:
+    """int_lo^hi int_-1^1 outer(x) inner(x, y) dy dx, enclosed, to an absolute error of about
+    ``goal``: a product Gauss-Legendre rule on rectangles, halved until the rule's proven
+    error is below the rectangle's share of the goal.
+
+    The error bound: for h analytic in the Bernstein ellipse E_rho around [-1, 1] with
+    |h| <= M there, the n-point Gauss rule errs by at most 64 M / (15 (rho^2 - 1) rho^(2n))
+    (Trefethen, "Is Gauss quadrature better than Clenshaw-Curtis?", thm 4.5; Arb's own
+    integrator uses it). On a rectangle mapped to [-1, 1]^2 the product rule's error is
+    (Q_x - I_x)[Q_y G] + I_x[(Q_y - I_y) G]; Q_y G is a positive combination of G(., y_j)
+    with weights summing to 2, so both terms are bounded by that formula with M1 = sup |G| on
+    E_rho1 x [-1, 1] and M2 = sup |G| on [-1, 1] x E_rho2, times 2. The sups are taken by
+    ball arithmetic on covers of those sets, with holomorphy checked there (a pole or a
+    branch cut makes the ball non-finite, so that ellipse is not used). Each factor comes as
+    (its value at a point, an upper bound of its modulus on a ball or None where it is not
+    holomorphic there): the bound can be sharper than the ball of the value (a Gaussian's
+    modulus is known exactly on a rectangle, where the ball of exp(-z^2) overshoots by
+    e^(|z| rad))."""
+    outer_value, outer_size = outer
+    inner_value, inner_size = inner
+    total = acb(0)
+    largest = _max_nodes()
+    work = [(lo, hi, arb(-1), arb(1), goal * (hi - lo) / 2)]
+    rectangles = 0
+    factor = arb(256) / 15  # 2 x 64/15 per direction, each direction given half the goal
+    while work:
+        x0, x1, y0, y1, share = work.pop()
+        rectangles += 1
+        xm, hx, ym, hy = (x0 + x1) / 2, (x1 - x0) / 2, (y0 + y1) / 2, (y1 - y0) / 2
+        scale = factor * hx * hy / share
+        if rectangles > MAX_RECTANGLES:
+            # a crude proven bound: the rectangle's area times sup |G| on it
+            x, y = acb(arb(xm, hx.abs_upper())), acb(arb(ym, hy.abs_upper()))
+            bound = (outer_value(x) * inner_value(x, y)).abs_upper() * 4 * hx * hy
+            total += acb(arb(0, bound.abs_upper()), arb(0, bound.abs_upper()))
+            continue
+        real_x = [xm + hx * w for w in _segment_cover()]
+        real_y = [ym + hy * w for w in _segment_cover()]
+        choices = []
+        for direction in (0, 1):
+            best = None
+            for r in ELLIPSES:
+                rho = arb(r)
+                cover = [(xm + hx * z) if direction == 0 else (ym + hy * z)
+                         for z in _ellipse_cover(rho)]
+                xs, ys = (cover, real_y) if direction == 0 else (real_x, cover)
+                size = _sup(outer_size, inner_size, xs, ys)
+                if size is None:
+                    continue
+                n = _nodes_needed(size * scale / (rho * rho - 1), rho)
+                if best is None or n < best[0]:
+                    best = (n, rho, size)
+            choices.append(best)
+        (nx, ry, mx), (ny, ryy, my) = ((c if c is not None else (largest + 1, None, None))
+                                      for c in choices)
+        if nx > largest or ny > largest:
+            if nx == ny:  # both without a usable ellipse: halve the relatively longer side
+                split_x = hx / (hi - lo) >= hy / 2
+            else:
+                split_x = nx > ny
+            if split_x:
+                work += [(x0, xm, y0, y1, share / 2), (xm, x1, y0, y1, share / 2)]
+            else:
+                work += [(x0, x1, y0, ym, share / 2), (x0, x1, ym, y1, share / 2)]
+            continue
+        error = factor / 2 * hx * hy * (mx / ((ry * ry - 1) * ry ** (2 * nx))
+                                         + my / ((ryy * ryy - 1) * ryy ** (2 * ny)))
+        nodes_x, nodes_y = _gauss_legendre(nx, ctx.prec), _gauss_legendre(ny, ctx.prec)
+        value = acb(0)
+        for tx, wx in nodes_x:
+            x = acb(xm + hx * tx)
+            row = acb(0)
+            for ty, wy in nodes_y:
+                row += wy * inner_value(x, acb(ym + hy * ty))
+            value += wx * outer_value(x) * row
+        error = error.abs_upper()
+        total += value * hx * hy + acb(arb(0, error), arb(0, error))
+    return total
+
+
+def _sup(outer_size, inner_size, xs: list[acb], ys: list[acb]) -> arb | None:
+    """An upper bound of |outer(x) inner(x, y)| over the balls xs x ys, None where some
+    factor is not holomorphic there."""
+    size = arb(0)
+    for x in xs:
+        first = outer_size(x)
+        if first is None:
+            return None
+        for y in ys:
+            second = inner_size(x, y)
+            if second is None:
+                return None
+            size = size.max(first * second)
+    return size
+
+
+def _gaussian_size(z: acb, two_q: arb) -> arb:
+    """sup |e^(-z^2 / 2q)| over the rectangle of the complex ball z: e^((max Im^2 -
+    min Re^2) / 2q), since Re z^2 = Re^2 - Im^2."""
+    z = acb(z)
+    return ((z.imag.abs_upper() ** 2 - z.real.abs_lower() ** 2) / two_q).exp().abs_upper()
+
+
+def _nodes_needed(ratio: arb, rho: arb) -> int:
+    """The least n with ratio rho^(-2n) <= 1 (1 when ratio <= 1)."""
+    if not ratio > 1:
+        return 1
+    n = float((ratio.log() / (2 * rho.log())).upper())
+    return math.ceil(n) if n < 1e6 else 10**6
+
+
+#: Pieces of each direction's range when bounding the integrand along a strip's edge.
+STRIP_COVER = 16
+#: Strip half-widths tried, in units of the variable's standard deviation, largest first
+#: (about sqrt(2 ln 2 x 132) = 13.5 balances the Gaussian's growth e^(a^2/2) off the axis
+#: against the rule's e^(-2 pi a/h) at 30 digits; poles of the integrand cut it down).
+STRIP_WIDTHS = (13.5, 9, 6, 4, 2.7, 1.8, 1.2, 0.8, 0.5, 0.3)
+#: How far the strip rule's ranges may reach for the integrand's growth off the axis: its
+#: vertical sides go out until the Gaussian there is 2^-this below its size at the cut-off.
+SIDE_GROWTH_BITS = 32
+#: The most node pairs of one product trapezoidal rule (about a microsecond each).
+MAX_PAIRS = 400_000
+#: The most pieces of x's range for the inner rule's error bound.
+MAX_PIECES = 256
+#: How often a box of a cover may be halved where the integrand's ball is not finite.
+STRIP_REFINEMENTS = 6
+
+
+def _trapezoid_pair(f: "_OneVariable", g: "_OneVariable", params: list, q1: arb, m: arb,
+                    s: arb, length: arb, width: arb) -> acb | None:
+    """int int f(x) e^(-x^2/2q1) g(m x + s t) e^(-t^2/2) dx dt over the box |x| <= X,
+    |t| <= W (X >= ``length``, W >= ``width``: the caller bounds the mass outside) for f and g
+    without kinks, by the product trapezoidal rule with a proven error.
+
+    The trapezoidal rule converges like e^(-2 pi a/h) for an integrand analytic in the strip
+    |Im z| < a, far faster than Gauss-Legendre panels against a Gaussian weight (60 nodes
+    per direction at 30 digits for an entire factor, against about 300). The bound, from the
+    residues of cot(pi z/h) on the rectangle [-X, X] x [-a, a] with X = (K + 1/2) h: for F
+    holomorphic there, h sum_(|k| <= K) F(kh) - int_(-X)^X F = (1/2i) [int over the upper
+    half of the boundary of F (cot(pi z/h) + i) dz + the lower half with cot - i], where
+    |cot + i|, |cot - i| <= 2/(e^(2 pi a/h) - 1) on the top and bottom sides and <= 1 on the
+    vertical sides, so the error is at most (int_top |F| + int_bottom |F|)/(e^(2 pi a/h) - 1)
+    + a (sup over the right side + sup over the left side of |F|).
+
+    The product rule's error is the rule in x applied to f e^(-x^2/2q1) H(x), H(x) =
+    int_(-W)^W g(m x + s t) e^(-t^2/2) dt the exact inner integral, plus the rule in x applied
+    to the inner rule's error at each node: both bounds of that form. Holomorphy: H is
+    holomorphic where g is on {m z + s t}, a rectangle of g's own argument, and the inner
+    integrand at every real x where g is on the rectangle of m x + s t; each is checked on a
+    cover of boxes (a pole or a branch cut makes a box's ball non-finite; such boxes are
+    halved a few times, then that strip is given up). The integrals along the top sides are
+    bounded by ball arithmetic on pieces of them. Real factors take conjugate values at
+    conjugate points, so the upper halves are enough.
+
+    None when no strip is found where the integrand is holomorphic (its balls stay
+    non-finite): the caller then integrates on Gauss-Legendre panels."""
+    goal = arb(2) ** -ctx.prec
+    two_q1, two = 2 * q1, arb(2)
+    slope = abs(m)
+
+    def f_size(z: acb) -> arb | None:
+        value = f(z, params, True)
+        return (value.abs_upper() * _gaussian_size(z, two_q1)) if value.is_finite() else None
+
+    def g_size(x: acb, t: acb) -> arb | None:
+        value = g(m * x + s * t, params, True)
+        return (value.abs_upper() * _gaussian_size(t, two)) if value.is_finite() else None
+
+    def side(cutoff: arb, a: arb, q: arb, bits: int) -> arb:
+        # a vertical side at sqrt(cutoff^2 + a^2 + 2 q bits ln 2): there the Gaussian's
+        # modulus is 2^-bits its size at the cut-off on the axis, room for the rest of the
+        # integrand to grow off the axis (bits = 0 first, more where the side bound asks)
+        return (cutoff * cutoff + a * a + 2 * q * bits * arb.const_log2()).sqrt()
+
+    def reach(cutoff: arb, a: arb, q: arb = arb(1)) -> arb:
+        # the farthest side tried, and the last node's half step (h <= 1)
+        return side(cutoff, a, q, SIDE_GROWTH_BITS) + 1
+
+    def holomorphic(function, half_length: arb, height: arb) -> bool:
+        return _finite_on_rectangle(lambda box: function(box, params, True), half_length,
+                                    height)
+
+    # a strip's width is limited by the Gaussian (its standard deviation) or by the
+    # singularities of f and g (at fixed distances in their arguments, so in x at 1/|m|
+    # times theirs through g(m x + s t), in t at 1/s times)
+    slope_mid, s_mid = float(slope.mid()), float(s.mid())
+    # beyond sqrt(2 ln 2 bits) standard deviations the Gaussian's growth off the axis costs
+    # more than the wider strip gains
+    widest = math.sqrt(2 * math.log(2) * ctx.prec)
+    sd_x = float(q1.sqrt().mid())
+    x_widths = _strip_widths([sd_x, 1.0] + ([1 / slope_mid] if slope_mid > 0 else []),
+                             widest * sd_x)
+    t_widths = _strip_widths([1.0, 1 / s_mid], widest)
+    t_span = reach(width, max(t_widths, key=lambda a: float(a.mid())))
+    t_pieces = _pieces(t_span)
+
+    def inner_integral_size(x: acb) -> arb | None:
+        """An upper bound of int |g(m x + s t)| e^(-Re t^2/2) dt over |t| <= t_span, x in
+        the ball x."""
+        found = _refined_bounds(lambda t: g_size(x, t), t_pieces, acb)
+        return None if found is None else _integral_of(found)
+
+    # x first: the rule applied to f(x) e^(-x^2/2q1) H(x)
+    def x_strip(a: arb):
+        x_span = reach(length, a, q1)
+        if not (holomorphic(f, x_span, a)
+                and holomorphic(g, slope * x_span + s * t_span, slope * a)):
+            return None
+        top = _edge_integral(lambda box: _product(f_size(box), inner_integral_size(box)),
+                             x_span, a)
+        if top is None:
+            return None
+        h = _strip_step(a, 2 * top, goal)
+        return math.ceil(float((x_span / h).upper())), a, h, top, x_span
+
+    best_x = _best_strip(x_widths, x_strip)
+    if best_x is None:
+        return None
+    _count, ax, hx, x_top, x_span = best_x
+    # pieces of x's range on which the inner rule's error is bounded: narrow enough that
+    # m x moves g's argument by about 1 across one (wider pieces straddle g's singularities)
+    x_balls = _pieces(x_span, min(MAX_PIECES, max(STRIP_COVER, math.ceil(
+        float((2 * slope * x_span).upper())))))
+    # t: the inner rule at every real x, its error bounded on pieces of x's range
+    f_mass = _edge_integral(f_size, x_span, arb(0))  # int |f| e^(-x^2/2q1) dx, roughly
+    if f_mass is None:
+        return None
+
+    def t_strip(a: arb):
+        span = reach(width, a)
+        if not holomorphic(g, slope * x_span + s * span, s * a):
+            return None
+        tops = []
+        for x in x_balls:
+            top = _edge_integral(lambda box, x=x: g_size(acb(x), box), span, a)
+            if top is None:
+                return None
+            tops.append(top)
+        biggest = max(tops, key=lambda v: float(v.upper()))
+        h = _strip_step(a, 2 * biggest * f_mass, goal)
+        return math.ceil(float((span / h).upper())), a, h, tops, span
+
+    best_t = _best_strip(t_widths, t_strip)
+    if best_t is None:
+        return None
+    _count, at, ht, t_tops, _t_span = best_t
+    # g's arguments m x_i + s t_j on one lattice: with h_t = (num/den) |m| h_x / s (at most
+    # the step chosen above), m x_i + s t_j = (|m| h_x / den)(+-den i + num j), so g is
+    # evaluated once per lattice point (a few hundred) instead of once per pair. Not when
+    # den would be large (no lattice point is shared) or s is known only roughly (near
+    # c = +-1 it comes from a cancellation, and t's nodes would inherit its radius): then g
+    # at every pair, at exact nodes.
+    lattice = None  # (unit, across, along): g's argument is unit (across i + along j)
+    if m.is_zero():
+        lattice = (s * ht, 0, 1)
+    else:
+        num, den = _lattice_ratio(min(float((s * ht / (slope * hx)).lower()), 1e15))
+        if den <= 8 and s.rad() < s.mid().abs_lower() * arb(2) ** (16 - ctx.prec):
+            ht = num * slope * hx / (den * s)
+            lattice = (slope * hx / den, den if m > 0 else -den, num)
+    # the ranges: the first side (X = (K + 1/2) h) where the side terms are below the goal
+    def t_sides(end: arb) -> list[arb] | None:
+        found = []
+        for x in x_balls:
+            pair = [_side_sup(lambda box, x=x: g_size(acb(x), box), e, at) for e in (-end, end)]
+            if any(v is None for v in pair):
+                return None
+            found.append(pair[0] + pair[1])
+        return found
+
+    def x_sides(end: arb) -> arb | None:
+        pair = [_side_sup(lambda box: _product(f_size(box), inner_integral_size(box)), e, ax)
+                for e in (-end, end)]
+        return None if any(v is None for v in pair) else pair[0] + pair[1]
+
+    chosen = _first_side(lambda bits: side(width, at, arb(1), bits), ht, t_sides,
+                         lambda sizes: at * max(sizes, key=lambda v: float(v.upper()))
+                         * f_mass, goal)
+    if chosen is None:
+        return None
+    kt, t_end, t_side_sizes = chosen
+    chosen = _first_side(lambda bits: side(length, ax, q1, bits), hx, x_sides,
+                         lambda size: ax * size, goal)
+    if chosen is None:
+        return None
+    kx, x_end, x_side_size = chosen
+    if (2 * kx + 1) * (2 * kt + 1) > MAX_PAIRS:
+        return None  # narrow strips (singularities near the axis): panels are cheaper
+    t_weights = [(-(j * ht) ** 2 / 2).exp() for j in range(-kt, kt + 1)]
+    g_at: dict[int, acb] = {}
+    total = acb(0)
+    masses = [arb(0)] * len(x_balls)  # sum of |f e^(-x^2/2q1)| at the nodes in each piece
+    for i in range(-kx, kx + 1):
+        x = i * hx
+        fx = acb(f(acb(x), params, False)) * (-(x * x) / two_q1).exp()
+        row = acb(0)
+        for j, weight in zip(range(-kt, kt + 1), t_weights):
+            if lattice is None:
+                row += g(acb(m * x + s * (j * ht)), params, False) * weight
+                continue
+            unit, across, along = lattice
+            key = across * i + along * j
+            value = g_at.get(key)
+            if value is None:
+                value = g_at[key] = acb(g(acb(unit * key), params, False))
+            row += value * weight
+        total += fx * row
+        index = next(k for k, piece in enumerate(x_balls) if piece.contains(x))
+        masses[index] += fx.abs_upper()
+    total *= hx * ht
+    # the inner rule's error at the nodes, weighted by h_x |f e^(-x^2/2q1)|
+    damping_t = (2 * arb.pi() * at / ht).exp() - 1
+    inner_error = arb(0)
+    for mass, top, sides in zip(masses, t_tops, t_side_sizes):
+        inner_error += hx * mass * (2 * top / damping_t + at * sides)
+    # the outer rule's error on f e^(-x^2/2q1) H(x), H the inner integral over |t| <= t_end
+    outer_error = 2 * x_top / ((2 * arb.pi() * ax / hx).exp() - 1) + ax * x_side_size
+    error = (inner_error + outer_error).abs_upper()
+    if not error.is_finite():
+        return None
+    return total + acb(arb(0, error), arb(0, error))
+
+
+def _best_strip(widths: list[arb], strip: Callable[[arb], tuple | None]) -> tuple | None:
+    """The strip (a tuple starting with its node count) with the fewest nodes among the
+    ``widths`` tried largest first, stopping once the count grows again; None if no width
+    gives one."""
+    best = None
+    for a in widths:
+        found = strip(a)
+        if found is None:
+            continue
+        if best is not None and found[0] >= best[0]:
+            break
+        best = found
+    return best
+
+
+def _first_side(end_at: Callable[[int], arb], h: arb, sides: Callable[[arb], object],
+                term: Callable[[object], arb], goal: arb):
+    """(K, X = (K + 1/2) h, the side bounds there) for the first X >= end_at(bits), bits =
+    0, 16, ..., SIDE_GROWTH_BITS, whose side term is at most the goal; None if none is."""
+    for bits in range(0, SIDE_GROWTH_BITS + 1, 16):
+        count = math.ceil(float((end_at(bits) / h).upper()) - 0.5)
+        end = (count + arb(1) / 2) * h
+        found = sides(end)
+        if found is not None and term(found) <= goal:
+            return count, end, found
+    return None
+
+
+def _strip_widths(scales: list[float], widest: float) -> list[arb]:
+    """The strip half-widths to try: STRIP_WIDTHS times each scale up to ``widest``, largest
+    first, exact numbers, near-repeats (within 15 %) once."""
+    widths = sorted({w * c for w in STRIP_WIDTHS for c in scales if 0 < w * c <= widest},
+                    reverse=True)
+    kept: list[float] = []
+    for w in widths:
+        if not kept or w < kept[-1] / 1.15:
+            kept.append(w)
+    return [exact_ball(mpmath.mpf(w)) for w in kept]
+
+
+def _lattice_ratio(limit: float) -> tuple[int, int]:
+    """(num, den), den <= 8, the largest num/den <= ``limit`` (1/den when limit < 1/8, den
+    as large as needed)."""
+    best = None
+    for den in range(1, 9):
+        num = math.floor(limit * den)
+        if num >= 1 and (best is None or num * best[1] > best[0] * den):
+            best = (num, den)
+    return best if best is not None else (1, math.ceil(1 / limit))
+
+
+def _product(first: arb | None, second: arb | None) -> arb | None:
+    """first x second; None (not finite) when either is."""
+    return None if first is None or second is None else first * second
+
+
+def _pieces(span: arb, count: int = STRIP_COVER) -> list[arb]:
+    """``count`` real balls covering [-span, span] (exact binary ends, each piece the hull
+    of its ends, so they overlap only at the ends)."""
+    end = math.ceil(float(span.upper()))
+    step = math.ceil(2 * end / count * 1024) / 1024   # a multiple of 2^-10: exact ends
+    return [arb(-end + j * step).union(arb(-end + (j + 1) * step)) for j in range(count)]
+
+
+def _finite_on_rectangle(function: Callable[[acb], acb], half_length: arb,
+                         height: arb) -> bool:
+    """Whether ``function`` gives a finite ball on every box of a cover of [-half_length,
+    half_length] x [0, height] (boxes about height wide, at most 4 STRIP_COVER of them, halved
+    where not finite, at most STRIP_REFINEMENTS times)."""
+    end, top = math.ceil(float(half_length.upper())), float(height.upper())
+    if top <= 0:
+        return True
+    count = max(1, min(STRIP_COVER * 4, math.ceil(2 * end / top)))
+    step = 2 * end / count
+    work = [(-end + j * step, -end + (j + 1) * step, 0.0, top, 0) for j in range(count)]
+    while work:
+        x0, x1, y0, y1, depth = work.pop()
+        box = acb(arb(x0).union(arb(x1)), arb(y0).union(arb(y1)))
+        if acb(function(box)).is_finite():
+            continue
+        if depth == STRIP_REFINEMENTS:
+            return False
+        xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+        work += [(x0, xm, y0, ym, depth + 1), (xm, x1, y0, ym, depth + 1),
+                 (x0, xm, ym, y1, depth + 1), (xm, x1, ym, y1, depth + 1)]
+    return True
+
+
+def _refined_bounds(size: Callable[[acb], arb | None], pieces: list[arb],
+                    box: Callable[[arb], acb]) -> list[tuple[arb, arb]] | None:
+    """(piece, a bound of |F| on box(piece)) over ``pieces`` of a segment, a piece halved
+    where its bound is not finite (at most STRIP_REFINEMENTS times); None if that does not
+    help. ``size`` bounds |F| on a ball (None where not finite)."""
+    found = []
+    work = [(piece, 0) for piece in pieces]
+    while work:
+        piece, depth = work.pop()
+        bound = size(box(piece))
+        if bound is not None and bound.is_finite():
+            found.append((piece, bound))
+            continue
+        if depth == STRIP_REFINEMENTS:
+            return None
+        middle = arb(piece.mid())
+        work += [(piece.lower().union(middle), depth + 1),
+                 (middle.union(piece.upper()), depth + 1)]
+    return found
+
+
+def _edge_integral(size: Callable[[acb], arb | None], half_length: arb,
+                   height: arb) -> arb | None:
+    """An upper bound of int_(-half_length)^half_length |F(x + i height)| dx (None where the
+    balls stay non-finite)."""
+    found = _refined_bounds(size, _pieces(half_length), lambda piece: acb(piece, height))
+    return None if found is None else _integral_of(found)
+
+
+def _integral_of(found: list[tuple[arb, arb]]) -> arb:
+    """sum of length x bound over (piece, bound on it) pairs."""
+    return sum((2 * piece.rad() * bound for piece, bound in found), arb(0))
+
+
+def _side_sup(size: Callable[[acb], arb | None], end: arb, height: arb) -> arb | None:
+    """An upper bound of |F(end + i y)| for 0 <= y <= height (None where the balls stay
+    non-finite): the vertical side of a strip's rectangle, in pieces."""
+    top = float(height.upper())
+    pieces = [arb(top * j / 8).union(arb(top * (j + 1) / 8)) for j in range(8)]
+    found = _refined_bounds(size, pieces, lambda piece: acb(end, piece))
+    if found is None:
+        return None
+    return max((bound for _piece, bound in found), key=lambda v: float(v.upper()))
+
+
+def _strip_step(a: arb, size: arb, goal: arb) -> arb:
+    """The node spacing h <= 1 with size/(e^(2 pi a/h) - 1) <= goal, an exact number."""
+    need = (1 + size / goal).log()
+    h = 2 * arb.pi() * a / need
+    h = float(h.lower()) * 0.999
+    return exact_ball(mpmath.mpf(min(h, 1.0)))
 
 
 def _moment_bound(q: arb, k: arb, b: arb) -> arb:
@@ -1329,7 +1849,8 @@ def max_working_bits(dps: int) -> int:
     return 2 * target_bits(dps) + 2048
 
 
-#: The most digits a two-variable expectation is enclosed to (nested integrations).
+#: The most digits a two-variable expectation is enclosed to (product rules: the node count
+#: grows like the digits squared).
 MAX_DPS_TWO_VARIABLES = 100
 
 
@@ -1395,8 +1916,8 @@ def enclose(expr: sp.Expr, variables: Sequence[sp.Symbol], values: Sequence[obje
     expectation) is reached first."""
     if dps > MAX_DPS_TWO_VARIABLES and any(e.dimension == 2 for e in expr.atoms(Expectation)):
         raise NotEnclosable(f"{what}: two-variable expectations are enclosed to at most "
-                            f"{MAX_DPS_TWO_VARIABLES} digits (nested integrations: about 10 s "
-                            f"at 50 digits, the cost growing steeply with the digits)")
+                            f"{MAX_DPS_TWO_VARIABLES} digits (product rules: the node count grows "
+                            f"like the square of the digits)")
     program = compile_ball(expr, variables)
     cap = max_integral_bits(dps) if expr.has(Expectation) else max_working_bits(dps)
     bits = start_bits or target_bits(dps) + 32
