@@ -78,17 +78,20 @@ def test_evaluate_digits_lie_inside_the_reference(name, act):
 
 
 def test_which_values_are_proven():
-    """The routing the README states: closed forms, pole series and one-variable integral
-    forms by balls; two-variable integral forms by agreement (with the reason); exact points
-    and divergent laws exactly; proven=False forces the two precisions."""
+    """The routing the README states: closed forms, pole series and integral forms over one
+    or two variables (Mehler kernels through their definition) by balls; integral forms at a
+    variance above 100 by agreement (with the reason); exact points and divergent laws
+    exactly; proven=False forces the two precisions."""
     cases = [
         ("chi1", "erf", {"q": "0.7", "sigma_w": "1.3"}, "ball"),
         ("kernel", "relu", {"q1": "1.1", "q2": "0.9", "rho": "-0.4"}, "ball"),
         ("chi0", "tanh", {"q": "2"}, "ball"),                       # a pole series
         ("chi0", "softplus", {"q": "1"}, "ball"),                   # E over one variable
         ("chi1", "tanh", {"q": "0", "sigma_w": "1.1"}, "ball"),     # a zero variance
-        ("kernel", "tanh", {"q1": "1", "q2": "2", "rho": "0.3"}, "agreement"),  # Mehler
+        ("kernel", "tanh", {"q1": "1", "q2": "2", "rho": "0.3"}, "ball"),  # Mehler: E[.]
+        ("kernel", "silu", {"q1": "1", "q2": "2", "rho": "0.3"}, "ball"),  # E over two
         ("chi0", "softplus", {"q": "1000"}, "agreement"),           # a variance above 100
+        ("kernel", "tanh", {"q1": "1", "q2": "400", "rho": "3"}, "agreement"),  # and here
         ("chi0", "linear", {"q": "1/3"}, "exact"),
         ("kernel", "erf", {"q1": "1", "q2": "1", "rho": "0"}, "exact"),   # exactly 0
         ("chi2", "relu", {"q": "1", "sigma_w": "1"}, "exact"),            # divergent: +inf
@@ -99,7 +102,7 @@ def test_which_values_are_proven():
         assert result.proven == (certificate != "agreement")
         assert result.value == law_of(name, act).evaluate(dps=DPS, **values)
         if certificate == "agreement":
-            assert ("two-variable" if "q1" in values else "variance above") in result.reason
+            assert "variance above" in result.reason
     # ELU's chi2 at alpha = 1, where its divergent piece is absent: proven to all 40 digits
     # (the two-precision route had SymPy's 30-digit evalf here)
     elu = law_of("chi2", "elu").certified(dps=40, q=1, sigma_w=1, alpha=1)

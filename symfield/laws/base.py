@@ -152,10 +152,10 @@ CERTIFICATES = {
 #: boundary of the decimal digits.
 GUARD_DIGITS = (2, 12, 40)
 
-#: The largest variance of a one-variable integral form that evaluate encloses by default:
-#: beyond it the rescaled integrand's complex poles near the real axis make Arb's integration
-#: subdivide (mish's length_map_slope at 30 digits: 0.1 s at q = 1, 0.3 s at q = 100, 1.6 s at
-#: q = 1000, and no finite ball after two minutes at q = 10^5).
+#: The largest variance of an integral form that evaluate encloses by default: beyond it the
+#: rescaled integrand's complex poles near the real axis make the rules subdivide (mish's
+#: length_map_slope at 30 digits: 0.1 s at q = 1, 0.3 s at q = 100, 1.6 s at q = 1000, and no
+#: finite ball after two minutes at q = 10^5; tanh's kernel: 0.1 s at q1 = 3/4, 1.5 s at 50).
 MAX_BALL_VARIANCE = 100
 
 
@@ -448,13 +448,12 @@ class Law:
         """The law's value at ``values`` (keyed by symbol name), correct to ``dps`` digits.
 
         How the digits are certified (``certified`` returns the value with its certificate):
-        where the law's form is closed, a Faddeeva pole series or an expectation over one
-        Gaussian variable, the value is the midpoint of a proven Arb enclosure (``enclose``)
-        rounded to dps digits, within half a unit in the last digit of the exact value and
-        with the exact value's decimal rounding (certificate 'ball'); elsewhere (the
-        two-variable integral forms and Mehler kernels, seconds per ball: the kernels of tanh,
-        sigmoid, SiLU, softplus, ...; laws with their own numerics; points the enclosure
-        cannot do) two working precisions
+        where the law's form is closed, a Faddeeva pole series or an expectation over one or
+        two Gaussian variables (the Mehler kernels through their definition), the value is the
+        midpoint of a proven Arb enclosure (``enclose``) rounded to dps digits, within half a
+        unit in the last digit of the exact value and with the exact value's decimal rounding
+        (certificate 'ball'); elsewhere (laws with their own numerics; variances above
+        MAX_BALL_VARIANCE; points the enclosure cannot do) two working precisions
         agree on every digit relative to the value (``symfield.numbers.LAW_POLICY``:
         'agreement'). ``proven=True`` takes the ball route for every law it covers (two
         variables included) and raises NotEnclosable or PrecisionError (saying how many digits
@@ -570,18 +569,17 @@ class Law:
                         else self._numeric_expr(method))
                 compile_ball(form, self.variables)
                 integrals = form.atoms(Expectation)
-                variances = sp.lambdify(self.variables, [e.covariance[0] for e in integrals],
+                # every variance: the diagonal of a pair's covariance (q1, rho, q2) too
+                diagonal = [v for e in integrals for v in e.covariance[::2]]
+                variances = sp.lambdify(self.variables, diagonal,
                                         modules="math") if integrals else None
-                route = form, "", any(e.dimension > 1 for e in integrals), variances
+                route = form, "", variances
             except NotEnclosable as error:
-                route = None, str(error), False, None
+                route = None, str(error), None
             self._ball_routes[key] = route
-        form, reason, two_variables, variances = self._ball_routes[key]
+        form, reason, variances = self._ball_routes[key]
         if form is None or everywhere:
             return form, reason
-        if two_variables:
-            return None, ("a two-variable integral form: enclosing it takes seconds per value "
-                          "(evaluate(proven=True) or enclose do it)")
         if variances is not None:
             try:
                 widest = max(abs(v) for v in variances(*(float(point[s]) for s in self.variables)))
@@ -632,7 +630,7 @@ class Law:
         rad <= 10^-dps |value| / 2, so every one of the dps digits is proven, not only agreed
         on. Closed forms, Faddeeva pole series (with a proven tail bound) and integral forms
         (Arb's integration split at the kinks, with a proven bound on the Gaussian tails; over
-        two variables for separable integrands f(u1) g(u2), seconds per value); a law whose
+        two variables for separable integrands f(u1) g(u2), 0.1-3 s a value); a law whose
         exact form is a series without a proven tail (Mehler's, tanh's kernels) is enclosed
         through its definition's expectations; a divergent
         law gives the exact +-inf. Raises NotEnclosable (a SymfieldError and a
