@@ -1456,8 +1456,10 @@ STRIP_WIDTHS = (13.5, 9, 6, 4, 2.7, 1.8, 1.2, 0.8, 0.5, 0.3)
 #: How far the strip rule's ranges may reach for the integrand's growth off the axis: its
 #: vertical sides go out until the Gaussian there is 2^-this below its size at the cut-off.
 SIDE_GROWTH_BITS = 32
-#: The most node pairs of one product trapezoidal rule (about a microsecond each).
+#: The most node pairs of one product trapezoidal rule: g evaluated at each (about 10
+#: microseconds), or looked up on the lattice of its arguments (about one).
 MAX_PAIRS = 400_000
+MAX_LATTICE_PAIRS = 4_000_000
 #: The most pieces of x's range for the inner rule's error bound.
 MAX_PIECES = 256
 #: How often a box of a cover may be halved where the integrand's ball is not finite.
@@ -1622,7 +1624,7 @@ def _trapezoid_pair(f: "_OneVariable", g: "_OneVariable", params: list, q1: arb,
     if chosen is None:
         return None
     kx, x_end, x_side_size = chosen
-    if (2 * kx + 1) * (2 * kt + 1) > MAX_PAIRS:
+    if (2 * kx + 1) * (2 * kt + 1) > (MAX_PAIRS if lattice is None else MAX_LATTICE_PAIRS):
         return None  # narrow strips (singularities near the axis): panels are cheaper
     t_weights = [(-(j * ht) ** 2 / 2).exp() for j in range(-kt, kt + 1)]
     g_at: dict[int, acb] = {}
