@@ -604,6 +604,32 @@ def test_the_strip_rule_trusts_no_strip_across_a_pole(monkeypatch):
     assert not enclose(pair, (a, b, r), values, 15).contains(reference)
 
 
+def test_the_strip_rule_pushes_its_sides_past_the_integrand_growth(monkeypatch):
+    """E[e^(u1/2) cos(2 u2)] = e^((q1/4 - 4 q2)/2) cos(rho) = 3.7e-44 at q2 = 50: cos(2 s t)
+    grows like e^(2 s |Im t|) off the axis (s = 7), so the strip's vertical sides must go
+    beyond the Gaussian cut-off until that growth is beaten (the panels are disabled here;
+    without the extra room the strip rule gives up and leaves the integral to them)."""
+    from symfield.gaussian.numerics import enclosure as module
+
+    class PanelsCalled(Exception):
+        pass
+
+    def no_panels(*args):
+        raise PanelsCalled
+
+    monkeypatch.setattr(module, "_product_gauss", no_panels)
+    values = [Fraction(1, 10), Fraction(50), Fraction(-559017, 2500000)]
+    pair = bivariate_expectation(sp.exp(u1 / 2) * sp.cos(2 * u2), a, r, b)
+    with mp.workdps(60):
+        q1, q2, rho = (mp.mpf(v.numerator) / v.denominator for v in values)
+        reference = mp.exp((q1 / 4 - 4 * q2) / 2) * mp.cos(rho)
+    assert_encloses(enclose(pair, (a, b, r), values, 20), reference, 20,
+                    tolerance=mp.mpf(10) ** -55)
+    monkeypatch.setattr(module, "SIDE_GROWTH_BITS", 0)
+    with pytest.raises(PanelsCalled):
+        enclose(pair, (a, b, r), values, 20)
+
+
 @pytest.mark.parametrize("limit,ratio", [(0.53, (1, 2)), (2.7, (8, 3)), (1.0, (1, 1)),
                                          (0.05, (1, 20)), (40.3, (282, 7))])
 def test_lattice_ratio_is_the_largest_small_fraction_below_the_limit(limit, ratio):

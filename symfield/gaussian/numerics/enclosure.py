@@ -1453,8 +1453,9 @@ STRIP_COVER = 16
 #: (about sqrt(2 ln 2 x 132) = 13.5 balances the Gaussian's growth e^(a^2/2) off the axis
 #: against the rule's e^(-2 pi a/h) at 30 digits; poles of the integrand cut it down).
 STRIP_WIDTHS = (13.5, 9, 6, 4, 2.7, 1.8, 1.2, 0.8, 0.5, 0.3)
-#: How far the strip rule's ranges may reach for the integrand's growth off the axis: its
-#: vertical sides go out until the Gaussian there is 2^-this below its size at the cut-off.
+#: How far the strip rule's ranges reach first for the integrand's growth off the axis: its
+#: vertical sides go out until the Gaussian there is 2^-this below its size at the cut-off
+#: (4 and 16 times this where that is not enough).
 SIDE_GROWTH_BITS = 32
 #: The most node pairs of one product trapezoidal rule: g evaluated at each (about 10
 #: microseconds), or looked up on the lattice of its arguments (about one).
@@ -1468,6 +1469,22 @@ STRIP_REFINEMENTS = 6
 
 def _trapezoid_pair(f: "_OneVariable", g: "_OneVariable", params: list, q1: arb, m: arb,
                     s: arb, length: arb, width: arb) -> acb | None:
+    """:func:`_strip_rule` with SIDE_GROWTH_BITS of room for the integrand's growth on the
+    strip's vertical sides, then with more where that was too little (e^(2 s |Im t|) for
+    cos(2 u2) at q2 = 50: the wider covers cost time, so only when needed)."""
+    for room in (SIDE_GROWTH_BITS, 4 * SIDE_GROWTH_BITS, 16 * SIDE_GROWTH_BITS):
+        result = _strip_rule(f, g, params, q1, m, s, length, width, room)
+        if result is not _SIDES_TOO_CLOSE:
+            return result
+    return None
+
+
+#: _strip_rule's answer when the integrand grows too fast off the axis for its room.
+_SIDES_TOO_CLOSE = object()
+
+
+def _strip_rule(f: "_OneVariable", g: "_OneVariable", params: list, q1: arb, m: arb,
+                s: arb, length: arb, width: arb, room: int) -> object:
     """int int f(x) e^(-x^2/2q1) g(m x + s t) e^(-t^2/2) dx dt over the box |x| <= X,
     |t| <= W (X >= ``length``, W >= ``width``: the caller bounds the mass outside) for f and g
     without kinks, by the product trapezoidal rule with a proven error.
@@ -1493,7 +1510,9 @@ def _trapezoid_pair(f: "_OneVariable", g: "_OneVariable", params: list, q1: arb,
     conjugate points, so the upper halves are enough.
 
     None when no strip is found where the integrand is holomorphic (its balls stay
-    non-finite): the caller then integrates on Gauss-Legendre panels."""
+    non-finite): the caller then integrates on Gauss-Legendre panels. _SIDES_TOO_CLOSE when
+    the vertical sides, at most ``room`` bits of Gaussian decay beyond the cut-off, do not
+    make the side terms small."""
     goal = arb(2) ** -ctx.prec
     two_q1, two = 2 * q1, arb(2)
     slope = abs(m)
@@ -1514,7 +1533,7 @@ def _trapezoid_pair(f: "_OneVariable", g: "_OneVariable", params: list, q1: arb,
 
     def reach(cutoff: arb, a: arb, q: arb = arb(1)) -> arb:
         # the farthest side tried, and the last node's half step (h <= 1)
-        return side(cutoff, a, q, SIDE_GROWTH_BITS) + 1
+        return side(cutoff, a, q, room) + 1
 
     def holomorphic(function, half_length: arb, height: arb) -> bool:
         return _finite_on_rectangle(lambda box: function(box, params, True), half_length,
@@ -1615,14 +1634,14 @@ def _trapezoid_pair(f: "_OneVariable", g: "_OneVariable", params: list, q1: arb,
 
     chosen = _first_side(lambda bits: side(width, at, arb(1), bits), ht, t_sides,
                          lambda sizes: at * max(sizes, key=lambda v: float(v.upper()))
-                         * f_mass, goal)
+                         * f_mass, goal, room)
     if chosen is None:
-        return None
+        return _SIDES_TOO_CLOSE
     kt, t_end, t_side_sizes = chosen
     chosen = _first_side(lambda bits: side(length, ax, q1, bits), hx, x_sides,
-                         lambda size: ax * size, goal)
+                         lambda size: ax * size, goal, room)
     if chosen is None:
-        return None
+        return _SIDES_TOO_CLOSE
     kx, x_end, x_side_size = chosen
     if (2 * kx + 1) * (2 * kt + 1) > (MAX_PAIRS if lattice is None else MAX_LATTICE_PAIRS):
         return None  # narrow strips (singularities near the axis): panels are cheaper
@@ -1677,10 +1696,11 @@ def _best_strip(widths: list[arb], strip: Callable[[arb], tuple | None]) -> tupl
 
 
 def _first_side(end_at: Callable[[int], arb], h: arb, sides: Callable[[arb], object],
-                term: Callable[[object], arb], goal: arb):
+                term: Callable[[object], arb], goal: arb, room: int):
     """(K, X = (K + 1/2) h, the side bounds there) for the first X >= end_at(bits), bits =
-    0, 16, ..., SIDE_GROWTH_BITS, whose side term is at most the goal; None if none is."""
-    for bits in range(0, SIDE_GROWTH_BITS + 1, 16):
+    0, 16, 32, 64, ... up to ``room``, whose side term is at most the goal; None if none
+    is."""
+    for bits in [0] + [16 * 2 ** k for k in range(room.bit_length()) if 16 * 2 ** k <= room]:
         count = math.ceil(float((end_at(bits) / h).upper()) - 0.5)
         end = (count + arb(1) / 2) * h
         found = sides(end)
