@@ -1329,11 +1329,6 @@ def _ellipse_cover(rho: arb) -> list[acb]:
             for j in range(COVER_BALLS)]
 
 
-def _segment_cover() -> list[acb]:
-    return [acb(arb(arb(-1 + arb(2 * j + 1) / COVER_BALLS), arb(1) / COVER_BALLS))
-            for j in range(COVER_BALLS)]
-
-
 def _product_gauss(outer: tuple[Callable[[acb], acb], Callable[[acb], arb | None]],
                    inner: tuple[Callable[[acb, acb], acb], Callable[[acb, acb], arb | None]],
                    lo: arb, hi: arb, goal: arb) -> acb:
@@ -1372,8 +1367,8 @@ def _product_gauss(outer: tuple[Callable[[acb], acb], Callable[[acb], arb | None
             bound = (outer_value(x) * inner_value(x, y)).abs_upper() * 4 * hx * hy
             total += acb(arb(0, bound.abs_upper()), arb(0, bound.abs_upper()))
             continue
-        real_x = [xm + hx * w for w in _segment_cover()]
-        real_y = [ym + hy * w for w in _segment_cover()]
+        real_x = [xm + hx * acb(w) for w in _pieces(arb(1), COVER_BALLS)]
+        real_y = [ym + hy * acb(w) for w in _pieces(arb(1), COVER_BALLS)]
         choices = []
         for direction in (0, 1):
             best = None
