@@ -1242,25 +1242,30 @@ class BivariateGaussianIntegral:
             for start, stop, branch in segments:
                 g.inner.steps.update(branch)
 
-                def inner_point(u1: acb, sigma: acb, start=start, stop=stop):
-                    """(m u1 + s t, t, dt/dsigma) at the point sigma in [-1, 1] of the inner
-                    range at u1 (its ends are -W, W or where m u1 + s t crosses a kink of
-                    g: linear in u1, so the integrand stays analytic)."""
+                def inner_range(u1: acb, start=start, stop=stop):
+                    """(m u1, the middle and the half-length of the inner range at u1): its
+                    ends are -W, W or where m u1 + s t crosses a kink of g, linear in u1, so
+                    the integrand stays analytic."""
                     mean = m * u1
                     a = -width if start is None else (start - mean) / s
                     b = width if stop is None else (stop - mean) / s
-                    half = (b - a) / 2
-                    t = (a + b) / 2 + half * sigma
-                    return mean + s * t, t, half
+                    return mean, (a + b) / 2, (b - a) / 2
 
-                def conditional(u1: acb, sigma: acb, inner_point=inner_point) -> acb:
-                    y, t, half = inner_point(u1, sigma)
-                    return g(y, params, False) * (-(t * t) / 2).exp() * half
+                def conditional(u1: acb, inner_range=inner_range) -> Callable[[acb], acb]:
+                    """sigma -> g(m u1 + s t) e^(-t^2/2) dt/dsigma at t = centre + half sigma
+                    (the range worked out once per u1)."""
+                    mean, centre, half = inner_range(u1)
+
+                    def at(sigma: acb) -> acb:
+                        t = centre + half * sigma
+                        return g(mean + s * t, params, False) * (-(t * t) / 2).exp() * half
+                    return at
 
                 def conditional_size(u1: acb, sigma: acb,
-                                     inner_point=inner_point) -> arb | None:
-                    y, t, half = inner_point(u1, sigma)
-                    value = g(y, params, True)
+                                     inner_range=inner_range) -> arb | None:
+                    mean, centre, half = inner_range(u1)
+                    t = centre + half * sigma
+                    value = g(mean + s * t, params, True)
                     if not value.is_finite():
                         return None
                     return value.abs_upper() * _gaussian_size(t, arb(2)) * half.abs_upper()
@@ -1330,7 +1335,8 @@ def _ellipse_cover(rho: arb) -> list[acb]:
 
 
 def _product_gauss(outer: tuple[Callable[[acb], acb], Callable[[acb], arb | None]],
-                   inner: tuple[Callable[[acb, acb], acb], Callable[[acb, acb], arb | None]],
+                   inner: tuple[Callable[[acb], Callable[[acb], acb]],
+                                Callable[[acb, acb], arb | None]],
                    lo: arb, hi: arb, goal: arb) -> acb:
     """int_lo^hi int_-1^1 outer(x) inner(x, y) dy dx, enclosed, to an absolute error of about
     ``goal``: a product Gauss-Legendre rule on rectangles, halved until the rule's proven
@@ -1348,7 +1354,8 @@ def _product_gauss(outer: tuple[Callable[[acb], acb], Callable[[acb], arb | None
     (its value at a point, an upper bound of its modulus on a ball or None where it is not
     holomorphic there): the bound can be sharper than the ball of the value (a Gaussian's
     modulus is known exactly on a rectangle, where the ball of exp(-z^2) overshoots by
-    e^(|z| rad))."""
+    e^(|z| rad)). The inner value comes as x -> (y -> inner(x, y)), so what depends on x
+    only is worked out once per row of nodes."""
     outer_value, outer_size = outer
     inner_value, inner_size = inner
     total = acb(0)
@@ -1364,7 +1371,7 @@ def _product_gauss(outer: tuple[Callable[[acb], acb], Callable[[acb], arb | None
         if rectangles > MAX_RECTANGLES:
             # a crude proven bound: the rectangle's area times sup |G| on it
             x, y = acb(arb(xm, hx.abs_upper())), acb(arb(ym, hy.abs_upper()))
-            bound = (outer_value(x) * inner_value(x, y)).abs_upper() * 4 * hx * hy
+            bound = (outer_value(x) * inner_value(x)(y)).abs_upper() * 4 * hx * hy
             total += acb(arb(0, bound.abs_upper()), arb(0, bound.abs_upper()))
             continue
         real_x = [xm + hx * acb(w) for w in _pieces(arb(1), COVER_BALLS)]
@@ -1402,9 +1409,10 @@ def _product_gauss(outer: tuple[Callable[[acb], acb], Callable[[acb], arb | None
         value = acb(0)
         for tx, wx in nodes_x:
             x = acb(xm + hx * tx)
+            inner_at = inner_value(x)
             row = acb(0)
             for ty, wy in nodes_y:
-                row += wy * inner_value(x, acb(ym + hy * ty))
+                row += wy * inner_at(acb(ym + hy * ty))
             value += wx * outer_value(x) * row
         error = error.abs_upper()
         total += value * hx * hy + acb(arb(0, error), arb(0, error))
@@ -1640,24 +1648,26 @@ def _strip_rule(f: "_OneVariable", g: "_OneVariable", params: list, q1: arb, m: 
     kx, x_end, x_side_size = chosen
     if (2 * kx + 1) * (2 * kt + 1) > (MAX_PAIRS if lattice is None else MAX_LATTICE_PAIRS):
         return None  # narrow strips (singularities near the axis): panels are cheaper
-    t_weights = [(-(j * ht) ** 2 / 2).exp() for j in range(-kt, kt + 1)]
+    t_weights = [(-(j * ht) ** 2 / 2).exp() for j in range(-kt, kt + 1)]  # once per t node
     g_at: dict[int, acb] = {}
     total = acb(0)
     masses = [arb(0)] * len(x_balls)  # sum of |f e^(-x^2/2q1)| at the nodes in each piece
+    t_nodes = range(-kt, kt + 1)
     for i in range(-kx, kx + 1):
         x = i * hx
         fx = acb(f(acb(x), params, False)) * (-(x * x) / two_q1).exp()
         row = acb(0)
-        for j, weight in zip(range(-kt, kt + 1), t_weights):
-            if lattice is None:
+        if lattice is None:
+            for j, weight in zip(t_nodes, t_weights):
                 row += g(acb(m * x + s * (j * ht)), params, False) * weight
-                continue
+        else:
             unit, across, along = lattice
-            key = across * i + along * j
-            value = g_at.get(key)
-            if value is None:
-                value = g_at[key] = acb(g(acb(unit * key), params, False))
-            row += value * weight
+            for j, weight in zip(t_nodes, t_weights):
+                key = across * i + along * j
+                value = g_at.get(key)
+                if value is None:
+                    value = g_at[key] = acb(g(acb(unit * key), params, False))
+                row += value * weight
         total += fx * row
         index = next(k for k, piece in enumerate(x_balls) if piece.contains(x))
         masses[index] += fx.abs_upper()
