@@ -16,6 +16,7 @@ import mpmath
 import sympy as sp
 from sympy.integrals.manualintegrate import manualintegrate
 
+from .circular import circular_antiderivative
 from .normal_form import NotTractable
 
 _FORBIDDEN = (sp.Integral, sp.Derivative, sp.Limit)
@@ -86,9 +87,9 @@ def _agrees(a: sp.Expr, b: sp.Expr, var: sp.Symbol, lo, hi, rng) -> bool:
         hi_v = sp.S(hi).subs(point)
         frac = sp.Rational(rng.randint(10, 90), 100)
         point[var] = lo_v + frac * (hi_v - lo_v)
-        with mpmath.workdps(30):
-            va = complex(sp.N(a.subs(point), 30))
-            vb = complex(sp.N(b.subs(point), 30))
+        with mpmath.workdps(30):  # xreplace: symbols for numbers, 7x faster than subs
+            va = complex(sp.N(a.xreplace(point), 30))
+            vb = complex(sp.N(b.xreplace(point), 30))
         if abs(va - vb) > 1e-20 * max(1.0, abs(vb)):
             return False
     return True
@@ -115,13 +116,17 @@ def _non_elementary(f: sp.Expr, var: sp.Symbol) -> str | None:
 def antiderivative(f: sp.Expr, var: sp.Symbol, lo=0, hi=1, slow_fallback: float = 0) -> sp.Expr:
     """An antiderivative of f in var, verified by differentiation on (lo, hi).
 
-    ``manualintegrate`` first (fast, readable forms); SymPy's full ``integrate`` only when
+    The circular substitution first (the arc-sine family, exact in a few milliseconds),
+    then ``manualintegrate`` (readable forms); SymPy's full ``integrate`` only when
     ``slow_fallback`` gives it a time budget in seconds (it can take tens of seconds).
     """
     reason = _non_elementary(f, var)
     if reason is not None:
         raise NotTractable(f"no elementary antiderivative in {var}: {reason}")
     rng = random.Random(20261128)
+    circular = circular_antiderivative(f, var)
+    if circular is not None and _agrees(sp.diff(circular, var), f, var, lo, hi, rng):
+        return circular
     candidates = []
     try:
         with time_limit(MANUAL_SECONDS):
