@@ -197,12 +197,11 @@ def test_derivative_kernel_has_no_sigma_w(act):
         assert not law.expr.has(sigma_w) and not law.expr.has(sigma_b)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "KNOWN LIMITATION: the Price-theorem integration runs manualintegrate under a CPU-time "
-    "budget (gaussian/integrate.py MANUAL_SECONDS = 5 s of process CPU time, so a busy machine "
-    "no longer changes the result, as it did with the former 2 s wall-clock alarm); a budget far "
-    "below what the integral needs (1 ms, simulated here) leaves the ReLU kernel unevaluated."))
 def test_relu_kernel_closed_form_does_not_depend_on_machine_speed():
+    """manualintegrate runs under a CPU-time budget (MANUAL_SECONDS); the arc-sine integrals
+    of Price's theorem go by the circular substitution, which has none, so even a budget far
+    below what manualintegrate needs (1 ms, simulated here) leaves the ReLU kernel closed
+    (an expected failure until the circular substitution landed)."""
     code = ("import symfield.gaussian.integrate as I; I.MANUAL_SECONDS = 0.001; "
             "import symfield; print(symfield.derive('kernel', 'relu').form)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
