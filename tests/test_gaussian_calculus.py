@@ -430,3 +430,31 @@ def test_complementary_erf_pairs_each_erf_with_its_own_constant():
     assert complementary_erf(unpaired) is unpaired
     point = {s: sp.Rational(7, 3), t: sp.Rational(2, 5)}
     assert abs(sp.N((out - expr).subs(point).rewrite(sp.erfc), 40)) < 1e-35
+
+
+# ------------------------------------------------------------------------------------------
+# tidy: the expansion is skipped where it would multiply out too many terms
+# ------------------------------------------------------------------------------------------
+def test_expanded_terms_counts_what_expand_multiplies_out():
+    from symfield.gaussian.simplify import _expanded_terms
+
+    b, c, d, e = sp.symbols("b c d e", positive=True)
+    for expr in [(a + b) ** 3 * (c + d + e), (a + b) * (c + d) + e, (a + b + c) ** 4,
+                 sp.sqrt(a + b) * (c + d), (a + b) ** -2 * (c + d + e)]:
+        assert _expanded_terms(expr) == len(sp.Add.make_args(sp.expand(expr)))
+
+
+def test_tidy_skips_a_large_expansion_and_keeps_the_small_one(monkeypatch):
+    from symfield.gaussian import simplify
+
+    b, c, d, e = sp.symbols("b c d e", positive=True)
+    expanded = []
+    real_expand = sp.expand
+    monkeypatch.setattr(simplify.sp, "expand",
+                        lambda expr, *h, **k: expanded.append(expr) or real_expand(expr, *h, **k))
+    large = (a + b + c + d) ** 3 * (b + c + d + e) ** 2 * sp.asin(a)  # 20 x 15 = 300 terms
+    assert simplify._expanded_terms(large) > simplify._EXPANSION_TERMS
+    assert sp.simplify(simplify.tidy(large) - large) == 0
+    assert large not in expanded
+    small = (a + b) * (a - b) + b**2       # expands to a^2: the shortest form
+    assert simplify.tidy(small) == a**2

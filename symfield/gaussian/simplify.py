@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from math import comb
 
 import sympy as sp
 
@@ -109,6 +110,29 @@ def complementary_erf(expr: sp.Expr) -> sp.Expr:
 #: operations long.
 _EXPANSION_WORTH_FACTORING = 10
 _EXPANSION_ALWAYS_FACTORED = 50000
+#: Above this many top-level terms before cancellation (_expanded_terms) an expression without
+#: exponentials is not expanded at all: on the derivations of every registered activation
+#: (gabor's not measured: with exponentials the expansion is always tried, as for its
+#: derivative kernel below) it was then never the shortest form nor factored into it, and it
+#: took most of tidy's time (GELU's pair moments: 1032 operations, 852 terms, 6 s to expand
+#: and cancel back to 232 terms).
+_EXPANSION_TERMS = 64
+
+
+def _expanded_terms(expr: sp.Expr) -> int:
+    """The number of terms sp.expand would multiply out at the top level (before like terms
+    cancel): sums add, products multiply, a sum to a positive integer power is a multinomial."""
+    if expr.is_Add:
+        return sum(_expanded_terms(a) for a in expr.args)
+    if expr.is_Mul:
+        count = 1
+        for factor in expr.args:
+            count *= _expanded_terms(factor)
+        return count
+    if expr.is_Pow and expr.base.is_Add and expr.exp.is_Integer and expr.exp > 0:
+        terms, power = _expanded_terms(expr.base), int(expr.exp)
+        return comb(power + terms - 1, terms - 1)
+    return 1
 
 
 @lru_cache(maxsize=4096)
@@ -123,8 +147,11 @@ def tidy(expr: sp.Expr) -> sp.Expr:
         complementary = complementary_erf(expr)
         if complementary is not expr:   # a cancellation made explicit: keep this form
             return complementary
-    expanded = sp.expand(expr)
-    candidates = [expr, sp.powsimp(sp.factor_terms(sp.together(expr))), expanded]
+    candidates = [expr, sp.powsimp(sp.factor_terms(sp.together(expr)))]
+    expanded = (sp.expand(expr) if expr.has(sp.exp) or _expanded_terms(expr) <= _EXPANSION_TERMS
+                else None)
+    if expanded is not None:
+        candidates.append(expanded)
     # each candidate's count_ops once (it walks the whole tree: a tenth of tidy on long
     # results); the first shortest wins, as min() would pick it
     costs = [sp.count_ops(c) for c in candidates]
@@ -135,14 +162,14 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     # float64 digits); an algebraic expansion over 10x longer was never shortened by it in
     # the derivations of every registered activation (factor and together do better), so
     # it is skipped there (erf's nngp_correction 4.1 -> 3 s, GELU's 2x faster).
-    within = costs[-1] <= _EXPANSION_WORTH_FACTORING * min(costs)
-    if within or (expanded.has(sp.exp) and costs[-1] <= _EXPANSION_ALWAYS_FACTORED):
+    if expanded is not None and (costs[-1] <= _EXPANSION_WORTH_FACTORING * min(costs) or (
+            expanded.has(sp.exp) and costs[-1] <= _EXPANSION_ALWAYS_FACTORED)):
         candidates.append(sp.factor_terms(expanded))
         costs.append(sp.count_ops(candidates[-1]))
     best = candidates[costs.index(min(costs))]
     # factor is the costly candidate (tens of seconds on high Hermite moments); a single
     # product is already as short as it gets.
     if not expr.has(sp.Function):
-        candidates.append(sp.factor(expanded if best.is_Add else best))
+        candidates.append(sp.factor(expanded if expanded is not None and best.is_Add else best))
         costs.append(sp.count_ops(candidates[-1]))
     return candidates[costs.index(min(costs))]
