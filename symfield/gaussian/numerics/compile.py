@@ -6,7 +6,7 @@ expectation's integrand and variance are lambdified separately and fed to the qu
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import mpmath
 import numpy as np
@@ -23,8 +23,8 @@ from .arctangents import NP_FUNCTIONS as _ARCTANGENT_FUNCTIONS, arctangent_end
 from .faddeeva_values import MP_FUNCTIONS, NP_FUNCTIONS
 from .small_variance import small_variance_series
 from .mehler import MehlerSeries
-from .quadrature import (expect2_mp, expect2_np, expect_difference_mp, expect_difference_np,
-                         expect_difference_split_np,
+from .quadrature import (SeparablePair, expect2_mp, expect2_np, expect_difference_mp,
+                         expect_difference_np, expect_difference_split_np,
                          expect_mp, expect_mp_split, expect_np, expect_split_np)
 from .series import CompiledSeries
 
@@ -540,6 +540,19 @@ def _exp_plus_one(e: sp.Expr):
         return None
     other = e.args[0] if e.args[1] == 1 else e.args[1]
     return other.args[0] if isinstance(other, sp.exp) else None
+
+
+def _pair_function(e: Expectation, symbols: list) -> Callable:
+    """The float64 integrand of an expectation; a two-variable product f(u1) g(u2) as a
+    SeparablePair (the pair rule then evaluates f once per outer node)."""
+    parts = separate(e.integrand, *e.variables) if e.dimension == 2 else None
+    if parts is not None and parts[1].has(e.variables[0]) and parts[2].has(e.variables[1]):
+        constant, first, second = parts
+        return SeparablePair(*(sp.lambdify([v, *symbols], _stable_integrand(part),
+                                           modules=np_modules())
+                               for v, part in zip(e.variables, (constant * first, second))))
+    return sp.lambdify([*e.variables, *symbols], _stable_integrand(e.integrand),
+                       modules=np_modules())
 
 
 def _stable_integrand(expr: sp.Expr) -> sp.Expr:
@@ -1253,8 +1266,7 @@ class CompiledExpr:
                                          modules=np_modules())
             self._inner_np = []
             for e, ce in zip(self.expectations, self._inner):
-                F = sp.lambdify([*e.variables, *self.symbols], _stable_integrand(e.integrand),
-                                modules=np_modules())
+                F = _pair_function(e, self.symbols)
                 cov = [sp.lambdify(self.symbols, c, modules=np_modules()) for c in e.covariance]
                 zero = (sp.lambdify(self.symbols, ce.at_zero, modules=np_modules())
                         if e.dimension == 1 else None)

@@ -431,6 +431,28 @@ def _inner_step(sd: np.ndarray) -> np.ndarray:
     return np.minimum(0.25, 0.6 * sd)
 
 
+class SeparablePair:
+    """F(u1, u2, *params) = first(u1, *params) * second(u2, *params): the pair rule then
+    evaluates ``first`` once per outer node instead of once per node pair (a kernel
+    E[phi(u1) phi(u2)] costs one activation call per pair, not two)."""
+
+    def __init__(self, first: Callable, second: Callable):
+        self.first, self.second = first, second
+
+    def __call__(self, u1, u2, *params):
+        return self.first(u1, *params) * self.second(u2, *params)
+
+    def swapped(self) -> "SeparablePair":
+        return SeparablePair(self.second, self.first)
+
+
+def _inner_count(counts: np.ndarray) -> np.ndarray:
+    """Inner half-counts rounded up on a ladder of ratio 2^(1/4), so that points share a few
+    array shapes while no point takes over 19 % more nodes than it needs."""
+    ladder = np.ceil(4 * np.log2(np.maximum(counts, 1)))
+    return np.where(counts > 0, np.ceil(2.0 ** (ladder / 4)), 0).astype(int)
+
+
 def expect2_np(F: Callable, q1: np.ndarray, rho: np.ndarray, q2: np.ndarray,
                jointly_even: bool = False, params: tuple = ()) -> np.ndarray:
     """float64 E[F(u1, u2, *params)] for arrays of pair covariances.
@@ -452,8 +474,10 @@ def expect2_np(F: Callable, q1: np.ndarray, rho: np.ndarray, q2: np.ndarray,
         if np.any(keep):
             result[keep] = expect2_np(F, q1f[keep], rhof[keep], q2f[keep], jointly_even,
                                       tuple(p[keep] for p in pflat_all))
-        result[swap] = expect2_np(lambda a, b, *ps: F(b, a, *ps), q2f[swap], rhof[swap],
-                                  q1f[swap], jointly_even, tuple(p[swap] for p in pflat_all))
+        flipped = (F.swapped() if isinstance(F, SeparablePair)
+                   else lambda a, b, *ps: F(b, a, *ps))
+        result[swap] = expect2_np(flipped, q2f[swap], rhof[swap], q1f[swap], jointly_even,
+                                  tuple(p[swap] for p in pflat_all))
         return result.reshape(shape)
     pflat = [np.broadcast_to(np.asarray(p, dtype=float), shape).ravel() for p in params]
     invalid = ~(np.isfinite(q1f) & np.isfinite(q2f) & np.isfinite(rhof) & (q1f > 0) & (q2f > 0)
@@ -470,14 +494,15 @@ def expect2_np(F: Callable, q1: np.ndarray, rho: np.ndarray, q2: np.ndarray,
     sd2 = np.sqrt(np.maximum(q2f - rhof * slope, 0.0))
     half_width = _FP_CUTOFF * sd2
     counts = np.where(sd2 > 0, np.ceil(half_width / np.where(sd2 > 0, _inner_step(sd2), 1.0)), 0)
-    # group by inner node count (powers of two) so each group shares one array shape
-    groups = np.where(counts > 0, np.ceil(np.log2(np.maximum(counts, 1))), -1).astype(int)
+    # group by inner node count so each group shares one array shape
+    groups = _inner_count(counts)
     norm = 1.0 / math.sqrt(2 * math.pi)
-    if groups.size and groups.max() >= 0:
+    separable = isinstance(F, SeparablePair)
+    if groups.size and groups.max() > 0:
         widest = int(np.argmax(np.where(groups == groups.max(), q1f, -np.inf)))
         outer = 2 * math.ceil(math.asinh(math.sqrt(q1f[widest]) * _FP_CUTOFF
                                          / min(math.sqrt(q1f[widest]), 1.0)) / _FP_STEP) + 1
-        nodes = outer * (2.0 ** (groups.max() + 1) + 1)
+        nodes = outer * (2.0 * groups.max() + 1)
         if nodes > _FP_MAX_PAIR_NODES:
             # checked before any work: the rule grows like sqrt(q2 - rho^2/q1)
             raise PrecisionError(
@@ -486,7 +511,7 @@ def expect2_np(F: Callable, q1: np.ndarray, rho: np.ndarray, q2: np.ndarray,
                 f"{_FP_MAX_PAIR_NODES:.3g}, inner variances up to about 1e8)")
     for g in np.unique(groups):
         idx = np.nonzero(groups == g)[0]
-        n_inner = 0 if g < 0 else 2**g
+        n_inner = int(g)
         sd1 = np.sqrt(q1f[idx])
         beta1 = np.minimum(sd1, 1.0)
         t_max = float(np.max(np.arcsinh(sd1 * _FP_CUTOFF / beta1)))
@@ -521,7 +546,11 @@ def expect2_np(F: Callable, q1: np.ndarray, rho: np.ndarray, q2: np.ndarray,
             for o in range(0, t1.size, outer_slice):
                 u1 = a[:, o:o + outer_slice, None]
                 u2 = slope[sel, None, None] * u1 + y
-                inner = np.sum(F(u1, u2, *ps) * w2, axis=2)
+                if separable:
+                    inner = (np.sum(F.second(u2, *ps) * w2, axis=2)
+                             * np.broadcast_to(F.first(u1, *ps), u1.shape)[:, :, 0])
+                else:
+                    inner = np.sum(F(u1, u2, *ps) * w2, axis=2)
                 total += np.sum(inner * w1[:, o:o + outer_slice], axis=1)
             out[sel] = total
     return out.reshape(shape)
