@@ -51,7 +51,7 @@ def _substitute(f: sp.Expr, var: sp.Symbol) -> tuple[sp.Expr, sp.Expr] | None:
     """(g(theta) dtheta's g, sqrt(Q)) with f(var) dvar = g dtheta, or None."""
     q = None
     replacements = {}
-    for atom in f.atoms(sp.Pow, sp.asin, sp.Function):
+    for atom in f.atoms(sp.Pow, sp.Function):  # asin is a Function
         if not atom.has(var):
             continue
         if isinstance(atom, sp.asin):
